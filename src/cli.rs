@@ -1,0 +1,89 @@
+//! Command-line definitions (clap derive). Kept free of behaviour.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "alarm-distcc",
+    version,
+    about = "Set up distcc helpers for makepkg on Arch Linux ARM, safely",
+    long_about = "Edits makepkg.conf losslessly to use distcc helpers: turns distcc on in \
+                  BUILDENV, keeps DISTCC_HOSTS fastest first and MAKEFLAGS -j equal to the \
+                  total slots. Every change is shown as a diff and written only after a yes \
+                  (or --yes), atomically."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct GlobalOpts {
+    /// makepkg.conf to edit [default: $MAKEPKG_CONF, else /etc/makepkg.conf]
+    #[arg(short = 'c', long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Show the diff, write nothing
+    #[arg(short = 'n', long, global = true)]
+    pub dry_run: bool,
+    /// Write without asking
+    #[arg(short = 'y', long, global = true)]
+    pub yes: bool,
+    /// Write the settings to <config>.d/distcc.conf instead of the main file
+    #[arg(long, global = true)]
+    pub drop_in: bool,
+    /// Colour the diff and tables
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the distcc setup as makepkg will see it
+    Show {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Add helpers (HOST[:PORT][/SLOTS][,OPT...]); a listed host gets the new slots/options.
+    /// Global options such as --randomize go after `--`
+    #[command(name = "add-host")]
+    AddHost {
+        #[arg(required = true, value_name = "SPEC")]
+        specs: Vec<String>,
+    },
+    /// Remove helpers by HOST or HOST:PORT
+    #[command(name = "remove-host")]
+    RemoveHost {
+        #[arg(required = true, value_name = "HOST[:PORT]")]
+        hosts: Vec<String>,
+    },
+    /// Set this machine's slots (localhost/N); 0 removes the local entry
+    #[command(name = "set-local")]
+    SetLocal {
+        #[arg(value_name = "N")]
+        slots: u32,
+    },
+    /// Turn distcc on in BUILDENV (the host list is kept)
+    Enable,
+    /// Turn distcc off in BUILDENV (the host list is kept)
+    Disable,
+    /// Reorder DISTCC_HOSTS fastest first and set -j to the total slots
+    Sort,
+    /// Print a shell completion script
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff)
+    Man,
+}

@@ -1,0 +1,876 @@
+//! Lossless model of a makepkg.conf, which is a bash script sourced by makepkg.
+//!
+//! The file is split into items that partition it exactly: blank lines, comment lines, simple
+//! top-level assignments (`[export ]NAME=value` / `NAME+=value`, possibly spanning lines) and
+//! opaque shell logic (if/case/functions/commands). Printing concatenates the items, so an
+//! unedited document prints back byte for byte. Edits splice new bytes into the text and parse
+//! again, which keeps every byte outside the edited range.
+
+use std::ops::Range;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    Set,
+    Append,
+}
+
+/// A simple top-level assignment: the only statements the tool will edit.
+#[derive(Debug, Clone)]
+pub struct Assignment {
+    pub name: String,
+    pub op: Op,
+    pub export: bool,
+    /// Absolute byte range of the raw value as written (quotes or parentheses included).
+    pub value: Range<usize>,
+    pub is_array: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TouchKind {
+    Set,
+    Append,
+    /// `unset NAME`.
+    Other,
+}
+
+/// A variable assigned (or unset) somewhere inside opaque shell logic.
+#[derive(Debug, Clone)]
+pub struct Touch {
+    pub name: String,
+    pub line: usize,
+    pub kind: TouchKind,
+    /// The word as written, e.g. `BUILDENV+=(ccache)`.
+    pub text: String,
+}
+
+#[derive(Debug, Clone)]
+pub enum ItemKind {
+    Blank,
+    Comment,
+    Assignment(Assignment),
+    Logic(Vec<Touch>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Item {
+    pub span: Range<usize>,
+    /// 1-based line of the item's first byte.
+    pub line: usize,
+    pub kind: ItemKind,
+}
+
+#[derive(Debug, Clone)]
+pub struct Document {
+    text: Vec<u8>,
+    items: Vec<Item>,
+    line_starts: Vec<usize>,
+}
+
+impl Document {
+    pub fn parse(text: impl Into<Vec<u8>>) -> Document {
+        let text = text.into();
+        let mut line_starts = vec![0];
+        line_starts.extend(
+            text.iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .map(|(i, _)| i + 1),
+        );
+        let items = Parser {
+            s: &text,
+            pos: 0,
+            line_starts: &line_starts,
+        }
+        .items();
+        Document {
+            text,
+            items,
+            line_starts,
+        }
+    }
+
+    /// The document printed back from its items (identical to the input when unedited).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.text.len());
+        for item in &self.items {
+            out.extend_from_slice(&self.text[item.span.clone()]);
+        }
+        out
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.text
+    }
+
+    pub fn items(&self) -> &[Item] {
+        &self.items
+    }
+
+    pub fn slice(&self, range: Range<usize>) -> &[u8] {
+        &self.text[range]
+    }
+
+    pub fn str_lossy(&self, range: Range<usize>) -> String {
+        String::from_utf8_lossy(&self.text[range]).into_owned()
+    }
+
+    /// 1-based line number of a byte offset.
+    pub fn line_of(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+
+    /// Leading blanks of the line holding `offset`.
+    pub fn indent_at(&self, offset: usize) -> &[u8] {
+        let start = self.line_starts[self.line_of(offset) - 1];
+        let end = self.text[start..]
+            .iter()
+            .position(|b| *b != b' ' && *b != b'\t')
+            .map_or(self.text.len(), |n| start + n);
+        &self.text[start..end]
+    }
+
+    /// A new document with `range` replaced by `replacement`.
+    pub fn splice(&self, range: Range<usize>, replacement: &[u8]) -> Document {
+        let mut text = Vec::with_capacity(self.text.len() + replacement.len());
+        text.extend_from_slice(&self.text[..range.start]);
+        text.extend_from_slice(replacement);
+        text.extend_from_slice(&self.text[range.end..]);
+        Document::parse(text)
+    }
+
+    /// Top-level assignments to `name`, in file order, with their item index.
+    pub fn assignments<'a>(
+        &'a self,
+        name: &'a str,
+    ) -> impl Iterator<Item = (usize, &'a Assignment)> + 'a {
+        self.items
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, item)| match &item.kind {
+                ItemKind::Assignment(a) if a.name == name => Some((i, a)),
+                _ => None,
+            })
+    }
+
+    /// Places inside shell logic that touch `name`, with the index of their item.
+    pub fn touches<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (usize, &'a Touch)> + 'a {
+        self.items
+            .iter()
+            .enumerate()
+            .filter_map(|(i, item)| match &item.kind {
+                ItemKind::Logic(t) => Some(t.iter().map(move |t| (i, t))),
+                _ => None,
+            })
+            .flatten()
+            .filter(move |(_, t)| t.name == name)
+    }
+}
+
+const META: &[u8] = b" \t\n;&|<>()";
+
+fn is_name_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_'
+}
+
+fn is_name_char(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// If `word` starts with `NAME=` or `NAME+=`, the name and whether it appends.
+pub fn assignment_prefix(word: &[u8]) -> Option<(&str, Op, usize)> {
+    if !word.first().is_some_and(|b| is_name_start(*b)) {
+        return None;
+    }
+    let n = word.iter().take_while(|b| is_name_char(**b)).count();
+    let name = std::str::from_utf8(&word[..n]).ok()?;
+    match &word[n..] {
+        [b'=', ..] => Some((name, Op::Set, n + 1)),
+        [b'+', b'=', ..] => Some((name, Op::Append, n + 2)),
+        _ => None,
+    }
+}
+
+struct Parser<'a> {
+    s: &'a [u8],
+    pos: usize,
+    line_starts: &'a [usize],
+}
+
+impl Parser<'_> {
+    fn peek(&self) -> Option<u8> {
+        self.s.get(self.pos).copied()
+    }
+
+    fn at(&self, lit: &[u8]) -> bool {
+        self.s[self.pos..].starts_with(lit)
+    }
+
+    fn line_of(&self, offset: usize) -> usize {
+        match self.line_starts.binary_search(&offset) {
+            Ok(i) => i + 1,
+            Err(i) => i,
+        }
+    }
+
+    fn skip_blanks(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t')) {
+            self.pos += 1;
+        }
+    }
+
+    /// Past the end of the current line (its newline included).
+    fn skip_line(&mut self) {
+        match self.s[self.pos..].iter().position(|b| *b == b'\n') {
+            Some(n) => self.pos += n + 1,
+            None => self.pos = self.s.len(),
+        }
+    }
+
+    fn items(mut self) -> Vec<Item> {
+        let mut items = Vec::new();
+        while self.pos < self.s.len() {
+            let start = self.pos;
+            self.skip_blanks();
+            let kind = match self.peek() {
+                None => ItemKind::Blank,
+                Some(b'\n') => {
+                    self.pos += 1;
+                    ItemKind::Blank
+                }
+                Some(b'#') => {
+                    self.skip_line();
+                    ItemKind::Comment
+                }
+                Some(_) => match self.simple_assignment() {
+                    Some(a) => ItemKind::Assignment(a),
+                    None => {
+                        self.pos = start;
+                        ItemKind::Logic(self.logic())
+                    }
+                },
+            };
+            items.push(Item {
+                span: start..self.pos,
+                line: self.line_of(start),
+                kind,
+            });
+        }
+        items
+    }
+
+    /// `[export ]NAME(=|+=)VALUE[ blanks][# comment](\n|EOF)`, else None (position undefined).
+    fn simple_assignment(&mut self) -> Option<Assignment> {
+        let mut export = false;
+        if self.at(b"export") && matches!(self.s.get(self.pos + 6), Some(b' ' | b'\t')) {
+            export = true;
+            self.pos += 6;
+            self.skip_blanks();
+        }
+        let (name, op, prefix_len) = assignment_prefix(&self.s[self.pos..])?;
+        let name = name.to_string();
+        self.pos += prefix_len;
+        let value_start = self.pos;
+        let is_array = self.peek() == Some(b'(');
+        if is_array {
+            self.pos += 1;
+            if !self.array_body() {
+                return None;
+            }
+        } else {
+            self.word();
+        }
+        let value = value_start..self.pos;
+        self.skip_blanks();
+        match self.peek() {
+            None => {}
+            Some(b'\n') => self.pos += 1,
+            Some(b'#') => self.skip_line(),
+            Some(_) => return None,
+        }
+        Some(Assignment {
+            name,
+            op,
+            export,
+            value,
+            is_array,
+        })
+    }
+
+    /// After `(` of an array value: elements and comments up to the closing `)`.
+    fn array_body(&mut self) -> bool {
+        loop {
+            match self.peek() {
+                None => return false,
+                Some(b' ' | b'\t' | b'\n') => self.pos += 1,
+                Some(b'#') => self.skip_line(),
+                Some(b')') => {
+                    self.pos += 1;
+                    return true;
+                }
+                Some(b'\\') if self.s.get(self.pos + 1) == Some(&b'\n') => self.pos += 2,
+                Some(_) => {
+                    let before = self.pos;
+                    self.word();
+                    if self.pos == before {
+                        return false; // a metacharacter that cannot stand in an array
+                    }
+                }
+            }
+        }
+    }
+
+    /// One shell word: stops at an unquoted metacharacter or EOF.
+    fn word(&mut self) {
+        while let Some(b) = self.peek() {
+            match b {
+                b'\\' => self.pos = (self.pos + 2).min(self.s.len()),
+                b'\'' => self.single_quoted(),
+                b'"' => self.double_quoted(),
+                b'`' => self.backticks(),
+                b'$' => self.dollar(),
+                _ if META.contains(&b) => return,
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    fn single_quoted(&mut self) {
+        self.pos += 1;
+        match self.s[self.pos..].iter().position(|b| *b == b'\'') {
+            Some(n) => self.pos += n + 1,
+            None => self.pos = self.s.len(),
+        }
+    }
+
+    fn double_quoted(&mut self) {
+        self.pos += 1;
+        while let Some(b) = self.peek() {
+            match b {
+                b'"' => {
+                    self.pos += 1;
+                    return;
+                }
+                b'\\' => self.pos = (self.pos + 2).min(self.s.len()),
+                b'`' => self.backticks(),
+                b'$' => self.dollar(),
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    fn backticks(&mut self) {
+        self.pos += 1;
+        while let Some(b) = self.peek() {
+            match b {
+                b'`' => {
+                    self.pos += 1;
+                    return;
+                }
+                b'\\' => self.pos = (self.pos + 2).min(self.s.len()),
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// At `$`: `$(...)`, `$((...))`, `${...}`, or a plain `$`/`$name` (consumed as text).
+    fn dollar(&mut self) {
+        self.pos += 1;
+        match self.peek() {
+            Some(b'(') => {
+                self.pos += 1;
+                self.balanced(b'(', b')');
+            }
+            Some(b'{') => {
+                self.pos += 1;
+                self.balanced(b'{', b'}');
+            }
+            Some(b'\'') => self.single_quoted_ansi(),
+            _ => {}
+        }
+    }
+
+    /// `$'...'` strings allow `\'` inside.
+    fn single_quoted_ansi(&mut self) {
+        self.pos += 1;
+        while let Some(b) = self.peek() {
+            match b {
+                b'\\' => self.pos = (self.pos + 2).min(self.s.len()),
+                b'\'' => {
+                    self.pos += 1;
+                    return;
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// Inside a `$(`/`${` construct: up to the matching close, quotes respected.
+    fn balanced(&mut self, open: u8, close: u8) {
+        let mut depth = 1;
+        while let Some(b) = self.peek() {
+            match b {
+                b'\\' => self.pos = (self.pos + 2).min(self.s.len()),
+                b'\'' => self.single_quoted(),
+                b'"' => self.double_quoted(),
+                b'`' => self.backticks(),
+                b'$' => self.dollar(),
+                _ if b == open => {
+                    depth += 1;
+                    self.pos += 1;
+                }
+                _ if b == close => {
+                    self.pos += 1;
+                    depth -= 1;
+                    if depth == 0 {
+                        return;
+                    }
+                }
+                _ => self.pos += 1,
+            }
+        }
+    }
+
+    /// A word in statement context; `NAME=(...)` array assignments are taken whole.
+    fn statement_word(&mut self) {
+        let start = self.pos;
+        if let Some((_, _, n)) = assignment_prefix(&self.s[start..]) {
+            if self.s.get(start + n) == Some(&b'(') {
+                self.pos = start + n + 1;
+                if !self.array_body() {
+                    self.pos = start + n + 1;
+                }
+                return;
+            }
+        }
+        self.word();
+    }
+
+    /// Opaque shell logic: one complete command list, compound commands (if/case/loops/braces,
+    /// functions, subshells) followed to their end. Records the variables it touches.
+    fn logic(&mut self) -> Vec<Touch> {
+        let mut touches = Vec::new();
+        let mut keyword_depth: i32 = 0;
+        let mut paren_depth: i32 = 0;
+        let mut command_position = true;
+        let mut continues = false; // after `&&`, `||`, `|`
+        let mut declaring: Option<bool> = None; // Some(true) after `unset`
+        let mut heredocs: Vec<(Vec<u8>, bool)> = Vec::new();
+        loop {
+            self.skip_blanks();
+            let Some(b) = self.peek() else { break };
+            match b {
+                b'\n' => {
+                    self.pos += 1;
+                    for (delim, strip_tabs) in std::mem::take(&mut heredocs) {
+                        self.heredoc_body(&delim, strip_tabs);
+                    }
+                    declaring = None;
+                    if keyword_depth <= 0 && paren_depth <= 0 && !continues {
+                        break;
+                    }
+                    command_position = true;
+                }
+                b'#' => {
+                    // Up to, not past, the newline: the newline may end the statement.
+                    let n = self.s[self.pos..].iter().position(|b| *b == b'\n');
+                    self.pos = n.map_or(self.s.len(), |n| self.pos + n);
+                }
+                b'\\' if self.s.get(self.pos + 1) == Some(&b'\n') => self.pos += 2,
+                b';' | b'&' | b'|' => {
+                    let op_len = self.s[self.pos..]
+                        .iter()
+                        .take(3)
+                        .take_while(|c| matches!(c, b';' | b'&' | b'|'))
+                        .count();
+                    let op = &self.s[self.pos..self.pos + op_len];
+                    continues = matches!(op, b"&&" | b"||" | b"|" | b"|&");
+                    self.pos += op_len;
+                    command_position = true;
+                    declaring = None;
+                }
+                b'(' => {
+                    if command_position && self.at(b"((") {
+                        self.pos += 2;
+                        self.balanced(b'(', b')');
+                        self.balanced(b'(', b')');
+                    } else {
+                        self.pos += 1;
+                        paren_depth += 1;
+                    }
+                    command_position = true;
+                    continues = false;
+                }
+                b')' => {
+                    self.pos += 1;
+                    // An unmatched `)` ends a case pattern.
+                    paren_depth = (paren_depth - 1).max(0);
+                    command_position = true;
+                }
+                b'<' | b'>' => {
+                    continues = false;
+                    if self.at(b"<<") && !self.at(b"<<<") {
+                        self.pos += 2;
+                        let strip_tabs = self.peek() == Some(b'-');
+                        if strip_tabs {
+                            self.pos += 1;
+                        }
+                        self.skip_blanks();
+                        let start = self.pos;
+                        self.word();
+                        let delim: Vec<u8> = self.s[start..self.pos]
+                            .iter()
+                            .copied()
+                            .filter(|c| !matches!(c, b'\'' | b'"' | b'\\'))
+                            .collect();
+                        heredocs.push((delim, strip_tabs));
+                    } else {
+                        while matches!(self.peek(), Some(b'<' | b'>' | b'&' | b'|')) {
+                            self.pos += 1;
+                        }
+                        if self.peek() == Some(b'(') {
+                            continue; // process substitution: the paren is counted above
+                        }
+                        self.skip_blanks();
+                        self.word(); // the redirection target
+                    }
+                }
+                _ => {
+                    continues = false;
+                    let start = self.pos;
+                    self.statement_word();
+                    if self.pos == start {
+                        self.pos += 1; // never stall on a byte the word scanner refuses
+                        continue;
+                    }
+                    let word = &self.s[start..self.pos];
+                    let line = self.line_of(start);
+                    if let Some(is_unset) = declaring {
+                        let kind = if is_unset {
+                            Some(TouchKind::Other)
+                        } else {
+                            assignment_prefix(word).map(|(_, op, _)| match op {
+                                Op::Set => TouchKind::Set,
+                                Op::Append => TouchKind::Append,
+                            })
+                        };
+                        if let (Some(kind), Some(name)) = (kind, declared_name(word)) {
+                            touches.push(Touch {
+                                name: name.to_string(),
+                                line,
+                                kind,
+                                text: String::from_utf8_lossy(word).into_owned(),
+                            });
+                        }
+                        continue;
+                    }
+                    if !command_position {
+                        continue;
+                    }
+                    match word {
+                        b"if" | b"while" | b"until" | b"{" => keyword_depth += 1,
+                        b"case" | b"for" | b"select" => {
+                            keyword_depth += 1;
+                            command_position = false;
+                        }
+                        b"fi" | b"done" | b"esac" | b"}" => {
+                            keyword_depth -= 1;
+                            command_position = false;
+                        }
+                        b"then" | b"do" | b"else" | b"elif" | b"!" | b"time" | b"function" => {}
+                        b"unset" => declaring = Some(true),
+                        b"export" | b"declare" | b"local" | b"readonly" | b"typeset" => {
+                            declaring = Some(false)
+                        }
+                        _ => match assignment_prefix(word) {
+                            Some((name, op, _)) => touches.push(Touch {
+                                name: name.to_string(),
+                                line,
+                                kind: if op == Op::Set {
+                                    TouchKind::Set
+                                } else {
+                                    TouchKind::Append
+                                },
+                                text: String::from_utf8_lossy(word).into_owned(),
+                            }),
+                            None => command_position = false,
+                        },
+                    }
+                }
+            }
+        }
+        touches
+    }
+
+    fn heredoc_body(&mut self, delim: &[u8], strip_tabs: bool) {
+        while self.pos < self.s.len() {
+            let start = self.pos;
+            self.skip_line();
+            let mut line = &self.s[start..self.pos];
+            line = line.strip_suffix(b"\n").unwrap_or(line);
+            if strip_tabs {
+                while let [b'\t', rest @ ..] = line {
+                    line = rest;
+                }
+            }
+            if line == delim {
+                return;
+            }
+        }
+    }
+}
+
+/// The variable named by an argument of `export`/`unset`/`declare`..., if any.
+fn declared_name(word: &[u8]) -> Option<&str> {
+    if word.first() == Some(&b'-') {
+        return None;
+    }
+    let n = word.iter().take_while(|b| is_name_char(**b)).count();
+    if n == 0 || !is_name_start(word[0]) {
+        return None;
+    }
+    std::str::from_utf8(&word[..n]).ok()
+}
+
+/// The value of a shell word when it can be known without running code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decoded {
+    Static(String),
+    /// Contains an expansion (`$x`, `$(...)`, backticks, `~`, globs, braces) whose value only
+    /// bash can compute.
+    Dynamic,
+}
+
+impl Decoded {
+    pub fn as_static(&self) -> Option<&str> {
+        match self {
+            Decoded::Static(s) => Some(s),
+            Decoded::Dynamic => None,
+        }
+    }
+}
+
+/// Decodes one scalar shell word as bash would, or reports that it is computed.
+pub fn decode_word(raw: &[u8]) -> Decoded {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'\\' => {
+                match raw.get(i + 1) {
+                    Some(b'\n') => {}
+                    Some(c) => out.push(*c),
+                    None => out.push(b'\\'),
+                }
+                i += 2;
+            }
+            b'\'' => {
+                let end = raw[i + 1..]
+                    .iter()
+                    .position(|b| *b == b'\'')
+                    .map_or(raw.len(), |n| i + 1 + n);
+                out.extend_from_slice(&raw[i + 1..end]);
+                i = end + 1;
+            }
+            b'"' => {
+                i += 1;
+                while i < raw.len() && raw[i] != b'"' {
+                    match raw[i] {
+                        b'\\' if matches!(raw.get(i + 1), Some(b'$' | b'`' | b'"' | b'\\')) => {
+                            out.push(raw[i + 1]);
+                            i += 2;
+                        }
+                        b'\\' if raw.get(i + 1) == Some(&b'\n') => i += 2,
+                        b'`' => return Decoded::Dynamic,
+                        b'$' if dollar_expands(raw.get(i + 1)) => return Decoded::Dynamic,
+                        c => {
+                            out.push(c);
+                            i += 1;
+                        }
+                    }
+                }
+                i += 1;
+            }
+            b'`' => return Decoded::Dynamic,
+            b'$' if dollar_expands(raw.get(i + 1)) || raw.get(i + 1) == Some(&b'\'') => {
+                return Decoded::Dynamic;
+            }
+            b'*' | b'?' | b'[' | b'{' | b'}' => return Decoded::Dynamic,
+            b'~' if i == 0 => return Decoded::Dynamic,
+            c => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    match String::from_utf8(out) {
+        Ok(s) => Decoded::Static(s),
+        Err(_) => Decoded::Dynamic,
+    }
+}
+
+fn dollar_expands(next: Option<&u8>) -> bool {
+    matches!(next, Some(c) if is_name_char(*c) || b"{(@*#?$!-".contains(c))
+}
+
+/// One element of an array value, its range relative to the raw value.
+#[derive(Debug, Clone)]
+pub struct Element {
+    pub range: Range<usize>,
+    pub value: Decoded,
+}
+
+/// The elements of a raw array value `( ... )`, comments skipped.
+pub fn array_elements(raw: &[u8]) -> Vec<Element> {
+    let mut parser = Parser {
+        s: raw,
+        pos: 1,
+        line_starts: &[0],
+    };
+    let mut elements = Vec::new();
+    loop {
+        match parser.peek() {
+            None | Some(b')') => break,
+            Some(b' ' | b'\t' | b'\n') => parser.pos += 1,
+            Some(b'#') => parser.skip_line(),
+            Some(b'\\') if raw.get(parser.pos + 1) == Some(&b'\n') => parser.pos += 2,
+            Some(_) => {
+                let start = parser.pos;
+                parser.word();
+                if parser.pos == start {
+                    break;
+                }
+                elements.push(Element {
+                    range: start..parser.pos,
+                    value: decode_word(&raw[start..parser.pos]),
+                });
+            }
+        }
+    }
+    elements
+}
+
+/// The text inside a quoted scalar value and its quote character (`"`, `'`, or none).
+pub fn unquote_span(raw: &[u8]) -> (Option<u8>, Range<usize>) {
+    match raw {
+        [q @ (b'"' | b'\''), .., last] if raw.len() >= 2 && last == q => {
+            let inner = &raw[1..raw.len() - 1];
+            let closes_early = match q {
+                b'\'' => inner.contains(&b'\''),
+                _ => {
+                    // A `"` inside must be escaped for the word to be one quoted span.
+                    let mut i = 0;
+                    let mut early = false;
+                    while i < inner.len() {
+                        match inner[i] {
+                            b'\\' => i += 2,
+                            b'"' => {
+                                early = true;
+                                break;
+                            }
+                            _ => i += 1,
+                        }
+                    }
+                    early
+                }
+            };
+            if closes_early {
+                (None, 0..raw.len())
+            } else {
+                (Some(*q), 1..raw.len() - 1)
+            }
+        }
+        _ => (None, 0..raw.len()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(src: &str) -> Vec<String> {
+        let doc = Document::parse(src);
+        doc.items()
+            .iter()
+            .map(|i| match &i.kind {
+                ItemKind::Blank => "blank".into(),
+                ItemKind::Comment => "comment".into(),
+                ItemKind::Assignment(a) => format!("{}={}", a.name, doc.str_lossy(a.value.clone())),
+                ItemKind::Logic(t) => format!(
+                    "logic[{}]",
+                    t.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(",")
+                ),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn splits_stock_constructs() {
+        let src = "#!/hint/bash\n\nCFLAGS=\"-O2 \\\n  -pipe\"\nDLAGENTS=('a b'\n  # c\n  'd')\n  MAKEFLAGS=\"-j2\" # trailing\nexport X=1\n";
+        assert_eq!(
+            kinds(src),
+            [
+                "comment",
+                "blank",
+                "CFLAGS=\"-O2 \\\n  -pipe\"",
+                "DLAGENTS=('a b'\n  # c\n  'd')",
+                "MAKEFLAGS=\"-j2\"",
+                "X=1"
+            ]
+        );
+    }
+
+    #[test]
+    fn logic_is_opaque_and_records_touches() {
+        let src = "if true; then\n  MAKEFLAGS=-j3\nfi\n[[ -d x ]] && { BUILDENV+=(ccache); PATH=/x:$PATH; }\ncase $H in\n  a) DISTCC_HOSTS=\"h\" ;;\nesac\nA=1 cmd\nunset B\nZ=2\n";
+        assert_eq!(
+            kinds(src),
+            [
+                "logic[MAKEFLAGS]",
+                "logic[BUILDENV,PATH]",
+                "logic[DISTCC_HOSTS]",
+                "logic[A]",
+                "logic[B]",
+                "Z=2"
+            ]
+        );
+    }
+
+    #[test]
+    fn functions_and_heredocs_stay_whole() {
+        let src = "f() {\n  X=1\n}\ncat <<EOF\nMAKEFLAGS=-j9\nEOF\nY=2";
+        assert_eq!(kinds(src), ["logic[X]", "logic[]", "Y=2"]);
+    }
+
+    #[test]
+    fn decodes_words() {
+        assert_eq!(decode_word(b"\"a b\""), Decoded::Static("a b".into()));
+        assert_eq!(decode_word(b"'a\"b'"), Decoded::Static("a\"b".into()));
+        assert_eq!(decode_word(b"a\\ b"), Decoded::Static("a b".into()));
+        assert_eq!(decode_word(b"\"-j$(nproc)\""), Decoded::Dynamic);
+        assert_eq!(decode_word(b"\"cost $\""), Decoded::Static("cost $".into()));
+        assert_eq!(decode_word(b"~/src"), Decoded::Dynamic);
+    }
+
+    #[test]
+    fn array_elements_skip_comments() {
+        let els = array_elements(b"(!distcc # x\n 'color' check)");
+        let vals: Vec<_> = els.iter().map(|e| e.value.clone()).collect();
+        assert_eq!(
+            vals,
+            [
+                Decoded::Static("!distcc".into()),
+                Decoded::Static("color".into()),
+                Decoded::Static("check".into())
+            ]
+        );
+    }
+
+    #[test]
+    fn round_trips_odd_bytes() {
+        let src: &[u8] = b"# \xff\xfe comment\n\tA=1\r\nB=\"unterminated\n";
+        assert_eq!(Document::parse(src).to_bytes(), src);
+    }
+}

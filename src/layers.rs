@@ -1,0 +1,304 @@
+//! The files makepkg sources, in order (pacman `libmakepkg/util/config.sh`):
+//! `$MAKEPKG_CONF` (default /etc/makepkg.conf), then `<that>.d/*.conf` in glob order, then,
+//! only when the default path is in use, `${XDG_CONFIG_HOME:-~/.config}/pacman/makepkg.conf`
+//! or else `~/.makepkg.conf`.
+
+use crate::document::Document;
+use crate::hosts::HostList;
+use crate::view::{self, BuildenvState, MakeflagsState, Scalar};
+use std::path::{Path, PathBuf};
+
+pub const SYSTEM_CONF: &str = "/etc/makepkg.conf";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Main,
+    DropIn,
+    User,
+}
+
+#[derive(Debug, Clone)]
+pub struct Layer {
+    pub path: PathBuf,
+    pub role: Role,
+}
+
+/// What decides which files are read: the process environment, captured once.
+#[derive(Debug, Clone)]
+pub struct Env {
+    /// makepkg's compiled-in default (`@sysconfdir@/makepkg.conf`).
+    pub default_conf: PathBuf,
+    pub makepkg_conf: Option<PathBuf>,
+    /// `${XDG_CONFIG_HOME:-$HOME/.config}` and `$HOME` of the user who runs makepkg.
+    pub user_config_dir: Option<PathBuf>,
+    pub user_home: Option<PathBuf>,
+}
+
+impl Env {
+    pub fn from_process() -> Env {
+        let default_conf = std::env::var_os("ALARM_DISTCC_DEFAULT_CONF")
+            .map_or_else(|| PathBuf::from(SYSTEM_CONF), PathBuf::from);
+        let makepkg_conf = std::env::var_os("MAKEPKG_CONF")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        // makepkg refuses to run as root: under sudo the user whose files count is SUDO_USER.
+        let sudo_home = std::env::var("SUDO_USER")
+            .ok()
+            .filter(|u| !u.is_empty() && u != "root")
+            .filter(|_| is_root())
+            .and_then(|u| home_of(&u));
+        let (user_config_dir, user_home) = match sudo_home {
+            Some(home) => (Some(home.join(".config")), Some(home)),
+            None => (dirs::config_dir(), dirs::home_dir()),
+        };
+        Env {
+            default_conf,
+            makepkg_conf,
+            user_config_dir,
+            user_home,
+        }
+    }
+
+    /// `--config`, else `$MAKEPKG_CONF`, else the default.
+    pub fn main_path(&self, config: Option<&Path>) -> PathBuf {
+        config
+            .map(Path::to_path_buf)
+            .or_else(|| self.makepkg_conf.clone())
+            .unwrap_or_else(|| self.default_conf.clone())
+    }
+
+    pub fn user_file(&self) -> Option<PathBuf> {
+        let xdg = self
+            .user_config_dir
+            .as_ref()
+            .map(|d| d.join("pacman/makepkg.conf"));
+        if let Some(x) = xdg.filter(|p| p.is_file()) {
+            return Some(x);
+        }
+        self.user_home
+            .as_ref()
+            .map(|h| h.join(".makepkg.conf"))
+            .filter(|p| p.is_file())
+    }
+}
+
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+fn home_of(user: &str) -> Option<PathBuf> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd
+        .lines()
+        .map(|l| l.split(':').collect::<Vec<_>>())
+        .find(|f| f.len() >= 6 && f[0] == user)
+        .map(|f| PathBuf::from(f[5]))
+}
+
+pub fn drop_in_dir(main: &Path) -> PathBuf {
+    let mut s = main.as_os_str().to_owned();
+    s.push(".d");
+    PathBuf::from(s)
+}
+
+/// The drop-in `--drop-in` writes.
+pub fn distcc_drop_in(main: &Path) -> PathBuf {
+    drop_in_dir(main).join("distcc.conf")
+}
+
+/// The files makepkg reads, in order; drop-ins and the user file only when they exist.
+pub fn layers(main: &Path, env: &Env) -> Vec<Layer> {
+    let mut out = vec![Layer {
+        path: main.to_path_buf(),
+        role: Role::Main,
+    }];
+    if let Ok(entries) = std::fs::read_dir(drop_in_dir(main)) {
+        let mut confs: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "conf") && p.is_file())
+            .collect();
+        // bash's glob order in the C locale is byte order.
+        confs.sort_by(|a, b| a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes()));
+        out.extend(confs.into_iter().map(|path| Layer {
+            path,
+            role: Role::DropIn,
+        }));
+    }
+    if main == env.default_conf {
+        if let Some(path) = env.user_file() {
+            out.push(Layer {
+                path,
+                role: Role::User,
+            });
+        }
+    }
+    out
+}
+
+/// A value and the place it comes from.
+#[derive(Debug, Clone)]
+pub struct Sourced<T> {
+    pub value: T,
+    pub path: PathBuf,
+    pub line: usize,
+}
+
+#[derive(Debug, Clone)]
+pub enum Value<T> {
+    Known(Sourced<T>),
+    /// Set by shell logic or computed: only bash knows.
+    Unknown { path: PathBuf, line: usize, text: String },
+    Unset,
+}
+
+/// What makepkg ends with after sourcing every layer.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub distcc: Value<bool>,
+    /// The DISTCC_HOSTS string.
+    pub hosts: Value<String>,
+    pub makeflags: Value<view::Makeflags>,
+}
+
+pub fn effective(docs: &[(PathBuf, Document)]) -> Effective {
+    let mut distcc = Value::Unset;
+    let mut hosts: Value<String> = Value::Unset;
+    let mut makeflags = Value::Unset;
+    for (path, doc) in docs {
+        match view::buildenv(doc) {
+            BuildenvState::Flag { flag, .. } => {
+                distcc = Value::Known(Sourced {
+                    value: flag.enabled,
+                    path: path.clone(),
+                    line: flag.line,
+                })
+            }
+            BuildenvState::NoEntry { chain } => {
+                if matches!(&doc.items()[chain[0]].kind, crate::document::ItemKind::Assignment(a) if a.op == crate::document::Op::Set)
+                {
+                    distcc = Value::Known(Sourced {
+                        value: false,
+                        path: path.clone(),
+                        line: doc.items()[chain[0]].line,
+                    });
+                }
+            }
+            BuildenvState::Blocked(b) => {
+                distcc = Value::Unknown {
+                    path: path.clone(),
+                    line: b.line,
+                    text: b.text,
+                }
+            }
+            BuildenvState::Unset => {}
+        }
+        match view::hosts(doc) {
+            Scalar::Unset => {}
+            Scalar::Static {
+                value,
+                line,
+                appends_only,
+                ..
+            } => {
+                let value = match (&hosts, appends_only) {
+                    (Value::Known(prev), true) => format!("{}{value}", prev.value),
+                    _ => value,
+                };
+                hosts = Value::Known(Sourced {
+                    value,
+                    path: path.clone(),
+                    line,
+                });
+            }
+            Scalar::Computed { text, line } => {
+                hosts = Value::Unknown {
+                    path: path.clone(),
+                    line,
+                    text,
+                }
+            }
+            Scalar::Blocked(b) => {
+                hosts = Value::Unknown {
+                    path: path.clone(),
+                    line: b.line,
+                    text: b.text,
+                }
+            }
+        }
+        match view::makeflags(doc) {
+            MakeflagsState::Unset => {}
+            MakeflagsState::Value(m) => {
+                makeflags = Value::Known(Sourced {
+                    line: m.line,
+                    value: m,
+                    path: path.clone(),
+                })
+            }
+            MakeflagsState::Blocked(b) => {
+                makeflags = Value::Unknown {
+                    path: path.clone(),
+                    line: b.line,
+                    text: b.text,
+                }
+            }
+        }
+    }
+    Effective {
+        distcc,
+        hosts,
+        makeflags,
+    }
+}
+
+pub fn hosts_of(value: &Value<String>) -> Option<HostList> {
+    match value {
+        Value::Known(s) => Some(HostList::parse(&s.value)),
+        _ => None,
+    }
+}
+
+/// Later layers that set one of the distcc variables, and so override an edit of `edited`.
+pub fn overrides(docs: &[(PathBuf, Document)], edited: &Path) -> Vec<String> {
+    let Some(pos) = docs.iter().position(|(p, _)| p == edited) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (path, doc) in &docs[pos + 1..] {
+        let at = |line: usize| format!("{}:{line}", path.display());
+        if let BuildenvState::Flag { flag, .. } = view::buildenv(doc) {
+            out.push(format!(
+                "{} sets {} in BUILDENV",
+                at(flag.line),
+                if flag.enabled { "distcc" } else { "!distcc" }
+            ));
+        }
+        match view::hosts(doc) {
+            Scalar::Static { value, line, .. } => {
+                out.push(format!("{} sets DISTCC_HOSTS=\"{value}\"", at(line)))
+            }
+            Scalar::Computed { text, line } => {
+                out.push(format!("{} sets DISTCC_HOSTS={text}", at(line)))
+            }
+            Scalar::Blocked(b) => out.push(format!("{} sets DISTCC_HOSTS ({})", at(b.line), b.text)),
+            Scalar::Unset => {}
+        }
+        match view::makeflags(doc) {
+            MakeflagsState::Value(m) => {
+                out.push(format!("{} sets MAKEFLAGS=\"{}\"", at(m.line), m.text))
+            }
+            MakeflagsState::Blocked(b) => {
+                out.push(format!("{} sets MAKEFLAGS ({})", at(b.line), b.text))
+            }
+            MakeflagsState::Unset => {}
+        }
+    }
+    out
+}

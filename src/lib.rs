@@ -1,0 +1,13 @@
+//! alarm-distcc: set up distcc helpers for makepkg on Arch Linux ARM, safely.
+
+pub mod app;
+pub mod cli;
+pub mod document;
+pub mod edit;
+pub mod error;
+pub mod hosts;
+pub mod layers;
+pub mod makeflags;
+pub mod plan;
+pub mod view;
+pub mod write;

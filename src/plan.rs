@@ -1,0 +1,148 @@
+//! What each command changes: pure functions from a document to a new document plus notes.
+//! The wizard and the commands both go through these.
+
+use crate::document::Document;
+use crate::edit::{self, Refusal};
+use crate::hosts::{HostList, HostSpec, HostToken, MAX_SLOTS};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub doc: Document,
+    pub notes: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum HostChange {
+    Add(Vec<HostSpec>),
+    Remove(Vec<(String, Option<u16>)>),
+    SetLocal(u32),
+    /// Re-sort fastest first; measured speeds (by host key) override slot counts.
+    Sort(HashMap<String, f64>),
+    /// Replace the whole list (the wizard's final answer).
+    Replace(HostList),
+}
+
+/// The host list makepkg would see before this file, used when the file does not set one
+/// itself (a drop-in starts from the main file's list).
+pub fn plan_hosts(
+    doc: &Document,
+    change: &HostChange,
+    inherited: Option<&HostList>,
+) -> Result<Plan, Refusal> {
+    let (current, line) = edit::current_hosts(doc)?;
+    let mut list = match (line, inherited) {
+        (None, Some(inh)) => inh.clone(),
+        _ => current,
+    };
+    let line = line.unwrap_or(0);
+    let mut notes = Vec::new();
+    match change {
+        HostChange::Add(specs) => {
+            for spec in specs {
+                list.add(spec.clone());
+            }
+        }
+        HostChange::Remove(targets) => {
+            for (host, port) in targets {
+                if list.remove(host, *port) == 0 {
+                    let shown = match port {
+                        Some(p) => format!("{host}:{p}"),
+                        None => host.clone(),
+                    };
+                    notes.push(format!("{shown} is not in DISTCC_HOSTS"));
+                }
+            }
+        }
+        HostChange::SetLocal(n) => {
+            if *n > MAX_SLOTS {
+                return Err(Refusal {
+                    line: 0,
+                    message: format!("{n} local slots is more than {MAX_SLOTS}"),
+                });
+            }
+            let (_, replaced) = list.set_local(*n);
+            for raw in replaced {
+                notes.push(format!(
+                    "replaced `{raw}` with the local entry: {raw} is a network host that needs a \
+                     distccd on this machine; only the word `localhost` runs compiles here directly"
+                ));
+            }
+        }
+        HostChange::Sort(measured) => list.sort_by_speed(|t: &HostToken| {
+            let spec = t.spec.as_ref().ok()?;
+            measured
+                .get(&spec.key())
+                .copied()
+                .or(Some(f64::from(spec.slots())))
+        }),
+        HostChange::Replace(new) => list = new.clone(),
+    }
+    if let Some(bad) = list.invalid().next() {
+        let host = bad.token.split(['/', ':', ',']).next().unwrap_or(&bad.token);
+        return Err(Refusal {
+            line,
+            message: format!(
+                "DISTCC_HOSTS holds `{}`, which distcc rejects ({}); distcc then ignores the \
+                 whole list. Remove it first: alarm-distcc remove-host {host}",
+                bad.token, bad.reason
+            ),
+        });
+    }
+    let edited = edit::set_hosts(doc, &list)?;
+    let total = list.total_slots();
+    if total == 0 {
+        notes.push(
+            "no hosts left: distcc would compile everything locally; `alarm-distcc disable` \
+             turns it off"
+                .into(),
+        );
+        return Ok(Plan {
+            doc: edited.doc,
+            notes,
+        });
+    }
+    let enabled = edit::set_distcc(&edited.doc, true)?;
+    let jobs = edit::set_jobs(&enabled.doc, total)?;
+    notes.extend(jobs.notes);
+    Ok(Plan {
+        doc: jobs.doc,
+        notes,
+    })
+}
+
+pub fn plan_enable(doc: &Document, enabled: bool) -> Result<Plan, Refusal> {
+    let e = edit::set_distcc(doc, enabled)?;
+    Ok(Plan {
+        doc: e.doc,
+        notes: e.notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_on_stock_block() {
+        let doc = Document::parse(
+            "#MAKEFLAGS=\"-j2\"\nBUILDENV=(!distcc color !ccache check !sign)\n#DISTCC_HOSTS=\"\"\n",
+        );
+        let p = plan_hosts(&doc, &HostChange::SetLocal(2), None).unwrap();
+        let spec: HostSpec = "192.168.1.100:3636/6".parse().unwrap();
+        let p = plan_hosts(&p.doc, &HostChange::Add(vec![spec]), None).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(p.doc.as_bytes()),
+            "MAKEFLAGS=\"-j8\"\nBUILDENV=(distcc color !ccache check !sign)\n\
+             DISTCC_HOSTS=\"192.168.1.100:3636/6 localhost/2\"\n"
+        );
+    }
+
+    #[test]
+    fn refuses_a_list_distcc_would_drop() {
+        let doc = Document::parse("DISTCC_HOSTS=\"a,zstd\"\n");
+        let spec: HostSpec = "b".parse().unwrap();
+        let err = plan_hosts(&doc, &HostChange::Add(vec![spec]), None).unwrap_err();
+        assert!(err.message.contains("remove-host a"), "{err}");
+    }
+}

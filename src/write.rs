@@ -1,0 +1,198 @@
+//! Show, then write: unified diffs and atomic, owner- and mode-keeping writes.
+
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+
+/// A config file as read: the path the user named, the file actually written (symlinks
+/// followed, so the link is kept) and its bytes (None when it does not exist yet).
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub path: PathBuf,
+    pub real: PathBuf,
+    pub original: Option<Vec<u8>>,
+}
+
+pub fn load(path: &Path) -> io::Result<Loaded> {
+    let real = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let original = match fs::read(&real) {
+        Ok(bytes) => Some(bytes),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e),
+    };
+    Ok(Loaded {
+        path: path.to_path_buf(),
+        real,
+        original,
+    })
+}
+
+pub fn unified_diff(old: &[u8], new: &[u8], old_label: &str, new_label: &str) -> String {
+    let old = String::from_utf8_lossy(old);
+    let new = String::from_utf8_lossy(new);
+    similar::TextDiff::from_lines(old.as_ref(), new.as_ref())
+        .unified_diff()
+        .context_radius(3)
+        .header(old_label, new_label)
+        .missing_newline_hint(true)
+        .to_string()
+}
+
+pub fn colorize(diff: &str) -> String {
+    diff.lines()
+        .map(|line| {
+            let code = if line.starts_with("+++") || line.starts_with("---") {
+                "1"
+            } else if line.starts_with('+') {
+                "32"
+            } else if line.starts_with('-') {
+                "31"
+            } else if line.starts_with("@@") {
+                "36"
+            } else {
+                return format!("{line}\n");
+            };
+            format!("\x1b[{code}m{line}\x1b[0m\n")
+        })
+        .collect()
+}
+
+#[derive(Debug)]
+pub enum WriteError {
+    PermissionDenied(PathBuf),
+    /// Someone else changed the file after it was read.
+    Changed(PathBuf),
+    Io(PathBuf, io::Error),
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WriteError::PermissionDenied(p) => write!(f, "permission denied writing {}", p.display()),
+            WriteError::Changed(p) => write!(
+                f,
+                "{} changed since it was read; nothing written, run the command again",
+                p.display()
+            ),
+            WriteError::Io(p, e) => write!(f, "could not write {}: {e}", p.display()),
+        }
+    }
+}
+
+impl std::error::Error for WriteError {}
+
+fn io_err(path: &Path) -> impl Fn(io::Error) -> WriteError + '_ {
+    move |e| {
+        if e.kind() == io::ErrorKind::PermissionDenied || e.raw_os_error() == Some(30) {
+            WriteError::PermissionDenied(path.to_path_buf())
+        } else {
+            WriteError::Io(path.to_path_buf(), e)
+        }
+    }
+}
+
+fn temp_prefix(real: &Path) -> String {
+    format!(
+        ".{}.alarm-distcc-",
+        real.file_name().map_or("config".into(), |n| n.to_string_lossy())
+    )
+}
+
+/// Writes `new` in place of `loaded`: temp file in the same folder, fsync, rename, fsync of
+/// the folder. Mode and owner are kept. The file is locked while it is checked against what
+/// was read and replaced, so two racing edits never both apply to the same original.
+pub fn write_atomic(loaded: &Loaded, new: &[u8]) -> Result<(), WriteError> {
+    let real = &loaded.real;
+    let dir = real.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    if loaded.original.is_none() && !dir.exists() {
+        fs::create_dir_all(dir).map_err(io_err(dir))?;
+    }
+    // The lock lives on the file itself (or on the folder for a new file).
+    let lock_file = match &loaded.original {
+        Some(_) => File::open(real).map_err(io_err(real))?,
+        None => File::open(dir).map_err(io_err(dir))?,
+    };
+    lock_file.lock().map_err(io_err(real))?;
+
+    let mut current = Vec::new();
+    let current = match File::open(real) {
+        Ok(mut f) => {
+            f.read_to_end(&mut current).map_err(io_err(real))?;
+            Some(current)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_err(real)(e)),
+    };
+    if current != loaded.original {
+        return Err(WriteError::Changed(loaded.path.clone()));
+    }
+    remove_stale_temps(dir, &temp_prefix(real));
+
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&temp_prefix(real))
+        .tempfile_in(dir)
+        .map_err(io_err(dir))?;
+    tmp.write_all(new).map_err(io_err(tmp.path()))?;
+    if loaded.original.is_some() {
+        let meta = fs::metadata(real).map_err(io_err(real))?;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(meta.mode() & 0o7777))
+            .map_err(io_err(real))?;
+        let tmp_meta = fs::metadata(tmp.path()).map_err(io_err(real))?;
+        if (tmp_meta.uid(), tmp_meta.gid()) != (meta.uid(), meta.gid()) {
+            std::os::unix::fs::chown(tmp.path(), Some(meta.uid()), Some(meta.gid()))
+                .map_err(io_err(real))?;
+        }
+    } else {
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644)).map_err(io_err(real))?;
+    }
+    tmp.as_file().sync_all().map_err(io_err(real))?;
+    tmp.persist(real).map_err(|e| io_err(real)(e.error))?;
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Temp files left by a writer that was killed before its rename.
+fn remove_stale_temps(dir: &Path, prefix: &str) {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(prefix) {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writes_through_symlink_and_keeps_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("real.conf");
+        fs::write(&target, "A=1\n").unwrap();
+        fs::set_permissions(&target, fs::Permissions::from_mode(0o640)).unwrap();
+        let link = dir.path().join("makepkg.conf");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        let loaded = load(&link).unwrap();
+        write_atomic(&loaded, b"A=2\n").unwrap();
+        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert_eq!(fs::read(&target).unwrap(), b"A=2\n");
+        assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o640);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn refuses_when_changed_since_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("makepkg.conf");
+        fs::write(&path, "A=1\n").unwrap();
+        let loaded = load(&path).unwrap();
+        fs::write(&path, "A=3\n").unwrap();
+        assert!(matches!(write_atomic(&loaded, b"A=2\n"), Err(WriteError::Changed(_))));
+        assert_eq!(fs::read(&path).unwrap(), b"A=3\n");
+    }
+}
