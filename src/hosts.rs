@@ -705,20 +705,17 @@ impl HostList {
             .tokens
             .iter()
             .position(|t| matches!(t.spec, Ok(HostSpec::Local { .. })));
-        let first_loopback = self
-            .tokens
-            .iter()
-            .position(|t| replaced.contains(&t.raw));
         let new_local = HostToken::new(HostSpec::Local { slots: Some(n) });
-        match (existing, first_loopback) {
-            (Some(i), _) => {
+        match existing {
+            Some(i) => {
                 let same = matches!(self.tokens[i].spec, Ok(HostSpec::Local { slots }) if slots.unwrap_or(DEFAULT_LOCAL_SLOTS) == n);
                 if !same {
                     self.tokens[i] = new_local;
                 }
             }
-            (None, Some(i)) => self.tokens[i] = new_local,
-            (None, None) => self.tokens.push(new_local),
+            // A new local entry, or one replacing the seed's loopback entry, goes last: a Pi is
+            // slower than its helpers.
+            None => self.tokens.push(new_local),
         }
         let mut seen_local = false;
         self.tokens.retain(|t| {
@@ -865,7 +862,7 @@ mod tests {
         let (changed, replaced) = list.set_local(2);
         assert!(changed);
         assert_eq!(replaced, ["127.0.0.1/2"]);
-        assert_eq!(list.render(), "localhost/2 192.168.1.100:3636/6");
+        assert_eq!(list.render(), "192.168.1.100:3636/6 localhost/2");
         assert!(list.set_local(0).0);
         assert_eq!(list.render(), "192.168.1.100:3636/6");
     }

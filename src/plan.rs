@@ -89,8 +89,14 @@ pub fn plan_hosts(
             ),
         });
     }
-    let edited = edit::set_hosts(doc, &list)?;
     let total = list.total_slots();
+    // Each edit is tried on the file as read first, so a refusal names the user's own line.
+    edit::set_hosts(doc, &list)?;
+    if total > 0 {
+        edit::set_distcc(doc, true)?;
+        edit::set_jobs(doc, total)?;
+    }
+    let edited = edit::set_hosts(doc, &list)?;
     if total == 0 {
         notes.push(
             "no hosts left: distcc would compile everything locally; `alarm-distcc disable` \

@@ -1,0 +1,159 @@
+//! Shared helpers for the integration tests: fixture and corpus files, the real binary, and
+//! bash as the oracle of what makepkg reads.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every file under `dir`, recursively, sorted.
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The shared corpus of real makepkg.conf files. `ALARM_DISTCC_CORPUS` names it (CI sets it);
+/// when it is set the folder must exist.
+pub fn corpus_files() -> Vec<PathBuf> {
+    let dir = match std::env::var_os("ALARM_DISTCC_CORPUS") {
+        Some(d) => {
+            let d = PathBuf::from(d);
+            let d = if d.is_relative() { manifest_dir().join(d) } else { d };
+            assert!(d.is_dir(), "ALARM_DISTCC_CORPUS={} is not a folder", d.display());
+            d
+        }
+        None => {
+            let d = manifest_dir().join("../shared/corpus");
+            if !d.is_dir() {
+                eprintln!("corpus not found (set ALARM_DISTCC_CORPUS); corpus cases skipped");
+                return Vec::new();
+            }
+            d
+        }
+    };
+    files_under(&dir)
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".conf"))
+        .collect()
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    manifest_dir().join("fixtures").join(name)
+}
+
+/// Editable fixtures (not the ones the tool must refuse).
+pub fn fixture_files() -> Vec<PathBuf> {
+    files_under(&manifest_dir().join("fixtures"))
+        .into_iter()
+        .filter(|p| !p.components().any(|c| c.as_os_str() == "refuse"))
+        .collect()
+}
+
+pub fn bin() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
+    // Keep the developer's own makepkg files and environment out of the tests.
+    cmd.env_remove("MAKEPKG_CONF")
+        .env("HOME", "/nonexistent-alarm-distcc-home")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("SUDO_USER")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+pub fn run(config: &Path, args: &[&str]) -> Run {
+    let out = bin().arg("--config").arg(config).args(args).output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Copies `src` into a fresh temp folder as makepkg.conf.
+pub fn scratch_copy(src: &Path) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let dst = dir.path().join("makepkg.conf");
+    std::fs::copy(src, &dst).unwrap();
+    (dir, dst)
+}
+
+/// What bash holds after sourcing `files` in order, as `declare -p` prints it, by name.
+/// Variables of bash itself are left out.
+pub fn bash_vars(files: &[&Path]) -> BTreeMap<String, String> {
+    let script = r#"for f in "$@"; do source "$f" >/dev/null 2>&1; done; declare -p"#;
+    let out = Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", script, "oracle"])
+        .args(files)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", "/nonexistent-alarm-distcc-home")
+        .env("HOSTNAME", "oracle")
+        .output()
+        .expect("bash runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut vars = BTreeMap::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("declare ") {
+            if let Some((k, v)) = current.take() {
+                vars.insert(k, v);
+            }
+            let decl = rest.splitn(2, ' ').nth(1).unwrap_or("");
+            let name: String = decl
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            current = Some((name, line.to_string()));
+        } else if let Some((_, v)) = current.as_mut() {
+            v.push_str(line);
+        }
+    }
+    if let Some((k, v)) = current.take() {
+        vars.insert(k, v);
+    }
+    const BASH_OWN: &[&str] = &[
+        "BASHOPTS", "BASHPID", "BASH_ARGC", "BASH_ARGV", "BASH_LINENO", "BASH_SOURCE",
+        "BASH_VERSINFO", "BASH_VERSION", "BASH_EXECUTION_STRING", "BASH_ARGV0", "BASH_SUBSHELL",
+        "BASH_COMMAND", "BASH_REMATCH", "BASH", "DIRSTACK", "EPOCHREALTIME", "EPOCHSECONDS",
+        "EUID", "FUNCNAME", "GROUPS", "HOSTTYPE", "IFS", "LINENO", "MACHTYPE", "OPTERR", "OPTIND",
+        "OSTYPE", "PIPESTATUS", "PPID", "PS4", "PWD", "RANDOM", "SECONDS", "SHELLOPTS", "SHLVL",
+        "SRANDOM", "UID", "_", "BASH_LOADABLES_PATH", "BASH_ALIASES", "BASH_CMDS", "COLUMNS",
+        "LINES", "HISTCMD", "OLDPWD", "COMP_WORDBREAKS", "PS1", "PS2", "HOSTNAME",
+    ];
+    vars.retain(|k, _| !BASH_OWN.contains(&k.as_str()));
+    vars
+}
+
+/// The value part of a `declare -p` line for a scalar: `declare -- X="v"` -> `v`.
+pub fn scalar_value(decl: &str) -> String {
+    let v = decl.trim_end().split_once('=').map(|(_, v)| v).unwrap_or("");
+    v.trim_matches('"').replace("\\\"", "\"").replace("\\$", "$")
+}
+
+/// Elements of an indexed array from `declare -a X=([0]="a" [1]="b")`.
+pub fn array_values(decl: &str) -> Vec<String> {
+    let re = regex::Regex::new(r#"\[\d+\]="((?:[^"\\]|\\.)*)""#).unwrap();
+    re.captures_iter(decl).map(|c| c[1].replace("\\\"", "\"")).collect()
+}

@@ -1,0 +1,193 @@
+//! Bash is the oracle: after the standard edit, sourcing the file must give exactly the
+//! intended values, and nothing else may change.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+const EDITED: [&str; 3] = ["BUILDENV", "DISTCC_HOSTS", "MAKEFLAGS"];
+
+/// Slots as distcc counts them, worked out independently of the crate.
+fn slots_of(token: &str) -> u32 {
+    if token.starts_with("--") || token.starts_with('+') {
+        return 0;
+    }
+    let re = regex::Regex::new(r"[/=](\d+)").unwrap();
+    match re.captures(token) {
+        Some(c) => c[1].parse().unwrap(),
+        None if token == "localhost" => 2,
+        None => 4,
+    }
+}
+
+/// MAKEFLAGS words without any job flag (`-jN`, `-j N`, `--jobs=N`, `--jobs N`).
+fn other_flags(value: &str) -> Vec<String> {
+    let words: Vec<&str> = value.split_whitespace().collect();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        if w == "-j" || w == "--jobs" {
+            if words.get(i + 1).is_some_and(|n| n.parse::<u32>().is_ok()) {
+                i += 1;
+            }
+        } else if !(w.starts_with("-j") || w.starts_with("--jobs=")) {
+            out.push(w.to_string());
+        }
+        i += 1;
+    }
+    out
+}
+
+fn job_flags(value: &str) -> Vec<String> {
+    value
+        .split_whitespace()
+        .filter(|w| w.starts_with("-j") || w.starts_with("--jobs"))
+        .map(String::from)
+        .collect()
+}
+
+fn is_local_meant(token: &str) -> bool {
+    token == "localhost"
+        || token.starts_with("localhost/")
+        || (token.starts_with("127.") && !token.contains(':'))
+}
+
+fn check_standard_edit(src: &Path) {
+    let name = src.display().to_string();
+    let (_dir, conf) = scratch_copy(src);
+    let original = std::fs::read_to_string(&conf).unwrap();
+    let before = bash_vars(&[&conf]);
+    for args in [
+        ["set-local", "2"],
+        ["add-host", "192.168.1.100:3636/6"],
+        ["add-host", "10.0.0.5/8"],
+    ] {
+        let r = run(&conf, &[args[0], args[1], "--yes"]);
+        assert_eq!(r.code, 0, "{name}: {args:?} failed: {}", r.stderr);
+    }
+    let after = bash_vars(&[&conf]);
+
+    for (k, v) in &before {
+        if !EDITED.contains(&k.as_str()) {
+            assert_eq!(after.get(k), Some(v), "{name}: {k} changed");
+        }
+    }
+    for k in after.keys() {
+        assert!(
+            before.contains_key(k) || EDITED.contains(&k.as_str()),
+            "{name}: new variable {k}"
+        );
+    }
+
+    // distcc decides on, every other BUILDENV entry unchanged.
+    let buildenv_before = before.get("BUILDENV").map_or(vec![], |d| array_values(d));
+    let buildenv_after = array_values(&after["BUILDENV"]);
+    let deciding = buildenv_after
+        .iter()
+        .rev()
+        .find(|e| *e == "distcc" || *e == "!distcc");
+    assert_eq!(deciding.map(String::as_str), Some("distcc"), "{name}: {buildenv_after:?}");
+    let others = |v: &[String]| -> Vec<String> {
+        v.iter()
+            .filter(|e| *e != "distcc" && *e != "!distcc")
+            .cloned()
+            .collect()
+    };
+    assert_eq!(others(&buildenv_before), others(&buildenv_after), "{name}");
+
+    // Old hosts plus the new, fastest first, localhost/2 last.
+    let old_hosts: Vec<String> = before
+        .get("DISTCC_HOSTS")
+        .map(|d| scalar_value(d))
+        .unwrap_or_default()
+        .split_whitespace()
+        .filter(|t| !is_local_meant(t))
+        .map(String::from)
+        .collect();
+    let hosts_value = scalar_value(&after["DISTCC_HOSTS"]);
+    let hosts: Vec<&str> = hosts_value.split_whitespace().collect();
+    assert_eq!(hosts.last(), Some(&"localhost/2"), "{name}: {hosts:?}");
+    let added = ["192.168.1.100:3636/6", "10.0.0.5/8"]
+        .iter()
+        .filter(|h| !old_hosts.iter().any(|o| o == *h))
+        .count();
+    assert_eq!(hosts.len(), old_hosts.len() + added + 1, "{name}: {hosts:?}");
+    for h in &old_hosts {
+        assert!(hosts.contains(&h.as_str()), "{name}: lost {h}");
+    }
+    let pos = |h: &str| hosts.iter().position(|t| *t == h).unwrap();
+    assert!(pos("10.0.0.5/8") < pos("192.168.1.100:3636/6"), "{name}: {hosts:?}");
+    let remote_slots: Vec<u32> = hosts
+        .iter()
+        .filter(|t| !t.starts_with("--") && !is_local_meant(t))
+        .map(|t| slots_of(t))
+        .collect();
+    assert!(
+        remote_slots.windows(2).all(|w| w[0] >= w[1]),
+        "{name}: not fastest first: {hosts:?}"
+    );
+
+    // One -j equal to the total; the other flags unchanged.
+    let total: u32 = hosts.iter().map(|t| slots_of(t)).sum();
+    let mf_before = before.get("MAKEFLAGS").map(|d| scalar_value(d)).unwrap_or_default();
+    let mf_after = scalar_value(&after["MAKEFLAGS"]);
+    assert_eq!(job_flags(&mf_after), [format!("-j{total}")], "{name}: {mf_after}");
+    assert_eq!(other_flags(&mf_before), other_flags(&mf_after), "{name}");
+
+    // Only lines about those settings changed.
+    let edited = std::fs::read_to_string(&conf).unwrap();
+    let diff = similar::TextDiff::from_lines(&original, &edited);
+    for change in diff.iter_all_changes() {
+        if change.tag() != similar::ChangeTag::Equal {
+            let line = change.value();
+            assert!(
+                ["BUILDENV", "DISTCC_HOSTS", "MAKEFLAGS", "distcc"]
+                    .iter()
+                    .any(|k| line.contains(k)),
+                "{name}: unrelated line changed: {line:?}"
+            );
+        }
+    }
+
+    // Doing it again changes nothing.
+    let again = run(&conf, &["add-host", "10.0.0.5/8", "--yes"]);
+    assert_eq!(again.code, 0);
+    assert!(again.stderr.contains("nothing to change"), "{name}: {}", again.stderr);
+}
+
+#[test]
+fn standard_edit_on_fixtures_matches_bash() {
+    let files = fixture_files();
+    assert!(files.len() >= 10);
+    for f in files {
+        check_standard_edit(&f);
+    }
+}
+
+#[test]
+fn standard_edit_on_corpus_matches_bash() {
+    for f in corpus_files() {
+        check_standard_edit(&f);
+    }
+}
+
+#[test]
+fn unsafe_files_are_refused_untouched() {
+    for (file, line, word) in [
+        ("refuse/makeflags-in-if.conf", 5, "MAKEFLAGS"),
+        ("refuse/hosts-computed.conf", 3, "computed"),
+        ("refuse/hosts-in-case.conf", 4, "DISTCC_HOSTS"),
+        ("refuse/bad-token.conf", 2, "10.0.0.3,zstd"),
+    ] {
+        let (_dir, conf) = scratch_copy(&fixture(file));
+        let original = std::fs::read(&conf).unwrap();
+        let r = run(&conf, &["set-local", "2", "--yes"]);
+        assert_eq!(r.code, 2, "{file}: {}", r.stderr);
+        let at = format!("{}:{line}:", conf.display());
+        assert!(r.stderr.contains(&at), "{file}: no {at} in {}", r.stderr);
+        assert!(r.stderr.contains(word), "{file}: {}", r.stderr);
+        assert_eq!(std::fs::read(&conf).unwrap(), original, "{file} changed");
+    }
+}
