@@ -179,7 +179,14 @@ impl Session {
             "/dev/null".into()
         };
         let diff = write::unified_diff(&old, new, &old_label, &path.display().to_string());
-        print!("{}", if self.color { write::colorize(&diff) } else { diff });
+        print!(
+            "{}",
+            if self.color {
+                write::colorize(&diff)
+            } else {
+                diff
+            }
+        );
 
         let mut layers_after = target.layers.clone();
         if let Some(slot) = layers_after.iter_mut().find(|(p, _)| p == path) {
@@ -272,7 +279,11 @@ fn shell_command_line() -> String {
     std::env::args()
         .enumerate()
         .map(|(i, a)| {
-            let a = if i == 0 { "alarm-distcc".to_string() } else { a };
+            let a = if i == 0 {
+                "alarm-distcc".to_string()
+            } else {
+                a
+            };
             if !a.is_empty()
                 && a.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@+%[]".contains(&b))
@@ -335,46 +346,53 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective) -> String {
         }
     }
     let total = list.as_ref().map_or(0, HostList::total_slots);
-    if let Some(list) = &list {
-        if !list.tokens.is_empty() {
-            let _ = writeln!(
-                out,
-                "  {:<28} {:>5} {:>5}  {:<10} KIND",
-                "HOST", "PORT", "SLOTS", "OPTIONS"
-            );
-            for t in &list.tokens {
-                match &t.spec {
-                    Ok(spec) => {
-                        let opts: Vec<String> =
-                            spec.options().iter().map(ToString::to_string).collect();
-                        let _ = writeln!(
-                            out,
-                            "  {:<28} {:>5} {:>5}  {:<10} {}",
-                            spec.host().unwrap_or(&t.raw),
-                            spec.port().map_or("-".into(), |p| p.to_string()),
-                            if spec.slots() == 0 {
-                                "-".into()
-                            } else {
-                                spec.slots().to_string()
-                            },
-                            opts.join(","),
-                            spec.kind()
-                        );
-                    }
-                    Err(e) => {
-                        let _ = writeln!(out, "  {:<28} INVALID: {}", t.raw, e.reason);
-                    }
+    if let Some(list) = list.as_ref().filter(|l| !l.tokens.is_empty()) {
+        let _ = writeln!(
+            out,
+            "  {:<28} {:>5} {:>5}  {:<10} KIND",
+            "HOST", "PORT", "SLOTS", "OPTIONS"
+        );
+        for t in &list.tokens {
+            match &t.spec {
+                Ok(spec) => {
+                    let opts: Vec<String> =
+                        spec.options().iter().map(ToString::to_string).collect();
+                    let _ = writeln!(
+                        out,
+                        "  {:<28} {:>5} {:>5}  {:<10} {}",
+                        spec.host().unwrap_or(&t.raw),
+                        spec.port().map_or("-".into(), |p| p.to_string()),
+                        if spec.slots() == 0 {
+                            "-".into()
+                        } else {
+                            spec.slots().to_string()
+                        },
+                        opts.join(","),
+                        spec.kind()
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "  {:<28} INVALID: {}", t.raw, e.reason);
                 }
             }
-            let _ = writeln!(out, "  total slots: {total}");
         }
+        let _ = writeln!(out, "  total slots: {total}");
     }
     match &eff.makeflags {
         Value::Known(m) => {
-            let _ = writeln!(out, "MAKEFLAGS:    \"{}\"{}", m.value.text, at(&eff.makeflags));
+            let _ = writeln!(
+                out,
+                "MAKEFLAGS:    \"{}\"{}",
+                m.value.text,
+                at(&eff.makeflags)
+            );
         }
         Value::Unknown { text, .. } => {
-            let _ = writeln!(out, "MAKEFLAGS:    set by shell code: {text}{}", at(&eff.makeflags));
+            let _ = writeln!(
+                out,
+                "MAKEFLAGS:    set by shell code: {text}{}",
+                at(&eff.makeflags)
+            );
         }
         Value::Unset => {
             let _ = writeln!(out, "MAKEFLAGS:    not set");

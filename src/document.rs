@@ -436,14 +436,14 @@ impl Parser<'_> {
     /// A word in statement context; `NAME=(...)` array assignments are taken whole.
     fn statement_word(&mut self) {
         let start = self.pos;
-        if let Some((_, _, n)) = assignment_prefix(&self.s[start..]) {
-            if self.s.get(start + n) == Some(&b'(') {
+        if let Some((_, _, n)) = assignment_prefix(&self.s[start..])
+            && self.s.get(start + n) == Some(&b'(')
+        {
+            self.pos = start + n + 1;
+            if !self.array_body() {
                 self.pos = start + n + 1;
-                if !self.array_body() {
-                    self.pos = start + n + 1;
-                }
-                return;
             }
+            return;
         }
         self.word();
     }
@@ -800,7 +800,10 @@ mod tests {
                 ItemKind::Assignment(a) => format!("{}={}", a.name, doc.str_lossy(a.value.clone())),
                 ItemKind::Logic(t) => format!(
                     "logic[{}]",
-                    t.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(",")
+                    t.iter()
+                        .map(|t| t.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(",")
                 ),
             })
             .collect()

@@ -79,10 +79,9 @@ fn insert_after_item(doc: &Document, i: usize, line: &str) -> Document {
 /// A commented stock template line for `name` (`#DISTCC_HOSTS=""`, `#MAKEFLAGS="-j2"`,
 /// `#MAKEFLAGS=`): the last top-level one, if any. Returns the item index.
 fn template_line(doc: &Document, name: &str, before_item: Option<usize>) -> Option<usize> {
-    let pattern = regex::bytes::Regex::new(&format!(
-        r"^[ \t]*#[ \t]*(export[ \t]+)?{name}=[^\n]*\n?$"
-    ))
-    .expect("static regex");
+    let pattern =
+        regex::bytes::Regex::new(&format!(r"^[ \t]*#[ \t]*(export[ \t]+)?{name}=[^\n]*\n?$"))
+            .expect("static regex");
     doc.items()
         .iter()
         .enumerate()
@@ -90,7 +89,7 @@ fn template_line(doc: &Document, name: &str, before_item: Option<usize>) -> Opti
         .filter(|(_, item)| matches!(item.kind, ItemKind::Comment))
         .filter(|(_, item)| pattern.is_match(doc.slice(item.span.clone())))
         .map(|(i, _)| i)
-        .last()
+        .next_back()
 }
 
 /// Creates `name="value"`: uncomments the stock template line in place, else inserts after
@@ -101,7 +100,10 @@ fn create_assignment(doc: &Document, name: &str, value: &str) -> Document {
     if let Some(t) = template_line(doc, name, first_append) {
         let span = doc.items()[t].span.clone();
         let text = doc.slice(span.clone());
-        let indent_len = text.iter().take_while(|b| **b == b' ' || **b == b'\t').count();
+        let indent_len = text
+            .iter()
+            .take_while(|b| **b == b' ' || **b == b'\t')
+            .count();
         let export = regex::bytes::Regex::new(r"^[ \t]*#[ \t]*export[ \t]")
             .expect("static regex")
             .is_match(text);
@@ -159,8 +161,15 @@ pub fn set_distcc(doc: &Document, enabled: bool) -> EditResult {
                 });
             }
             let open = a.value.start + 1;
-            let empty = doc.slice(a.value.clone()).iter().all(|b| b" \t\n()".contains(b));
-            let insertion = if empty { word.to_string() } else { format!("{word} ") };
+            let empty = doc
+                .slice(a.value.clone())
+                .iter()
+                .all(|b| b" \t\n()".contains(b));
+            let insertion = if empty {
+                word.to_string()
+            } else {
+                format!("{word} ")
+            };
             Ok(Edited {
                 doc: doc.splice(open..open, insertion.as_bytes()),
                 notes: Vec::new(),
@@ -342,9 +351,15 @@ mod tests {
             "# Makepkg defaults: BUILDENV=(!distcc !color)\nBUILDENV=(distcc color) # x\n"
         );
         let doc = Document::parse("BUILDENV=(fakeroot color)");
-        assert_eq!(text(set_distcc(&doc, true)), "BUILDENV=(distcc fakeroot color)");
+        assert_eq!(
+            text(set_distcc(&doc, true)),
+            "BUILDENV=(distcc fakeroot color)"
+        );
         let doc = Document::parse("MAKEFLAGS=-j2\n");
-        assert_eq!(text(set_distcc(&doc, true)), "MAKEFLAGS=-j2\nBUILDENV+=(distcc)\n");
+        assert_eq!(
+            text(set_distcc(&doc, true)),
+            "MAKEFLAGS=-j2\nBUILDENV+=(distcc)\n"
+        );
     }
 
     #[test]

@@ -269,7 +269,10 @@ fn parse_slots(token: &str, digits: &str) -> Result<u32, SpecError> {
 
 fn parse_port(token: &str, digits: &str) -> Result<u16, SpecError> {
     if digits.is_empty() {
-        return err(token, "a `:` with no port after it (distcc reads it as port 0)");
+        return err(
+            token,
+            "a `:` with no port after it (distcc reads it as port 0)",
+        );
     }
     if !digits.bytes().all(|b| b.is_ascii_digit()) {
         return err(token, format!("port must be a number, got `{digits}`"));
@@ -331,7 +334,10 @@ fn validate_hostname(token: &str, host: &str) -> Result<(), SpecError> {
         return Ok(());
     }
     if host.contains(':') {
-        return err(token, "an IPv6 address must be written in brackets, like [::1]");
+        return err(
+            token,
+            "an IPv6 address must be written in brackets, like [::1]",
+        );
     }
     if host.starts_with('-') {
         return err(
@@ -350,7 +356,8 @@ fn validate_hostname(token: &str, host: &str) -> Result<(), SpecError> {
             && l.len() <= 63
             && !l.starts_with('-')
             && !l.ends_with('-')
-            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            && l.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     if host.len() > 200 || !host.trim_end_matches('.').split('.').all(label_ok) {
         return err(token, format!("`{host}` is not a valid host name"));
@@ -650,7 +657,9 @@ impl HostList {
             .position(|t| t.spec.as_ref().is_ok_and(|s| s.key() == key))
         {
             let old = self.tokens[i].spec.as_ref().ok().cloned();
-            if old.as_ref().is_some_and(|o| o.slots() == spec.slots() && o.options() == spec.options())
+            if old
+                .as_ref()
+                .is_some_and(|o| o.slots() == spec.slots() && o.options() == spec.options())
                 && old.as_ref().map(|o| o.to_string()) == Some(spec.to_string())
             {
                 return false;
@@ -802,7 +811,10 @@ mod tests {
         assert_eq!(ok("@host").kind(), Kind::Ssh);
         assert_eq!(ok("h,lzo,cpp").options().len(), 2);
         assert_eq!(ok("h,auth=foo.example").options().len(), 1);
-        assert_eq!(ok("--localslots=3"), HostSpec::Global(Global::LocalSlots(3)));
+        assert_eq!(
+            ok("--localslots=3"),
+            HostSpec::Global(Global::LocalSlots(3))
+        );
         assert_eq!(ok("--randomize").slots(), 0);
         assert_eq!(ok("localhost:3632").kind(), Kind::Tcp);
         assert_eq!(ok("LOCALHOST").kind(), Kind::Tcp);
@@ -873,6 +885,9 @@ mod tests {
         assert_eq!(list.remove("a", Some(3636)), 1);
         assert_eq!(list.render(), "a:3635/2 b");
         assert_eq!(list.remove("a", None), 1);
-        assert_eq!(parse_host_port("[::1]:3632").unwrap(), ("[::1]".into(), Some(3632)));
+        assert_eq!(
+            parse_host_port("[::1]:3632").unwrap(),
+            ("[::1]".into(), Some(3632))
+        );
     }
 }

@@ -126,19 +126,23 @@ pub fn layers(main: &Path, env: &Env) -> Vec<Layer> {
             .filter(|p| p.extension().is_some_and(|e| e == "conf") && p.is_file())
             .collect();
         // bash's glob order in the C locale is byte order.
-        confs.sort_by(|a, b| a.as_os_str().as_encoded_bytes().cmp(b.as_os_str().as_encoded_bytes()));
+        confs.sort_by(|a, b| {
+            a.as_os_str()
+                .as_encoded_bytes()
+                .cmp(b.as_os_str().as_encoded_bytes())
+        });
         out.extend(confs.into_iter().map(|path| Layer {
             path,
             role: Role::DropIn,
         }));
     }
-    if main == env.default_conf {
-        if let Some(path) = env.user_file() {
-            out.push(Layer {
-                path,
-                role: Role::User,
-            });
-        }
+    if main == env.default_conf
+        && let Some(path) = env.user_file()
+    {
+        out.push(Layer {
+            path,
+            role: Role::User,
+        });
     }
     out
 }
@@ -155,7 +159,11 @@ pub struct Sourced<T> {
 pub enum Value<T> {
     Known(Sourced<T>),
     /// Set by shell logic or computed: only bash knows.
-    Unknown { path: PathBuf, line: usize, text: String },
+    Unknown {
+        path: PathBuf,
+        line: usize,
+        text: String,
+    },
     Unset,
 }
 
@@ -287,7 +295,9 @@ pub fn overrides(docs: &[(PathBuf, Document)], edited: &Path) -> Vec<String> {
             Scalar::Computed { text, line } => {
                 out.push(format!("{} sets DISTCC_HOSTS={text}", at(line)))
             }
-            Scalar::Blocked(b) => out.push(format!("{} sets DISTCC_HOSTS ({})", at(b.line), b.text)),
+            Scalar::Blocked(b) => {
+                out.push(format!("{} sets DISTCC_HOSTS ({})", at(b.line), b.text))
+            }
             Scalar::Unset => {}
         }
         match view::makeflags(doc) {

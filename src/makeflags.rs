@@ -80,7 +80,12 @@ pub fn find_job_flags(text: &[u8]) -> Vec<JobFlag> {
                 }
                 None => (ws[i].end, JobCount::Unlimited),
             };
-            let range = ws[if matches!(count, JobCount::Unlimited) { i } else { i - 1 }].start..end;
+            let range = ws[if matches!(count, JobCount::Unlimited) {
+                i
+            } else {
+                i - 1
+            }]
+            .start..end;
             flags.push(JobFlag {
                 text: String::from_utf8_lossy(&text[range.clone()]).into_owned(),
                 range,
@@ -129,9 +134,15 @@ mod tests {
         );
         assert_eq!(
             counts("--jobs=$(nproc)"),
-            [("--jobs=$(nproc)".into(), JobCount::Computed("$(nproc)".into()))]
+            [(
+                "--jobs=$(nproc)".into(),
+                JobCount::Computed("$(nproc)".into())
+            )]
         );
-        assert_eq!(counts("--jobs 6"), [("--jobs 6".into(), JobCount::Fixed(6))]);
+        assert_eq!(
+            counts("--jobs 6"),
+            [("--jobs 6".into(), JobCount::Fixed(6))]
+        );
         assert_eq!(
             counts("-j$(($(nproc)+1))"),
             [(

@@ -79,7 +79,11 @@ pub fn plan_hosts(
         HostChange::Replace(new) => list = new.clone(),
     }
     if let Some(bad) = list.invalid().next() {
-        let host = bad.token.split(['/', ':', ',']).next().unwrap_or(&bad.token);
+        let host = bad
+            .token
+            .split(['/', ':', ','])
+            .next()
+            .unwrap_or(&bad.token);
         return Err(Refusal {
             line,
             message: format!(

@@ -1,7 +1,9 @@
 //! A typed view of one document: what bash ends with for BUILDENV's distcc flag,
 //! DISTCC_HOSTS and MAKEFLAGS, and where each value comes from.
 
-use crate::document::{Document, ItemKind, Op, Touch, TouchKind, array_elements, decode_word, unquote_span};
+use crate::document::{
+    Document, ItemKind, Op, Touch, TouchKind, array_elements, decode_word, unquote_span,
+};
 use crate::hosts::HostList;
 use crate::makeflags::{JobCount, find_job_flags};
 use std::ops::Range;
@@ -34,7 +36,10 @@ pub enum Resolution {
 /// starts, could change the part of the value the tool cares about.
 pub fn resolve(doc: &Document, name: &str, relevant: impl Fn(&Touch) -> bool) -> Resolution {
     let assigns: Vec<(usize, Op)> = doc.assignments(name).map(|(i, a)| (i, a.op)).collect();
-    let start = assigns.iter().rposition(|(_, op)| *op == Op::Set).unwrap_or(0);
+    let start = assigns
+        .iter()
+        .rposition(|(_, op)| *op == Op::Set)
+        .unwrap_or(0);
     let chain: Vec<usize> = assigns[start.min(assigns.len())..]
         .iter()
         .map(|(i, _)| *i)
@@ -91,8 +96,13 @@ pub enum BuildenvState {
     /// No BUILDENV assignment at all in this file.
     Unset,
     /// BUILDENV is assigned but has no distcc entry (makepkg's default: off).
-    NoEntry { chain: Vec<usize> },
-    Flag { flag: DistccFlag, chain: Vec<usize> },
+    NoEntry {
+        chain: Vec<usize>,
+    },
+    Flag {
+        flag: DistccFlag,
+        chain: Vec<usize>,
+    },
     Blocked(Blocker),
 }
 
@@ -245,9 +255,8 @@ mod tests {
 
     #[test]
     fn last_distcc_entry_decides() {
-        let doc = Document::parse(
-            "# BUILDENV=(!distcc)\nBUILDENV=(distcc color)\nBUILDENV+=(!distcc)\n",
-        );
+        let doc =
+            Document::parse("# BUILDENV=(!distcc)\nBUILDENV=(distcc color)\nBUILDENV+=(!distcc)\n");
         match buildenv(&doc) {
             BuildenvState::Flag { flag, .. } => {
                 assert!(!flag.enabled);

@@ -69,7 +69,9 @@ pub enum WriteError {
 impl std::fmt::Display for WriteError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            WriteError::PermissionDenied(p) => write!(f, "permission denied writing {}", p.display()),
+            WriteError::PermissionDenied(p) => {
+                write!(f, "permission denied writing {}", p.display())
+            }
             WriteError::Changed(p) => write!(
                 f,
                 "{} changed since it was read; nothing written, run the command again",
@@ -95,7 +97,8 @@ fn io_err(path: &Path) -> impl Fn(io::Error) -> WriteError + '_ {
 fn temp_prefix(real: &Path) -> String {
     format!(
         ".{}.alarm-distcc-",
-        real.file_name().map_or("config".into(), |n| n.to_string_lossy())
+        real.file_name()
+            .map_or("config".into(), |n| n.to_string_lossy())
     )
 }
 
@@ -104,7 +107,10 @@ fn temp_prefix(real: &Path) -> String {
 /// was read and replaced, so two racing edits never both apply to the same original.
 pub fn write_atomic(loaded: &Loaded, new: &[u8]) -> Result<(), WriteError> {
     let real = &loaded.real;
-    let dir = real.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = real
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     if loaded.original.is_none() && !dir.exists() {
         fs::create_dir_all(dir).map_err(io_err(dir))?;
     }
@@ -179,7 +185,12 @@ mod tests {
         std::os::unix::fs::symlink(&target, &link).unwrap();
         let loaded = load(&link).unwrap();
         write_atomic(&loaded, b"A=2\n").unwrap();
-        assert!(fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
         assert_eq!(fs::read(&target).unwrap(), b"A=2\n");
         assert_eq!(fs::metadata(&target).unwrap().mode() & 0o777, 0o640);
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
@@ -192,7 +203,10 @@ mod tests {
         fs::write(&path, "A=1\n").unwrap();
         let loaded = load(&path).unwrap();
         fs::write(&path, "A=3\n").unwrap();
-        assert!(matches!(write_atomic(&loaded, b"A=2\n"), Err(WriteError::Changed(_))));
+        assert!(matches!(
+            write_atomic(&loaded, b"A=2\n"),
+            Err(WriteError::Changed(_))
+        ));
         assert_eq!(fs::read(&path).unwrap(), b"A=3\n");
     }
 }

@@ -88,7 +88,11 @@ fn check_standard_edit(src: &Path) {
         .iter()
         .rev()
         .find(|e| *e == "distcc" || *e == "!distcc");
-    assert_eq!(deciding.map(String::as_str), Some("distcc"), "{name}: {buildenv_after:?}");
+    assert_eq!(
+        deciding.map(String::as_str),
+        Some("distcc"),
+        "{name}: {buildenv_after:?}"
+    );
     let others = |v: &[String]| -> Vec<String> {
         v.iter()
             .filter(|e| *e != "distcc" && *e != "!distcc")
@@ -113,12 +117,19 @@ fn check_standard_edit(src: &Path) {
         .iter()
         .filter(|h| !old_hosts.iter().any(|o| o == *h))
         .count();
-    assert_eq!(hosts.len(), old_hosts.len() + added + 1, "{name}: {hosts:?}");
+    assert_eq!(
+        hosts.len(),
+        old_hosts.len() + added + 1,
+        "{name}: {hosts:?}"
+    );
     for h in &old_hosts {
         assert!(hosts.contains(&h.as_str()), "{name}: lost {h}");
     }
     let pos = |h: &str| hosts.iter().position(|t| *t == h).unwrap();
-    assert!(pos("10.0.0.5/8") < pos("192.168.1.100:3636/6"), "{name}: {hosts:?}");
+    assert!(
+        pos("10.0.0.5/8") < pos("192.168.1.100:3636/6"),
+        "{name}: {hosts:?}"
+    );
     let remote_slots: Vec<u32> = hosts
         .iter()
         .filter(|t| !t.starts_with("--") && !is_local_meant(t))
@@ -131,9 +142,16 @@ fn check_standard_edit(src: &Path) {
 
     // One -j equal to the total; the other flags unchanged.
     let total: u32 = hosts.iter().map(|t| slots_of(t)).sum();
-    let mf_before = before.get("MAKEFLAGS").map(|d| scalar_value(d)).unwrap_or_default();
+    let mf_before = before
+        .get("MAKEFLAGS")
+        .map(|d| scalar_value(d))
+        .unwrap_or_default();
     let mf_after = scalar_value(&after["MAKEFLAGS"]);
-    assert_eq!(job_flags(&mf_after), [format!("-j{total}")], "{name}: {mf_after}");
+    assert_eq!(
+        job_flags(&mf_after),
+        [format!("-j{total}")],
+        "{name}: {mf_after}"
+    );
     assert_eq!(other_flags(&mf_before), other_flags(&mf_after), "{name}");
 
     // Only lines about those settings changed.
@@ -154,7 +172,11 @@ fn check_standard_edit(src: &Path) {
     // Doing it again changes nothing.
     let again = run(&conf, &["add-host", "10.0.0.5/8", "--yes"]);
     assert_eq!(again.code, 0);
-    assert!(again.stderr.contains("nothing to change"), "{name}: {}", again.stderr);
+    assert!(
+        again.stderr.contains("nothing to change"),
+        "{name}: {}",
+        again.stderr
+    );
 }
 
 #[test]

@@ -34,8 +34,16 @@ pub fn corpus_files() -> Vec<PathBuf> {
     let dir = match std::env::var_os("ALARM_DISTCC_CORPUS") {
         Some(d) => {
             let d = PathBuf::from(d);
-            let d = if d.is_relative() { manifest_dir().join(d) } else { d };
-            assert!(d.is_dir(), "ALARM_DISTCC_CORPUS={} is not a folder", d.display());
+            let d = if d.is_relative() {
+                manifest_dir().join(d)
+            } else {
+                d
+            };
+            assert!(
+                d.is_dir(),
+                "ALARM_DISTCC_CORPUS={} is not a folder",
+                d.display()
+            );
             d
         }
         None => {
@@ -83,7 +91,12 @@ pub struct Run {
 }
 
 pub fn run(config: &Path, args: &[&str]) -> Run {
-    let out = bin().arg("--config").arg(config).args(args).output().unwrap();
+    let out = bin()
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .output()
+        .unwrap();
     Run {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -120,7 +133,7 @@ pub fn bash_vars(files: &[&Path]) -> BTreeMap<String, String> {
             if let Some((k, v)) = current.take() {
                 vars.insert(k, v);
             }
-            let decl = rest.splitn(2, ' ').nth(1).unwrap_or("");
+            let decl = rest.split_once(' ').map_or("", |x| x.1);
             let name: String = decl
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -134,13 +147,55 @@ pub fn bash_vars(files: &[&Path]) -> BTreeMap<String, String> {
         vars.insert(k, v);
     }
     const BASH_OWN: &[&str] = &[
-        "BASHOPTS", "BASHPID", "BASH_ARGC", "BASH_ARGV", "BASH_LINENO", "BASH_SOURCE",
-        "BASH_VERSINFO", "BASH_VERSION", "BASH_EXECUTION_STRING", "BASH_ARGV0", "BASH_SUBSHELL",
-        "BASH_COMMAND", "BASH_REMATCH", "BASH", "DIRSTACK", "EPOCHREALTIME", "EPOCHSECONDS",
-        "EUID", "FUNCNAME", "GROUPS", "HOSTTYPE", "IFS", "LINENO", "MACHTYPE", "OPTERR", "OPTIND",
-        "OSTYPE", "PIPESTATUS", "PPID", "PS4", "PWD", "RANDOM", "SECONDS", "SHELLOPTS", "SHLVL",
-        "SRANDOM", "UID", "_", "BASH_LOADABLES_PATH", "BASH_ALIASES", "BASH_CMDS", "COLUMNS",
-        "LINES", "HISTCMD", "OLDPWD", "COMP_WORDBREAKS", "PS1", "PS2", "HOSTNAME",
+        "BASHOPTS",
+        "BASHPID",
+        "BASH_ARGC",
+        "BASH_ARGV",
+        "BASH_LINENO",
+        "BASH_SOURCE",
+        "BASH_VERSINFO",
+        "BASH_VERSION",
+        "BASH_EXECUTION_STRING",
+        "BASH_ARGV0",
+        "BASH_SUBSHELL",
+        "BASH_COMMAND",
+        "BASH_REMATCH",
+        "BASH",
+        "DIRSTACK",
+        "EPOCHREALTIME",
+        "EPOCHSECONDS",
+        "EUID",
+        "FUNCNAME",
+        "GROUPS",
+        "HOSTTYPE",
+        "IFS",
+        "LINENO",
+        "MACHTYPE",
+        "OPTERR",
+        "OPTIND",
+        "OSTYPE",
+        "PIPESTATUS",
+        "PPID",
+        "PS4",
+        "PWD",
+        "RANDOM",
+        "SECONDS",
+        "SHELLOPTS",
+        "SHLVL",
+        "SRANDOM",
+        "UID",
+        "_",
+        "BASH_LOADABLES_PATH",
+        "BASH_ALIASES",
+        "BASH_CMDS",
+        "COLUMNS",
+        "LINES",
+        "HISTCMD",
+        "OLDPWD",
+        "COMP_WORDBREAKS",
+        "PS1",
+        "PS2",
+        "HOSTNAME",
     ];
     vars.retain(|k, _| !BASH_OWN.contains(&k.as_str()));
     vars
@@ -148,12 +203,20 @@ pub fn bash_vars(files: &[&Path]) -> BTreeMap<String, String> {
 
 /// The value part of a `declare -p` line for a scalar: `declare -- X="v"` -> `v`.
 pub fn scalar_value(decl: &str) -> String {
-    let v = decl.trim_end().split_once('=').map(|(_, v)| v).unwrap_or("");
-    v.trim_matches('"').replace("\\\"", "\"").replace("\\$", "$")
+    let v = decl
+        .trim_end()
+        .split_once('=')
+        .map(|(_, v)| v)
+        .unwrap_or("");
+    v.trim_matches('"')
+        .replace("\\\"", "\"")
+        .replace("\\$", "$")
 }
 
 /// Elements of an indexed array from `declare -a X=([0]="a" [1]="b")`.
 pub fn array_values(decl: &str) -> Vec<String> {
     let re = regex::Regex::new(r#"\[\d+\]="((?:[^"\\]|\\.)*)""#).unwrap();
-    re.captures_iter(decl).map(|c| c[1].replace("\\\"", "\"")).collect()
+    re.captures_iter(decl)
+        .map(|c| c[1].replace("\\\"", "\""))
+        .collect()
 }
