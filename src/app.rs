@@ -1,5 +1,6 @@
 //! Runs the commands: read the config once, plan the edit, show the diff, confirm, write.
 
+use crate::check;
 use crate::cli::{Cli, ColorChoice, Command, GlobalOpts};
 use crate::document::Document;
 use crate::edit::Refusal;
@@ -37,7 +38,39 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::SetLocal { slots } => session.edit_hosts(&HostChange::SetLocal(slots)),
         Command::Enable => session.edit_enabled(true),
         Command::Disable => session.edit_enabled(false),
-        Command::Sort => session.edit_hosts(&HostChange::Sort(HashMap::new())),
+        Command::Sort { measure: false, .. } => {
+            session.edit_hosts(&HostChange::Sort(HashMap::new()))
+        }
+        Command::Sort {
+            measure: true,
+            runs,
+            timeout,
+            expect_arch,
+        } => check::run_sort_measure(
+            &session,
+            &check::MeasureOptions {
+                runs,
+                timeout,
+                expect_arch,
+            },
+        ),
+        Command::Probe {
+            hosts,
+            timeout,
+            compiler,
+            expect_arch,
+            json,
+        } => check::run_probe(
+            &session,
+            &check::ProbeOptions {
+                hosts,
+                timeout,
+                compiler,
+                expect_arch,
+                json,
+            },
+        ),
+        Command::Doctor { offline, timeout } => check::run_doctor(&session, offline, timeout),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "alarm-distcc", &mut std::io::stdout());
@@ -87,7 +120,7 @@ impl Session {
         }
     }
 
-    fn read_layers(&self) -> Result<Vec<(PathBuf, Document)>> {
+    pub fn layers(&self) -> Result<Vec<(PathBuf, Document)>> {
         let mut docs = Vec::new();
         for layer in layers::layers(&self.main, &self.env) {
             match std::fs::read(&layer.path) {
@@ -103,7 +136,7 @@ impl Session {
 
     /// Reads the file to edit (main, or the drop-in with --drop-in) and every layer.
     pub fn target(&self) -> Result<Target> {
-        let mut layers = self.read_layers()?;
+        let mut layers = self.layers()?;
         let path = if self.opts.drop_in {
             layers::distcc_drop_in(&self.main)
         } else {
@@ -129,7 +162,7 @@ impl Session {
         })
     }
 
-    fn refusal(&self, path: &Path, r: Refusal) -> anyhow::Error {
+    pub fn refusal(&self, path: &Path, r: Refusal) -> anyhow::Error {
         if r.line == 0 {
             bad_input(format!("{}: {}", path.display(), r.message))
         } else {
@@ -248,7 +281,7 @@ impl Session {
     }
 
     pub fn show(&self, json: bool) -> Result<()> {
-        let docs = self.read_layers()?;
+        let docs = self.layers()?;
         let eff = layers::effective(&docs);
         if json {
             println!("{}", serde_json::to_string_pretty(&show_json(&docs, &eff))?);

@@ -78,7 +78,47 @@ pub enum Command {
     /// Turn distcc off in BUILDENV (the host list is kept)
     Disable,
     /// Reorder DISTCC_HOSTS fastest first and set -j to the total slots
-    Sort,
+    Sort {
+        /// Time real compiles on each helper and on this machine, and order by that
+        #[arg(long)]
+        measure: bool,
+        /// Compiles per host with --measure (the median counts)
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+        /// Seconds one compile may take with --measure
+        #[arg(long, default_value_t = 30.0)]
+        timeout: f64,
+        /// Architecture the objects must be for [default: CARCH]
+        #[arg(long, value_name = "ARCH")]
+        expect_arch: Option<String>,
+    },
+    /// Send each helper a real compile over distcc's protocol and check the object's architecture
+    Probe {
+        /// Hosts to probe [default: the effective DISTCC_HOSTS]
+        #[arg(value_name = "HOST")]
+        hosts: Vec<String>,
+        /// Seconds each host may take
+        #[arg(long, default_value_t = 4.0)]
+        timeout: f64,
+        /// Compiler name to send [default: gcc and <CHOST>-gcc]
+        #[arg(long)]
+        compiler: Option<String>,
+        /// Architecture the objects must be for [default: CARCH]
+        #[arg(long, value_name = "ARCH")]
+        expect_arch: Option<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Report everything that stops distcc from helping, with fixes
+    Doctor {
+        /// Skip probing the helpers
+        #[arg(long)]
+        offline: bool,
+        /// Seconds each helper may take to answer the probe
+        #[arg(long, default_value_t = 4.0)]
+        timeout: f64,
+    },
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]

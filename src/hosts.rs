@@ -742,6 +742,32 @@ impl HostList {
         (self.render() != before, replaced)
     }
 
+    /// Measured order: global options in front, measured hosts (this machine included) by
+    /// score, then the hosts that could not be measured, in their current order.
+    pub fn sort_measured(&mut self, scores: &std::collections::HashMap<String, f64>) {
+        let score = |t: &HostToken| {
+            t.spec
+                .as_ref()
+                .ok()
+                .and_then(|s| scores.get(&s.key()).copied())
+        };
+        let rank = |t: &HostToken| match (&t.spec, score(t)) {
+            (Ok(HostSpec::Global(_)), _) => 0,
+            (_, Some(_)) => 1,
+            _ => 2,
+        };
+        let mut indexed: Vec<(usize, HostToken)> = self.tokens.drain(..).enumerate().collect();
+        indexed.sort_by(|(ia, a), (ib, b)| {
+            rank(a).cmp(&rank(b)).then_with(|| {
+                let (sa, sb) = (score(a).unwrap_or(0.0), score(b).unwrap_or(0.0));
+                sb.partial_cmp(&sa)
+                    .unwrap_or(std::cmp::Ordering::Equal)
+                    .then(ia.cmp(ib))
+            })
+        });
+        self.tokens = indexed.into_iter().map(|(_, t)| t).collect();
+    }
+
     /// Fastest first: global options in front, remote hosts by speed (slots, or a measured
     /// score when given), ties in their current order, the local entry last.
     pub fn sort_by_speed(&mut self, speed: impl Fn(&HostToken) -> Option<f64>) {

@@ -1,6 +1,7 @@
 //! alarm-distcc: set up distcc helpers for makepkg on Arch Linux ARM, safely.
 
 pub mod app;
+pub mod check;
 pub mod cli;
 pub mod document;
 pub mod edit;
@@ -9,5 +10,6 @@ pub mod hosts;
 pub mod layers;
 pub mod makeflags;
 pub mod plan;
+pub mod probe;
 pub mod view;
 pub mod write;

@@ -69,13 +69,10 @@ pub fn plan_hosts(
                 ));
             }
         }
-        HostChange::Sort(measured) => list.sort_by_speed(|t: &HostToken| {
-            let spec = t.spec.as_ref().ok()?;
-            measured
-                .get(&spec.key())
-                .copied()
-                .or(Some(f64::from(spec.slots())))
-        }),
+        HostChange::Sort(measured) if measured.is_empty() => {
+            list.sort_by_speed(|t: &HostToken| t.spec.as_ref().ok().map(|s| f64::from(s.slots())))
+        }
+        HostChange::Sort(measured) => list.sort_measured(measured),
         HostChange::Replace(new) => list = new.clone(),
     }
     if let Some(bad) = list.invalid().next() {
