@@ -1,0 +1,407 @@
+//! The probe, sort --measure and doctor against real distccd daemons on 127.0.0.1.
+//! Only loopback addresses are ever contacted; every daemon is stopped by its own pid.
+
+mod common;
+
+use common::*;
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The arch name of this test machine, as `--expect-arch` takes it.
+fn native_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "x86_64",
+        "aarch64" => "aarch64",
+        "x86" => "i686",
+        other => panic!("no test mapping for {other}"),
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Distccd {
+    child: Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+    log: PathBuf,
+}
+
+impl Distccd {
+    fn start(allow: &str) -> Distccd {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+        let log = dir.path().join("distccd.log");
+        let port = free_port();
+        let child = Command::new("distccd")
+            .args([
+                "--daemon",
+                "--no-detach",
+                "--listen",
+                "127.0.0.1",
+                "--jobs",
+                "2",
+            ])
+            .args(["--port", &port.to_string(), "--allow", allow])
+            .arg("--log-file")
+            .arg(&log)
+            .env("TMPDIR", dir.path())
+            // Its own group, so the preforked children are stopped with it; no inherited
+            // pipes, so a leftover child can never hold the test runner's output open.
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("distccd is installed (scripts/install-test-deps.sh)");
+        let d = Distccd {
+            child,
+            port,
+            _dir: dir,
+            log,
+        };
+        let until = Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < until,
+                "distccd did not start: {:?}",
+                std::fs::read_to_string(&d.log)
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        d
+    }
+
+    fn spec(&self, slots: u32) -> String {
+        format!("127.0.0.1:{}/{slots}", self.port)
+    }
+}
+
+impl Drop for Distccd {
+    fn drop(&mut self) {
+        // distccd's parent stops its children on SIGTERM; SIGKILL the group if it lingers.
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        let until = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < until {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn config_with(dir: &Path, carch: &str, chost: &str, hosts: &str) -> PathBuf {
+    let conf = dir.join("makepkg.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "CARCH=\"{carch}\"\nCHOST=\"{chost}\"\nCFLAGS=\"-O2\"\nMAKEFLAGS=\"-j2\"\n\
+             BUILDENV=(distcc color !ccache check !sign)\nDISTCC_HOSTS=\"{hosts}\"\n"
+        ),
+    )
+    .unwrap();
+    conf
+}
+
+fn probe_json(conf: &Path, args: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut all = vec!["probe", "--json"];
+    all.extend_from_slice(args);
+    let r = run(conf, &all);
+    let v = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", r.stdout, r.stderr));
+    (r.code, v, r.stderr)
+}
+
+#[test]
+fn working_helper_right_arch_and_wrong_arch() {
+    let d = Distccd::start("127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = config_with(dir.path(), native_arch(), "x86_64-pc-linux-gnu", &d.spec(2));
+    let (code, v, err) = probe_json(
+        &conf,
+        &["--expect-arch", native_arch(), "--compiler", "gcc"],
+    );
+    assert_eq!(code, 0, "{v} {err}");
+    let host = &v["hosts"][0];
+    assert_eq!(host["verdict"], "ok");
+    assert_eq!(host["attempts"][0]["result"], "object");
+    assert!(host["attempts"][0]["round_trip_ms"].as_f64().unwrap() > 0.0);
+
+    // The same helper seen from an aarch64 Pi: the classic x86-64 mistake, with the fix.
+    let pi = fixture("alarm-aarch64-stock.conf");
+    let (code, v, _) = probe_json(&pi, &[&format!("127.0.0.1:{}", d.port)]);
+    assert_eq!(code, 1);
+    let host = &v["hosts"][0];
+    assert_eq!(host["verdict"], "failed");
+    let gcc = host["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["compiler"] == "gcc")
+        .unwrap();
+    assert_eq!(gcc["result"], "object");
+    assert!(
+        gcc["detail"].as_str().unwrap().contains("WRONG ARCH"),
+        "{gcc}"
+    );
+    assert!(host["advice"].to_string().contains("PATH"), "{host}");
+    let text = run(&pi, &["probe", &format!("127.0.0.1:{}", d.port)]);
+    assert!(text.stdout.contains("WRONG ARCH"), "{}", text.stdout);
+}
+
+#[test]
+fn refused_denied_and_not_whitelisted() {
+    let open = Distccd::start("127.0.0.1");
+    let denying = Distccd::start("10.9.9.9");
+    let dead = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = config_with(
+        dir.path(),
+        native_arch(),
+        "x86_64-pc-linux-gnu",
+        "localhost/2",
+    );
+    let (code, v, _) = probe_json(
+        &conf,
+        &[
+            &format!("127.0.0.1:{dead}"),
+            &format!("127.0.0.1:{}", denying.port),
+            "--compiler",
+            "gcc",
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(v["hosts"][0]["attempts"][0]["result"], "refused");
+    assert_eq!(v["hosts"][1]["attempts"][0]["result"], "rejected");
+    assert!(
+        std::fs::read_to_string(&denying.log)
+            .unwrap_or_default()
+            .contains("denied")
+    );
+
+    let (code, v, _) = probe_json(
+        &conf,
+        &[
+            &format!("127.0.0.1:{}", open.port),
+            "--compiler",
+            "notwhitelisted-gcc",
+            "--expect-arch",
+            native_arch(),
+        ],
+    );
+    assert_eq!(code, 1);
+    assert_eq!(v["hosts"][0]["attempts"][0]["result"], "rejected");
+    assert!(v["hosts"][0]["advice"].to_string().contains("whitelisted"));
+
+    // localhost is reported as local, not probed.
+    let (code, v, _) = probe_json(
+        &conf,
+        &[
+            "localhost/2",
+            &format!("127.0.0.1:{}", open.port),
+            "--compiler",
+            "gcc",
+        ],
+    );
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["hosts"][0]["verdict"], "local");
+}
+
+#[test]
+fn hung_and_garbage_servers_are_bounded_and_classified() {
+    let hung = TcpListener::bind("127.0.0.1:0").unwrap(); // accepted by the kernel, never answered
+    let garbage = TcpListener::bind("127.0.0.1:0").unwrap();
+    let garbage_port = garbage.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut s in garbage.incoming().flatten() {
+            let mut buf = [0u8; 64];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.0 400 Bad Request\r\n\r\n");
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let conf = config_with(
+        dir.path(),
+        native_arch(),
+        "x86_64-pc-linux-gnu",
+        "localhost/2",
+    );
+    let start = Instant::now();
+    let (code, v, _) = probe_json(
+        &conf,
+        &[
+            &format!("127.0.0.1:{}", hung.local_addr().unwrap().port()),
+            &format!("127.0.0.1:{garbage_port}"),
+            "--timeout",
+            "1",
+            "--compiler",
+            "gcc",
+        ],
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        start.elapsed()
+    );
+    assert_eq!(code, 1);
+    assert_eq!(v["hosts"][0]["attempts"][0]["result"], "timed_out");
+    assert_eq!(v["hosts"][1]["attempts"][0]["result"], "protocol_error");
+}
+
+#[test]
+fn twenty_hosts_fifteen_silent_finish_in_about_one_timeout() {
+    let d = Distccd::start("127.0.0.1");
+    let silent: Vec<TcpListener> = (0..15)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    let mut hosts: Vec<String> = silent
+        .iter()
+        .map(|l| format!("127.0.0.1:{}", l.local_addr().unwrap().port()))
+        .collect();
+    hosts.push(format!("127.0.0.1:{}", d.port));
+    hosts.extend((0..4).map(|_| format!("127.0.0.1:{}", free_port())));
+    let dir = tempfile::tempdir().unwrap();
+    let conf = config_with(
+        dir.path(),
+        native_arch(),
+        "x86_64-pc-linux-gnu",
+        "localhost/2",
+    );
+    let mut args: Vec<&str> = hosts.iter().map(String::as_str).collect();
+    args.extend(["--timeout", "2", "--compiler", "gcc"]);
+    let start = Instant::now();
+    let (code, v, _) = probe_json(&conf, &args);
+    let took = start.elapsed();
+    assert!(
+        took < Duration::from_secs(5),
+        "20 hosts took {took:?}: not concurrent"
+    );
+    assert_eq!(code, 1);
+    let results: Vec<String> = v["hosts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["attempts"][0]["result"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| *r == "timed_out").count(),
+        15,
+        "{results:?}"
+    );
+    assert_eq!(
+        results.iter().filter(|r| *r == "object").count(),
+        1,
+        "{results:?}"
+    );
+    assert_eq!(
+        results.iter().filter(|r| *r == "refused").count(),
+        4,
+        "{results:?}"
+    );
+}
+
+#[test]
+fn sort_measure_orders_by_measured_speed_and_puts_failures_last() {
+    let fast = Distccd::start("127.0.0.1");
+    let other = Distccd::start("127.0.0.1");
+    let dead = free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = format!(
+        "127.0.0.1:{dead}/8 {} localhost/2 {}",
+        fast.spec(2),
+        other.spec(3)
+    );
+    let conf = config_with(dir.path(), native_arch(), "x86_64-pc-linux-gnu", &hosts);
+    let r = run(&conf, &["sort", "--measure", "--runs", "1", "--yes"]);
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!("127.0.0.1:{dead}/8")),
+        "failing host named: {}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("SLOTS/SECOND"), "{}", r.stdout);
+    let vars = bash_vars(&[&conf]);
+    let list = scalar_value(&vars["DISTCC_HOSTS"]);
+    let tokens: Vec<&str> = list.split_whitespace().collect();
+    assert_eq!(tokens.len(), 4, "{list}");
+    assert_eq!(
+        tokens.last(),
+        Some(&format!("127.0.0.1:{dead}/8").as_str()),
+        "{list}"
+    );
+    assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j15");
+}
+
+#[test]
+fn doctor_reports_config_problems_offline() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &conf,
+        "CARCH=\"armv7h\"\nCFLAGS=\"-march=native -O2\"\nMAKEFLAGS=\"-j3\"\n\
+         BUILDENV=(distcc color check sccache)\n\
+         DISTCC_HOSTS=\"10.0.0.2:3636/8 127.0.0.1/2 10.0.0.3/4,lzo,cpp\"\n",
+    )
+    .unwrap();
+    let r = run(&conf, &["doctor", "--offline"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    for needle in [
+        "3635",
+        "-march=native",
+        "needs a distccd",
+        "pump",
+        "sccache",
+        "-j is 3",
+    ] {
+        assert!(r.stdout.contains(needle), "missing {needle}: {}", r.stdout);
+    }
+    let r = run(
+        &fixture("alarm-aarch64-stock.conf"),
+        &["doctor", "--offline"],
+    );
+    assert_eq!(
+        r.code, 0,
+        "distcc off is a warning, not an error: {}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("distcc is off"));
+    let on_no_hosts = dir.path().join("on.conf");
+    std::fs::write(&on_no_hosts, "BUILDENV=(distcc)\n").unwrap();
+    let r = run(&on_no_hosts, &["doctor", "--offline"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("names no helper"), "{}", r.stdout);
+}
+
+#[test]
+fn doctor_probes_helpers_unless_offline() {
+    let d = Distccd::start("127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = config_with(
+        dir.path(),
+        "aarch64",
+        "aarch64-unknown-linux-gnu",
+        &d.spec(2),
+    );
+    let r = run(&conf, &["doctor"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stdout.contains("fails the probe"), "{}", r.stdout);
+    let r = run(&conf, &["doctor", "--offline"]);
+    assert!(!r.stdout.contains("fails the probe"), "{}", r.stdout);
+}
