@@ -5,6 +5,7 @@ use crate::cli::{Cli, ColorChoice, Command, GlobalOpts};
 use crate::document::Document;
 use crate::edit::Refusal;
 use crate::error::{Cancelled, bad_input};
+use crate::helper;
 use crate::hosts::{HostList, HostSpec, parse_host_port};
 use crate::layers::{self, Effective, Env, Role, Value};
 use crate::makeflags::JobCount;
@@ -71,6 +72,13 @@ pub fn run(cli: Cli) -> Result<()> {
             },
         ),
         Command::Doctor { offline, timeout } => check::run_doctor(&session, offline, timeout),
+        Command::Helper {
+            arch,
+            allow,
+            port,
+            jobs,
+            format,
+        } => run_helper(&session, arch, &allow, port, jobs, format),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "alarm-distcc", &mut std::io::stdout());
@@ -498,4 +506,65 @@ pub fn show_json(docs: &[(PathBuf, Document)], eff: &Effective) -> serde_json::V
             "source": src(origin(&eff.makeflags)),
         },
     })
+}
+
+fn run_helper(
+    session: &Session,
+    arch: Option<helper::HelperArch>,
+    allow: &[String],
+    port: Option<u16>,
+    jobs: Option<u32>,
+    format: helper::HelperFormat,
+) -> Result<()> {
+    let docs = session.layers().unwrap_or_default();
+    let arch = match arch {
+        Some(a) => a,
+        None => {
+            let carch = check::layered_scalar(&docs, "CARCH")
+                .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+            helper::HelperArch::from_carch(&carch).ok_or_else(|| {
+                bad_input(format!(
+                    "CARCH is `{carch}`, which distccd-alarm does not serve; give --arch armv8|armv7h"
+                ))
+            })?
+        }
+    };
+    let allow = if allow.is_empty() {
+        let own = helper::own_lan_addresses();
+        if own.is_empty() {
+            return Err(bad_input(
+                "could not find this machine's LAN address; give --allow ADDRESS (this Pi's IP)",
+            ));
+        }
+        own
+    } else {
+        allow.to_vec()
+    };
+    let setup = helper::HelperSetup {
+        arch,
+        allow: allow
+            .iter()
+            .map(|a| helper::parse_allow(a))
+            .collect::<Result<_>>()?,
+        port: match port {
+            Some(0) => return Err(bad_input("--port 0 is not a port")),
+            Some(p) => p,
+            None => arch.port(),
+        },
+        jobs: match jobs {
+            Some(0) => return Err(bad_input("--jobs 0 would serve nothing")),
+            j => j,
+        },
+    };
+    for w in setup.warnings() {
+        eprintln!("warning: {w}");
+    }
+    print!(
+        "{}",
+        match format {
+            helper::HelperFormat::Script => setup.script(),
+            helper::HelperFormat::Conf => setup.conf(),
+        }
+    );
+    Ok(())
 }

@@ -119,6 +119,24 @@ pub enum Command {
         #[arg(long, default_value_t = 4.0)]
         timeout: f64,
     },
+    /// Print what to run on a helper machine (x86_64 Arch, or Arch in WSL) to serve this Pi
+    Helper {
+        /// The Pi's architecture [default: from CARCH]
+        #[arg(long, value_enum)]
+        arch: Option<crate::helper::HelperArch>,
+        /// Address or network allowed to connect [default: this machine's LAN addresses]
+        #[arg(long, value_name = "ADDR[/BITS]")]
+        allow: Vec<String>,
+        /// Port distccd listens on [default: 3636 for armv8, 3635 for armv7h]
+        #[arg(long)]
+        port: Option<u16>,
+        /// Jobs distccd runs at once [default: distccd's, CPUs + 2]
+        #[arg(long)]
+        jobs: Option<u32>,
+        /// A script to run by hand (WSL), or the conf.d file and unit for systemd
+        #[arg(long, value_enum, default_value_t = crate::helper::HelperFormat::Script)]
+        format: crate::helper::HelperFormat,
+    },
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]

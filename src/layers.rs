@@ -41,12 +41,11 @@ impl Env {
         let makepkg_conf = std::env::var_os("MAKEPKG_CONF")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
-        // makepkg refuses to run as root: under sudo the user whose files count is SUDO_USER.
-        let sudo_home = std::env::var("SUDO_USER")
-            .ok()
-            .filter(|u| !u.is_empty() && u != "root")
-            .filter(|_| is_root())
-            .and_then(|u| home_of(&u));
+        let sudo_home = sudo_user_home(
+            std::env::var("SUDO_USER").ok().as_deref(),
+            is_root(),
+            &std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
+        );
         let (user_config_dir, user_home) = match sudo_home {
             Some(home) => (Some(home.join(".config")), Some(home)),
             None => (dirs::config_dir(), dirs::home_dir()),
@@ -93,8 +92,10 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn home_of(user: &str) -> Option<PathBuf> {
-    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+/// makepkg refuses to run as root, so under `sudo` the user whose files count is SUDO_USER:
+/// their home from the passwd database.
+pub fn sudo_user_home(sudo_user: Option<&str>, is_root: bool, passwd: &str) -> Option<PathBuf> {
+    let user = sudo_user.filter(|u| !u.is_empty() && *u != "root" && is_root)?;
     passwd
         .lines()
         .map(|l| l.split(':').collect::<Vec<_>>())
@@ -311,4 +312,22 @@ pub fn overrides(docs: &[(PathBuf, Document)], edited: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sudo_user_files_are_the_invoking_users() {
+        let passwd = "root:x:0:0::/root:/bin/bash\nalice:x:1000:1000:Alice:/home/alice:/bin/bash\n";
+        assert_eq!(
+            sudo_user_home(Some("alice"), true, passwd),
+            Some(PathBuf::from("/home/alice"))
+        );
+        assert_eq!(sudo_user_home(Some("alice"), false, passwd), None);
+        assert_eq!(sudo_user_home(Some("root"), true, passwd), None);
+        assert_eq!(sudo_user_home(Some("bob"), true, passwd), None);
+        assert_eq!(sudo_user_home(None, true, passwd), None);
+    }
 }

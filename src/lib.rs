@@ -6,6 +6,7 @@ pub mod cli;
 pub mod document;
 pub mod edit;
 pub mod error;
+pub mod helper;
 pub mod hosts;
 pub mod layers;
 pub mod makeflags;
