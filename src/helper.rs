@@ -140,14 +140,13 @@ pub fn own_lan_addresses() -> Vec<String> {
         let t = line.trim_start_matches([' ', '|', '+', '-']).trim();
         if t.parse::<Ipv4Addr>().is_ok() {
             last_addr = Some(t);
-        } else if t.contains("/32 host LOCAL") {
-            if let Some(a) = last_addr
-                && let Ok(ip) = a.parse::<Ipv4Addr>()
-                && !ip.is_loopback()
-                && !out.iter().any(|o| o == a)
-            {
-                out.push(a.to_string());
-            }
+        } else if t.contains("/32 host LOCAL")
+            && let Some(a) = last_addr
+            && let Ok(ip) = a.parse::<Ipv4Addr>()
+            && !ip.is_loopback()
+            && !out.iter().any(|o| o == a)
+        {
+            out.push(a.to_string());
         }
     }
     out
