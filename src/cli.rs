@@ -119,6 +119,15 @@ pub enum Command {
         #[arg(long, default_value_t = 4.0)]
         timeout: f64,
     },
+    /// Set up distcc step by step in a terminal
+    Wizard {
+        /// Do not check each helper with a real compile as it is entered
+        #[arg(long)]
+        no_probe: bool,
+        /// Seconds each helper check may take
+        #[arg(long, default_value_t = 4.0)]
+        timeout: f64,
+    },
     /// Print what to run on a helper machine (x86_64 Arch, or Arch in WSL) to serve this Pi
     Helper {
         /// The Pi's architecture [default: from CARCH]

@@ -13,4 +13,5 @@ pub mod makeflags;
 pub mod plan;
 pub mod probe;
 pub mod view;
+pub mod wizard;
 pub mod write;

@@ -1,0 +1,454 @@
+//! `alarm-distcc wizard`: asks, then hands the same edit functions the same inputs as the
+//! commands, and ends in the same diff, confirm and atomic write. The questions go through
+//! the `Prompter` trait so the decisions can be tested with scripted answers.
+
+use crate::error::Cancelled;
+use crate::hosts::{self, HostList, HostSpec, HostToken, Kind, MAX_SLOTS};
+use anyhow::Result;
+use std::path::PathBuf;
+
+pub trait Prompter {
+    fn say(&mut self, text: &str);
+    /// A line of text; an empty answer takes `default`. Esc cancels.
+    fn input(&mut self, prompt: &str, default: &str) -> Result<String>;
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool>;
+    fn choose(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize>;
+}
+
+pub fn cancelled() -> anyhow::Error {
+    Cancelled("cancelled: nothing written".into()).into()
+}
+
+/// What the wizard found before asking anything.
+#[derive(Debug, Clone)]
+pub struct Facts {
+    pub config: PathBuf,
+    pub layers: Vec<PathBuf>,
+    pub carch: String,
+    pub carch_from: &'static str,
+    pub distcc_on: bool,
+    pub hosts: HostList,
+    pub cpus: u32,
+}
+
+/// Checks a helper as it is entered: (usable, one line to show).
+pub type HelperCheck<'a> = &'a dyn Fn(&HostSpec) -> (bool, String);
+
+pub fn default_port(carch: &str) -> u16 {
+    crate::helper::HelperArch::from_carch(carch).map_or(hosts::DEFAULT_PORT, |a| a.port())
+}
+
+fn ask_number(p: &mut dyn Prompter, prompt: &str, default: u32, min: u32, max: u32) -> Result<u32> {
+    loop {
+        let answer = p.input(prompt, &default.to_string())?;
+        match answer.trim().parse::<u32>() {
+            Ok(n) if (min..=max).contains(&n) => return Ok(n),
+            _ => p.say(&format!(
+                "`{answer}` is not a whole number from {min} to {max}; try again"
+            )),
+        }
+    }
+}
+
+/// Address, port and slots of one helper, re-asked until distcc would accept them.
+pub fn ask_helper(
+    p: &mut dyn Prompter,
+    carch: &str,
+    existing: Option<&HostSpec>,
+) -> Result<HostSpec> {
+    let host = loop {
+        let default = existing.and_then(HostSpec::host).unwrap_or("");
+        let answer = p.input("Helper address (IP or host name)", default)?;
+        let answer = answer.trim();
+        if answer.is_empty() {
+            p.say("an address is needed, e.g. 192.168.1.100");
+            continue;
+        }
+        // A bare IPv6 address gets its brackets.
+        let host = if answer.parse::<std::net::Ipv6Addr>().is_ok() {
+            format!("[{answer}]")
+        } else {
+            answer.to_string()
+        };
+        match host.parse::<HostSpec>() {
+            Ok(HostSpec::Tcp {
+                port: None,
+                slots: None,
+                ref options,
+                ..
+            }) if options.is_empty() => {
+                break host;
+            }
+            Ok(_) => p.say(&format!(
+                "`{answer}`: give only the address here; the port and slots come next"
+            )),
+            Err(e) => p.say(&format!("{e}; try again")),
+        }
+    };
+    let port_default = existing
+        .and_then(HostSpec::port)
+        .unwrap_or_else(|| default_port(carch));
+    let port = ask_number(p, "Port", u32::from(port_default), 1, 65535)?;
+    let slots_default = existing.map_or(hosts::DEFAULT_TCP_SLOTS, HostSpec::slots);
+    let slots = ask_number(
+        p,
+        "Slots (compile jobs it takes at once)",
+        slots_default,
+        1,
+        MAX_SLOTS,
+    )?;
+    let options = existing.map(|e| e.options().to_vec()).unwrap_or_default();
+    Ok(HostSpec::Tcp {
+        host,
+        port: Some(port as u16),
+        slots: Some(slots),
+        options,
+    })
+}
+
+/// Walks the person through the setup and returns the new host list, fastest first.
+pub fn gather(p: &mut dyn Prompter, facts: &Facts, check: Option<HelperCheck>) -> Result<HostList> {
+    p.say(&format!("Config to edit: {}", facts.config.display()));
+    p.say(&format!(
+        "makepkg reads: {}",
+        facts
+            .layers
+            .iter()
+            .map(|l| l.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    p.say(&format!(
+        "Building for: {} ({})",
+        facts.carch, facts.carch_from
+    ));
+    p.say(&format!(
+        "distcc is {}; DISTCC_HOSTS: {}",
+        if facts.distcc_on { "on" } else { "off" },
+        if facts.hosts.tokens.is_empty() {
+            "(none)".to_string()
+        } else {
+            facts.hosts.render()
+        }
+    ));
+
+    let current_local = facts
+        .hosts
+        .specs()
+        .find(|s| s.kind() == Kind::Local)
+        .map(HostSpec::slots);
+    p.say(
+        "This machine's slots are the compile jobs it runs itself. A Pi is often slower than a \
+         fifth of its helpers together; distcc's man page then advises 0 (leave it out).",
+    );
+    let local = ask_number(
+        p,
+        "Slots for this machine (0 leaves it out)",
+        current_local.unwrap_or(facts.cpus),
+        0,
+        MAX_SLOTS,
+    )?;
+
+    let mut globals = Vec::new();
+    let mut helpers: Vec<HostSpec> = Vec::new();
+    for token in &facts.hosts.tokens {
+        match &token.spec {
+            Ok(s @ HostSpec::Global(_)) => globals.push(s.clone()),
+            Ok(HostSpec::Local { .. }) => {}
+            Ok(s @ HostSpec::Tcp { port: None, .. }) if s.is_loopback_tcp() => {
+                p.say(&format!(
+                    "`{}` meant this machine; its slots are set above",
+                    token.raw
+                ));
+            }
+            Ok(s) => match p.choose(
+                &format!("Helper {}", token.raw),
+                &["keep", "change", "remove"],
+                0,
+            )? {
+                0 => helpers.push(s.clone()),
+                1 => helpers.push(ask_helper(p, &facts.carch, Some(s))?),
+                _ => p.say(&format!("removed {}", token.raw)),
+            },
+            Err(e) => p.say(&format!(
+                "dropping `{}`: {} (distcc would ignore the whole list)",
+                token.raw, e.reason
+            )),
+        }
+    }
+
+    loop {
+        let prompt = if helpers.is_empty() {
+            "Add a helper?"
+        } else {
+            "Add another helper?"
+        };
+        if !p.confirm(prompt, helpers.is_empty())? {
+            break;
+        }
+        let spec = ask_helper(p, &facts.carch, None)?;
+        if let Some(check) = check {
+            let (ok, line) = check(&spec);
+            p.say(&line);
+            if !ok && !p.confirm("Keep this helper anyway?", false)? {
+                continue;
+            }
+        }
+        if let Some(i) = helpers.iter().position(|h| h.key() == spec.key()) {
+            helpers[i] = spec;
+        } else {
+            helpers.push(spec);
+        }
+    }
+
+    let mut list = HostList {
+        tokens: globals
+            .into_iter()
+            .chain(helpers)
+            .map(HostToken::new)
+            .collect(),
+    };
+    if local > 0 {
+        list.tokens
+            .push(HostToken::new(HostSpec::Local { slots: Some(local) }));
+    }
+    list.sort_by_speed(|t| t.spec.as_ref().ok().map(|s| f64::from(s.slots())));
+    let total = list.total_slots();
+    p.say(&format!(
+        "Order (fastest first): DISTCC_HOSTS=\"{}\", MAKEFLAGS -j{total}",
+        list.render()
+    ));
+    if local > 0 && u64::from(local) * 5 < u64::from(total) {
+        p.say(&format!(
+            "This machine has {local} of {total} slots, under a fifth: distcc's man page advises \
+             leaving it out (alarm-distcc set-local 0)."
+        ));
+    }
+    Ok(list)
+}
+
+/// The real terminal: dialoguer for yes/no and choices, an Esc-aware line input.
+pub struct TerminalPrompter {
+    term: console::Term,
+}
+
+impl Default for TerminalPrompter {
+    fn default() -> Self {
+        TerminalPrompter {
+            term: console::Term::stderr(),
+        }
+    }
+}
+
+impl Prompter for TerminalPrompter {
+    fn say(&mut self, text: &str) {
+        let _ = self.term.write_line(text);
+    }
+
+    fn input(&mut self, prompt: &str, default: &str) -> Result<String> {
+        use console::Key;
+        let shown = if default.is_empty() {
+            format!("{prompt}: ")
+        } else {
+            format!("{prompt} [{default}]: ")
+        };
+        self.term.write_str(&shown)?;
+        let mut line = String::new();
+        loop {
+            match self.term.read_key()? {
+                Key::Enter => {
+                    self.term.write_line("")?;
+                    return Ok(if line.is_empty() {
+                        default.to_string()
+                    } else {
+                        line
+                    });
+                }
+                Key::Escape | Key::CtrlC => {
+                    self.term.write_line("")?;
+                    return Err(cancelled());
+                }
+                Key::Backspace => {
+                    if line.pop().is_some() {
+                        self.term.clear_chars(1)?;
+                    }
+                }
+                Key::Char(c) if !c.is_control() => {
+                    line.push(c);
+                    self.term.write_str(c.encode_utf8(&mut [0; 4]))?;
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
+        dialoguer::Confirm::new()
+            .with_prompt(prompt)
+            .default(default)
+            .interact_on_opt(&self.term)?
+            .ok_or_else(cancelled)
+    }
+
+    fn choose(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize> {
+        dialoguer::Select::new()
+            .with_prompt(prompt)
+            .items(items)
+            .default(default)
+            .interact_on_opt(&self.term)?
+            .ok_or_else(cancelled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::VecDeque;
+
+    /// Answers from a script; "<esc>" cancels. Records everything said.
+    struct Scripted {
+        answers: VecDeque<&'static str>,
+        said: Vec<String>,
+    }
+
+    impl Scripted {
+        fn new(answers: &[&'static str]) -> Scripted {
+            Scripted {
+                answers: answers.iter().copied().collect(),
+                said: Vec::new(),
+            }
+        }
+        fn next(&mut self) -> Result<&'static str> {
+            match self.answers.pop_front() {
+                Some("<esc>") | None => Err(cancelled()),
+                Some(a) => Ok(a),
+            }
+        }
+    }
+
+    impl Prompter for Scripted {
+        fn say(&mut self, text: &str) {
+            self.said.push(text.to_string());
+        }
+        fn input(&mut self, _: &str, default: &str) -> Result<String> {
+            let a = self.next()?;
+            Ok(if a.is_empty() {
+                default.to_string()
+            } else {
+                a.to_string()
+            })
+        }
+        fn confirm(&mut self, _: &str, default: bool) -> Result<bool> {
+            Ok(match self.next()? {
+                "y" => true,
+                "n" => false,
+                _ => default,
+            })
+        }
+        fn choose(&mut self, _: &str, _: &[&str], default: usize) -> Result<usize> {
+            let a = self.next()?;
+            Ok(a.parse().unwrap_or(default))
+        }
+    }
+
+    fn facts(hosts: &str) -> Facts {
+        Facts {
+            config: "/etc/makepkg.conf".into(),
+            layers: vec!["/etc/makepkg.conf".into()],
+            carch: "aarch64".into(),
+            carch_from: "CARCH",
+            distcc_on: false,
+            hosts: HostList::parse(hosts),
+            cpus: 4,
+        }
+    }
+
+    #[test]
+    fn seed_answers_give_the_seed_list() {
+        let mut p = Scripted::new(&["2", "", "192.168.1.100", "", "6", "n"]);
+        let list = gather(&mut p, &facts(""), None).unwrap();
+        assert_eq!(list.render(), "192.168.1.100:3636/6 localhost/2");
+    }
+
+    #[test]
+    fn defaults_are_cpu_count_and_the_arch_port() {
+        let mut p = Scripted::new(&["", "y", "10.0.0.2", "", "", "n"]);
+        let mut f = facts("");
+        f.carch = "armv7h".into();
+        let list = gather(&mut p, &f, None).unwrap();
+        assert_eq!(list.render(), "10.0.0.2:3635/4 localhost/4");
+    }
+
+    #[test]
+    fn invalid_input_is_explained_and_asked_again() {
+        let mut p = Scripted::new(&[
+            "two",
+            "0",
+            "",
+            "192.168.1.300",
+            "h h",
+            "192.168.1.100:3636",
+            "192.168.1.100",
+            "0",
+            "3636",
+            "-1",
+            "6",
+            "n",
+        ]);
+        let list = gather(&mut p, &facts(""), None).unwrap();
+        assert_eq!(list.render(), "192.168.1.100:3636/6");
+        let said = p.said.join("\n");
+        assert!(said.contains("`two` is not a whole number"), "{said}");
+        assert!(said.contains("192.168.1.300"), "{said}");
+        assert!(said.contains("give only the address"), "{said}");
+        assert!(
+            said.contains("`0` is not a whole number from 1 to 65535"),
+            "{said}"
+        );
+    }
+
+    #[test]
+    fn existing_helpers_kept_changed_removed() {
+        let mut p = Scripted::new(&["", "0", "2", "1", "", "", "9", "n"]);
+        let list = gather(
+            &mut p,
+            &facts("--randomize a.lan:3636/2 b.lan/4 c.lan/8 localhost/2"),
+            None,
+        )
+        .unwrap();
+        // a kept, b removed, c changed to 9 slots; local stays 2; sorted by slots.
+        assert_eq!(
+            list.render(),
+            "--randomize c.lan:3632/9 a.lan:3636/2 localhost/2"
+        );
+    }
+
+    #[test]
+    fn failing_check_can_be_kept_or_dropped() {
+        let check = |s: &HostSpec| (false, format!("{s}: refused"));
+        let mut p = Scripted::new(&[
+            "0", "y", "10.0.0.2", "", "", "n", "y", "10.0.0.3", "", "", "y", "n",
+        ]);
+        let list = gather(&mut p, &facts(""), Some(&check)).unwrap();
+        assert_eq!(list.render(), "10.0.0.3:3636/4");
+        assert!(
+            p.said
+                .iter()
+                .any(|l| l.contains("10.0.0.2:3636/4: refused"))
+        );
+    }
+
+    #[test]
+    fn escape_cancels() {
+        let mut p = Scripted::new(&["2", "y", "<esc>"]);
+        let err = gather(&mut p, &facts(""), None).unwrap_err();
+        assert!(err.to_string().contains("cancelled"));
+    }
+
+    #[test]
+    fn under_a_fifth_is_pointed_out() {
+        let mut p = Scripted::new(&["1", "", "10.0.0.2", "", "16", "n"]);
+        gather(&mut p, &facts(""), None).unwrap();
+        assert!(p.said.iter().any(|l| l.contains("under a fifth")));
+    }
+}

@@ -1,0 +1,201 @@
+//! The wizard driven through a real pseudo-terminal, end to end.
+//! Helper addresses are loopback ones; the probe, where on, only reaches 127.0.0.1.
+
+mod common;
+
+use common::*;
+use expectrl::process::unix::WaitStatus;
+use expectrl::session::OsSession as Session;
+use expectrl::{Eof, Expect};
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+const DOWN: &str = "\x1b[B";
+
+fn spawn(conf: &Path, extra: &[&str]) -> Session {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
+    cmd.arg("--config").arg(conf).arg("wizard").args(extra);
+    cmd.env("HOME", "/nonexistent-alarm-distcc-home")
+        .env_remove("MAKEPKG_CONF")
+        .env_remove("SUDO_USER")
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut s = Session::spawn(cmd).expect("spawn in a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(15)));
+    s
+}
+
+fn exit_code(mut s: Session) -> i32 {
+    let _ = s.expect(Eof);
+    match s.get_process().wait().unwrap() {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("wizard did not exit normally: {other:?}"),
+    }
+}
+
+fn answer(s: &mut Session, prompt: &str, keys: &str) {
+    s.expect(prompt)
+        .unwrap_or_else(|e| panic!("waiting for {prompt:?}: {e}"));
+    s.send(keys).unwrap();
+}
+
+#[test]
+fn happy_path_on_a_stock_config() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let mut s = spawn(&conf, &["--no-probe"]);
+    s.expect("Building for: aarch64").unwrap();
+    answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Add a helper?", "y");
+    answer(&mut s, "Helper address", "127.0.0.2\r");
+    answer(&mut s, "Port [3636]", "\r");
+    answer(&mut s, "Slots (compile jobs", "6\r");
+    answer(&mut s, "Add another helper?", "n");
+    s.expect("DISTCC_HOSTS=\"127.0.0.2:3636/6 localhost/2\", MAKEFLAGS -j8")
+        .unwrap();
+    s.expect("+BUILDENV=(distcc color !ccache check !sign)")
+        .unwrap();
+    answer(&mut s, "Write ", "y");
+    s.expect("alarm-distcc helper --arch armv8").unwrap();
+    assert_eq!(exit_code(s), 0);
+
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(
+        scalar_value(&vars["DISTCC_HOSTS"]),
+        "127.0.0.2:3636/6 localhost/2"
+    );
+    assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j8");
+    assert_eq!(array_values(&vars["BUILDENV"])[0], "distcc");
+}
+
+#[test]
+fn invalid_host_is_explained_and_asked_again() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let mut s = spawn(&conf, &["--no-probe"]);
+    answer(&mut s, "Slots for this machine", "0\r");
+    answer(&mut s, "Add a helper?", "y");
+    answer(&mut s, "Helper address", "192.168.1.300\r");
+    s.expect("not a valid IPv4 address").unwrap();
+    answer(&mut s, "Helper address", "127.0.0.3\r");
+    answer(&mut s, "Port [3636]", "99999\r");
+    s.expect("not a whole number from 1 to 65535").unwrap();
+    answer(&mut s, "Port [3636]", "\r");
+    answer(&mut s, "Slots (compile jobs", "\r");
+    answer(&mut s, "Add another helper?", "n");
+    answer(&mut s, "Write ", "y");
+    assert_eq!(exit_code(s), 0);
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "127.0.0.3:3636/4");
+    assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j4");
+}
+
+#[test]
+fn existing_helper_removed() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &conf,
+        "CARCH=\"aarch64\"\nMAKEFLAGS=\"-j6\"\nBUILDENV=(distcc color check)\n\
+         DISTCC_HOSTS=\"127.0.0.4:3636/4 localhost/2\"\n",
+    )
+    .unwrap();
+    let mut s = spawn(&conf, &["--no-probe"]);
+    answer(&mut s, "Slots for this machine (0 leaves it out) [2]", "\r");
+    answer(
+        &mut s,
+        "Helper 127.0.0.4:3636/4",
+        &format!("{DOWN}{DOWN}\r"),
+    );
+    s.expect("removed 127.0.0.4:3636/4").unwrap();
+    answer(&mut s, "Add a helper?", "n");
+    answer(&mut s, "Write ", "y");
+    assert_eq!(exit_code(s), 0);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(text.contains("DISTCC_HOSTS=\"localhost/2\"\n"), "{text}");
+    assert!(text.contains("MAKEFLAGS=\"-j2\"\n"), "{text}");
+}
+
+#[test]
+fn cancel_anywhere_leaves_the_file_byte_identical() {
+    for (keys, code) in [("\x03", 130), ("\x1b", 1)] {
+        let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+        let original = std::fs::read(&conf).unwrap();
+        let mut s = spawn(&conf, &["--no-probe"]);
+        answer(&mut s, "Slots for this machine", "2\r");
+        answer(&mut s, "Add a helper?", "y");
+        answer(&mut s, "Helper address", "127.0.0.2\r");
+        answer(&mut s, "Port", keys);
+        s.expect("cancelled").unwrap();
+        assert_eq!(exit_code(s), code, "keys {keys:?}");
+        assert_eq!(std::fs::read(&conf).unwrap(), original);
+        assert_eq!(
+            std::fs::read_dir(conf.parent().unwrap()).unwrap().count(),
+            1
+        );
+    }
+    // Esc at the final confirm, too.
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let original = std::fs::read(&conf).unwrap();
+    let mut s = spawn(&conf, &["--no-probe"]);
+    answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Add a helper?", "n");
+    answer(&mut s, "Write ", "\x1b");
+    assert_ne!(exit_code(s), 0);
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+}
+
+#[test]
+fn dry_run_walks_everything_and_writes_nothing() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let original = std::fs::read(&conf).unwrap();
+    let mut s = spawn(&conf, &["--no-probe", "--dry-run"]);
+    answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Add a helper?", "y");
+    answer(&mut s, "Helper address", "127.0.0.2\r");
+    answer(&mut s, "Port", "\r");
+    answer(&mut s, "Slots (compile jobs", "6\r");
+    answer(&mut s, "Add another helper?", "n");
+    s.expect("+DISTCC_HOSTS=\"127.0.0.2:3636/6 localhost/2\"")
+        .unwrap();
+    s.expect("dry run").unwrap();
+    assert_eq!(exit_code(s), 0);
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+}
+
+#[test]
+fn each_helper_is_probed_as_entered() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let original = std::fs::read(&conf).unwrap();
+    let mut s = spawn(&conf, &["--timeout", "1"]);
+    answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Add a helper?", "y");
+    answer(&mut s, "Helper address", "127.0.0.1\r");
+    answer(&mut s, "Port", &format!("{dead}\r"));
+    answer(&mut s, "Slots (compile jobs", "\r");
+    s.expect("not usable yet").unwrap();
+    s.expect("nothing listens").unwrap();
+    answer(&mut s, "Keep this helper anyway?", "n");
+    answer(&mut s, "Add a helper?", "n");
+    answer(&mut s, "Write ", "n");
+    assert_eq!(exit_code(s), 1);
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+}
+
+#[test]
+fn without_a_terminal_it_points_to_the_commands() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let original = std::fs::read(&conf).unwrap();
+    let r = run(&conf, &["wizard"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("add-host") && r.stderr.contains("set-local"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+}
