@@ -268,11 +268,7 @@ impl Prompter for TerminalPrompter {
                     self.term.write_line("")?;
                     return Err(cancelled());
                 }
-                Key::Backspace => {
-                    if line.pop().is_some() {
-                        self.term.clear_chars(1)?;
-                    }
-                }
+                Key::Backspace if line.pop().is_some() => self.term.clear_chars(1)?,
                 Key::Char(c) if !c.is_control() => {
                     line.push(c);
                     self.term.write_str(c.encode_utf8(&mut [0; 4]))?;
