@@ -132,9 +132,11 @@ impl Session {
     pub fn layers(&self) -> Result<Vec<(PathBuf, Document)>> {
         let mut docs = Vec::new();
         for layer in layers::layers(&self.main, &self.env) {
-            match std::fs::read(&layer.path) {
-                Ok(bytes) => docs.push((layer.path, Document::parse(bytes))),
-                Err(e) if layer.role == Role::Main => {
+            match read_config(&layer.path) {
+                Ok(bytes) => docs.push((layer.path.clone(), parse_config(&layer.path, bytes)?)),
+                Err(e)
+                    if layer.role == Role::Main || e.kind() == std::io::ErrorKind::FileTooLarge =>
+                {
                     return Err(main_read_error(&layer.path, e));
                 }
                 Err(_) => {} // a drop-in or user file that vanished or cannot be read
@@ -151,9 +153,18 @@ impl Session {
         } else {
             self.main.clone()
         };
-        let loaded = write::load(&path).map_err(|e| main_read_error(&path, e))?;
+        // The target is one of the layers already read (or a drop-in still to be created).
+        let original = match layers.iter().find(|(p, _)| p == &path) {
+            Some((_, doc)) => Some(doc.as_bytes().to_vec()),
+            None => match read_config(&path) {
+                Ok(bytes) => Some(bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(main_read_error(&path, e)),
+            },
+        };
+        let loaded = Loaded::new(&path, original);
         let doc = match &loaded.original {
-            Some(bytes) => Document::parse(bytes.clone()),
+            Some(bytes) => parse_config(&path, bytes.clone())?,
             None if self.opts.drop_in => Document::parse(DROP_IN_HEADER),
             None => return Err(main_read_error(&path, std::io::ErrorKind::NotFound.into())),
         };
@@ -301,11 +312,43 @@ impl Session {
     }
 }
 
+/// A makepkg.conf is a few KiB; anything this big is not one, and is refused before reading.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
+    let size = std::fs::metadata(path)?.len();
+    if size > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("{size} bytes"),
+        ));
+    }
+    std::fs::read(path)
+}
+
+fn parse_config(path: &Path, bytes: Vec<u8>) -> Result<Document> {
+    let doc = Document::parse(bytes);
+    if let Some(line) = doc.too_deep_at() {
+        return Err(bad_input(format!(
+            "{}:{line}: shell nesting deeper than {} levels; this is not a makepkg.conf the tool \
+             can read safely",
+            path.display(),
+            crate::document::MAX_NESTING
+        )));
+    }
+    Ok(doc)
+}
+
 fn main_read_error(path: &Path, e: std::io::Error) -> anyhow::Error {
     match e.kind() {
         std::io::ErrorKind::NotFound => bad_input(format!(
             "{} not found; give the file with --config PATH (or set MAKEPKG_CONF)",
             path.display()
+        )),
+        std::io::ErrorKind::FileTooLarge => bad_input(format!(
+            "{} is {e}, over the {} MiB a makepkg.conf could sensibly be; refusing to read it",
+            path.display(),
+            MAX_CONFIG_BYTES >> 20
         )),
         std::io::ErrorKind::PermissionDenied => anyhow!(
             "permission denied reading {}; run it as root:\n  sudo {}",

@@ -64,7 +64,12 @@ pub struct Document {
     text: Vec<u8>,
     items: Vec<Item>,
     line_starts: Vec<usize>,
+    too_deep_at: Option<usize>,
 }
+
+/// Deeper `$(`/`${` nesting than this is not followed (no real config comes close); the rest
+/// of the file is kept as opaque text and the document is marked, so it is never edited.
+pub const MAX_NESTING: usize = 256;
 
 impl Document {
     pub fn parse(text: impl Into<Vec<u8>>) -> Document {
@@ -76,17 +81,26 @@ impl Document {
                 .filter(|(_, b)| **b == b'\n')
                 .map(|(i, _)| i + 1),
         );
-        let items = Parser {
+        let mut parser = Parser {
             s: &text,
             pos: 0,
             line_starts: &line_starts,
-        }
-        .items();
+            depth: 0,
+            too_deep_at: None,
+        };
+        let items = parser.items();
+        let too_deep_at = parser.too_deep_at;
         Document {
             text,
             items,
             line_starts,
+            too_deep_at,
         }
+    }
+
+    /// The line where nesting passed `MAX_NESTING`, if it did.
+    pub fn too_deep_at(&self) -> Option<usize> {
+        self.too_deep_at
     }
 
     /// The document printed back from its items (identical to the input when unedited).
@@ -197,6 +211,8 @@ struct Parser<'a> {
     s: &'a [u8],
     pos: usize,
     line_starts: &'a [usize],
+    depth: usize,
+    too_deep_at: Option<usize>,
 }
 
 impl Parser<'_> {
@@ -229,7 +245,7 @@ impl Parser<'_> {
         }
     }
 
-    fn items(mut self) -> Vec<Item> {
+    fn items(&mut self) -> Vec<Item> {
         let mut items = Vec::new();
         while self.pos < self.s.len() {
             let start = self.pos;
@@ -409,6 +425,17 @@ impl Parser<'_> {
 
     /// Inside a `$(`/`${` construct: up to the matching close, quotes respected.
     fn balanced(&mut self, open: u8, close: u8) {
+        if self.depth >= MAX_NESTING {
+            self.too_deep_at.get_or_insert(self.line_of(self.pos));
+            self.pos = self.s.len();
+            return;
+        }
+        self.depth += 1;
+        self.balanced_inner(open, close);
+        self.depth -= 1;
+    }
+
+    fn balanced_inner(&mut self, open: u8, close: u8) {
         let mut depth = 1;
         while let Some(b) = self.peek() {
             match b {
@@ -728,6 +755,8 @@ pub fn array_elements(raw: &[u8]) -> Vec<Element> {
         s: raw,
         pos: 1,
         line_starts: &[0],
+        depth: 0,
+        too_deep_at: None,
     };
     let mut elements = Vec::new();
     loop {
@@ -869,6 +898,16 @@ mod tests {
                 Decoded::Static("check".into())
             ]
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_bounded_and_lossless() {
+        let src = format!("A=1\nMAKEFLAGS=\"{}\"\nB=2\n", "$(".repeat(100_000));
+        let doc = Document::parse(src.clone());
+        assert_eq!(doc.to_bytes(), src.as_bytes());
+        assert_eq!(doc.too_deep_at(), Some(2));
+        let shallow = Document::parse("A=\"$(echo $(echo x))\"\n");
+        assert_eq!(shallow.too_deep_at(), None);
     }
 
     #[test]

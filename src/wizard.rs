@@ -257,12 +257,13 @@ impl Prompter for TerminalPrompter {
         loop {
             match self.term.read_key()? {
                 Key::Enter => {
+                    if line.is_empty() {
+                        // Show what was taken, so the transcript reads true.
+                        self.term.write_str(default)?;
+                        line = default.to_string();
+                    }
                     self.term.write_line("")?;
-                    return Ok(if line.is_empty() {
-                        default.to_string()
-                    } else {
-                        line
-                    });
+                    return Ok(line);
                 }
                 Key::Escape | Key::CtrlC => {
                     self.term.write_line("")?;

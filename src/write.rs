@@ -14,18 +14,24 @@ pub struct Loaded {
     pub original: Option<Vec<u8>>,
 }
 
+impl Loaded {
+    /// `original` as read through `path` (None: the file is to be created).
+    pub fn new(path: &Path, original: Option<Vec<u8>>) -> Loaded {
+        Loaded {
+            path: path.to_path_buf(),
+            real: fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf()),
+            original,
+        }
+    }
+}
+
 pub fn load(path: &Path) -> io::Result<Loaded> {
-    let real = fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-    let original = match fs::read(&real) {
+    let original = match fs::read(path) {
         Ok(bytes) => Some(bytes),
         Err(e) if e.kind() == io::ErrorKind::NotFound => None,
         Err(e) => return Err(e),
     };
-    Ok(Loaded {
-        path: path.to_path_buf(),
-        real,
-        original,
-    })
+    Ok(Loaded::new(path, original))
 }
 
 pub fn unified_diff(old: &[u8], new: &[u8], old_label: &str, new_label: &str) -> String {
