@@ -1,0 +1,222 @@
+//! Faults and hostile input: the file is always the old or the new version, never a mix,
+//! never truncated; temp files do not pile up; a clear error where the tool gives up.
+
+mod common;
+
+use common::*;
+use expectrl::Expect;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn tool() -> Command {
+    let mut c = bin();
+    c.stdin(Stdio::null());
+    c
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".alarm-distcc-"))
+        .collect()
+}
+
+#[test]
+fn file_replaced_while_the_prompt_waits_is_not_overwritten() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
+    cmd.arg("--config")
+        .arg(&conf)
+        .args(["add-host", "10.0.0.2/4"])
+        .env("TERM", "xterm");
+    let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(Duration::from_secs(15)));
+    s.expect("Write ").unwrap();
+    // Someone else (a pacman upgrade, an editor) replaces the file meanwhile.
+    let theirs = b"# replaced by someone else\nBUILDENV=(!distcc)\n";
+    std::fs::write(conf.with_extension("new"), theirs).unwrap();
+    std::fs::rename(conf.with_extension("new"), &conf).unwrap();
+    s.send("y").unwrap();
+    s.expect("changed since it was read").unwrap();
+    assert_eq!(std::fs::read(&conf).unwrap(), theirs);
+    assert!(temp_files(conf.parent().unwrap()).is_empty());
+}
+
+#[test]
+fn racing_edits_never_mix() {
+    for round in 0..5 {
+        let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+        let children: Vec<_> = (0..8)
+            .map(|i| {
+                tool()
+                    .arg("--config")
+                    .arg(&conf)
+                    .args([
+                        "add-host",
+                        &format!("10.0.{round}.{}/{}", i + 1, i + 1),
+                        "--yes",
+                    ])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        let mut applied = Vec::new();
+        for (i, c) in children.into_iter().enumerate() {
+            let out = c.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            match out.status.code() {
+                Some(0) => applied.push(format!("10.0.{round}.{}/{}", i + 1, i + 1)),
+                Some(1) => assert!(err.contains("changed since it was read"), "{err}"),
+                other => panic!("unexpected exit {other:?}: {err}"),
+            }
+        }
+        assert!(!applied.is_empty(), "one edit always gets through");
+        // The result is a whole file that bash reads, holding exactly the applied edits.
+        let vars = bash_vars(&[&conf]);
+        let hosts = scalar_value(&vars["DISTCC_HOSTS"]);
+        let mut listed: Vec<String> = hosts.split_whitespace().map(String::from).collect();
+        listed.sort();
+        applied.sort();
+        assert_eq!(listed, applied, "round {round}");
+        let total: u32 = listed
+            .iter()
+            .map(|h| h.rsplit('/').next().unwrap().parse::<u32>().unwrap())
+            .sum();
+        assert_eq!(scalar_value(&vars["MAKEFLAGS"]), format!("-j{total}"));
+        assert!(temp_files(conf.parent().unwrap()).is_empty());
+    }
+}
+
+#[test]
+fn killed_mid_write_leaves_old_or_new_and_temps_are_cleaned() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    // A big file so that writes take long enough to be interrupted.
+    let mut text = std::fs::read_to_string(fixture("alarm-aarch64-stock.conf")).unwrap();
+    for i in 0..60_000 {
+        text.push_str(&format!("# padding line {i} so the write takes a while\n"));
+    }
+    std::fs::write(&conf, &text).unwrap();
+    let mut versions = vec![std::fs::read(&conf).unwrap()];
+    let mut killed_mid_way = 0;
+    for i in 0..60u64 {
+        let slots = (i % 7) + 1;
+        let mut child = tool()
+            .arg("--config")
+            .arg(&conf)
+            .args(["set-local", &slots.to_string(), "--yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_micros(500 + (i * 7919) % 9000));
+        let _ = child.kill();
+        let status = child.wait().unwrap();
+        if status.code().is_none() {
+            killed_mid_way += 1;
+        }
+        let now = std::fs::read(&conf).unwrap();
+        if !versions.contains(&now) {
+            // A new version must be a complete, valid edit of the previous one.
+            let doc = alarm_distcc::document::Document::parse(now.clone());
+            assert_eq!(doc.to_bytes(), now);
+            assert!(
+                now.ends_with(b"# padding line 59999 so the write takes a while\n"),
+                "truncated"
+            );
+            let vars = bash_vars(&[&conf]);
+            assert_eq!(
+                scalar_value(&vars["DISTCC_HOSTS"]),
+                format!("localhost/{slots}")
+            );
+            versions.push(now);
+        }
+    }
+    assert!(
+        killed_mid_way > 0,
+        "no run was interrupted; the test proves nothing"
+    );
+    // The next run that gets to write cleans up whatever the killed runs left.
+    let out = tool()
+        .arg("--config")
+        .arg(&conf)
+        .args(["set-local", "9", "--yes"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        temp_files(dir.path()).is_empty(),
+        "{:?}",
+        temp_files(dir.path())
+    );
+}
+
+#[test]
+fn a_full_disk_fails_cleanly() {
+    // RLIMIT_FSIZE stands in for a full disk: the write fails with EFBIG (SIGXFSZ ignored).
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let original = std::fs::read(&conf).unwrap();
+    let out = Command::new("bash")
+        .args(["-c", r#"trap '' XFSZ; ulimit -f 1; exec "$@""#, "x"])
+        .arg(env!("CARGO_BIN_EXE_alarm-distcc"))
+        .arg("--config")
+        .arg(&conf)
+        .args(["set-local", "2", "--yes"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("could not write"), "{err}");
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+    assert!(temp_files(conf.parent().unwrap()).is_empty());
+}
+
+#[test]
+fn hostile_inputs_get_a_clear_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    // 100 MB (sparse): refused before it is read.
+    let huge = dir.path().join("huge.conf");
+    std::fs::File::create(&huge)
+        .unwrap()
+        .set_len(100 << 20)
+        .unwrap();
+    let r = run(&huge, &["add-host", "10.0.0.2", "--yes"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("refusing to read"), "{}", r.stderr);
+    assert_eq!(std::fs::metadata(&huge).unwrap().len(), 100 << 20);
+
+    // A 10 MB line: read, edited around, kept byte for byte.
+    let long = dir.path().join("long.conf");
+    let mut text = format!("# {}\n", "x".repeat(10 << 20));
+    text.push_str("BUILDENV=(!distcc color)\n#MAKEFLAGS=\"-j2\"\n");
+    std::fs::write(&long, &text).unwrap();
+    let r = run(&long, &["set-local", "2", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let after = std::fs::read_to_string(&long).unwrap();
+    assert!(after.starts_with(&text[..(10 << 20) + 3]));
+    assert!(
+        after.ends_with(
+            "BUILDENV=(distcc color)\nDISTCC_HOSTS=\"localhost/2\"\nMAKEFLAGS=\"-j2\"\n"
+        ),
+        "{}",
+        &after[after.len() - 80..]
+    );
+
+    // Deeply nested quotes and substitutions: a clear refusal, the file untouched.
+    let deep = dir.path().join("deep.conf");
+    let nested = format!(
+        "BUILDENV=(!distcc)\nMAKEFLAGS=\"{}\"\n",
+        "\"$(echo ".repeat(50_000)
+    );
+    std::fs::write(&deep, &nested).unwrap();
+    let r = run(&deep, &["set-local", "2", "--yes"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("nesting deeper than"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&deep).unwrap(), nested);
+}
