@@ -76,18 +76,32 @@ fn insert_after_item(doc: &Document, i: usize, line: &str) -> Document {
     }
 }
 
+/// If `line` is a commented assignment `[blanks]#[blanks][export ]NAME=...`: its indentation
+/// length and whether it says `export`.
+fn commented_assignment(line: &[u8], name: &str) -> Option<(usize, bool)> {
+    let blank = |b: &u8| *b == b' ' || *b == b'\t';
+    let skip_blanks = |s: &[u8]| s.iter().take_while(|b| blank(b)).count();
+    let indent = skip_blanks(line);
+    let rest = line[indent..].strip_prefix(b"#")?;
+    let rest = &rest[skip_blanks(rest)..];
+    let (export, rest) = match rest.strip_prefix(b"export") {
+        Some(r) if r.first().is_some_and(blank) => (true, &r[skip_blanks(r)..]),
+        _ => (false, rest),
+    };
+    rest.strip_prefix(name.as_bytes())?
+        .starts_with(b"=")
+        .then_some((indent, export))
+}
+
 /// A commented stock template line for `name` (`#DISTCC_HOSTS=""`, `#MAKEFLAGS="-j2"`,
 /// `#MAKEFLAGS=`): the last top-level one, if any. Returns the item index.
 fn template_line(doc: &Document, name: &str, before_item: Option<usize>) -> Option<usize> {
-    let pattern =
-        regex::bytes::Regex::new(&format!(r"^[ \t]*#[ \t]*(export[ \t]+)?{name}=[^\n]*\n?$"))
-            .expect("static regex");
     doc.items()
         .iter()
         .enumerate()
         .take(before_item.unwrap_or(usize::MAX))
         .filter(|(_, item)| matches!(item.kind, ItemKind::Comment))
-        .filter(|(_, item)| pattern.is_match(doc.slice(item.span.clone())))
+        .filter(|(_, item)| commented_assignment(doc.slice(item.span.clone()), name).is_some())
         .map(|(i, _)| i)
         .next_back()
 }
@@ -100,13 +114,8 @@ fn create_assignment(doc: &Document, name: &str, value: &str) -> Document {
     if let Some(t) = template_line(doc, name, first_append) {
         let span = doc.items()[t].span.clone();
         let text = doc.slice(span.clone());
-        let indent_len = text
-            .iter()
-            .take_while(|b| **b == b' ' || **b == b'\t')
-            .count();
-        let export = regex::bytes::Regex::new(r"^[ \t]*#[ \t]*export[ \t]")
-            .expect("static regex")
-            .is_match(text);
+        let (indent_len, export) =
+            commented_assignment(text, name).expect("template_line() matched it");
         let newline = if text.ends_with(b"\n") { "\n" } else { "" };
         let replacement = format!(
             "{}{}{line}{newline}",

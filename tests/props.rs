@@ -116,3 +116,42 @@ proptest! {
         prop_assert_eq!(parsed, spec);
     }
 }
+
+/// The long run of the same properties (`cargo test --release --test props -- --ignored`);
+/// `ALARM_DISTCC_FUZZ_CASES` sets the number of cases.
+mod long {
+    use super::*;
+
+    fn cases() -> u32 {
+        std::env::var("ALARM_DISTCC_FUZZ_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(200_000)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(cases()))]
+
+        #[test]
+        #[ignore = "long-running; see BENCHMARKS.md"]
+        fn long_document_round_trip(text in shellish(), bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let mut all = text.into_bytes();
+            all.extend(bytes);
+            let doc = Document::parse(all.clone());
+            prop_assert_eq!(doc.to_bytes(), all);
+            if let Ok(e) = alarm_distcc::edit::set_jobs(&doc, 8) {
+                let b = e.doc.as_bytes().to_vec();
+                prop_assert_eq!(Document::parse(b.clone()).to_bytes(), b);
+            }
+        }
+
+        #[test]
+        #[ignore = "long-running; see BENCHMARKS.md"]
+        fn long_host_spec_stability(token in "[a-zA-Z0-9.:/,=@\\[\\]+_%-]{1,40}") {
+            if let Ok(spec) = token.parse::<HostSpec>() {
+                let again: HostSpec = spec.to_string().parse().unwrap();
+                prop_assert_eq!(again, spec);
+            }
+        }
+    }
+}
