@@ -282,9 +282,10 @@ impl Session {
         let answer = dialoguer::Confirm::new()
             .with_prompt(format!("Write {}?", path.display()))
             .default(false)
-            .interact_opt();
+            .interact_opt()
+            .map_err(crate::error::prompt_error)?;
         match answer {
-            Ok(Some(true)) => Ok(()),
+            Some(true) => Ok(()),
             _ => Err(Cancelled(format!("not written: {} is unchanged", path.display())).into()),
         }
     }
@@ -620,12 +621,6 @@ fn run_wizard(session: &Session, no_probe: bool, timeout: f64) -> Result<()> {
             "the wizard needs a terminal; in scripts use add-host, remove-host, set-local and enable",
         ));
     }
-    // Nothing is written before the last confirm, so Ctrl-C anywhere only has to say so.
-    let _ = ctrlc::set_handler(|| {
-        let _ = console::Term::stderr().show_cursor();
-        eprintln!("\ncancelled: nothing written");
-        std::process::exit(130);
-    });
     let target = session.target()?;
     let inherited = session.inherited_hosts(&target);
     let (own, line) = crate::edit::current_hosts(&target.doc)

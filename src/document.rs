@@ -362,30 +362,26 @@ impl Parser<'_> {
     }
 
     fn double_quoted(&mut self) {
-        self.pos += 1;
-        while let Some(b) = self.peek() {
-            match b {
-                b'"' => {
-                    self.pos += 1;
-                    return;
-                }
-                b'\\' => self.pos = (self.pos + 2).min(self.s.len()),
-                b'`' => self.backticks(),
-                b'$' => self.dollar(),
-                _ => self.pos += 1,
-            }
-        }
+        self.escaped_span(b'"', true);
     }
 
     fn backticks(&mut self) {
+        self.escaped_span(b'`', false);
+    }
+
+    /// From an opening quote to its `close`, backslash escapes honoured; `$` and backticks
+    /// inside are followed when the quote `expands` (double quotes).
+    fn escaped_span(&mut self, close: u8, expands: bool) {
         self.pos += 1;
         while let Some(b) = self.peek() {
             match b {
-                b'`' => {
+                _ if b == close => {
                     self.pos += 1;
                     return;
                 }
                 b'\\' => self.pos = (self.pos + 2).min(self.s.len()),
+                b'`' if expands => self.backticks(),
+                b'$' if expands => self.dollar(),
                 _ => self.pos += 1,
             }
         }
@@ -403,23 +399,9 @@ impl Parser<'_> {
                 self.pos += 1;
                 self.balanced(b'{', b'}');
             }
-            Some(b'\'') => self.single_quoted_ansi(),
+            // `$'...'` allows `\'` inside.
+            Some(b'\'') => self.escaped_span(b'\'', false),
             _ => {}
-        }
-    }
-
-    /// `$'...'` strings allow `\'` inside.
-    fn single_quoted_ansi(&mut self) {
-        self.pos += 1;
-        while let Some(b) = self.peek() {
-            match b {
-                b'\\' => self.pos = (self.pos + 2).min(self.s.len()),
-                b'\'' => {
-                    self.pos += 1;
-                    return;
-                }
-                _ => self.pos += 1,
-            }
         }
     }
 

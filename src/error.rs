@@ -30,8 +30,32 @@ impl fmt::Display for Cancelled {
 
 impl std::error::Error for Cancelled {}
 
+/// Ctrl-C at a prompt; exit code 130, as a shell reports SIGINT.
+#[derive(Debug)]
+pub struct Interrupted;
+
+impl fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("cancelled: nothing written")
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// An error from a terminal prompt: Ctrl-C becomes `Interrupted`, Esc (`None`) `Cancelled`.
+pub fn prompt_error(e: dialoguer::Error) -> anyhow::Error {
+    let dialoguer::Error::IO(io) = e;
+    if io.kind() == std::io::ErrorKind::Interrupted {
+        Interrupted.into()
+    } else {
+        io.into()
+    }
+}
+
 pub fn exit_code(err: &anyhow::Error) -> i32 {
-    if err.chain().any(|e| e.is::<BadInput>()) {
+    if err.is::<Interrupted>() {
+        130
+    } else if err.chain().any(|e| e.is::<BadInput>()) {
         2
     } else {
         1

@@ -1,9 +1,28 @@
+use alarm_distcc::error::{Cancelled, Interrupted};
 use clap::Parser;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Ctrl-C reaches both the signal handler and, through the prompt that saw it, the error path;
+/// whichever comes first reports it, once, with the same exit code.
+fn interrupted() -> ! {
+    static REPORTED: AtomicBool = AtomicBool::new(false);
+    if !REPORTED.swap(true, Ordering::SeqCst) {
+        let _ = console::Term::stderr().show_cursor();
+        eprintln!("\n{Interrupted}");
+    }
+    std::process::exit(130);
+}
 
 fn main() {
+    // Nothing is written before the last confirm, and writes are atomic, so stopping here is
+    // always safe; the handler only has to say so.
+    let _ = ctrlc::set_handler(|| interrupted());
     let cli = alarm_distcc::cli::Cli::parse();
     if let Err(err) = alarm_distcc::app::run(cli) {
-        if err.is::<alarm_distcc::error::Cancelled>() {
+        if err.is::<Interrupted>() {
+            interrupted();
+        }
+        if err.is::<Cancelled>() {
             eprintln!("{err}");
         } else {
             eprintln!("error: {err:#}");

@@ -255,7 +255,14 @@ impl Prompter for TerminalPrompter {
         self.term.write_str(&shown)?;
         let mut line = String::new();
         loop {
-            match self.term.read_key()? {
+            let key = self.term.read_key().map_err(|e| {
+                if e.kind() == std::io::ErrorKind::Interrupted {
+                    anyhow::Error::new(crate::error::Interrupted)
+                } else {
+                    e.into()
+                }
+            })?;
+            match key {
                 Key::Enter => {
                     if line.is_empty() {
                         // Show what was taken, so the transcript reads true.
@@ -265,7 +272,8 @@ impl Prompter for TerminalPrompter {
                     self.term.write_line("")?;
                     return Ok(line);
                 }
-                Key::Escape | Key::CtrlC => {
+                Key::CtrlC => return Err(crate::error::Interrupted.into()),
+                Key::Escape => {
                     self.term.write_line("")?;
                     return Err(cancelled());
                 }
@@ -283,7 +291,8 @@ impl Prompter for TerminalPrompter {
         dialoguer::Confirm::new()
             .with_prompt(prompt)
             .default(default)
-            .interact_on_opt(&self.term)?
+            .interact_on_opt(&self.term)
+            .map_err(crate::error::prompt_error)?
             .ok_or_else(cancelled)
     }
 
@@ -292,7 +301,8 @@ impl Prompter for TerminalPrompter {
             .with_prompt(prompt)
             .items(items)
             .default(default)
-            .interact_on_opt(&self.term)?
+            .interact_on_opt(&self.term)
+            .map_err(crate::error::prompt_error)?
             .ok_or_else(cancelled)
     }
 }
