@@ -144,13 +144,8 @@ fn timeout_of(secs: f64) -> Result<Duration> {
     Ok(Duration::from_secs_f64(secs))
 }
 
-fn list_to_probe(
-    session: &Session,
-    docs: &[(PathBuf, Document)],
-    hosts: &[String],
-) -> Result<HostList> {
+fn list_to_probe(docs: &[(PathBuf, Document)], hosts: &[String]) -> Result<HostList> {
     if hosts.is_empty() {
-        let _ = session;
         return match layers::effective(docs).hosts {
             Value::Known(s) => Ok(HostList::parse(&s.value)),
             Value::Unknown { path, line, text } => Err(bad_input(format!(
@@ -188,7 +183,7 @@ fn with_spinner<T>(message: String, work: impl FnOnce() -> T) -> T {
 pub fn run_probe(session: &Session, opts: &ProbeOptions) -> Result<()> {
     let docs = session.layers()?;
     let timeout = timeout_of(opts.timeout)?;
-    let list = list_to_probe(session, &docs, &opts.hosts)?;
+    let list = list_to_probe(&docs, &opts.hosts)?;
     if let Some(bad) = list.invalid().next() {
         return Err(bad_input(bad.to_string()));
     }
@@ -342,7 +337,7 @@ pub fn run_sort_measure(session: &Session, opts: &MeasureOptions) -> Result<()> 
     let (list, _) = crate::edit::current_hosts(&target.doc)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
     let list = if list.tokens.is_empty() {
-        inherited.unwrap_or(list)
+        inherited.clone().unwrap_or(list)
     } else {
         list
     };
@@ -449,14 +444,10 @@ pub fn run_sort_measure(session: &Session, opts: &MeasureOptions) -> Result<()> 
     let plan = crate::plan::plan_hosts(
         &target.doc,
         &crate::plan::HostChange::Sort(scores),
-        inherited_for(session, &target).as_ref(),
+        inherited.as_ref(),
     )
     .map_err(|r| session.refusal(&target.loaded.path, r))?;
     session.apply(&target, plan)
-}
-
-fn inherited_for(session: &Session, target: &crate::app::Target) -> Option<HostList> {
-    session.inherited_hosts(target)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

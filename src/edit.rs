@@ -300,14 +300,13 @@ pub fn set_jobs(doc: &Document, jobs: u32) -> EditResult {
                 ),
             });
         }
-        let (quote, inner) = unquote_span(raw);
+        let (_, inner) = unquote_span(raw);
         let inner_text = String::from_utf8_lossy(&raw[inner]).into_owned();
         let value = if inner_text.trim().is_empty() {
             new_flag
         } else {
             format!("{new_flag} {inner_text}")
         };
-        let _ = quote;
         return Ok(Edited {
             doc: replace_scalar_value(doc, items[0], &value),
             notes,
@@ -338,8 +337,6 @@ pub fn set_jobs(doc: &Document, jobs: u32) -> EditResult {
     for (_, removal, _) in flags[..flags.len() - 1].iter().rev() {
         out = out.splice(removal.clone(), b"");
     }
-    // A bare unquoted word that now holds spaces would split; it cannot happen with one flag
-    // removed or replaced, but an unquoted value with an inner blank is re-quoted to be safe.
     Ok(Edited { doc: out, notes })
 }
 

@@ -4,7 +4,6 @@
 use crate::document::{
     Document, ItemKind, Op, Touch, TouchKind, array_elements, decode_word, unquote_span,
 };
-use crate::hosts::HostList;
 use crate::makeflags::{JobCount, find_job_flags};
 use std::ops::Range;
 
@@ -74,12 +73,6 @@ pub fn assignment(doc: &Document, item: usize) -> &crate::document::Assignment {
         ItemKind::Assignment(a) => a,
         _ => unreachable!("resolve() only returns assignment items"),
     }
-}
-
-/// Where a value comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Origin {
-    pub line: usize,
 }
 
 /// The `distcc`/`!distcc` entry of BUILDENV that decides (makepkg scans from the end).
@@ -162,8 +155,8 @@ pub enum Scalar {
     Blocked(Blocker),
 }
 
-fn any_touch(t: &Touch) -> bool {
-    let _ = t;
+/// Any touch inside shell logic may change a scalar.
+fn any_touch(_: &Touch) -> bool {
     true
 }
 
@@ -201,10 +194,6 @@ pub fn scalar(doc: &Document, name: &str) -> Scalar {
 /// DISTCC_HOSTS as written in this file.
 pub fn hosts(doc: &Document) -> Scalar {
     scalar(doc, DISTCC_HOSTS)
-}
-
-pub fn host_list(value: &str) -> HostList {
-    HostList::parse(value)
 }
 
 /// MAKEFLAGS with its effective job count.
