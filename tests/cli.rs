@@ -301,3 +301,110 @@ fn user_file_without_buildenv_gets_an_append() {
     let vars = bash_vars(&[Path::new("/dev/null"), &conf]);
     assert_eq!(array_values(&vars["BUILDENV"]), ["distcc"]);
 }
+
+#[test]
+fn every_refusal_names_the_line_and_leaves_the_file() {
+    let cases: &[(&str, &[&str], i32, &str)] = &[
+        (
+            "DISTCC_HOSTS=\"a/2\"\nDISTCC_HOSTS+=\" b/2\"\n",
+            &["add-host", "c/2"],
+            2,
+            ":2: DISTCC_HOSTS is built with `+=`",
+        ),
+        (
+            "DISTCC_HOSTS=\"a/2 # the desktop\nb/2\"\n",
+            &["add-host", "c/2"],
+            2,
+            ":1: DISTCC_HOSTS holds a `#` comment",
+        ),
+        (
+            "BUILDENV=\"distcc\"\n",
+            &["enable"],
+            2,
+            ":1: BUILDENV is not an array",
+        ),
+        (
+            "BUILDENV=\"color\"\n",
+            &["enable"],
+            2,
+            ":1: BUILDENV is not an array",
+        ),
+        (
+            "MAKEFLAGS=\"$EXTRA\"\nBUILDENV=(distcc)\n",
+            &["set-local", "2"],
+            2,
+            ":1: MAKEFLAGS is computed by shell code",
+        ),
+        (
+            "BUILDENV=(!distcc)\nif true; then BUILDENV=(distcc); fi\n",
+            &["enable"],
+            2,
+            ":2: BUILDENV is set inside shell logic",
+        ),
+        (
+            "BUILDENV=(!distcc)\n",
+            &["probe"],
+            2,
+            "DISTCC_HOSTS is not set",
+        ),
+        (
+            "DISTCC_HOSTS=\"$(cat x)\"\n",
+            &["probe"],
+            2,
+            "DISTCC_HOSTS is computed",
+        ),
+        (
+            "DISTCC_HOSTS=\"127.0.0.1:1\"\n",
+            &["probe", "--timeout", "0"],
+            2,
+            "--timeout 0",
+        ),
+        (
+            "DISTCC_HOSTS=\"127.0.0.1:1\"\n",
+            &["probe", "--timeout", "NaN"],
+            2,
+            "--timeout NaN",
+        ),
+        (
+            "CARCH=\"aarch64\"\n",
+            &["helper", "--allow", "10.0.0.2", "--port", "0"],
+            2,
+            "--port 0",
+        ),
+        (
+            "CARCH=\"aarch64\"\n",
+            &["helper", "--allow", "10.0.0.2", "--jobs", "0"],
+            2,
+            "--jobs 0",
+        ),
+        ("CARCH=\"aarch64\"\n", &["probe", "h/0"], 2, "`h/0`"),
+        (
+            "CARCH=\"sparc\"\nDISTCC_HOSTS=\"127.0.0.1:1\"\n",
+            &["probe"],
+            2,
+            "unknown architecture `sparc`",
+        ),
+    ];
+    for (text, args, code, needle) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("makepkg.conf");
+        std::fs::write(&conf, text).unwrap();
+        let mut all = args.to_vec();
+        all.push("--yes");
+        let r = run(&conf, &all);
+        assert_eq!(r.code, *code, "{args:?} on {text:?}: {}", r.stderr);
+        if *code == 2 {
+            assert!(
+                r.stderr.contains(needle),
+                "{args:?} on {text:?}: {}",
+                r.stderr
+            );
+            assert_eq!(
+                std::fs::read_to_string(&conf).unwrap(),
+                *text,
+                "{args:?} changed the file"
+            );
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
+    }
+}
