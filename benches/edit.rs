@@ -42,7 +42,14 @@ fn benches(c: &mut Criterion) {
     let spec: HostSpec = "192.168.1.100:3636/6".parse().unwrap();
     let doc = Document::parse(stock.clone());
     c.bench_function("standard edit (enable, add host, -j)", |b| {
-        b.iter(|| plan_hosts(black_box(&doc), &HostChange::Add(vec![spec.clone()]), None).unwrap())
+        b.iter(|| {
+            plan_hosts(
+                black_box(&doc),
+                &HostChange::Add(vec![spec.clone()]),
+                &Default::default(),
+            )
+            .unwrap()
+        })
     });
     let mut group = c.benchmark_group("parse+print generated");
     group.sample_size(10);

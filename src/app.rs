@@ -192,8 +192,8 @@ impl Session {
 
     pub fn edit_hosts(&self, change: &HostChange) -> Result<()> {
         let target = self.target()?;
-        let inherited = self.inherited_hosts(&target);
-        let plan = plan::plan_hosts(&target.doc, change, inherited.as_ref())
+        let inherited = self.inherited(&target);
+        let plan = plan::plan_hosts(&target.doc, change, &inherited)
             .map_err(|r| self.refusal(&target.loaded.path, r))?;
         self.apply(&target, plan)
     }
@@ -205,13 +205,23 @@ impl Session {
         self.apply(&target, plan)
     }
 
-    /// The list makepkg sees from the layers before the target (for a new drop-in).
-    pub fn inherited_hosts(&self, target: &Target) -> Option<HostList> {
-        let pos = target
+    /// What makepkg has from the layers before the target (a new drop-in starts from it).
+    pub fn inherited(&self, target: &Target) -> plan::Inherited {
+        let Some(pos) = target
             .layers
             .iter()
-            .position(|(p, _)| p == &target.loaded.path)?;
-        layers::hosts_of(&layers::effective(&target.layers[..pos]).hosts)
+            .position(|(p, _)| p == &target.loaded.path)
+        else {
+            return plan::Inherited::default();
+        };
+        let before = layers::effective(&target.layers[..pos]);
+        plan::Inherited {
+            hosts: layers::hosts_of(&before.hosts),
+            makeflags: match before.makeflags {
+                Value::Known(m) => Some(m.value.text),
+                _ => None,
+            },
+        }
     }
 
     /// Shows the diff, asks, writes. Shared by every editing command and the wizard.
@@ -622,10 +632,10 @@ fn run_wizard(session: &Session, no_probe: bool, timeout: f64) -> Result<()> {
         ));
     }
     let target = session.target()?;
-    let inherited = session.inherited_hosts(&target);
+    let inherited = session.inherited(&target);
     let (own, line) = crate::edit::current_hosts(&target.doc)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
-    let hosts = match (line, &inherited) {
+    let hosts = match (line, &inherited.hosts) {
         (None, Some(inh)) => inh.clone(),
         _ => own,
     };
@@ -674,7 +684,7 @@ fn run_wizard(session: &Session, no_probe: bool, timeout: f64) -> Result<()> {
         &facts,
         if no_probe { None } else { Some(&checker) },
     )?;
-    let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(list), inherited.as_ref())
+    let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(list), &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
     session.apply(&target, plan)?;
     match helper::HelperArch::from_carch(&carch) {

@@ -333,11 +333,11 @@ pub struct MeasureOptions {
 /// Measured throughput (slots per second of one compile) by host key; failing hosts absent.
 pub fn run_sort_measure(session: &Session, opts: &MeasureOptions) -> Result<()> {
     let target = session.target()?;
-    let inherited = session.inherited_hosts(&target);
+    let inherited = session.inherited(&target);
     let (list, _) = crate::edit::current_hosts(&target.doc)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
     let list = if list.tokens.is_empty() {
-        inherited.clone().unwrap_or(list)
+        inherited.hosts.clone().unwrap_or(list)
     } else {
         list
     };
@@ -444,7 +444,7 @@ pub fn run_sort_measure(session: &Session, opts: &MeasureOptions) -> Result<()> 
     let plan = crate::plan::plan_hosts(
         &target.doc,
         &crate::plan::HostChange::Sort(scores),
-        inherited.as_ref(),
+        &inherited,
     )
     .map_err(|r| session.refusal(&target.loaded.path, r))?;
     session.apply(&target, plan)

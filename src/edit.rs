@@ -254,14 +254,20 @@ pub fn set_hosts(doc: &Document, list: &HostList) -> EditResult {
     }
 }
 
-/// Sets make's job count to `jobs`, keeping every other MAKEFLAGS flag.
-pub fn set_jobs(doc: &Document, jobs: u32) -> EditResult {
+/// Sets make's job count to `jobs`, keeping every other MAKEFLAGS flag. `inherited` is the
+/// MAKEFLAGS text makepkg has from earlier files: a file that sets none starts from it, so a
+/// drop-in does not drop the main file's other flags.
+pub fn set_jobs(doc: &Document, jobs: u32, inherited: Option<&str>) -> EditResult {
     let new_flag = format!("-j{jobs}");
     let items = match view::makeflags(doc) {
         MakeflagsState::Blocked(b) => return Err(blocked(&b)),
         MakeflagsState::Unset => {
+            let value = inherited
+                .map(|text| crate::makeflags::with_jobs(text, jobs))
+                .filter(|v| !v.contains(['$', '`', '"', '\\']))
+                .unwrap_or(new_flag);
             return Ok(Edited {
-                doc: create_assignment(doc, MAKEFLAGS, &new_flag),
+                doc: create_assignment(doc, MAKEFLAGS, &value),
                 notes: Vec::new(),
             });
         }
@@ -371,7 +377,10 @@ mod tests {
     #[test]
     fn uncomments_template_in_place() {
         let doc = Document::parse("A=1\n#MAKEFLAGS=\"-j2\"\nB=2\n");
-        assert_eq!(text(set_jobs(&doc, 8)), "A=1\nMAKEFLAGS=\"-j8\"\nB=2\n");
+        assert_eq!(
+            text(set_jobs(&doc, 8, None)),
+            "A=1\nMAKEFLAGS=\"-j8\"\nB=2\n"
+        );
         let doc = Document::parse("  BUILDENV=(distcc)\n  X=1\n");
         let list = HostList::parse("h/3");
         assert_eq!(
@@ -383,13 +392,13 @@ mod tests {
     #[test]
     fn replaces_only_the_job_count() {
         let doc = Document::parse("MAKEFLAGS=\"-e -j $(nproc) -O line\" ## c\n");
-        let e = set_jobs(&doc, 8).unwrap();
+        let e = set_jobs(&doc, 8, None).unwrap();
         assert_eq!(e.doc.as_bytes(), b"MAKEFLAGS=\"-e -j8 -O line\" ## c\n");
         assert_eq!(e.notes.len(), 1);
         let doc = Document::parse("MAKEFLAGS='-j2 -j3'\n");
-        assert_eq!(text(set_jobs(&doc, 8)), "MAKEFLAGS='-j8'\n");
+        assert_eq!(text(set_jobs(&doc, 8, None)), "MAKEFLAGS='-j8'\n");
         let doc = Document::parse("MAKEFLAGS=\"$EXTRA\"\n");
-        assert_eq!(set_jobs(&doc, 8).unwrap_err().line, 1);
+        assert_eq!(set_jobs(&doc, 8, None).unwrap_err().line, 1);
     }
 
     #[test]

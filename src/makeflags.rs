@@ -114,6 +114,28 @@ pub fn remove_with_blank(text: &[u8], range: Range<usize>) -> Range<usize> {
     }
 }
 
+/// `text` with its job count set to `jobs`: the last job flag replaced, any others removed,
+/// `-jN` put in front when there is none.
+pub fn with_jobs(text: &str, jobs: u32) -> String {
+    let bytes = text.as_bytes();
+    let flags = find_job_flags(bytes);
+    let Some(last) = flags.last() else {
+        return if text.trim().is_empty() {
+            format!("-j{jobs}")
+        } else {
+            format!("-j{jobs} {text}")
+        };
+    };
+    let mut out = String::from_utf8_lossy(&bytes[..last.range.start]).into_owned();
+    out.push_str(&format!("-j{jobs}"));
+    out.push_str(&text[last.range.end..]);
+    for f in flags[..flags.len() - 1].iter().rev() {
+        let r = remove_with_blank(bytes, f.range.clone());
+        out.replace_range(r, "");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,5 +181,14 @@ mod tests {
         );
         assert_eq!(counts("-j -O"), [("-j".into(), JobCount::Unlimited)]);
         assert!(counts("-O line -k").is_empty());
+    }
+
+    #[test]
+    fn sets_the_job_count_in_text() {
+        assert_eq!(with_jobs("-j2 -O line", 8), "-j8 -O line");
+        assert_eq!(with_jobs("-e -j $(nproc) -O line", 8), "-e -j8 -O line");
+        assert_eq!(with_jobs("-j2 -k -j3", 8), "-k -j8");
+        assert_eq!(with_jobs("-O line", 8), "-j8 -O line");
+        assert_eq!(with_jobs("", 8), "-j8");
     }
 }

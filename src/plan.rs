@@ -12,6 +12,14 @@ pub struct Plan {
     pub notes: Vec<String>,
 }
 
+/// What makepkg already has from the files read before the one being edited.
+#[derive(Debug, Clone, Default)]
+pub struct Inherited {
+    pub hosts: Option<HostList>,
+    /// MAKEFLAGS as written (quotes removed).
+    pub makeflags: Option<String>,
+}
+
 #[derive(Debug, Clone)]
 pub enum HostChange {
     Add(Vec<HostSpec>),
@@ -23,15 +31,15 @@ pub enum HostChange {
     Replace(HostList),
 }
 
-/// The host list makepkg would see before this file, used when the file does not set one
-/// itself (a drop-in starts from the main file's list).
+/// A file that sets no host list itself starts from the one makepkg already has (a drop-in
+/// starts from the main file's list).
 pub fn plan_hosts(
     doc: &Document,
     change: &HostChange,
-    inherited: Option<&HostList>,
+    inherited: &Inherited,
 ) -> Result<Plan, Refusal> {
     let (current, line) = edit::current_hosts(doc)?;
-    let mut list = match (line, inherited) {
+    let mut list = match (line, &inherited.hosts) {
         (None, Some(inh)) => inh.clone(),
         _ => current,
     };
@@ -95,7 +103,7 @@ pub fn plan_hosts(
     edit::set_hosts(doc, &list)?;
     if total > 0 {
         edit::set_distcc(doc, true)?;
-        edit::set_jobs(doc, total)?;
+        edit::set_jobs(doc, total, inherited.makeflags.as_deref())?;
     }
     let edited = edit::set_hosts(doc, &list)?;
     if total == 0 {
@@ -110,7 +118,7 @@ pub fn plan_hosts(
         });
     }
     let enabled = edit::set_distcc(&edited.doc, true)?;
-    let jobs = edit::set_jobs(&enabled.doc, total)?;
+    let jobs = edit::set_jobs(&enabled.doc, total, inherited.makeflags.as_deref())?;
     notes.extend(jobs.notes);
     Ok(Plan {
         doc: jobs.doc,
@@ -135,9 +143,9 @@ mod tests {
         let doc = Document::parse(
             "#MAKEFLAGS=\"-j2\"\nBUILDENV=(!distcc color !ccache check !sign)\n#DISTCC_HOSTS=\"\"\n",
         );
-        let p = plan_hosts(&doc, &HostChange::SetLocal(2), None).unwrap();
+        let p = plan_hosts(&doc, &HostChange::SetLocal(2), &Inherited::default()).unwrap();
         let spec: HostSpec = "192.168.1.100:3636/6".parse().unwrap();
-        let p = plan_hosts(&p.doc, &HostChange::Add(vec![spec]), None).unwrap();
+        let p = plan_hosts(&p.doc, &HostChange::Add(vec![spec]), &Inherited::default()).unwrap();
         assert_eq!(
             String::from_utf8_lossy(p.doc.as_bytes()),
             "MAKEFLAGS=\"-j8\"\nBUILDENV=(distcc color !ccache check !sign)\n\
@@ -149,7 +157,8 @@ mod tests {
     fn refuses_a_list_distcc_would_drop() {
         let doc = Document::parse("DISTCC_HOSTS=\"a,zstd\"\n");
         let spec: HostSpec = "b".parse().unwrap();
-        let err = plan_hosts(&doc, &HostChange::Add(vec![spec]), None).unwrap_err();
+        let err =
+            plan_hosts(&doc, &HostChange::Add(vec![spec]), &Inherited::default()).unwrap_err();
         assert!(err.message.contains("remove-host a"), "{err}");
     }
 }

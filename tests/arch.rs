@@ -204,7 +204,7 @@ fn drop_in_starts_from_the_main_files_hosts() {
     let t = Tree::new();
     t.write(
         "etc/makepkg.conf",
-        "BUILDENV=(distcc color)\nDISTCC_HOSTS=\"10.0.0.2/6\"\nMAKEFLAGS=\"-j6\"\n",
+        "BUILDENV=(distcc color)\nDISTCC_HOSTS=\"10.0.0.2/6\"\nMAKEFLAGS=\"-j6 -O line\"\n",
     );
     let cfg = t.main();
     let (code, _, err) = t.bin(&[
@@ -218,7 +218,11 @@ fn drop_in_starts_from_the_main_files_hosts() {
     assert_eq!(code, 0, "{err}");
     let vars = bash_vars(&[&cfg, &t.root.join("etc/makepkg.conf.d/distcc.conf")]);
     assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "10.0.0.2/6 10.0.0.3/2");
-    assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j8");
+    assert_eq!(
+        scalar_value(&vars["MAKEFLAGS"]),
+        "-j8 -O line",
+        "the main file's other flags survive"
+    );
 }
 
 fn helper(conf: &Path, args: &[&str]) -> (i32, String, String) {

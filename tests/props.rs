@@ -76,7 +76,7 @@ proptest! {
     fn edits_keep_the_document_parseable(text in shellish(), n in 1u32..64) {
         let doc = Document::parse(text);
         for edited in [
-            alarm_distcc::edit::set_jobs(&doc, n),
+            alarm_distcc::edit::set_jobs(&doc, n, None),
             alarm_distcc::edit::set_distcc(&doc, true),
         ].into_iter().flatten() {
             let bytes = edited.doc.as_bytes().to_vec();
@@ -139,7 +139,7 @@ mod long {
             all.extend(bytes);
             let doc = Document::parse(all.clone());
             prop_assert_eq!(doc.to_bytes(), all);
-            if let Ok(e) = alarm_distcc::edit::set_jobs(&doc, 8) {
+            if let Ok(e) = alarm_distcc::edit::set_jobs(&doc, 8, None) {
                 let b = e.doc.as_bytes().to_vec();
                 prop_assert_eq!(Document::parse(b.clone()).to_bytes(), b);
             }

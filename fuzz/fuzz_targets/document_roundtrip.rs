@@ -13,7 +13,7 @@ fuzz_target!(|data: &[u8]| {
     }
     for edited in [
         alarm_distcc::edit::set_distcc(&doc, true),
-        alarm_distcc::edit::set_jobs(&doc, 8),
+        alarm_distcc::edit::set_jobs(&doc, 8, None),
     ]
     .into_iter()
     .flatten()
