@@ -54,8 +54,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Add helpers (HOST[:PORT][/SLOTS][,OPT...]); a listed host gets the new slots/options.
-    /// Global options such as --randomize go after `--`
+    /// Add helpers (HOST[:PORT][/SLOTS][,OPT...]); a listed host gets the new slots/options
+    ///
+    /// A spec that starts with `-` (such as --randomize) goes after `--`.
     #[command(name = "add-host")]
     AddHost {
         #[arg(required = true, value_name = "SPEC")]
