@@ -196,8 +196,11 @@ impl fmt::Display for HostSpec {
                 options,
             } => {
                 f.write_str(host)?;
-                if let Some(p) = port {
-                    write!(f, ":{p}")?;
+                match port {
+                    Some(p) => write!(f, ":{p}")?,
+                    // A bare `localhost/N` would turn this network host into the local one.
+                    None if host == "localhost" => write!(f, ":{DEFAULT_PORT}")?,
+                    None => {}
                 }
                 if let Some(n) = slots {
                     write!(f, "/{n}")?;
@@ -425,6 +428,13 @@ impl std::str::FromStr for HostSpec {
                  --localslots_cpp=N, +zeroconf)",
             );
         }
+        if token.starts_with("localhost=") {
+            return err(
+                token,
+                "distcc reads localhost=N as a network host on port 3632, not this machine; \
+                 write localhost/N to compile here",
+            );
+        }
         if token == "localhost" || token.starts_with("localhost/") {
             let rest = &token["localhost".len()..];
             let Some(n) = rest.strip_prefix('/') else {
@@ -528,6 +538,11 @@ fn parse_tcp(token: &str) -> Result<HostSpec, SpecError> {
         None if rest.is_empty() => Vec::new(),
         None => return err(token, format!("unexpected `{rest}`")),
     };
+    if host == "localhost" {
+        // `localhost,lzo` is a network host (distcc's own rule); its port is made explicit so
+        // the formatted spec can never read as the local `localhost/N`.
+        port.get_or_insert(DEFAULT_PORT);
+    }
     Ok(HostSpec::Tcp {
         host,
         port,
@@ -869,6 +884,7 @@ mod tests {
             "::1",
             "h,cpp",
             "localhost/3,lzo",
+            "localhost=3",
             "--foo",
             "-j8",
             "",
@@ -877,6 +893,25 @@ mod tests {
         ] {
             assert!(bad.parse::<HostSpec>().is_err(), "accepted {bad:?}");
         }
+    }
+
+    #[test]
+    fn a_network_localhost_stays_a_network_host_when_formatted() {
+        // Found by cargo fuzz: `localhost=3` (TCP in distcc) once formatted as `localhost/3`.
+        let tcp = HostSpec::Tcp {
+            host: "localhost".into(),
+            port: None,
+            slots: Some(3),
+            options: vec![],
+        };
+        assert_eq!(tcp.to_string(), "localhost:3632/3");
+        assert_eq!(
+            tcp.to_string().parse::<HostSpec>().unwrap().kind(),
+            Kind::Tcp
+        );
+        let lzo = ok("localhost,lzo");
+        assert_eq!(lzo.to_string(), "localhost:3632,lzo");
+        assert_eq!(lzo.to_string().parse::<HostSpec>().unwrap(), lzo);
     }
 
     #[test]
