@@ -450,6 +450,36 @@ pub fn run_sort_measure(session: &Session, opts: &MeasureOptions) -> Result<()> 
     session.apply(&target, plan)
 }
 
+/// distccd-alarm's ports, one per ARM architecture (armv5 and armv6h until 2022).
+const ALARM_PORTS: [(u16, &str, &str); 4] = [
+    (3633, "arm", "armv5"),
+    (3634, "armv6h", "armv6h"),
+    (3635, "armv7h", "armv7h"),
+    (3636, "aarch64", "armv8"),
+];
+
+fn alarm_port_arch(port: u16) -> Option<(&'static str, &'static str)> {
+    ALARM_PORTS
+        .iter()
+        .find(|(p, _, _)| *p == port)
+        .map(|(_, a, n)| (*a, *n))
+}
+
+fn carch_family(carch: &str) -> &str {
+    match carch {
+        "armv8" => "aarch64",
+        "armv5" | "armv5tel" => "arm",
+        other => other,
+    }
+}
+
+fn alarm_port_for(carch: &str) -> Option<u16> {
+    ALARM_PORTS
+        .iter()
+        .find(|(_, a, _)| *a == carch_family(carch))
+        .map(|(p, _, _)| *p)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Level {
     Ok,
@@ -580,20 +610,19 @@ pub fn diagnose(docs: &[(PathBuf, Document)], machine: &Machine) -> Vec<Finding>
                 out.push(finding(Level::Warning, format!("`{spec}` uses ,cpp (pump mode), but makepkg does not run pump: every job warns and falls back"), "drop ,cpp and keep ,lzo"));
             }
             if let Some(port) = spec.port() {
-                let wrong = match (carch.as_str(), port) {
-                    ("armv7h", 3636) => {
-                        Some("3636 is distccd-alarm's armv8 port; armv7h helpers listen on 3635")
-                    }
-                    ("aarch64", 3635) => {
-                        Some("3635 is distccd-alarm's armv7h port; armv8 helpers listen on 3636")
-                    }
-                    ("armv7h" | "aarch64", 3634) => Some("3634 was distccd-alarm's armv6h port"),
-                    _ => None,
-                };
+                let wrong = alarm_port_arch(port)
+                    .filter(|(arch, _)| !carch.is_empty() && *arch != carch_family(&carch))
+                    .map(|(arch, name)| {
+                        format!(
+                            "{port} is distccd-alarm's {name} port ({arch}), but this machine is \
+                             {carch}, whose helpers listen on {}",
+                            alarm_port_for(&carch).map_or("another port".into(), |p| p.to_string())
+                        )
+                    });
                 if let Some(why) = wrong {
                     out.push(finding(
                         Level::Error,
-                        format!("`{spec}`: {why}, and this machine is {carch}"),
+                        format!("`{spec}`: {why}"),
                         "alarm-distcc remove-host, then add-host with the right port",
                     ));
                 }
@@ -602,7 +631,8 @@ pub fn diagnose(docs: &[(PathBuf, Document)], machine: &Machine) -> Vec<Finding>
     }
     if let Value::Known(m) = &eff.makeflags {
         match &m.value.jobs {
-            Some(JobCount::Fixed(n)) if *n == total || total == 0 => {}
+            _ if total == 0 => {}
+            Some(JobCount::Fixed(n)) if *n == total => {}
             Some(j) => out.push(finding(
                 Level::Warning,
                 format!(

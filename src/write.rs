@@ -203,6 +203,23 @@ mod tests {
     }
 
     #[test]
+    fn keeps_the_owner() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("makepkg.conf");
+        fs::write(&path, "A=1\n").unwrap();
+        // Only root can give a file away; elsewhere the owner is already the writer.
+        let other = std::os::unix::fs::chown(&path, Some(65534), Some(65534)).is_ok();
+        let before = fs::metadata(&path).unwrap();
+        write_atomic(&load(&path).unwrap(), b"A=2\n").unwrap();
+        let after = fs::metadata(&path).unwrap();
+        assert_eq!((after.uid(), after.gid()), (before.uid(), before.gid()));
+        if other {
+            assert_eq!(after.uid(), 65534);
+        }
+        assert_ne!(after.ino(), before.ino(), "replaced by rename, not rewritten in place");
+    }
+
+    #[test]
     fn refuses_when_changed_since_read() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("makepkg.conf");

@@ -405,3 +405,102 @@ fn doctor_probes_helpers_unless_offline() {
     let r = run(&conf, &["doctor", "--offline"]);
     assert!(!r.stdout.contains("fails the probe"), "{}", r.stdout);
 }
+
+#[test]
+fn doctor_on_every_corpus_file_and_fixture() {
+    for f in corpus_files().into_iter().chain(fixture_files()) {
+        let r = run(&f, &["doctor", "--offline"]);
+        assert!(
+            r.code == 0 || r.code == 1,
+            "{}: {} {}",
+            f.display(),
+            r.stdout,
+            r.stderr
+        );
+        assert!(
+            r.stdout.contains("distcc is"),
+            "{}: {}",
+            f.display(),
+            r.stdout
+        );
+        if f.ends_with("user/boss14420-archlinuxarm-backup-armv6h-makepkg.conf") {
+            // The real-world port mix-up: an armv6h Pi pointed at armv5's port.
+            assert!(
+                r.stdout.contains("3633 is distccd-alarm's armv5 port"),
+                "{}",
+                r.stdout
+            );
+            assert_eq!(r.code, 1);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let conf = config_with(
+        dir.path(),
+        "armv7h",
+        "armv7l-unknown-linux-gnueabihf",
+        "10.9.8.234:3636/32",
+    );
+    let r = run(&conf, &["doctor", "--offline"]);
+    assert!(
+        r.stdout.contains("3636 is distccd-alarm's armv8 port"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("listen on 3635"), "{}", r.stdout);
+}
+
+#[test]
+fn sort_measure_on_a_stock_config() {
+    let fast = Distccd::start("127.0.0.1");
+    let other = Distccd::start("127.0.0.1");
+    let stock = corpus_files()
+        .into_iter()
+        .find(|p| p.ends_with("stock/alarm-7.1.0-aarch64.makepkg.conf"))
+        .unwrap_or_else(|| fixture("alarm-aarch64-stock.conf"));
+    let (_dir, conf) = scratch_copy(&stock);
+    let add = run(
+        &conf,
+        &[
+            "add-host",
+            &fast.spec(2),
+            &other.spec(5),
+            "localhost/1",
+            "--yes",
+        ],
+    );
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    // The helpers here compile for this machine, not for the aarch64 config: say so.
+    let r = run(
+        &conf,
+        &[
+            "sort",
+            "--measure",
+            "--runs",
+            "1",
+            "--expect-arch",
+            native_arch(),
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
+    let vars = bash_vars(&[&conf]);
+    let hosts = scalar_value(&vars["DISTCC_HOSTS"]);
+    let mut tokens: Vec<&str> = hosts.split_whitespace().collect();
+    tokens.sort();
+    let mut expected = vec![fast.spec(2), other.spec(5), "localhost/1".to_string()];
+    expected.sort();
+    assert_eq!(tokens, expected, "every host kept");
+    assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j8");
+    // Without --expect-arch the x86-64 objects are wrong for aarch64: every helper fails and
+    // is named, nothing is dropped.
+    let r = run(&conf, &["sort", "--measure", "--runs", "1", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("failed the probe"), "{}", r.stderr);
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(
+        scalar_value(&vars["DISTCC_HOSTS"])
+            .split_whitespace()
+            .count(),
+        3
+    );
+}
