@@ -41,11 +41,14 @@ impl Env {
         let makepkg_conf = std::env::var_os("MAKEPKG_CONF")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
-        let sudo_home = sudo_user_home(
-            std::env::var("SUDO_USER").ok().as_deref(),
-            is_root(),
-            &std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
-        );
+        // Only under sudo are the uid and the passwd database worth reading.
+        let sudo_home = std::env::var("SUDO_USER").ok().and_then(|user| {
+            sudo_user_home(
+                Some(&user),
+                is_root(),
+                &std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
+            )
+        });
         let (user_config_dir, user_home) = match sudo_home {
             Some(home) => (Some(home.join(".config")), Some(home)),
             None => (dirs::config_dir(), dirs::home_dir()),

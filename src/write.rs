@@ -216,7 +216,11 @@ mod tests {
         if other {
             assert_eq!(after.uid(), 65534);
         }
-        assert_ne!(after.ino(), before.ino(), "replaced by rename, not rewritten in place");
+        assert_ne!(
+            after.ino(),
+            before.ino(),
+            "replaced by rename, not rewritten in place"
+        );
     }
 
     #[test]
