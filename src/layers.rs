@@ -46,7 +46,10 @@ impl Env {
             sudo_user_home(
                 Some(&user),
                 is_root(),
-                &std::fs::read_to_string("/etc/passwd").unwrap_or_default(),
+                &std::fs::read_to_string(
+                    std::env::var_os("ALARM_DISTCC_PASSWD").unwrap_or_else(|| "/etc/passwd".into()),
+                )
+                .unwrap_or_default(),
             )
         });
         let (user_config_dir, user_home) = match sudo_home {

@@ -388,3 +388,48 @@ fn pkgbuild_is_valid_bash_with_the_right_fields() {
         );
     }
 }
+
+#[test]
+fn under_sudo_the_invoking_users_file_counts() {
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    let t = layered_tree();
+    let alice = t.root.join("alice");
+    t.write(
+        "alice/.config/pacman/makepkg.conf",
+        "DISTCC_HOSTS=\"10.0.0.42/6\"\n",
+    );
+    let passwd = t.write(
+        "passwd",
+        &format!(
+            "root:x:0:0::/root:/bin/bash\nalice:x:1000:1000::{}:/bin/bash\n",
+            alice.display()
+        ),
+    );
+    let out = bin()
+        .env("ALARM_DISTCC_DEFAULT_CONF", t.main())
+        .env("HOME", t.root.join("home")) // root's own home, with its own user file
+        .env("SUDO_USER", "alice")
+        .env("ALARM_DISTCC_PASSWD", &passwd)
+        .args(["show", "--json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let last = v["files"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .as_str()
+        .unwrap()
+        .to_string();
+    if is_root {
+        assert!(last.starts_with(alice.to_str().unwrap()), "{last}");
+        assert_eq!(v["hosts"]["value"], "10.0.0.42/6");
+    } else {
+        // Not under sudo: SUDO_USER means nothing and HOME's file counts.
+        assert!(last.contains("/home/.config/pacman/"), "{last}");
+    }
+}
