@@ -391,10 +391,7 @@ fn pkgbuild_is_valid_bash_with_the_right_fields() {
 
 #[test]
 fn under_sudo_the_invoking_users_file_counts() {
-    let is_root = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    let is_root = is_root();
     let t = layered_tree();
     let alice = t.root.join("alice");
     t.write(

@@ -233,10 +233,7 @@ fn seed_loopback_entry_is_replaced_with_localhost() {
 
 #[test]
 fn permission_denied_says_sudo_and_changes_nothing() {
-    let is_root = std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"));
+    let is_root = is_root();
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("makepkg.conf");
     std::fs::copy(fixture("alarm-aarch64-stock.conf"), &conf).unwrap();

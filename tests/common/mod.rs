@@ -73,6 +73,14 @@ pub fn fixture_files() -> Vec<PathBuf> {
         .collect()
 }
 
+/// Whether the tests run as root (CI does): root ignores file permissions.
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
+}
+
 pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
     // Keep the developer's own makepkg files and environment out of the tests.
