@@ -199,3 +199,42 @@ fn without_a_terminal_it_points_to_the_commands() {
     );
     assert_eq!(std::fs::read(&conf).unwrap(), original);
 }
+
+#[test]
+fn permission_denied_at_the_end_gives_the_sudo_command() {
+    if !is_root() {
+        return; // needs root to run the wizard as another user against root's file
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::copy(fixture("alarm-aarch64-stock.conf"), &conf).unwrap();
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let original = std::fs::read(&conf).unwrap();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(env!("CARGO_BIN_EXE_alarm-distcc"))
+        .arg("--config")
+        .arg(&conf)
+        .args(["wizard", "--no-probe"])
+        .env("HOME", "/nonexistent")
+        .env("TERM", "xterm");
+    let mut s = Session::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(Duration::from_secs(15)));
+    answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Add a helper?", "n");
+    answer(&mut s, "Write ", "y");
+    s.expect("permission denied").unwrap();
+    s.expect(
+        format!(
+            "sudo alarm-distcc --config {} wizard --no-probe",
+            conf.display()
+        )
+        .as_str(),
+    )
+    .unwrap();
+    assert_eq!(exit_code(s), 1);
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
