@@ -405,3 +405,22 @@ fn every_refusal_names_the_line_and_leaves_the_file() {
         }
     }
 }
+
+#[test]
+fn color_always_colours_the_diff_and_never_does_not() {
+    let conf = fixture("alarm-aarch64-stock.conf");
+    let r = run(&conf, &["--dry-run", "--color", "always", "set-local", "2"]);
+    assert_eq!(r.code, 0);
+    assert!(
+        r.stdout.contains("\x1b[32m+BUILDENV=(distcc"),
+        "{:?}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("\x1b[31m-BUILDENV=(!distcc"),
+        "{:?}",
+        r.stdout
+    );
+    let r = run(&conf, &["set-local", "2", "--dry-run", "--color", "never"]);
+    assert!(!r.stdout.contains('\x1b'), "{:?}", r.stdout);
+}
