@@ -6,9 +6,8 @@ use crate::document::Document;
 use crate::edit::Refusal;
 use crate::error::{Cancelled, bad_input};
 use crate::helper;
-use crate::hosts::{HostList, HostSpec, parse_host_port};
-use crate::layers::{self, Effective, Env, Role, Value};
-use crate::makeflags::JobCount;
+use crate::hosts::{HostSpec, parse_host_port};
+use crate::layers::{self, Env, Role, Value};
 use crate::plan::{self, HostChange, Plan};
 use crate::write::{self, Loaded, WriteError};
 use anyhow::{Result, anyhow};
@@ -78,8 +77,8 @@ pub fn run(cli: Cli) -> Result<()> {
             port,
             jobs,
             format,
-        } => run_helper(&session, arch, &allow, port, jobs, format),
-        Command::Wizard { no_probe, timeout } => run_wizard(&session, no_probe, timeout),
+        } => helper::run(&session, arch, &allow, port, jobs, format),
+        Command::Wizard { no_probe, timeout } => crate::wizard::run(&session, no_probe, timeout),
         Command::Completions { shell } => {
             let mut cmd = Cli::command();
             clap_complete::generate(shell, &mut cmd, "alarm-distcc", &mut std::io::stdout());
@@ -315,9 +314,12 @@ impl Session {
         let docs = self.layers()?;
         let eff = layers::effective(&docs);
         if json {
-            println!("{}", serde_json::to_string_pretty(&show_json(&docs, &eff))?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&crate::show::show_json(&docs, &eff))?
+            );
         } else {
-            print!("{}", show_text(&docs, &eff));
+            print!("{}", crate::show::show_text(&docs, &eff));
         }
         Ok(())
     }
@@ -391,319 +393,4 @@ fn shell_command_line() -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn origin<T>(v: &Value<T>) -> Option<(String, usize)> {
-    match v {
-        Value::Known(s) => Some((s.path.display().to_string(), s.line)),
-        Value::Unknown { path, line, .. } => Some((path.display().to_string(), *line)),
-        Value::Unset => None,
-    }
-}
-
-fn at<T>(v: &Value<T>) -> String {
-    origin(v).map_or(String::new(), |(p, l)| format!("  ({p}:{l})"))
-}
-
-fn jobs_of(eff: &Effective) -> Option<JobCount> {
-    match &eff.makeflags {
-        Value::Known(m) => m.value.jobs.clone(),
-        _ => None,
-    }
-}
-
-pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective) -> String {
-    use std::fmt::Write;
-    let mut out = String::new();
-    let _ = writeln!(out, "makepkg reads, in order:");
-    for (p, _) in docs {
-        let _ = writeln!(out, "  {}", p.display());
-    }
-    let distcc = match &eff.distcc {
-        Value::Known(s) if s.value => "on".to_string(),
-        Value::Known(_) => "off".to_string(),
-        Value::Unknown { text, .. } => format!("decided by shell code: {text}"),
-        Value::Unset => "off (BUILDENV has no distcc entry)".to_string(),
-    };
-    let _ = writeln!(out, "distcc:       {distcc}{}", at(&eff.distcc));
-    let list = layers::hosts_of(&eff.hosts);
-    match &eff.hosts {
-        Value::Known(s) => {
-            let _ = writeln!(out, "DISTCC_HOSTS: \"{}\"{}", s.value, at(&eff.hosts));
-        }
-        Value::Unknown { text, .. } => {
-            let _ = writeln!(out, "DISTCC_HOSTS: computed: {text}{}", at(&eff.hosts));
-        }
-        Value::Unset => {
-            let _ = writeln!(
-                out,
-                "DISTCC_HOSTS: not set (distcc falls back to ~/.distcc/hosts, /etc/distcc/hosts)"
-            );
-        }
-    }
-    let total = list.as_ref().map_or(0, HostList::total_slots);
-    if let Some(list) = list.as_ref().filter(|l| !l.tokens.is_empty()) {
-        let _ = writeln!(
-            out,
-            "  {:<28} {:>5} {:>5}  {:<10} KIND",
-            "HOST", "PORT", "SLOTS", "OPTIONS"
-        );
-        for t in &list.tokens {
-            match &t.spec {
-                Ok(spec) => {
-                    let opts: Vec<String> =
-                        spec.options().iter().map(ToString::to_string).collect();
-                    let _ = writeln!(
-                        out,
-                        "  {:<28} {:>5} {:>5}  {:<10} {}",
-                        spec.host().unwrap_or(&t.raw),
-                        spec.port().map_or("-".into(), |p| p.to_string()),
-                        if spec.slots() == 0 {
-                            "-".into()
-                        } else {
-                            spec.slots().to_string()
-                        },
-                        opts.join(","),
-                        spec.kind()
-                    );
-                }
-                Err(e) => {
-                    let _ = writeln!(out, "  {:<28} INVALID: {}", t.raw, e.reason);
-                }
-            }
-        }
-        let _ = writeln!(out, "  total slots: {total}");
-    }
-    match &eff.makeflags {
-        Value::Known(m) => {
-            let _ = writeln!(
-                out,
-                "MAKEFLAGS:    \"{}\"{}",
-                m.value.text,
-                at(&eff.makeflags)
-            );
-        }
-        Value::Unknown { text, .. } => {
-            let _ = writeln!(
-                out,
-                "MAKEFLAGS:    set by shell code: {text}{}",
-                at(&eff.makeflags)
-            );
-        }
-        Value::Unset => {
-            let _ = writeln!(out, "MAKEFLAGS:    not set");
-        }
-    }
-    let _ = writeln!(out, "  {}", jobs_verdict(jobs_of(eff), total));
-    out
-}
-
-fn jobs_verdict(jobs: Option<JobCount>, total: u32) -> String {
-    match jobs {
-        Some(JobCount::Fixed(n)) if n == total => format!("-j{n} matches the {total} slots"),
-        Some(JobCount::Fixed(n)) => format!(
-            "MISMATCH: -j{n} but the hosts have {total} slots; `alarm-distcc sort` sets -j{total}"
-        ),
-        Some(JobCount::Computed(e)) => format!(
-            "MISMATCH: -j{e} is computed when makepkg runs, not the {total} slots; \
-             `alarm-distcc sort` sets -j{total}"
-        ),
-        Some(JobCount::Unlimited) => {
-            format!("MISMATCH: -j without a limit; `alarm-distcc sort` sets -j{total}")
-        }
-        None if total > 0 => {
-            format!("MISMATCH: no -j, so make runs one job; `alarm-distcc sort` sets -j{total}")
-        }
-        None => "no -j".into(),
-    }
-}
-
-pub fn show_json(docs: &[(PathBuf, Document)], eff: &Effective) -> serde_json::Value {
-    use serde_json::json;
-    let src = |v: Option<(String, usize)>| match v {
-        Some((file, line)) => json!({"file": file, "line": line}),
-        None => serde_json::Value::Null,
-    };
-    let list = layers::hosts_of(&eff.hosts);
-    let total = list.as_ref().map_or(0, HostList::total_slots);
-    let entries: Vec<serde_json::Value> = list
-        .iter()
-        .flat_map(|l| l.tokens.iter())
-        .map(|t| match &t.spec {
-            Ok(s) => json!({
-                "spec": t.raw, "valid": true, "kind": s.kind().to_string(),
-                "host": s.host(), "port": s.port(), "slots": s.slots(),
-                "options": s.options().iter().map(ToString::to_string).collect::<Vec<_>>(),
-            }),
-            Err(e) => json!({"spec": t.raw, "valid": false, "error": e.reason}),
-        })
-        .collect();
-    let jobs = jobs_of(eff);
-    json!({
-        "files": docs.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>(),
-        "distcc": {
-            "enabled": matches!(&eff.distcc, Value::Known(s) if s.value),
-            "known": !matches!(eff.distcc, Value::Unknown { .. }),
-            "source": src(origin(&eff.distcc)),
-        },
-        "hosts": {
-            "value": match &eff.hosts { Value::Known(s) => json!(s.value), _ => serde_json::Value::Null },
-            "set": !matches!(eff.hosts, Value::Unset),
-            "source": src(origin(&eff.hosts)),
-            "entries": entries,
-            "total_slots": total,
-        },
-        "makeflags": {
-            "value": match &eff.makeflags { Value::Known(m) => json!(m.value.text), _ => serde_json::Value::Null },
-            "jobs": match &jobs { Some(JobCount::Fixed(n)) => json!(n), _ => serde_json::Value::Null },
-            "jobs_computed": match &jobs { Some(JobCount::Computed(e)) => json!(e), _ => serde_json::Value::Null },
-            "matches_slots": matches!(jobs, Some(JobCount::Fixed(n)) if n == total),
-            "source": src(origin(&eff.makeflags)),
-        },
-    })
-}
-
-fn run_helper(
-    session: &Session,
-    arch: Option<helper::HelperArch>,
-    allow: &[String],
-    port: Option<u16>,
-    jobs: Option<u32>,
-    format: helper::HelperFormat,
-) -> Result<()> {
-    let docs = session.layers().unwrap_or_default();
-    let arch = match arch {
-        Some(a) => a,
-        None => {
-            let carch = check::layered_scalar(&docs, "CARCH")
-                .unwrap_or_else(|| std::env::consts::ARCH.to_string());
-            helper::HelperArch::from_carch(&carch).ok_or_else(|| {
-                bad_input(format!(
-                    "CARCH is `{carch}`, which distccd-alarm does not serve; give --arch armv8|armv7h"
-                ))
-            })?
-        }
-    };
-    let allow = if allow.is_empty() {
-        let own = helper::own_lan_addresses();
-        if own.is_empty() {
-            return Err(bad_input(
-                "could not find this machine's LAN address; give --allow ADDRESS (this Pi's IP)",
-            ));
-        }
-        own
-    } else {
-        allow.to_vec()
-    };
-    let setup = helper::HelperSetup {
-        arch,
-        allow: allow
-            .iter()
-            .map(|a| helper::parse_allow(a))
-            .collect::<Result<_>>()?,
-        port: match port {
-            Some(0) => return Err(bad_input("--port 0 is not a port")),
-            Some(p) => p,
-            None => arch.port(),
-        },
-        jobs: match jobs {
-            Some(0) => return Err(bad_input("--jobs 0 would serve nothing")),
-            j => j,
-        },
-    };
-    for w in setup.warnings() {
-        eprintln!("warning: {w}");
-    }
-    print!(
-        "{}",
-        match format {
-            helper::HelperFormat::Script => setup.script(),
-            helper::HelperFormat::Conf => setup.conf(),
-        }
-    );
-    Ok(())
-}
-
-fn run_wizard(session: &Session, no_probe: bool, timeout: f64) -> Result<()> {
-    use crate::wizard::{Facts, TerminalPrompter, gather};
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-        return Err(bad_input(
-            "the wizard needs a terminal; in scripts use add-host, remove-host, set-local and enable",
-        ));
-    }
-    let target = session.target()?;
-    let inherited = session.inherited(&target);
-    let (own, line) = crate::edit::current_hosts(&target.doc)
-        .map_err(|r| session.refusal(&target.loaded.path, r))?;
-    let hosts = match (line, &inherited.hosts) {
-        (None, Some(inh)) => inh.clone(),
-        _ => own,
-    };
-    let eff = layers::effective(&target.layers);
-    let (carch, carch_from) =
-        match check::layered_scalar(&target.layers, "CARCH").filter(|c| !c.contains('@')) {
-            Some(c) => (c, "CARCH in the config"),
-            None => (std::env::consts::ARCH.to_string(), "this machine, uname -m"),
-        };
-    let facts = Facts {
-        config: target.loaded.path.clone(),
-        layers: target.layers.iter().map(|(p, _)| p.clone()).collect(),
-        carch: carch.clone(),
-        carch_from,
-        distcc_on: matches!(&eff.distcc, Value::Known(s) if s.value),
-        hosts,
-        cpus: std::thread::available_parallelism().map_or(2, |n| n.get() as u32),
-    };
-    let expected = crate::probe::arch_for_carch(&carch);
-    let compilers = check::default_compilers(&target.layers);
-    let timeout = std::time::Duration::from_secs_f64(timeout.clamp(0.1, 60.0));
-    let checker = |spec: &HostSpec| -> (bool, String) {
-        let Some(expected) = expected else {
-            return (
-                true,
-                format!("{spec}: no known architecture to check against"),
-            );
-        };
-        let targets = check::targets_of(&HostList {
-            tokens: vec![crate::hosts::HostToken::new(spec.clone())],
-        });
-        let reports =
-            crate::probe::probe_all(&targets, &compilers, crate::probe::PROBE_SOURCE, timeout);
-        let report = &reports[0];
-        match report.verdict(expected) {
-            crate::probe::Verdict::Failed => {
-                let why = check::advice(report, expected, &carch).join("; ");
-                (false, format!("{spec}: not usable yet: {why}"))
-            }
-            _ => (true, format!("{spec}: reachable, compiles for {carch}")),
-        }
-    };
-    let mut prompter = TerminalPrompter::default();
-    let list = gather(
-        &mut prompter,
-        &facts,
-        if no_probe { None } else { Some(&checker) },
-    )?;
-    let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(list), &inherited)
-        .map_err(|r| session.refusal(&target.loaded.path, r))?;
-    session.apply(&target, plan)?;
-    match helper::HelperArch::from_carch(&carch) {
-        Some(arch) => {
-            let own = helper::own_lan_addresses();
-            let allow = own
-                .first()
-                .map_or("<this Pi's address>".to_string(), Clone::clone);
-            eprintln!(
-                "\nNext, on each helper: run the script that this prints (make it here, copy it over):\n  \
-                 alarm-distcc helper --arch {} --allow {allow} > distccd-{}.sh",
-                arch.name(),
-                arch.name()
-            );
-        }
-        None => eprintln!(
-            "\nNext, on each helper: start distccd with --allow <this machine's address> and the port \
-             you entered, with a compiler for {carch} first on its PATH"
-        ),
-    }
-    Ok(())
 }

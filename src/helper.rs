@@ -260,6 +260,68 @@ DISTCC_ARGS="{args}"
     }
 }
 
+/// `alarm-distcc helper`: prints the setup for the helper machine, warnings on stderr.
+pub fn run(
+    session: &crate::app::Session,
+    arch: Option<HelperArch>,
+    allow: &[String],
+    port: Option<u16>,
+    jobs: Option<u32>,
+    format: HelperFormat,
+) -> Result<()> {
+    let docs = session.layers().unwrap_or_default();
+    let arch = match arch {
+        Some(a) => a,
+        None => {
+            let carch = crate::check::layered_scalar(&docs, "CARCH")
+                .unwrap_or_else(|| std::env::consts::ARCH.to_string());
+            HelperArch::from_carch(&carch).ok_or_else(|| {
+                bad_input(format!(
+                    "CARCH is `{carch}`, which distccd-alarm does not serve; give --arch armv8|armv7h"
+                ))
+            })?
+        }
+    };
+    let allow = if allow.is_empty() {
+        let own = own_lan_addresses();
+        if own.is_empty() {
+            return Err(bad_input(
+                "could not find this machine's LAN address; give --allow ADDRESS (this Pi's IP)",
+            ));
+        }
+        own
+    } else {
+        allow.to_vec()
+    };
+    let setup = HelperSetup {
+        arch,
+        allow: allow
+            .iter()
+            .map(|a| parse_allow(a))
+            .collect::<Result<_>>()?,
+        port: match port {
+            Some(0) => return Err(bad_input("--port 0 is not a port")),
+            Some(p) => p,
+            None => arch.port(),
+        },
+        jobs: match jobs {
+            Some(0) => return Err(bad_input("--jobs 0 would serve nothing")),
+            j => j,
+        },
+    };
+    for w in setup.warnings() {
+        eprintln!("warning: {w}");
+    }
+    print!(
+        "{}",
+        match format {
+            HelperFormat::Script => setup.script(),
+            HelperFormat::Conf => setup.conf(),
+        }
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

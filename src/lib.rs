@@ -12,6 +12,7 @@ pub mod layers;
 pub mod makeflags;
 pub mod plan;
 pub mod probe;
+pub mod show;
 pub mod view;
 pub mod wizard;
 pub mod write;

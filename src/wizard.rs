@@ -307,6 +307,97 @@ impl Prompter for TerminalPrompter {
     }
 }
 
+/// `alarm-distcc wizard`: gathers the answers, then the same plan, diff, confirm and write as
+/// the commands.
+pub fn run(session: &crate::app::Session, no_probe: bool, timeout: f64) -> Result<()> {
+    use crate::check;
+    use crate::error::bad_input;
+    use crate::helper;
+    use crate::layers::{self, Value};
+    use crate::plan::{self, HostChange};
+    use std::io::IsTerminal;
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(bad_input(
+            "the wizard needs a terminal; in scripts use add-host, remove-host, set-local and enable",
+        ));
+    }
+    let target = session.target()?;
+    let inherited = session.inherited(&target);
+    let (own, line) = crate::edit::current_hosts(&target.doc)
+        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+    let hosts = match (line, &inherited.hosts) {
+        (None, Some(inh)) => inh.clone(),
+        _ => own,
+    };
+    let eff = layers::effective(&target.layers);
+    let (carch, carch_from) =
+        match check::layered_scalar(&target.layers, "CARCH").filter(|c| !c.contains('@')) {
+            Some(c) => (c, "CARCH in the config"),
+            None => (std::env::consts::ARCH.to_string(), "this machine, uname -m"),
+        };
+    let facts = Facts {
+        config: target.loaded.path.clone(),
+        layers: target.layers.iter().map(|(p, _)| p.clone()).collect(),
+        carch: carch.clone(),
+        carch_from,
+        distcc_on: matches!(&eff.distcc, Value::Known(s) if s.value),
+        hosts,
+        cpus: std::thread::available_parallelism().map_or(2, |n| n.get() as u32),
+    };
+    let expected = crate::probe::arch_for_carch(&carch);
+    let compilers = check::default_compilers(&target.layers);
+    let timeout = std::time::Duration::from_secs_f64(timeout.clamp(0.1, 60.0));
+    let checker = |spec: &HostSpec| -> (bool, String) {
+        let Some(expected) = expected else {
+            return (
+                true,
+                format!("{spec}: no known architecture to check against"),
+            );
+        };
+        let targets = check::targets_of(&HostList {
+            tokens: vec![crate::hosts::HostToken::new(spec.clone())],
+        });
+        let reports =
+            crate::probe::probe_all(&targets, &compilers, crate::probe::PROBE_SOURCE, timeout);
+        let report = &reports[0];
+        match report.verdict(expected) {
+            crate::probe::Verdict::Failed => {
+                let why = check::advice(report, expected, &carch).join("; ");
+                (false, format!("{spec}: not usable yet: {why}"))
+            }
+            _ => (true, format!("{spec}: reachable, compiles for {carch}")),
+        }
+    };
+    let mut prompter = TerminalPrompter::default();
+    let list = gather(
+        &mut prompter,
+        &facts,
+        if no_probe { None } else { Some(&checker) },
+    )?;
+    let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(list), &inherited)
+        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+    session.apply(&target, plan)?;
+    match helper::HelperArch::from_carch(&carch) {
+        Some(arch) => {
+            let own = helper::own_lan_addresses();
+            let allow = own
+                .first()
+                .map_or("<this Pi's address>".to_string(), Clone::clone);
+            eprintln!(
+                "\nNext, on each helper: run the script that this prints (make it here, copy it over):\n  \
+                 alarm-distcc helper --arch {} --allow {allow} > distccd-{}.sh",
+                arch.name(),
+                arch.name()
+            );
+        }
+        None => eprintln!(
+            "\nNext, on each helper: start distccd with --allow <this machine's address> and the port \
+             you entered, with a compiler for {carch} first on its PATH"
+        ),
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,177 @@
+//! `show`: the distcc setup as makepkg will see it, as text or JSON.
+
+use crate::document::Document;
+use crate::hosts::HostList;
+use crate::layers::{self, Effective, Value};
+use crate::makeflags::JobCount;
+use std::path::PathBuf;
+
+fn origin<T>(v: &Value<T>) -> Option<(String, usize)> {
+    match v {
+        Value::Known(s) => Some((s.path.display().to_string(), s.line)),
+        Value::Unknown { path, line, .. } => Some((path.display().to_string(), *line)),
+        Value::Unset => None,
+    }
+}
+
+fn at<T>(v: &Value<T>) -> String {
+    origin(v).map_or(String::new(), |(p, l)| format!("  ({p}:{l})"))
+}
+
+fn jobs_of(eff: &Effective) -> Option<JobCount> {
+    match &eff.makeflags {
+        Value::Known(m) => m.value.jobs.clone(),
+        _ => None,
+    }
+}
+
+pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective) -> String {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let _ = writeln!(out, "makepkg reads, in order:");
+    for (p, _) in docs {
+        let _ = writeln!(out, "  {}", p.display());
+    }
+    let distcc = match &eff.distcc {
+        Value::Known(s) if s.value => "on".to_string(),
+        Value::Known(_) => "off".to_string(),
+        Value::Unknown { text, .. } => format!("decided by shell code: {text}"),
+        Value::Unset => "off (BUILDENV has no distcc entry)".to_string(),
+    };
+    let _ = writeln!(out, "distcc:       {distcc}{}", at(&eff.distcc));
+    let list = layers::hosts_of(&eff.hosts);
+    match &eff.hosts {
+        Value::Known(s) => {
+            let _ = writeln!(out, "DISTCC_HOSTS: \"{}\"{}", s.value, at(&eff.hosts));
+        }
+        Value::Unknown { text, .. } => {
+            let _ = writeln!(out, "DISTCC_HOSTS: computed: {text}{}", at(&eff.hosts));
+        }
+        Value::Unset => {
+            let _ = writeln!(
+                out,
+                "DISTCC_HOSTS: not set (distcc falls back to ~/.distcc/hosts, /etc/distcc/hosts)"
+            );
+        }
+    }
+    let total = list.as_ref().map_or(0, HostList::total_slots);
+    if let Some(list) = list.as_ref().filter(|l| !l.tokens.is_empty()) {
+        let _ = writeln!(
+            out,
+            "  {:<28} {:>5} {:>5}  {:<10} KIND",
+            "HOST", "PORT", "SLOTS", "OPTIONS"
+        );
+        for t in &list.tokens {
+            match &t.spec {
+                Ok(spec) => {
+                    let opts: Vec<String> =
+                        spec.options().iter().map(ToString::to_string).collect();
+                    let _ = writeln!(
+                        out,
+                        "  {:<28} {:>5} {:>5}  {:<10} {}",
+                        spec.host().unwrap_or(&t.raw),
+                        spec.port().map_or("-".into(), |p| p.to_string()),
+                        if spec.slots() == 0 {
+                            "-".into()
+                        } else {
+                            spec.slots().to_string()
+                        },
+                        opts.join(","),
+                        spec.kind()
+                    );
+                }
+                Err(e) => {
+                    let _ = writeln!(out, "  {:<28} INVALID: {}", t.raw, e.reason);
+                }
+            }
+        }
+        let _ = writeln!(out, "  total slots: {total}");
+    }
+    match &eff.makeflags {
+        Value::Known(m) => {
+            let _ = writeln!(
+                out,
+                "MAKEFLAGS:    \"{}\"{}",
+                m.value.text,
+                at(&eff.makeflags)
+            );
+        }
+        Value::Unknown { text, .. } => {
+            let _ = writeln!(
+                out,
+                "MAKEFLAGS:    set by shell code: {text}{}",
+                at(&eff.makeflags)
+            );
+        }
+        Value::Unset => {
+            let _ = writeln!(out, "MAKEFLAGS:    not set");
+        }
+    }
+    let _ = writeln!(out, "  {}", jobs_verdict(jobs_of(eff), total));
+    out
+}
+
+fn jobs_verdict(jobs: Option<JobCount>, total: u32) -> String {
+    match jobs {
+        Some(JobCount::Fixed(n)) if n == total => format!("-j{n} matches the {total} slots"),
+        Some(JobCount::Fixed(n)) => format!(
+            "MISMATCH: -j{n} but the hosts have {total} slots; `alarm-distcc sort` sets -j{total}"
+        ),
+        Some(JobCount::Computed(e)) => format!(
+            "MISMATCH: -j{e} is computed when makepkg runs, not the {total} slots; \
+             `alarm-distcc sort` sets -j{total}"
+        ),
+        Some(JobCount::Unlimited) => {
+            format!("MISMATCH: -j without a limit; `alarm-distcc sort` sets -j{total}")
+        }
+        None if total > 0 => {
+            format!("MISMATCH: no -j, so make runs one job; `alarm-distcc sort` sets -j{total}")
+        }
+        None => "no -j".into(),
+    }
+}
+
+pub fn show_json(docs: &[(PathBuf, Document)], eff: &Effective) -> serde_json::Value {
+    use serde_json::json;
+    let src = |v: Option<(String, usize)>| match v {
+        Some((file, line)) => json!({"file": file, "line": line}),
+        None => serde_json::Value::Null,
+    };
+    let list = layers::hosts_of(&eff.hosts);
+    let total = list.as_ref().map_or(0, HostList::total_slots);
+    let entries: Vec<serde_json::Value> = list
+        .iter()
+        .flat_map(|l| l.tokens.iter())
+        .map(|t| match &t.spec {
+            Ok(s) => json!({
+                "spec": t.raw, "valid": true, "kind": s.kind().to_string(),
+                "host": s.host(), "port": s.port(), "slots": s.slots(),
+                "options": s.options().iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }),
+            Err(e) => json!({"spec": t.raw, "valid": false, "error": e.reason}),
+        })
+        .collect();
+    let jobs = jobs_of(eff);
+    json!({
+        "files": docs.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>(),
+        "distcc": {
+            "enabled": matches!(&eff.distcc, Value::Known(s) if s.value),
+            "known": !matches!(eff.distcc, Value::Unknown { .. }),
+            "source": src(origin(&eff.distcc)),
+        },
+        "hosts": {
+            "value": match &eff.hosts { Value::Known(s) => json!(s.value), _ => serde_json::Value::Null },
+            "set": !matches!(eff.hosts, Value::Unset),
+            "source": src(origin(&eff.hosts)),
+            "entries": entries,
+            "total_slots": total,
+        },
+        "makeflags": {
+            "value": match &eff.makeflags { Value::Known(m) => json!(m.value.text), _ => serde_json::Value::Null },
+            "jobs": match &jobs { Some(JobCount::Fixed(n)) => json!(n), _ => serde_json::Value::Null },
+            "jobs_computed": match &jobs { Some(JobCount::Computed(e)) => json!(e), _ => serde_json::Value::Null },
+            "matches_slots": matches!(jobs, Some(JobCount::Fixed(n)) if n == total),
+            "source": src(origin(&eff.makeflags)),
+        },
+    })
+}
