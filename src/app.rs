@@ -168,11 +168,14 @@ impl Session {
             None => return Err(main_read_error(&path, std::io::ErrorKind::NotFound.into())),
         };
         if !layers.iter().any(|(p, _)| p == &path) {
-            // A new drop-in sorts among the others by name.
-            layers.push((path.clone(), doc.clone()));
-            let main = layers.remove(0);
-            layers.sort_by(|a, b| a.0.cmp(&b.0));
-            layers.insert(0, main);
+            // A new drop-in goes among the drop-ins by name: after the main file (first), before
+            // the per-user file (last), whatever their paths.
+            let dir = layers::drop_in_dir(&self.main);
+            let at = 1 + layers[1..]
+                .iter()
+                .take_while(|(p, _)| p.starts_with(&dir) && *p < path)
+                .count();
+            layers.insert(at, (path.clone(), doc.clone()));
         }
         Ok(Target {
             loaded,

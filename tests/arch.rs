@@ -430,3 +430,30 @@ fn under_sudo_the_invoking_users_file_counts() {
         assert!(last.contains("/home/.config/pacman/"), "{last}");
     }
 }
+
+#[test]
+fn a_new_drop_in_is_read_before_the_user_file_whatever_their_names() {
+    // The home folder sorts before /etc-like paths by name; makepkg still reads it last.
+    let t = Tree::new();
+    std::fs::create_dir_all(t.root.join("etc")).unwrap();
+    std::fs::copy(fixture("alarm-aarch64-stock.conf"), t.main()).unwrap();
+    t.write(
+        "aaa-home/.config/pacman/makepkg.conf",
+        "DISTCC_HOSTS=\"10.0.0.9/8\"\n",
+    );
+    let out = bin()
+        .env("ALARM_DISTCC_DEFAULT_CONF", t.main())
+        .env("HOME", t.root.join("aaa-home"))
+        .args(["--drop-in", "add-host", "10.0.0.3/2", "--yes"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("aaa-home/.config/pacman/makepkg.conf:1 sets DISTCC_HOSTS"),
+        "{err}"
+    );
+    // The drop-in starts from what the main file gives, not from the later user file.
+    let text = std::fs::read_to_string(t.root.join("etc/makepkg.conf.d/distcc.conf")).unwrap();
+    assert!(text.contains("DISTCC_HOSTS=\"10.0.0.3/2\""), "{text}");
+}
