@@ -12,7 +12,6 @@ use crate::plan::{self, HostChange, Plan};
 use crate::write::{self, Loaded, WriteError};
 use anyhow::{Result, anyhow};
 use clap::CommandFactory;
-use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -38,9 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::SetLocal { slots } => session.edit_hosts(&HostChange::SetLocal(slots)),
         Command::Enable => session.edit_enabled(true),
         Command::Disable => session.edit_enabled(false),
-        Command::Sort { measure: false, .. } => {
-            session.edit_hosts(&HostChange::Sort(HashMap::new()))
-        }
+        Command::Sort { measure: false, .. } => session.edit_hosts(&HostChange::SortBySlots),
         Command::Sort {
             measure: true,
             runs,

@@ -443,7 +443,7 @@ pub fn run_sort_measure(session: &Session, opts: &MeasureOptions) -> Result<()> 
     }
     let plan = crate::plan::plan_hosts(
         &target.doc,
-        &crate::plan::HostChange::Sort(scores),
+        &crate::plan::HostChange::SortMeasured(scores),
         &inherited,
     )
     .map_err(|r| session.refusal(&target.loaded.path, r))?;

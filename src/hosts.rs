@@ -757,6 +757,34 @@ impl HostList {
         (self.render() != before, replaced)
     }
 
+    /// Stable sort by rank, then by score, highest first; ties keep their order.
+    fn sort_ranked(&mut self, rank: impl Fn(&HostToken) -> u8, score: impl Fn(&HostToken) -> f64) {
+        self.tokens.sort_by(|a, b| {
+            rank(a).cmp(&rank(b)).then_with(|| {
+                score(b)
+                    .partial_cmp(&score(a))
+                    .unwrap_or(std::cmp::Ordering::Equal)
+            })
+        });
+    }
+
+    /// Fastest first without measurements: global options in front, remote hosts by slots,
+    /// the local entry last.
+    pub fn sort_by_slots(&mut self) {
+        self.sort_ranked(
+            |t| match &t.spec {
+                Ok(HostSpec::Global(_)) => 0,
+                Ok(HostSpec::Local { .. }) => 2,
+                _ => 1,
+            },
+            |t| {
+                t.spec
+                    .as_ref()
+                    .map_or(f64::NEG_INFINITY, |s| f64::from(s.slots()))
+            },
+        );
+    }
+
     /// Measured order: global options in front, measured hosts (this machine included) by
     /// score, then the hosts that could not be measured, in their current order.
     pub fn sort_measured(&mut self, scores: &std::collections::HashMap<String, f64>) {
@@ -766,42 +794,14 @@ impl HostList {
                 .ok()
                 .and_then(|s| scores.get(&s.key()).copied())
         };
-        let rank = |t: &HostToken| match (&t.spec, score(t)) {
-            (Ok(HostSpec::Global(_)), _) => 0,
-            (_, Some(_)) => 1,
-            _ => 2,
-        };
-        let mut indexed: Vec<(usize, HostToken)> = self.tokens.drain(..).enumerate().collect();
-        indexed.sort_by(|(ia, a), (ib, b)| {
-            rank(a).cmp(&rank(b)).then_with(|| {
-                let (sa, sb) = (score(a).unwrap_or(0.0), score(b).unwrap_or(0.0));
-                sb.partial_cmp(&sa)
-                    .unwrap_or(std::cmp::Ordering::Equal)
-                    .then(ia.cmp(ib))
-            })
-        });
-        self.tokens = indexed.into_iter().map(|(_, t)| t).collect();
-    }
-
-    /// Fastest first: global options in front, remote hosts by speed (slots, or a measured
-    /// score when given), ties in their current order, the local entry last.
-    pub fn sort_by_speed(&mut self, speed: impl Fn(&HostToken) -> Option<f64>) {
-        let rank = |t: &HostToken| match &t.spec {
-            Ok(HostSpec::Global(_)) => 0,
-            Ok(HostSpec::Local { .. }) => 2,
-            _ => 1,
-        };
-        let mut indexed: Vec<(usize, HostToken)> = self.tokens.drain(..).enumerate().collect();
-        indexed.sort_by(|(ia, a), (ib, b)| {
-            rank(a).cmp(&rank(b)).then_with(|| {
-                let sa = speed(a).unwrap_or(f64::NEG_INFINITY);
-                let sb = speed(b).unwrap_or(f64::NEG_INFINITY);
-                sb.partial_cmp(&sa)
-                    .unwrap_or(std::cmp::Ordering::Equal)
-                    .then(ia.cmp(ib))
-            })
-        });
-        self.tokens = indexed.into_iter().map(|(_, t)| t).collect();
+        self.sort_ranked(
+            |t| match (&t.spec, score(t)) {
+                (Ok(HostSpec::Global(_)), _) => 0,
+                (_, Some(_)) => 1,
+                _ => 2,
+            },
+            |t| score(t).unwrap_or(0.0),
+        );
     }
 }
 
@@ -938,6 +938,24 @@ mod tests {
         assert_eq!(list.render(), "192.168.1.100:3636/6 localhost/2");
         assert!(list.set_local(0).0);
         assert_eq!(list.render(), "192.168.1.100:3636/6");
+    }
+
+    #[test]
+    fn sorts_by_slots_or_by_measurement() {
+        let mut list = HostList::parse("localhost/2 a/2 --randomize b/8 c/2");
+        list.sort_by_slots();
+        assert_eq!(list.render(), "--randomize b/8 a/2 c/2 localhost/2");
+        let mut list = HostList::parse("a/2 localhost/2 b/8");
+        let scores = [
+            ("tcp:a:3632".to_string(), 9.0),
+            ("localhost".to_string(), 3.0),
+        ];
+        list.sort_measured(&scores.into_iter().collect());
+        assert_eq!(list.render(), "a/2 localhost/2 b/8");
+        // Nothing measured: nothing moves (not a fallback to slot order).
+        let mut list = HostList::parse("a/2 localhost/2 b/8");
+        list.sort_measured(&Default::default());
+        assert_eq!(list.render(), "a/2 localhost/2 b/8");
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use crate::document::Document;
 use crate::edit::{self, Refusal};
-use crate::hosts::{HostList, HostSpec, HostToken, MAX_SLOTS};
+use crate::hosts::{HostList, HostSpec, MAX_SLOTS};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -25,8 +25,10 @@ pub enum HostChange {
     Add(Vec<HostSpec>),
     Remove(Vec<(String, Option<u16>)>),
     SetLocal(u32),
-    /// Re-sort fastest first; measured speeds (by host key) override slot counts.
-    Sort(HashMap<String, f64>),
+    /// Re-sort fastest first by slots, the local entry last.
+    SortBySlots,
+    /// Re-sort by measured speed (by host key); unmeasured hosts go last.
+    SortMeasured(HashMap<String, f64>),
     /// Replace the whole list (the wizard's final answer).
     Replace(HostList),
 }
@@ -77,10 +79,8 @@ pub fn plan_hosts(
                 ));
             }
         }
-        HostChange::Sort(measured) if measured.is_empty() => {
-            list.sort_by_speed(|t: &HostToken| t.spec.as_ref().ok().map(|s| f64::from(s.slots())))
-        }
-        HostChange::Sort(measured) => list.sort_measured(measured),
+        HostChange::SortBySlots => list.sort_by_slots(),
+        HostChange::SortMeasured(scores) => list.sort_measured(scores),
         HostChange::Replace(new) => list = new.clone(),
     }
     if let Some(bad) = list.invalid().next() {
@@ -99,13 +99,13 @@ pub fn plan_hosts(
         });
     }
     let total = list.total_slots();
-    // Each edit is tried on the file as read first, so a refusal names the user's own line.
-    edit::set_hosts(doc, &list)?;
+    let edited = edit::set_hosts(doc, &list)?;
+    // The later edits are tried on the file as read too, so a refusal names the user's line
+    // rather than one shifted by the host-list edit.
     if total > 0 {
         edit::set_distcc(doc, true)?;
         edit::set_jobs(doc, total, inherited.makeflags.as_deref())?;
     }
-    let edited = edit::set_hosts(doc, &list)?;
     if total == 0 {
         notes.push(
             "no hosts left: distcc would compile everything locally; `alarm-distcc disable` \

@@ -212,7 +212,7 @@ pub fn gather(p: &mut dyn Prompter, facts: &Facts, check: Option<HelperCheck>) -
         list.tokens
             .push(HostToken::new(HostSpec::Local { slots: Some(local) }));
     }
-    list.sort_by_speed(|t| t.spec.as_ref().ok().map(|s| f64::from(s.slots())));
+    list.sort_by_slots();
     let total = list.total_slots();
     p.say(&format!(
         "Order (fastest first): DISTCC_HOSTS=\"{}\", MAKEFLAGS -j{total}",
