@@ -657,29 +657,22 @@ impl HostList {
             if self.tokens.iter().any(|t| t.spec.as_ref() == Ok(&spec)) {
                 return false;
             }
-            let at = self
-                .tokens
-                .iter()
-                .position(|t| !matches!(&t.spec, Ok(HostSpec::Global(_))))
-                .unwrap_or(self.tokens.len());
+            let at = self.after_globals();
             self.tokens.insert(at, HostToken::new(spec));
             return true;
         }
         let key = spec.key();
-        if let Some(i) = self
+        let existing = self
             .tokens
             .iter()
-            .position(|t| t.spec.as_ref().is_ok_and(|s| s.key() == key))
-        {
-            let old = self.tokens[i].spec.as_ref().ok().cloned();
-            if old
-                .as_ref()
-                .is_some_and(|o| o.slots() == spec.slots() && o.options() == spec.options())
-                && old.as_ref().map(|o| o.to_string()) == Some(spec.to_string())
-            {
-                return false;
+            .position(|t| t.spec.as_ref().is_ok_and(|s| s.key() == key));
+        if let Some(i) = existing {
+            let old = self.tokens[i].spec.as_ref().expect("matched a valid spec");
+            if *old == spec {
+                return false; // kept as written, even in the other field order
             }
-            if old.as_ref().is_some_and(|o| o.slots() == spec.slots()) {
+            if old.slots() == spec.slots() {
+                // Same speed: its place in the order stays right.
                 self.tokens[i] = HostToken::new(spec);
                 return true;
             }
@@ -690,19 +683,22 @@ impl HostList {
             .tokens
             .iter()
             .position(|t| Self::is_remote(t) && t.spec.as_ref().is_ok_and(|s| s.slots() < slots))
-            .or_else(|| {
-                // After the last remote host (or after the global options when there is none).
-                let last_remote = self.tokens.iter().rposition(Self::is_remote);
-                let after_globals = self
-                    .tokens
+            .unwrap_or_else(|| {
+                // After the last remote host, or after the global options when there is none.
+                self.tokens
                     .iter()
-                    .position(|t| !matches!(&t.spec, Ok(HostSpec::Global(_))))
-                    .unwrap_or(self.tokens.len());
-                Some(last_remote.map_or(after_globals, |i| i + 1))
-            })
-            .unwrap_or(self.tokens.len());
+                    .rposition(Self::is_remote)
+                    .map_or_else(|| self.after_globals(), |i| i + 1)
+            });
         self.tokens.insert(at, HostToken::new(spec));
         true
+    }
+
+    fn after_globals(&self) -> usize {
+        self.tokens
+            .iter()
+            .position(|t| !matches!(&t.spec, Ok(HostSpec::Global(_))))
+            .unwrap_or(self.tokens.len())
     }
 
     /// Removes every token naming HOST (and PORT when given). Returns how many were removed.
@@ -923,6 +919,9 @@ mod tests {
         assert_eq!(list.render(), "10.0.0.5/8 192.168.1.100:3636/6 localhost/2");
         assert!(!list.add(ok("192.168.1.100:3636/6")));
         assert!(list.add(ok("10.0.0.6/6")));
+        let mut old_style = HostList::parse("h/6:3636");
+        assert!(!old_style.add(ok("h:3636/6")), "same host, kept as written");
+        assert_eq!(old_style.render(), "h/6:3636");
         assert_eq!(
             list.render(),
             "10.0.0.5/8 192.168.1.100:3636/6 10.0.0.6/6 localhost/2"
