@@ -330,69 +330,79 @@ pub struct MeasureOptions {
     pub expect_arch: Option<String>,
 }
 
-/// Measured throughput (slots per second of one compile) by host key; failing hosts absent.
-pub fn run_sort_measure(session: &Session, opts: &MeasureOptions) -> Result<()> {
-    let target = session.target()?;
-    let inherited = session.inherited(&target);
-    let (list, _) = crate::edit::current_hosts(&target.doc)
-        .map_err(|r| session.refusal(&target.loaded.path, r))?;
-    let list = if list.tokens.is_empty() {
-        inherited.hosts.clone().unwrap_or(list)
-    } else {
-        list
-    };
-    let (carch, expected) = expected_arch(&target.layers, opts.expect_arch.as_deref())?;
-    let timeout = timeout_of(opts.timeout)?;
-    let runs = opts.runs.clamp(1, 20);
-    let targets = targets_of(&list);
+/// Median seconds of the benchmark compile on each helper that passes the quick probe (by
+/// spec as written in `targets_of`), and on this machine when it has slots.
+fn measure(
+    list: &HostList,
+    compilers: &[String],
+    expected: Arch,
+    runs: u32,
+    timeout: Duration,
+) -> (Vec<(String, Option<f64>)>, Option<f64>) {
     let quick = probe::probe_all(
-        &targets,
-        &default_compilers(&target.layers),
+        &targets_of(list),
+        compilers,
         probe::PROBE_SOURCE,
         timeout.min(Duration::from_secs(4)),
     );
     let bench = probe::benchmark_source();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = quick
+            .iter()
+            .filter(|r| r.verdict(expected) == Verdict::Ok)
+            .map(|r| {
+                // The name that gave the right object is the one worth timing.
+                let compiler = r
+                    .attempts
+                    .iter()
+                    .find(|a| matches!(a.outcome, Outcome::Object { arch, .. } if arch == expected))
+                    .map_or("gcc", |a| a.compiler.as_str());
+                let bench = &bench;
+                s.spawn(move || {
+                    let times: Vec<f64> = (0..runs)
+                        .filter_map(|_| {
+                            let a = probe::compile(
+                                &r.target.host,
+                                r.target.port,
+                                compiler,
+                                bench,
+                                timeout,
+                            );
+                            match a.outcome {
+                                Outcome::Object { .. } => a.round_trip.map(|d| d.as_secs_f64()),
+                                _ => None,
+                            }
+                        })
+                        .collect();
+                    (r.target.spec.clone(), median(times))
+                })
+            })
+            .collect();
+        let local_time = if list.local_slots() > 0 {
+            measure_local(runs)
+        } else {
+            None
+        };
+        let remote = handles.into_iter().filter_map(|h| h.join().ok()).collect();
+        (remote, local_time)
+    })
+}
+
+/// Orders DISTCC_HOSTS by measured throughput (slots per second of one compile).
+pub fn run_sort_measure(session: &Session, opts: &MeasureOptions) -> Result<()> {
+    let target = session.target()?;
+    let inherited = session.inherited(&target);
+    let (list, _) = crate::plan::starting_hosts(&target.doc, &inherited)
+        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+    let (carch, expected) = expected_arch(&target.layers, opts.expect_arch.as_deref())?;
+    let timeout = timeout_of(opts.timeout)?;
+    let runs = opts.runs.clamp(1, 20);
+    let compilers = default_compilers(&target.layers);
+    let (remote_times, local_time) = with_spinner("measuring helpers".into(), || {
+        measure(&list, &compilers, expected, runs, timeout)
+    });
     let mut scores: HashMap<String, f64> = HashMap::new();
     let mut rows = Vec::new();
-    let measured = with_spinner("measuring helpers".into(), || {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = quick
-                .iter()
-                .filter(|r| r.verdict(expected) == Verdict::Ok)
-                .map(|r| {
-                    let compiler = r
-                        .attempts
-                        .iter()
-                        .find(|a| matches!(a.outcome, Outcome::Object { arch, .. } if arch == expected))
-                        .map(|a| a.compiler.clone())
-                        .unwrap_or_else(|| "gcc".into());
-                    let bench = &bench;
-                    s.spawn(move || {
-                        let times: Vec<f64> = (0..runs)
-                            .filter_map(|_| {
-                                let a = probe::compile(&r.target.host, r.target.port, &compiler, bench, timeout);
-                                match a.outcome {
-                                    Outcome::Object { .. } => a.round_trip.map(|d| d.as_secs_f64()),
-                                    _ => None,
-                                }
-                            })
-                            .collect();
-                        (r.target.spec.clone(), median(times))
-                    })
-                })
-                .collect();
-            let local = list.local_slots() > 0;
-            let local_time = if local { measure_local(runs) } else { None };
-            (
-                handles
-                    .into_iter()
-                    .filter_map(|h| h.join().ok())
-                    .collect::<Vec<_>>(),
-                local_time,
-            )
-        })
-    });
-    let (remote_times, local_time) = measured;
     for spec in list.specs() {
         let secs = match spec.kind() {
             Kind::Local => local_time,
@@ -415,7 +425,7 @@ pub fn run_sort_measure(session: &Session, opts: &MeasureOptions) -> Result<()> 
     for (spec, secs, score) in &rows {
         match (secs, score) {
             (Some(t), Some(s)) => println!("{spec:<28} {:>9.1} ms {s:>14.1}", t * 1000.0),
-            _ => println!("{spec:<28} {:>12} {:>14}", "failed", "-"),
+            _ => println!("{spec:<28} {:>12} {:>14}", "not measured", "-"),
         }
     }
     let failed: Vec<&str> = rows
@@ -425,7 +435,8 @@ pub fn run_sort_measure(session: &Session, opts: &MeasureOptions) -> Result<()> 
         .collect();
     if !failed.is_empty() {
         eprintln!(
-            "warning: {} failed the probe and go last: {} (see `alarm-distcc probe`)",
+            "warning: {} could not be measured (failed the probe, or an ssh host) and go last: {} \
+             (see `alarm-distcc probe`)",
             failed.len(),
             failed.join(", ")
         );

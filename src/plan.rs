@@ -33,19 +33,22 @@ pub enum HostChange {
     Replace(HostList),
 }
 
-/// A file that sets no host list itself starts from the one makepkg already has (a drop-in
-/// starts from the main file's list).
+/// The host list an edit of `doc` starts from, with its line (0 when the file sets none): the
+/// file's own, else the one makepkg already has (a drop-in starts from the main file's list).
+pub fn starting_hosts(doc: &Document, inherited: &Inherited) -> Result<(HostList, usize), Refusal> {
+    let (own, line) = edit::current_hosts(doc)?;
+    Ok(match (line, &inherited.hosts) {
+        (None, Some(inh)) => (inh.clone(), 0),
+        (line, _) => (own, line.unwrap_or(0)),
+    })
+}
+
 pub fn plan_hosts(
     doc: &Document,
     change: &HostChange,
     inherited: &Inherited,
 ) -> Result<Plan, Refusal> {
-    let (current, line) = edit::current_hosts(doc)?;
-    let mut list = match (line, &inherited.hosts) {
-        (None, Some(inh)) => inh.clone(),
-        _ => current,
-    };
-    let line = line.unwrap_or(0);
+    let (mut list, line) = starting_hosts(doc, inherited)?;
     let mut notes = Vec::new();
     match change {
         HostChange::Add(specs) => {

@@ -323,12 +323,8 @@ pub fn run(session: &crate::app::Session, no_probe: bool, timeout: f64) -> Resul
     }
     let target = session.target()?;
     let inherited = session.inherited(&target);
-    let (own, line) = crate::edit::current_hosts(&target.doc)
+    let (hosts, _) = plan::starting_hosts(&target.doc, &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
-    let hosts = match (line, &inherited.hosts) {
-        (None, Some(inh)) => inh.clone(),
-        _ => own,
-    };
     let eff = layers::effective(&target.layers);
     let (carch, carch_from) =
         match check::layered_scalar(&target.layers, "CARCH").filter(|c| !c.contains('@')) {
