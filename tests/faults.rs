@@ -142,13 +142,8 @@ fn killed_mid_write_leaves_old_or_new_and_temps_are_cleaned() {
         "no run was interrupted; the test proves nothing"
     );
     // The next run that gets to write cleans up whatever the killed runs left.
-    let out = tool()
-        .arg("--config")
-        .arg(&conf)
-        .args(["set-local", "9", "--yes"])
-        .output()
-        .unwrap();
-    assert!(out.status.success());
+    let r = run(&conf, &["set-local", "9", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         temp_files(dir.path()).is_empty(),
         "{:?}",
