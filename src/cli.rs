@@ -46,6 +46,13 @@ pub enum ColorChoice {
     Never,
 }
 
+/// What `helper` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HelperFormat {
+    Script,
+    Conf,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the distcc setup as makepkg will see it
@@ -133,7 +140,7 @@ pub enum Command {
     Helper {
         /// The Pi's architecture [default: from CARCH]
         #[arg(long, value_enum)]
-        arch: Option<crate::helper::HelperArch>,
+        arch: Option<crate::distcc::alarm::HelperArch>,
         /// Address or network allowed to connect [default: this machine's LAN addresses]
         #[arg(long, value_name = "ADDR[/BITS]")]
         allow: Vec<String>,
@@ -144,8 +151,8 @@ pub enum Command {
         #[arg(long)]
         jobs: Option<u32>,
         /// A script to run by hand (WSL), or the conf.d file and unit for systemd
-        #[arg(long, value_enum, default_value_t = crate::helper::HelperFormat::Script)]
-        format: crate::helper::HelperFormat,
+        #[arg(long, value_enum, default_value_t = HelperFormat::Script)]
+        format: HelperFormat,
     },
     /// Print a shell completion script
     Completions {

@@ -1,18 +1,18 @@
 //! alarm-distcc: set up distcc helpers for makepkg on Arch Linux ARM, safely.
+//!
+//! Layers, top to bottom (nothing imports upwards): `app` (dispatch) -> `commands` ->
+//! `session` (read once, plan, diff, confirm, write) -> `conf` (the lossless makepkg.conf
+//! engine) and `distcc` (host grammar, protocol, ELF, distccd-alarm facts) -> `error`, `ui`.
 
 pub mod app;
-pub mod check;
 pub mod cli;
-pub mod document;
-pub mod edit;
+pub mod commands;
+pub mod conf;
+pub mod distcc;
 pub mod error;
-pub mod helper;
-pub mod hosts;
-pub mod layers;
-pub mod makeflags;
-pub mod plan;
-pub mod probe;
-pub mod show;
-pub mod view;
-pub mod wizard;
-pub mod write;
+pub mod session;
+pub mod ui;
+
+// Flat paths for tests, benches and fuzz targets.
+pub use conf::{document, edit, layers, makeflags, plan, view, write};
+pub use distcc::{hosts, protocol};

@@ -1,9 +1,9 @@
 //! What each command changes: pure functions from a document to a new document plus notes.
 //! The wizard and the commands both go through these.
 
-use crate::document::Document;
-use crate::edit::{self, Refusal};
-use crate::hosts::{HostList, HostSpec, MAX_SLOTS};
+use crate::conf::document::Document;
+use crate::conf::edit::{self, Refusal};
+use crate::distcc::hosts::{HostList, HostSpec, MAX_SLOTS};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]

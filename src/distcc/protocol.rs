@@ -2,6 +2,8 @@
 //! `DOTI`; reply `DONE`, `STAT`, `SERR`, `SOUT`, `DOTO`), then reads the object's ELF header.
 //! A TCP connect alone proves nothing: distccd accepts before it checks its `--allow` list.
 
+use crate::distcc::elf::{Arch, elf_arch};
+use crate::distcc::hosts::{DEFAULT_PORT, HostList, Kind};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
@@ -26,87 +28,6 @@ pub fn benchmark_source() -> String {
     }
     s.push_str("; }\n");
     s
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Arch {
-    X86_64,
-    I386,
-    Aarch64,
-    /// 32-bit ARM; `hard_float` from the EABI flags.
-    Arm {
-        hard_float: bool,
-    },
-    Riscv64,
-    Other(u16),
-}
-
-impl std::fmt::Display for Arch {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Arch::X86_64 => f.write_str("x86_64"),
-            Arch::I386 => f.write_str("i386"),
-            Arch::Aarch64 => f.write_str("aarch64"),
-            Arch::Arm { hard_float: true } => f.write_str("arm (hard-float)"),
-            Arch::Arm { hard_float: false } => f.write_str("arm (soft-float)"),
-            Arch::Riscv64 => f.write_str("riscv64"),
-            Arch::Other(m) => write!(f, "ELF machine {m:#x}"),
-        }
-    }
-}
-
-/// The architecture makepkg builds for, from CARCH (or `--expect-arch`).
-pub fn arch_for_carch(carch: &str) -> Option<Arch> {
-    Some(match carch {
-        "aarch64" | "armv8" | "arm64" => Arch::Aarch64,
-        "armv7h" | "armv6h" | "armv7" => Arch::Arm { hard_float: true },
-        "arm" | "armv5" | "armv5tel" => Arch::Arm { hard_float: false },
-        "x86_64" | "amd64" => Arch::X86_64,
-        "i686" | "i386" => Arch::I386,
-        "riscv64" => Arch::Riscv64,
-        _ => return None,
-    })
-}
-
-/// Reads the machine of an ELF relocatable object.
-pub fn elf_arch(obj: &[u8]) -> Result<Arch, String> {
-    if obj.len() < 52 || &obj[..4] != b"\x7fELF" {
-        return Err("the helper's answer is not an ELF object".into());
-    }
-    let little = match obj[5] {
-        1 => true,
-        2 => false,
-        _ => return Err("unknown ELF byte order".into()),
-    };
-    let u16_at = |o: usize| {
-        let b = [obj[o], obj[o + 1]];
-        if little {
-            u16::from_le_bytes(b)
-        } else {
-            u16::from_be_bytes(b)
-        }
-    };
-    let u32_at = |o: usize| {
-        let b = [obj[o], obj[o + 1], obj[o + 2], obj[o + 3]];
-        if little {
-            u32::from_le_bytes(b)
-        } else {
-            u32::from_be_bytes(b)
-        }
-    };
-    Ok(match u16_at(18) {
-        0x3e => Arch::X86_64,
-        0x03 => Arch::I386,
-        0xb7 => Arch::Aarch64,
-        0xf3 => Arch::Riscv64,
-        0x28 => {
-            // e_flags of a 32-bit ELF header; EF_ARM_ABI_FLOAT_HARD = 0x400.
-            Arch::Arm {
-                hard_float: u32_at(36) & 0x400 != 0,
-            }
-        }
-        m => Arch::Other(m),
-    })
 }
 
 /// What one compile request got back.
@@ -348,7 +269,7 @@ fn exchange(stream: &mut TcpStream, compiler: &str, source: &str, deadline: Inst
 #[derive(Debug, Clone)]
 pub struct Target {
     pub spec: String,
-    pub kind: crate::hosts::Kind,
+    pub kind: Kind,
     pub host: String,
     pub port: u16,
 }
@@ -369,7 +290,7 @@ pub enum Verdict {
 impl HostReport {
     /// Right architecture for every name that compiled, and at least one did.
     pub fn verdict(&self, expected: Arch) -> Verdict {
-        if self.target.kind == crate::hosts::Kind::Local {
+        if self.target.kind == Kind::Local {
             return Verdict::Local;
         }
         let objects: Vec<Arch> = self
@@ -392,6 +313,28 @@ impl HostReport {
     }
 }
 
+/// The network hosts of a list, as probe targets (global options left out).
+pub fn targets_of(list: &HostList) -> Vec<Target> {
+    list.specs()
+        .filter(|s| s.kind() != Kind::Global)
+        .map(|s| Target {
+            spec: s.to_string(),
+            kind: s.kind(),
+            host: s.host().unwrap_or("").to_string(),
+            port: s.port().unwrap_or(DEFAULT_PORT),
+        })
+        .collect()
+}
+
+/// The compiler names the Pi's distcc sends: `gcc`, and `<CHOST>-gcc` after its cross-rewrite.
+pub fn compilers_for(chost: Option<&str>) -> Vec<String> {
+    let mut out = vec!["gcc".to_string()];
+    if let Some(chost) = chost.filter(|c| !c.contains('@') && !c.is_empty()) {
+        out.push(format!("{chost}-gcc"));
+    }
+    out
+}
+
 /// Probes every target at once; each is bounded by `timeout`, so the whole run takes about
 /// one timeout however many hosts never answer.
 pub fn probe_all(
@@ -411,10 +354,10 @@ pub fn probe_all(
     let mut expected = 0;
     for (i, t) in targets.iter().enumerate() {
         let not_probed = match t.kind {
-            crate::hosts::Kind::Local => Some(Outcome::Local),
-            crate::hosts::Kind::Ssh => Some(Outcome::NotProbed("ssh hosts are not probed".into())),
-            crate::hosts::Kind::Global => Some(Outcome::NotProbed("a global option".into())),
-            crate::hosts::Kind::Tcp => None,
+            Kind::Local => Some(Outcome::Local),
+            Kind::Ssh => Some(Outcome::NotProbed("ssh hosts are not probed".into())),
+            Kind::Global => Some(Outcome::NotProbed("a global option".into())),
+            Kind::Tcp => None,
         };
         if let Some(o) = not_probed {
             reports[i].attempts.push(Attempt {
@@ -459,9 +402,7 @@ pub fn probe_all(
                 .cmp(&compilers.iter().position(|c| *c == b.compiler))
         });
         for c in compilers {
-            if r.target.kind == crate::hosts::Kind::Tcp
-                && !r.attempts.iter().any(|a| &a.compiler == c)
-            {
+            if r.target.kind == Kind::Tcp && !r.attempts.iter().any(|a| &a.compiler == c) {
                 r.attempts.push(Attempt {
                     compiler: c.clone(),
                     outcome: Outcome::TimedOut("name lookup"),
@@ -486,18 +427,5 @@ mod tests {
             "DIST00000001ARGC00000005ARGV00000003gccARGV00000002-cARGV00000007probe.c"
         ));
         assert!(text.contains("DOTI00000028int add"));
-    }
-
-    #[test]
-    fn reads_elf_machines() {
-        let mut obj = vec![0u8; 64];
-        obj[..4].copy_from_slice(b"\x7fELF");
-        obj[5] = 1;
-        obj[18] = 0x28;
-        obj[36..40].copy_from_slice(&0x0500_0400u32.to_le_bytes());
-        assert_eq!(elf_arch(&obj), Ok(Arch::Arm { hard_float: true }));
-        obj[18] = 0xb7;
-        assert_eq!(elf_arch(&obj), Ok(Arch::Aarch64));
-        assert!(elf_arch(b"not an elf").is_err());
     }
 }

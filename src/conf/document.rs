@@ -33,6 +33,20 @@ pub enum TouchKind {
     Other,
 }
 
+/// Where `logic` stands while it follows a command list to its end.
+#[derive(Default)]
+struct LogicState {
+    keyword_depth: i32,
+    paren_depth: i32,
+    command_position: bool,
+    /// After `&&`, `||`, `|`: the list goes on past the newline.
+    continues: bool,
+    /// Some(true) after `unset`, Some(false) after `export`/`declare`/...
+    declaring: Option<bool>,
+    heredocs: Vec<(Vec<u8>, bool)>,
+    touches: Vec<Touch>,
+}
+
 /// A variable assigned (or unset) somewhere inside opaque shell logic.
 #[derive(Debug, Clone)]
 pub struct Touch {
@@ -460,27 +474,24 @@ impl Parser<'_> {
     /// Opaque shell logic: one complete command list, compound commands (if/case/loops/braces,
     /// functions, subshells) followed to their end. Records the variables it touches.
     fn logic(&mut self) -> Vec<Touch> {
-        let mut touches = Vec::new();
-        let mut keyword_depth: i32 = 0;
-        let mut paren_depth: i32 = 0;
-        let mut command_position = true;
-        let mut continues = false; // after `&&`, `||`, `|`
-        let mut declaring: Option<bool> = None; // Some(true) after `unset`
-        let mut heredocs: Vec<(Vec<u8>, bool)> = Vec::new();
+        let mut st = LogicState {
+            command_position: true,
+            ..LogicState::default()
+        };
         loop {
             self.skip_blanks();
             let Some(b) = self.peek() else { break };
             match b {
                 b'\n' => {
                     self.pos += 1;
-                    for (delim, strip_tabs) in std::mem::take(&mut heredocs) {
+                    for (delim, strip_tabs) in std::mem::take(&mut st.heredocs) {
                         self.heredoc_body(&delim, strip_tabs);
                     }
-                    declaring = None;
-                    if keyword_depth <= 0 && paren_depth <= 0 && !continues {
+                    st.declaring = None;
+                    if st.keyword_depth <= 0 && st.paren_depth <= 0 && !st.continues {
                         break;
                     }
-                    command_position = true;
+                    st.command_position = true;
                 }
                 b'#' => {
                     // Up to, not past, the newline: the newline may end the statement.
@@ -495,122 +506,134 @@ impl Parser<'_> {
                         .take_while(|c| matches!(c, b';' | b'&' | b'|'))
                         .count();
                     let op = &self.s[self.pos..self.pos + op_len];
-                    continues = matches!(op, b"&&" | b"||" | b"|" | b"|&");
+                    st.continues = matches!(op, b"&&" | b"||" | b"|" | b"|&");
                     self.pos += op_len;
-                    command_position = true;
-                    declaring = None;
+                    st.command_position = true;
+                    st.declaring = None;
                 }
                 b'(' => {
-                    if command_position && self.at(b"((") {
+                    if st.command_position && self.at(b"((") {
                         self.pos += 2;
                         self.balanced(b'(', b')');
                         self.balanced(b'(', b')');
                     } else {
                         self.pos += 1;
-                        paren_depth += 1;
+                        st.paren_depth += 1;
                     }
-                    command_position = true;
-                    continues = false;
+                    st.command_position = true;
+                    st.continues = false;
                 }
                 b')' => {
                     self.pos += 1;
                     // An unmatched `)` ends a case pattern.
-                    paren_depth = (paren_depth - 1).max(0);
-                    command_position = true;
+                    st.paren_depth = (st.paren_depth - 1).max(0);
+                    st.command_position = true;
                 }
                 b'<' | b'>' => {
-                    continues = false;
-                    if self.at(b"<<") && !self.at(b"<<<") {
-                        self.pos += 2;
-                        let strip_tabs = self.peek() == Some(b'-');
-                        if strip_tabs {
-                            self.pos += 1;
-                        }
-                        self.skip_blanks();
-                        let start = self.pos;
-                        self.word();
-                        let delim: Vec<u8> = self.s[start..self.pos]
-                            .iter()
-                            .copied()
-                            .filter(|c| !matches!(c, b'\'' | b'"' | b'\\'))
-                            .collect();
-                        heredocs.push((delim, strip_tabs));
-                    } else {
-                        while matches!(self.peek(), Some(b'<' | b'>' | b'&' | b'|')) {
-                            self.pos += 1;
-                        }
-                        if self.peek() == Some(b'(') {
-                            continue; // process substitution: the paren is counted above
-                        }
-                        self.skip_blanks();
-                        self.word(); // the redirection target
-                    }
+                    st.continues = false;
+                    self.redirection(&mut st.heredocs);
                 }
                 _ => {
-                    continues = false;
-                    let start = self.pos;
-                    self.statement_word();
-                    if self.pos == start {
-                        self.pos += 1; // never stall on a byte the word scanner refuses
-                        continue;
-                    }
-                    let word = &self.s[start..self.pos];
-                    let line = self.line_of(start);
-                    if let Some(is_unset) = declaring {
-                        let kind = if is_unset {
-                            Some(TouchKind::Other)
-                        } else {
-                            assignment_prefix(word).map(|(_, op, _)| match op {
-                                Op::Set => TouchKind::Set,
-                                Op::Append => TouchKind::Append,
-                            })
-                        };
-                        if let (Some(kind), Some(name)) = (kind, declared_name(word)) {
-                            touches.push(Touch {
-                                name: name.to_string(),
-                                line,
-                                kind,
-                                text: String::from_utf8_lossy(word).into_owned(),
-                            });
-                        }
-                        continue;
-                    }
-                    if !command_position {
-                        continue;
-                    }
-                    match word {
-                        b"if" | b"while" | b"until" | b"{" => keyword_depth += 1,
-                        b"case" | b"for" | b"select" => {
-                            keyword_depth += 1;
-                            command_position = false;
-                        }
-                        b"fi" | b"done" | b"esac" | b"}" => {
-                            keyword_depth -= 1;
-                            command_position = false;
-                        }
-                        b"then" | b"do" | b"else" | b"elif" | b"!" | b"time" | b"function" => {}
-                        b"unset" => declaring = Some(true),
-                        b"export" | b"declare" | b"local" | b"readonly" | b"typeset" => {
-                            declaring = Some(false)
-                        }
-                        _ => match assignment_prefix(word) {
-                            Some((name, op, _)) => touches.push(Touch {
-                                name: name.to_string(),
-                                line,
-                                kind: if op == Op::Set {
-                                    TouchKind::Set
-                                } else {
-                                    TouchKind::Append
-                                },
-                                text: String::from_utf8_lossy(word).into_owned(),
-                            }),
-                            None => command_position = false,
-                        },
-                    }
+                    st.continues = false;
+                    self.logic_word(&mut st);
                 }
             }
         }
-        touches
+        st.touches
+    }
+
+    /// A redirection; a here-document's delimiter is queued for the end of the line.
+    fn redirection(&mut self, heredocs: &mut Vec<(Vec<u8>, bool)>) {
+        if self.at(b"<<") && !self.at(b"<<<") {
+            self.pos += 2;
+            let strip_tabs = self.peek() == Some(b'-');
+            if strip_tabs {
+                self.pos += 1;
+            }
+            self.skip_blanks();
+            let start = self.pos;
+            self.word();
+            let delim: Vec<u8> = self.s[start..self.pos]
+                .iter()
+                .copied()
+                .filter(|c| !matches!(c, b'\'' | b'"' | b'\\'))
+                .collect();
+            heredocs.push((delim, strip_tabs));
+        } else {
+            while matches!(self.peek(), Some(b'<' | b'>' | b'&' | b'|')) {
+                self.pos += 1;
+            }
+            if self.peek() == Some(b'(') {
+                return; // process substitution: the paren is counted by the caller
+            }
+            self.skip_blanks();
+            self.word(); // the redirection target
+        }
+    }
+
+    /// One word of shell logic: keywords change the nesting, assignments are recorded.
+    fn logic_word(&mut self, st: &mut LogicState) {
+        let start = self.pos;
+        self.statement_word();
+        if self.pos == start {
+            self.pos += 1; // never stall on a byte the word scanner refuses
+            return;
+        }
+        let word = &self.s[start..self.pos];
+        let line = self.line_of(start);
+        let touch = |kind| Touch {
+            name: String::new(),
+            line,
+            kind,
+            text: String::from_utf8_lossy(word).into_owned(),
+        };
+        if let Some(is_unset) = st.declaring {
+            let kind = if is_unset {
+                Some(TouchKind::Other)
+            } else {
+                assignment_prefix(word).map(|(_, op, _)| match op {
+                    Op::Set => TouchKind::Set,
+                    Op::Append => TouchKind::Append,
+                })
+            };
+            if let (Some(kind), Some(name)) = (kind, declared_name(word)) {
+                st.touches.push(Touch {
+                    name: name.to_string(),
+                    ..touch(kind)
+                });
+            }
+            return;
+        }
+        if !st.command_position {
+            return;
+        }
+        match word {
+            b"if" | b"while" | b"until" | b"{" => st.keyword_depth += 1,
+            b"case" | b"for" | b"select" => {
+                st.keyword_depth += 1;
+                st.command_position = false;
+            }
+            b"fi" | b"done" | b"esac" | b"}" => {
+                st.keyword_depth -= 1;
+                st.command_position = false;
+            }
+            b"then" | b"do" | b"else" | b"elif" | b"!" | b"time" | b"function" => {}
+            b"unset" => st.declaring = Some(true),
+            b"export" | b"declare" | b"local" | b"readonly" | b"typeset" => {
+                st.declaring = Some(false)
+            }
+            _ => match assignment_prefix(word) {
+                Some((name, op, _)) => st.touches.push(Touch {
+                    name: name.to_string(),
+                    ..touch(if op == Op::Set {
+                        TouchKind::Set
+                    } else {
+                        TouchKind::Append
+                    })
+                }),
+                None => st.command_position = false,
+            },
+        }
     }
 
     fn heredoc_body(&mut self, delim: &[u8], strip_tabs: bool) {

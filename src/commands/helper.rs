@@ -2,155 +2,12 @@
 //! distccd-alarm's facts: armv7h listens on 3635 with /opt/x-tools7h, armv8 on 3636 with
 //! /opt/x-tools8 (AUR distccd-alarm, reference/makepkg.md §6).
 
+use crate::cli::HelperFormat;
+use crate::distcc::alarm::HelperArch;
+use crate::distcc::net::{Allow, own_lan_addresses, parse_allow};
 use crate::error::bad_input;
+use crate::session::Session;
 use anyhow::Result;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum HelperArch {
-    Armv8,
-    Armv7h,
-}
-
-impl HelperArch {
-    pub fn from_carch(carch: &str) -> Option<HelperArch> {
-        match carch {
-            "aarch64" | "armv8" => Some(HelperArch::Armv8),
-            "armv7h" => Some(HelperArch::Armv7h),
-            _ => None,
-        }
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            HelperArch::Armv8 => "armv8",
-            HelperArch::Armv7h => "armv7h",
-        }
-    }
-
-    pub fn port(self) -> u16 {
-        match self {
-            HelperArch::Armv8 => 3636,
-            HelperArch::Armv7h => 3635,
-        }
-    }
-
-    pub fn toolchain_bin(self) -> &'static str {
-        match self {
-            HelperArch::Armv8 => "/opt/x-tools8/aarch64-unknown-linux-gnu/bin",
-            HelperArch::Armv7h => "/opt/x-tools7h/arm-unknown-linux-gnueabihf/bin",
-        }
-    }
-
-    /// The compiler prefix the Pi sends and the helper whitelists in /usr/lib/distcc.
-    pub fn client_triple(self) -> &'static str {
-        match self {
-            HelperArch::Armv8 => "aarch64-unknown-linux-gnu",
-            HelperArch::Armv7h => "armv7l-unknown-linux-gnueabihf",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum HelperFormat {
-    Script,
-    Conf,
-}
-
-/// An `--allow` value: an address or network, checked against the private ranges.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Allow {
-    pub text: String,
-    pub addr: IpAddr,
-    pub bits: u8,
-}
-
-pub fn parse_allow(text: &str) -> Result<Allow> {
-    let (addr, bits) = match text.split_once('/') {
-        Some((a, b)) => (a, Some(b)),
-        None => (text, None),
-    };
-    let addr: IpAddr = addr.parse().map_err(|_| {
-        bad_input(format!(
-            "--allow `{text}`: expected ADDRESS or ADDRESS/BITS"
-        ))
-    })?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let bits = match bits {
-        None => max,
-        Some(b) => match b.parse::<u8>() {
-            Ok(n) if n <= max => n,
-            _ => return Err(bad_input(format!("--allow `{text}`: BITS must be 0-{max}"))),
-        },
-    };
-    Ok(Allow {
-        text: text.to_string(),
-        addr,
-        bits,
-    })
-}
-
-fn within(addr: IpAddr, bits: u8, net: IpAddr, net_bits: u8) -> bool {
-    if bits < net_bits {
-        return false;
-    }
-    match (addr, net) {
-        (IpAddr::V4(a), IpAddr::V4(n)) => {
-            let mask = u32::MAX.checked_shl(32 - u32::from(net_bits)).unwrap_or(0);
-            u32::from(a) & mask == u32::from(n) & mask
-        }
-        (IpAddr::V6(a), IpAddr::V6(n)) => {
-            let mask = u128::MAX
-                .checked_shl(128 - u32::from(net_bits))
-                .unwrap_or(0);
-            u128::from(a) & mask == u128::from(n) & mask
-        }
-        _ => false,
-    }
-}
-
-impl Allow {
-    /// Inside one private or loopback network (what distccd's --allow-private covers).
-    pub fn is_private(&self) -> bool {
-        let v4 = |a, b, c, d| IpAddr::V4(Ipv4Addr::new(a, b, c, d));
-        let private: [(IpAddr, u8); 7] = [
-            (v4(10, 0, 0, 0), 8),
-            (v4(172, 16, 0, 0), 12),
-            (v4(192, 168, 0, 0), 16),
-            (v4(127, 0, 0, 0), 8),
-            (IpAddr::V6(Ipv6Addr::LOCALHOST), 128),
-            (IpAddr::V6(Ipv6Addr::new(0xfc00, 0, 0, 0, 0, 0, 0, 0)), 7),
-            (IpAddr::V6(Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 0)), 10),
-        ];
-        private
-            .iter()
-            .any(|(net, bits)| within(self.addr, self.bits, *net, *bits))
-    }
-}
-
-/// This machine's own IPv4 addresses on its networks, read from the kernel's routing table
-/// (/proc/net/fib_trie); no traffic is sent.
-pub fn own_lan_addresses() -> Vec<String> {
-    let Ok(trie) = std::fs::read_to_string("/proc/net/fib_trie") else {
-        return Vec::new();
-    };
-    let mut out: Vec<String> = Vec::new();
-    let mut last_addr: Option<&str> = None;
-    for line in trie.lines() {
-        let t = line.trim_start_matches([' ', '|', '+', '-']).trim();
-        if t.parse::<Ipv4Addr>().is_ok() {
-            last_addr = Some(t);
-        } else if t.contains("/32 host LOCAL")
-            && let Some(a) = last_addr
-            && let Ok(ip) = a.parse::<Ipv4Addr>()
-            && !ip.is_loopback()
-            && !out.iter().any(|o| o == a)
-        {
-            out.push(a.to_string());
-        }
-    }
-    out
-}
 
 pub struct HelperSetup {
     pub arch: HelperArch,
@@ -262,7 +119,7 @@ DISTCC_ARGS="{args}"
 
 /// `alarm-distcc helper`: prints the setup for the helper machine, warnings on stderr.
 pub fn run(
-    session: &crate::app::Session,
+    session: &Session,
     arch: Option<HelperArch>,
     allow: &[String],
     port: Option<u16>,
@@ -273,7 +130,7 @@ pub fn run(
     let arch = match arch {
         Some(a) => a,
         None => {
-            let carch = crate::check::layered_scalar(&docs, "CARCH")
+            let carch = crate::conf::layers::layered_scalar(&docs, "CARCH")
                 .unwrap_or_else(|| std::env::consts::ARCH.to_string());
             HelperArch::from_carch(&carch).ok_or_else(|| {
                 bad_input(format!(
@@ -320,20 +177,4 @@ pub fn run(
         }
     );
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn private_networks() {
-        assert!(parse_allow("192.168.1.50").unwrap().is_private());
-        assert!(parse_allow("10.0.0.0/8").unwrap().is_private());
-        assert!(parse_allow("fe80::1/64").unwrap().is_private());
-        assert!(!parse_allow("10.0.0.0/7").unwrap().is_private());
-        assert!(!parse_allow("0.0.0.0/0").unwrap().is_private());
-        assert!(!parse_allow("8.8.8.8").unwrap().is_private());
-        assert!(parse_allow("1.2.3.4/33").is_err());
-    }
 }

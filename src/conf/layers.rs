@@ -3,9 +3,9 @@
 //! only when the default path is in use, `${XDG_CONFIG_HOME:-~/.config}/pacman/makepkg.conf`
 //! or else `~/.makepkg.conf`.
 
-use crate::document::Document;
-use crate::hosts::HostList;
-use crate::view::{self, BuildenvState, MakeflagsState, Scalar};
+use crate::conf::document::Document;
+use crate::conf::view::{self, BuildenvState, MakeflagsState, Scalar};
+use crate::distcc::hosts::HostList;
 use std::path::{Path, PathBuf};
 
 pub const SYSTEM_CONF: &str = "/etc/makepkg.conf";
@@ -197,7 +197,7 @@ pub fn effective(docs: &[(PathBuf, Document)]) -> Effective {
                 })
             }
             BuildenvState::NoEntry { chain } => {
-                if matches!(&doc.items()[chain[0]].kind, crate::document::ItemKind::Assignment(a) if a.op == crate::document::Op::Set)
+                if matches!(&doc.items()[chain[0]].kind, crate::conf::document::ItemKind::Assignment(a) if a.op == crate::conf::document::Op::Set)
                 {
                     distcc = Value::Known(Sourced {
                         value: false,
@@ -271,6 +271,16 @@ pub fn effective(docs: &[(PathBuf, Document)]) -> Effective {
         hosts,
         makeflags,
     }
+}
+
+/// The last static value of a scalar across the layers (CARCH, CHOST, CFLAGS...).
+pub fn layered_scalar(docs: &[(PathBuf, Document)], name: &str) -> Option<String> {
+    docs.iter()
+        .rev()
+        .find_map(|(_, d)| match view::scalar(d, name) {
+            Scalar::Static { value, .. } => Some(value),
+            _ => None,
+        })
 }
 
 pub fn hosts_of(value: &Value<String>) -> Option<HostList> {

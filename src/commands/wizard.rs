@@ -2,9 +2,18 @@
 //! commands, and ends in the same diff, confirm and atomic write. The questions go through
 //! the `Prompter` trait so the decisions can be tested with scripted answers.
 
-use crate::error::Cancelled;
-use crate::hosts::{self, HostList, HostSpec, HostToken, Kind, MAX_SLOTS};
+use crate::conf::layers::{self, Value, layered_scalar};
+use crate::conf::plan::{self, HostChange};
+use crate::distcc::advice::advice;
+use crate::distcc::alarm::{self, HelperArch};
+use crate::distcc::elf::arch_for_carch;
+use crate::distcc::hosts::{self, HostList, HostSpec, HostToken, Kind, MAX_SLOTS};
+use crate::distcc::net::own_lan_addresses;
+use crate::distcc::protocol::{self, Verdict, targets_of};
+use crate::error::{Cancelled, bad_input};
+use crate::session::Session;
 use anyhow::Result;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 pub trait Prompter {
@@ -33,10 +42,6 @@ pub struct Facts {
 
 /// Checks a helper as it is entered: (usable, one line to show).
 pub type HelperCheck<'a> = &'a dyn Fn(&HostSpec) -> (bool, String);
-
-pub fn default_port(carch: &str) -> u16 {
-    crate::helper::HelperArch::from_carch(carch).map_or(hosts::DEFAULT_PORT, |a| a.port())
-}
 
 fn ask_number(p: &mut dyn Prompter, prompt: &str, default: u32, min: u32, max: u32) -> Result<u32> {
     loop {
@@ -87,7 +92,7 @@ pub fn ask_helper(
     };
     let port_default = existing
         .and_then(HostSpec::port)
-        .unwrap_or_else(|| default_port(carch));
+        .unwrap_or_else(|| alarm::default_port(carch));
     let port = ask_number(p, "Port", u32::from(port_default), 1, 65535)?;
     let slots_default = existing.map_or(hosts::DEFAULT_TCP_SLOTS, HostSpec::slots);
     let slots = ask_number(
@@ -309,13 +314,7 @@ impl Prompter for TerminalPrompter {
 
 /// `alarm-distcc wizard`: gathers the answers, then the same plan, diff, confirm and write as
 /// the commands.
-pub fn run(session: &crate::app::Session, no_probe: bool, timeout: f64) -> Result<()> {
-    use crate::check;
-    use crate::error::bad_input;
-    use crate::helper;
-    use crate::layers::{self, Value};
-    use crate::plan::{self, HostChange};
-    use std::io::IsTerminal;
+pub fn run(session: &Session, no_probe: bool, timeout: f64) -> Result<()> {
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(bad_input(
             "the wizard needs a terminal; in scripts use add-host, remove-host, set-local and enable",
@@ -327,7 +326,7 @@ pub fn run(session: &crate::app::Session, no_probe: bool, timeout: f64) -> Resul
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
     let eff = layers::effective(&target.layers);
     let (carch, carch_from) =
-        match check::layered_scalar(&target.layers, "CARCH").filter(|c| !c.contains('@')) {
+        match layered_scalar(&target.layers, "CARCH").filter(|c| !c.contains('@')) {
             Some(c) => (c, "CARCH in the config"),
             None => (std::env::consts::ARCH.to_string(), "this machine, uname -m"),
         };
@@ -340,8 +339,8 @@ pub fn run(session: &crate::app::Session, no_probe: bool, timeout: f64) -> Resul
         hosts,
         cpus: std::thread::available_parallelism().map_or(2, |n| n.get() as u32),
     };
-    let expected = crate::probe::arch_for_carch(&carch);
-    let compilers = check::default_compilers(&target.layers);
+    let expected = arch_for_carch(&carch);
+    let compilers = session.compilers(&target.layers);
     let timeout = std::time::Duration::from_secs_f64(timeout.clamp(0.1, 60.0));
     let checker = |spec: &HostSpec| -> (bool, String) {
         let Some(expected) = expected else {
@@ -350,15 +349,14 @@ pub fn run(session: &crate::app::Session, no_probe: bool, timeout: f64) -> Resul
                 format!("{spec}: no known architecture to check against"),
             );
         };
-        let targets = check::targets_of(&HostList {
-            tokens: vec![crate::hosts::HostToken::new(spec.clone())],
+        let targets = targets_of(&HostList {
+            tokens: vec![HostToken::new(spec.clone())],
         });
-        let reports =
-            crate::probe::probe_all(&targets, &compilers, crate::probe::PROBE_SOURCE, timeout);
+        let reports = protocol::probe_all(&targets, &compilers, protocol::PROBE_SOURCE, timeout);
         let report = &reports[0];
         match report.verdict(expected) {
-            crate::probe::Verdict::Failed => {
-                let why = check::advice(report, expected, &carch).join("; ");
+            Verdict::Failed => {
+                let why = advice(report, expected, &carch).join("; ");
                 (false, format!("{spec}: not usable yet: {why}"))
             }
             _ => (true, format!("{spec}: reachable, compiles for {carch}")),
@@ -373,9 +371,9 @@ pub fn run(session: &crate::app::Session, no_probe: bool, timeout: f64) -> Resul
     let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(list), &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
     session.apply(&target, plan)?;
-    match helper::HelperArch::from_carch(&carch) {
+    match HelperArch::from_carch(&carch) {
         Some(arch) => {
-            let own = helper::own_lan_addresses();
+            let own = own_lan_addresses();
             let allow = own
                 .first()
                 .map_or("<this Pi's address>".to_string(), Clone::clone);

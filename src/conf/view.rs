@@ -1,10 +1,10 @@
 //! A typed view of one document: what bash ends with for BUILDENV's distcc flag,
 //! DISTCC_HOSTS and MAKEFLAGS, and where each value comes from.
 
-use crate::document::{
+use crate::conf::document::{
     Document, ItemKind, Op, Touch, TouchKind, array_elements, decode_word, unquote_span,
 };
-use crate::makeflags::{JobCount, find_job_flags};
+use crate::conf::makeflags::{JobCount, find_job_flags};
 use std::ops::Range;
 
 pub const BUILDENV: &str = "BUILDENV";
@@ -68,7 +68,7 @@ pub fn resolve(doc: &Document, name: &str, relevant: impl Fn(&Touch) -> bool) ->
     }
 }
 
-pub fn assignment(doc: &Document, item: usize) -> &crate::document::Assignment {
+pub fn assignment(doc: &Document, item: usize) -> &crate::conf::document::Assignment {
     match &doc.items()[item].kind {
         ItemKind::Assignment(a) => a,
         _ => unreachable!("resolve() only returns assignment items"),

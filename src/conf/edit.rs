@@ -1,11 +1,11 @@
 //! Pure edits: each takes a document and returns a new one that differs only where it must.
 
-use crate::document::{Document, ItemKind, unquote_span};
-use crate::hosts::HostList;
-use crate::makeflags::{JobCount, find_job_flags, remove_with_blank};
-use crate::view::{
+use crate::conf::document::{Document, ItemKind, unquote_span};
+use crate::conf::makeflags::{JobCount, find_job_flags, remove_with_blank};
+use crate::conf::view::{
     self, BUILDENV, BuildenvState, DISTCC_HOSTS, MAKEFLAGS, MakeflagsState, Resolution, Scalar,
 };
+use crate::distcc::hosts::HostList;
 use std::fmt;
 
 /// The file cannot be edited safely at `line`; nothing is written.
@@ -263,7 +263,7 @@ pub fn set_jobs(doc: &Document, jobs: u32, inherited: Option<&str>) -> EditResul
         MakeflagsState::Blocked(b) => return Err(blocked(&b)),
         MakeflagsState::Unset => {
             let value = inherited
-                .map(|text| crate::makeflags::with_jobs(text, jobs))
+                .map(|text| crate::conf::makeflags::with_jobs(text, jobs))
                 .filter(|v| !v.contains(['$', '`', '"', '\\']))
                 .unwrap_or(new_flag);
             return Ok(Edited {

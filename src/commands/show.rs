@@ -1,9 +1,11 @@
 //! `show`: the distcc setup as makepkg will see it, as text or JSON.
 
-use crate::document::Document;
-use crate::hosts::HostList;
-use crate::layers::{self, Effective, Value};
-use crate::makeflags::JobCount;
+use crate::conf::document::Document;
+use crate::conf::layers::{self, Effective, Value};
+use crate::conf::makeflags::JobCount;
+use crate::distcc::hosts::HostList;
+use crate::session::Session;
+use anyhow::Result;
 use std::path::PathBuf;
 
 fn origin<T>(v: &Value<T>) -> Option<(String, usize)> {
@@ -174,4 +176,15 @@ pub fn show_json(docs: &[(PathBuf, Document)], eff: &Effective) -> serde_json::V
             "source": src(origin(&eff.makeflags)),
         },
     })
+}
+
+pub fn run(session: &Session, json: bool) -> Result<()> {
+    let docs = session.layers()?;
+    let eff = layers::effective(&docs);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&show_json(&docs, &eff))?);
+    } else {
+        print!("{}", show_text(&docs, &eff));
+    }
+    Ok(())
 }

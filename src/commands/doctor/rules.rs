@@ -1,0 +1,529 @@
+//! The doctor's rules: one small function per pitfall, each returning its findings. Adding a
+//! rule is adding a function and a line in `RULES`.
+
+use crate::conf::document::{Document, array_elements};
+use crate::conf::layers::{self, Effective, Value, layered_scalar};
+use crate::conf::makeflags::JobCount;
+use crate::distcc::alarm;
+use crate::distcc::hosts::{HostList, HostOption, Kind};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Level {
+    Ok,
+    Warning,
+    Error,
+}
+
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub level: Level,
+    pub message: String,
+    pub fix: String,
+}
+
+pub fn finding(level: Level, message: impl Into<String>, fix: impl Into<String>) -> Finding {
+    Finding {
+        level,
+        message: message.into(),
+        fix: fix.into(),
+    }
+}
+
+/// Facts about this machine the doctor reads (kept apart so tests can give their own).
+#[derive(Debug, Clone)]
+pub struct Machine {
+    pub distcc_binary: bool,
+    pub masquerade_dir: bool,
+    pub mem_total_kib: Option<u64>,
+    pub swap_total_kib: Option<u64>,
+}
+
+impl Machine {
+    pub fn read() -> Machine {
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let field = |name: &str| {
+            meminfo
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        };
+        let on_path = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).any(|d| d.join("distcc").is_file()))
+            .unwrap_or(false);
+        Machine {
+            distcc_binary: on_path,
+            masquerade_dir: std::path::Path::new("/usr/lib/distcc/bin").is_dir(),
+            mem_total_kib: field("MemTotal:"),
+            swap_total_kib: field("SwapTotal:"),
+        }
+    }
+}
+
+/// What every rule looks at: the layers, what makepkg ends up with, and this machine.
+pub struct Context<'a> {
+    pub docs: &'a [(PathBuf, Document)],
+    pub eff: Effective,
+    pub machine: &'a Machine,
+    /// The effective host list and where it is set (`file:line`), when it is literal.
+    pub hosts: Option<(HostList, String)>,
+    pub carch: String,
+}
+
+impl<'a> Context<'a> {
+    pub fn new(docs: &'a [(PathBuf, Document)], machine: &'a Machine) -> Context<'a> {
+        let eff = layers::effective(docs);
+        let hosts = match &eff.hosts {
+            Value::Known(s) => Some((HostList::parse(&s.value), at(&s.path, s.line))),
+            _ => None,
+        };
+        Context {
+            docs,
+            eff,
+            machine,
+            hosts,
+            carch: layered_scalar(docs, "CARCH").unwrap_or_default(),
+        }
+    }
+
+    fn enabled(&self) -> bool {
+        matches!(&self.eff.distcc, Value::Known(s) if s.value)
+    }
+
+    fn total_slots(&self) -> u32 {
+        self.hosts.as_ref().map_or(0, |(l, _)| l.total_slots())
+    }
+
+    fn remote_hosts(&self) -> usize {
+        self.hosts.as_ref().map_or(0, |(l, _)| {
+            l.specs()
+                .filter(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh))
+                .count()
+        })
+    }
+}
+
+fn at(p: &std::path::Path, line: usize) -> String {
+    format!("{}:{line}", p.display())
+}
+
+pub type Rule = fn(&Context) -> Vec<Finding>;
+
+/// Every rule, in the order the report lists them.
+pub const RULES: &[(&str, Rule)] = &[
+    ("distcc-in-buildenv", distcc_in_buildenv),
+    ("hosts-literal", hosts_literal),
+    ("has-helper", has_helper),
+    ("hosts-valid", hosts_valid),
+    ("loopback-network-host", loopback_network_host),
+    ("no-pump-mode", no_pump_mode),
+    ("port-matches-arch", port_matches_arch),
+    ("jobs-match-slots", jobs_match_slots),
+    ("no-native-cpu-flags", no_native_cpu_flags),
+    ("not-with-sccache", not_with_sccache),
+    ("distcc-installed", distcc_installed),
+    ("masquerade-dir", masquerade_dir),
+    ("swap", swap),
+];
+
+/// Runs every rule.
+pub fn diagnose(ctx: &Context) -> Vec<Finding> {
+    RULES.iter().flat_map(|(_, rule)| rule(ctx)).collect()
+}
+
+fn distcc_in_buildenv(ctx: &Context) -> Vec<Finding> {
+    match &ctx.eff.distcc {
+        Value::Unknown { path, line, text } => vec![finding(
+            Level::Warning,
+            format!(
+                "distcc in BUILDENV is decided by shell code at {} ({text})",
+                at(path, *line)
+            ),
+            "make BUILDENV a plain top-level array",
+        )],
+        _ if ctx.enabled() => vec![finding(Level::Ok, "distcc is on in BUILDENV", "")],
+        _ => vec![finding(
+            Level::Warning,
+            "distcc is off in BUILDENV: makepkg will not use the helpers",
+            "alarm-distcc enable",
+        )],
+    }
+}
+
+fn hosts_literal(ctx: &Context) -> Vec<Finding> {
+    match &ctx.eff.hosts {
+        Value::Unknown { path, line, text } => vec![finding(
+            Level::Warning,
+            format!("DISTCC_HOSTS is computed at {} ({text})", at(path, *line)),
+            "write the list literally",
+        )],
+        _ => Vec::new(),
+    }
+}
+
+fn has_helper(ctx: &Context) -> Vec<Finding> {
+    if ctx.enabled() && ctx.remote_hosts() == 0 {
+        vec![finding(
+            Level::Error,
+            "distcc is on but DISTCC_HOSTS names no helper: every compile runs here",
+            "alarm-distcc add-host HOST:PORT/SLOTS",
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+fn hosts_valid(ctx: &Context) -> Vec<Finding> {
+    let Some((list, where_)) = &ctx.hosts else {
+        return Vec::new();
+    };
+    list.invalid()
+        .map(|bad| {
+            finding(
+                Level::Error,
+                format!(
+                    "{where_}: `{}` is rejected by distcc ({}), which then ignores the whole list",
+                    bad.token, bad.reason
+                ),
+                format!(
+                    "alarm-distcc remove-host {}",
+                    bad.token.split(['/', ':', ',']).next().unwrap_or("")
+                ),
+            )
+        })
+        .collect()
+}
+
+fn loopback_network_host(ctx: &Context) -> Vec<Finding> {
+    let Some((list, _)) = &ctx.hosts else {
+        return Vec::new();
+    };
+    list.specs()
+        .filter(|s| s.is_loopback_tcp())
+        .map(|spec| {
+            finding(
+                Level::Warning,
+                format!(
+                    "`{spec}` is a network host on this machine: it needs a distccd running \
+                     here; only `localhost` compiles locally without one"
+                ),
+                "alarm-distcc set-local N (or start a local distccd on purpose)",
+            )
+        })
+        .collect()
+}
+
+fn no_pump_mode(ctx: &Context) -> Vec<Finding> {
+    let Some((list, _)) = &ctx.hosts else {
+        return Vec::new();
+    };
+    list.specs()
+        .filter(|s| s.options().contains(&HostOption::Cpp))
+        .map(|spec| {
+            finding(
+                Level::Warning,
+                format!(
+                    "`{spec}` uses ,cpp (pump mode), but makepkg does not run pump: every job \
+                     warns and falls back"
+                ),
+                "drop ,cpp and keep ,lzo",
+            )
+        })
+        .collect()
+}
+
+fn port_matches_arch(ctx: &Context) -> Vec<Finding> {
+    let (Some((list, _)), false) = (&ctx.hosts, ctx.carch.is_empty()) else {
+        return Vec::new();
+    };
+    let carch = &ctx.carch;
+    list.specs()
+        .filter_map(|spec| {
+            let port = spec.port()?;
+            let (arch, name) = alarm::port_arch(port)?;
+            if arch == alarm::carch_family(carch) {
+                return None;
+            }
+            Some(finding(
+                Level::Error,
+                format!(
+                    "`{spec}`: {port} is distccd-alarm's {name} port ({arch}), but this machine \
+                     is {carch}, whose helpers listen on {}",
+                    alarm::port_for(carch).map_or("another port".into(), |p| p.to_string())
+                ),
+                "alarm-distcc remove-host, then add-host with the right port",
+            ))
+        })
+        .collect()
+}
+
+fn jobs_match_slots(ctx: &Context) -> Vec<Finding> {
+    let total = ctx.total_slots();
+    if total == 0 {
+        return Vec::new();
+    }
+    let message = match &ctx.eff.makeflags {
+        Value::Known(m) => match &m.value.jobs {
+            Some(JobCount::Fixed(n)) if *n == total => return Vec::new(),
+            Some(j) => format!(
+                "MAKEFLAGS -j is {} but the hosts have {total} slots",
+                match j {
+                    JobCount::Fixed(n) => n.to_string(),
+                    JobCount::Computed(e) => e.clone(),
+                    JobCount::Unlimited => "unlimited".into(),
+                }
+            ),
+            None => format!("MAKEFLAGS has no -j: make runs one job at a time, not {total}"),
+        },
+        Value::Unknown { .. } => return Vec::new(),
+        Value::Unset => {
+            format!("MAKEFLAGS is not set: make runs one job at a time, not {total}")
+        }
+    };
+    vec![finding(Level::Warning, message, "alarm-distcc sort")]
+}
+
+fn no_native_cpu_flags(ctx: &Context) -> Vec<Finding> {
+    ["CFLAGS", "CXXFLAGS"]
+        .into_iter()
+        .filter(|flags| {
+            layered_scalar(ctx.docs, flags)
+                .is_some_and(|v| v.contains("-march=native") || v.contains("-mtune=native"))
+        })
+        .map(|flags| {
+            finding(
+                Level::Error,
+                format!("{flags} has -march=native/-mtune=native: distcc then distributes nothing"),
+                format!("name the CPU instead in {flags} (e.g. -march=armv8-a)"),
+            )
+        })
+        .collect()
+}
+
+fn not_with_sccache(ctx: &Context) -> Vec<Finding> {
+    let sccache = ctx.docs.iter().any(|(_, d)| {
+        d.assignments("BUILDENV").any(|(_, a)| {
+            array_elements(d.slice(a.value.clone()))
+                .iter()
+                .any(|e| e.value.as_static() == Some("sccache"))
+        })
+    });
+    if ctx.enabled() && sccache {
+        vec![finding(
+            Level::Error,
+            "sccache and distcc are both on in BUILDENV: makepkg refuses that pair",
+            "turn one of them off (!sccache)",
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+fn distcc_installed(ctx: &Context) -> Vec<Finding> {
+    if ctx.enabled() && !ctx.machine.distcc_binary {
+        vec![finding(
+            Level::Error,
+            "distcc is not installed: makepkg stops with \"Cannot find the distcc binary\"",
+            "sudo pacman -S distcc",
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+fn masquerade_dir(ctx: &Context) -> Vec<Finding> {
+    if ctx.enabled() && !ctx.machine.masquerade_dir {
+        vec![finding(
+            Level::Error,
+            "/usr/lib/distcc/bin is missing: makepkg cannot route the compilers through distcc",
+            "sudo pacman -S distcc",
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
+fn swap(ctx: &Context) -> Vec<Finding> {
+    match (ctx.machine.mem_total_kib, ctx.machine.swap_total_kib) {
+        (Some(mem), Some(0)) if mem < 4 * 1024 * 1024 => vec![finding(
+            Level::Warning,
+            format!(
+                "no swap and {} MiB of memory: big builds (linking, git clones) run out of \
+                 memory on a Pi",
+                mem / 1024
+            ),
+            "set up a couple of GiB of swap (Arch wiki: Swap#Swap_file)",
+        )],
+        _ => Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEALTHY: Machine = Machine {
+        distcc_binary: true,
+        masquerade_dir: true,
+        mem_total_kib: Some(8 << 20),
+        swap_total_kib: Some(0),
+    };
+
+    /// Runs one rule on a single-file config.
+    fn check(rule: Rule, conf: &str, machine: &Machine) -> Vec<Finding> {
+        let docs = vec![(PathBuf::from("/etc/makepkg.conf"), Document::parse(conf))];
+        rule(&Context::new(&docs, machine))
+    }
+
+    fn levels(found: &[Finding]) -> Vec<Level> {
+        found.iter().map(|f| f.level).collect()
+    }
+
+    const ON: &str = "BUILDENV=(distcc color !ccache check !sign)\n";
+    const OFF: &str = "BUILDENV=(!distcc color !ccache check !sign)\n";
+
+    #[test]
+    fn every_rule_is_listed_once() {
+        let mut names: Vec<_> = RULES.iter().map(|(n, _)| *n).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), RULES.len());
+    }
+
+    #[test]
+    fn distcc_in_buildenv_reports_on_off_and_computed() {
+        assert_eq!(
+            levels(&check(distcc_in_buildenv, ON, &HEALTHY)),
+            [Level::Ok]
+        );
+        assert_eq!(
+            levels(&check(distcc_in_buildenv, OFF, &HEALTHY)),
+            [Level::Warning]
+        );
+        let computed = "if true; then\nBUILDENV=(distcc)\nfi\n";
+        let f = check(distcc_in_buildenv, computed, &HEALTHY);
+        assert!(f[0].message.contains("shell code"), "{f:?}");
+    }
+
+    #[test]
+    fn hosts_literal_flags_computed_lists() {
+        let f = check(hosts_literal, "DISTCC_HOSTS=\"$(cat /x)\"\n", &HEALTHY);
+        assert_eq!(levels(&f), [Level::Warning]);
+        assert!(f[0].message.contains("/etc/makepkg.conf:1"));
+        assert!(check(hosts_literal, "DISTCC_HOSTS=\"a/4\"\n", &HEALTHY).is_empty());
+    }
+
+    #[test]
+    fn has_helper_needs_a_network_host_when_on() {
+        let local_only = format!("{ON}DISTCC_HOSTS=\"localhost/4\"\n");
+        assert_eq!(
+            levels(&check(has_helper, &local_only, &HEALTHY)),
+            [Level::Error]
+        );
+        let with_helper = format!("{ON}DISTCC_HOSTS=\"10.0.0.2:3636/8 localhost/2\"\n");
+        assert!(check(has_helper, &with_helper, &HEALTHY).is_empty());
+        let off = format!("{OFF}DISTCC_HOSTS=\"localhost/4\"\n");
+        assert!(check(has_helper, &off, &HEALTHY).is_empty());
+    }
+
+    #[test]
+    fn hosts_valid_names_the_bad_token_and_its_removal() {
+        let f = check(hosts_valid, "DISTCC_HOSTS=\"a/4 b:0/2\"\n", &HEALTHY);
+        assert_eq!(levels(&f), [Level::Error]);
+        assert_eq!(f[0].fix, "alarm-distcc remove-host b");
+    }
+
+    #[test]
+    fn loopback_network_host_is_not_local() {
+        let f = check(
+            loopback_network_host,
+            "DISTCC_HOSTS=\"127.0.0.1/2 localhost/2\"\n",
+            &HEALTHY,
+        );
+        assert_eq!(levels(&f), [Level::Warning]);
+        assert!(f[0].message.contains("127.0.0.1/2"));
+    }
+
+    #[test]
+    fn no_pump_mode_flags_cpp() {
+        let f = check(
+            no_pump_mode,
+            "DISTCC_HOSTS=\"a/4,lzo,cpp b/4,lzo\"\n",
+            &HEALTHY,
+        );
+        assert_eq!(levels(&f), [Level::Warning]);
+    }
+
+    #[test]
+    fn port_matches_arch_checks_distccd_alarm_ports() {
+        let f = check(
+            port_matches_arch,
+            "CARCH=\"aarch64\"\nDISTCC_HOSTS=\"a:3635/4 b:3636/4 c:3632/4\"\n",
+            &HEALTHY,
+        );
+        assert_eq!(levels(&f), [Level::Error]);
+        assert!(f[0].message.contains("armv7h"), "{f:?}");
+        assert!(f[0].message.contains("3636"), "{f:?}");
+        // Without CARCH nothing can be said.
+        assert!(check(port_matches_arch, "DISTCC_HOSTS=\"a:3635/4\"\n", &HEALTHY).is_empty());
+    }
+
+    #[test]
+    fn jobs_match_slots_compares_with_the_total() {
+        let hosts = "DISTCC_HOSTS=\"a/6 localhost/2\"\n";
+        assert!(
+            check(
+                jobs_match_slots,
+                &format!("{hosts}MAKEFLAGS=\"-j8\"\n"),
+                &HEALTHY
+            )
+            .is_empty()
+        );
+        let f = check(
+            jobs_match_slots,
+            &format!("{hosts}MAKEFLAGS=\"-j2\"\n"),
+            &HEALTHY,
+        );
+        assert!(f[0].message.contains("-j is 2"), "{f:?}");
+        let f = check(jobs_match_slots, hosts, &HEALTHY);
+        assert!(f[0].message.contains("not set"), "{f:?}");
+        assert!(check(jobs_match_slots, "MAKEFLAGS=\"-j2\"\n", &HEALTHY).is_empty());
+    }
+
+    #[test]
+    fn no_native_cpu_flags_flags_each_variable() {
+        let f = check(
+            no_native_cpu_flags,
+            "CFLAGS=\"-O2 -march=native\"\nCXXFLAGS=\"-O2 -mtune=native\"\n",
+            &HEALTHY,
+        );
+        assert_eq!(levels(&f), [Level::Error, Level::Error]);
+    }
+
+    #[test]
+    fn not_with_sccache_only_when_distcc_is_on() {
+        let both = "BUILDENV=(distcc sccache)\n";
+        assert_eq!(
+            levels(&check(not_with_sccache, both, &HEALTHY)),
+            [Level::Error]
+        );
+        assert!(check(not_with_sccache, "BUILDENV=(!distcc sccache)\n", &HEALTHY).is_empty());
+    }
+
+    #[test]
+    fn machine_rules_read_the_machine() {
+        let bare = Machine {
+            distcc_binary: false,
+            masquerade_dir: false,
+            mem_total_kib: Some(1 << 20),
+            swap_total_kib: Some(0),
+        };
+        assert_eq!(levels(&check(distcc_installed, ON, &bare)), [Level::Error]);
+        assert_eq!(levels(&check(masquerade_dir, ON, &bare)), [Level::Error]);
+        assert!(check(distcc_installed, OFF, &bare).is_empty());
+        assert!(check(distcc_installed, ON, &HEALTHY).is_empty());
+        assert_eq!(levels(&check(swap, "", &bare)), [Level::Warning]);
+        assert!(check(swap, "", &HEALTHY).is_empty());
+    }
+}

@@ -1,0 +1,177 @@
+//! `alarm-distcc sort --measure`: times a real compile on each helper and on this machine,
+//! then orders DISTCC_HOSTS by throughput.
+
+use crate::conf::plan::{self, HostChange};
+use crate::distcc::elf::Arch;
+use crate::distcc::hosts::{HostList, Kind};
+use crate::distcc::protocol::{self, Outcome, Verdict, targets_of};
+use crate::session::Session;
+use crate::ui::{timeout_of, with_spinner};
+use anyhow::Result;
+use std::collections::HashMap;
+use std::time::Duration;
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    Some(v[v.len() / 2])
+}
+
+/// Seconds this machine takes to compile the benchmark unit, median of `runs`.
+fn measure_local(runs: u32) -> Option<f64> {
+    let dir = tempfile::tempdir().ok()?;
+    let src = dir.path().join("bench.c");
+    std::fs::write(&src, protocol::benchmark_source()).ok()?;
+    let mut times = Vec::new();
+    for _ in 0..runs {
+        let start = std::time::Instant::now();
+        let ok = std::process::Command::new("cc")
+            .args(["-O2", "-c"])
+            .arg(&src)
+            .arg("-o")
+            .arg(dir.path().join("bench.o"))
+            .status()
+            .ok()?
+            .success();
+        if !ok {
+            return None;
+        }
+        times.push(start.elapsed().as_secs_f64());
+    }
+    median(times)
+}
+
+pub struct MeasureOptions {
+    pub runs: u32,
+    pub timeout: f64,
+    pub expect_arch: Option<String>,
+}
+
+/// Median seconds of the benchmark compile on each helper that passes the quick probe (by
+/// spec as written in `targets_of`), and on this machine when it has slots.
+fn measure(
+    list: &HostList,
+    compilers: &[String],
+    expected: Arch,
+    runs: u32,
+    timeout: Duration,
+) -> (Vec<(String, Option<f64>)>, Option<f64>) {
+    let quick = protocol::probe_all(
+        &targets_of(list),
+        compilers,
+        protocol::PROBE_SOURCE,
+        timeout.min(Duration::from_secs(4)),
+    );
+    let bench = protocol::benchmark_source();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = quick
+            .iter()
+            .filter(|r| r.verdict(expected) == Verdict::Ok)
+            .map(|r| {
+                // The name that gave the right object is the one worth timing.
+                let compiler = r
+                    .attempts
+                    .iter()
+                    .find(|a| matches!(a.outcome, Outcome::Object { arch, .. } if arch == expected))
+                    .map_or("gcc", |a| a.compiler.as_str());
+                let bench = &bench;
+                s.spawn(move || {
+                    let times: Vec<f64> = (0..runs)
+                        .filter_map(|_| {
+                            let a = protocol::compile(
+                                &r.target.host,
+                                r.target.port,
+                                compiler,
+                                bench,
+                                timeout,
+                            );
+                            match a.outcome {
+                                Outcome::Object { .. } => a.round_trip.map(|d| d.as_secs_f64()),
+                                _ => None,
+                            }
+                        })
+                        .collect();
+                    (r.target.spec.clone(), median(times))
+                })
+            })
+            .collect();
+        let local_time = if list.local_slots() > 0 {
+            measure_local(runs)
+        } else {
+            None
+        };
+        let remote = handles.into_iter().filter_map(|h| h.join().ok()).collect();
+        (remote, local_time)
+    })
+}
+
+/// Orders DISTCC_HOSTS by measured throughput (slots per second of one compile).
+pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
+    let target = session.target()?;
+    let inherited = session.inherited(&target);
+    let (list, _) = plan::starting_hosts(&target.doc, &inherited)
+        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+    let (carch, expected) = session.expected_arch(&target.layers, opts.expect_arch.as_deref())?;
+    let timeout = timeout_of(opts.timeout)?;
+    let runs = opts.runs.clamp(1, 20);
+    let compilers = session.compilers(&target.layers);
+    let (remote_times, local_time) = with_spinner("measuring helpers".into(), || {
+        measure(&list, &compilers, expected, runs, timeout)
+    });
+    let mut scores: HashMap<String, f64> = HashMap::new();
+    let mut rows = Vec::new();
+    for spec in list.specs() {
+        let secs = match spec.kind() {
+            Kind::Local => local_time,
+            Kind::Tcp => remote_times
+                .iter()
+                .find(|(s, _)| *s == spec.to_string())
+                .and_then(|(_, t)| *t),
+            _ => None,
+        };
+        if let Some(secs) = secs.filter(|s| *s > 0.0) {
+            let score = f64::from(spec.slots()) / secs;
+            scores.insert(spec.key(), score);
+            rows.push((spec.to_string(), Some(secs), Some(score)));
+        } else if spec.kind() != Kind::Global {
+            rows.push((spec.to_string(), None, None));
+        }
+    }
+    println!("target: {carch} ({expected}); {runs} run(s) each, median compile time");
+    println!("{:<28} {:>12} {:>14}", "HOST", "COMPILE", "SLOTS/SECOND");
+    for (spec, secs, score) in &rows {
+        match (secs, score) {
+            (Some(t), Some(s)) => println!("{spec:<28} {:>9.1} ms {s:>14.1}", t * 1000.0),
+            _ => println!("{spec:<28} {:>12} {:>14}", "not measured", "-"),
+        }
+    }
+    let failed: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.2.is_none())
+        .map(|r| r.0.as_str())
+        .collect();
+    if !failed.is_empty() {
+        eprintln!(
+            "warning: {} could not be measured (failed the probe, or an ssh host) and go last: {} \
+             (see `alarm-distcc probe`)",
+            failed.len(),
+            failed.join(", ")
+        );
+    }
+    let total: f64 = scores.values().sum();
+    if let Some(local) = scores.get("localhost")
+        && total > 0.0
+        && *local < total / 5.0
+    {
+        eprintln!(
+            "advice: this machine gives {:.0}% of the measured speed; distcc's man page advises \
+             leaving a client under a fifth of the total out of the list: alarm-distcc set-local 0",
+            100.0 * local / total
+        );
+    }
+    let plan = plan::plan_hosts(&target.doc, &HostChange::SortMeasured(scores), &inherited)
+        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+    session.apply(&target, plan)
+}

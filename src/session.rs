@@ -1,0 +1,333 @@
+//! One run's session, below the commands: the config layers read once, then plan, diff,
+//! confirm and write. Every editing command and the wizard end here.
+
+use crate::cli::{ColorChoice, GlobalOpts};
+use crate::conf::document::Document;
+use crate::conf::edit::Refusal;
+use crate::conf::layers::{self, Env, Role, Value};
+use crate::conf::plan::{self, HostChange, Plan};
+use crate::conf::write::{self, Loaded, WriteError};
+use crate::distcc::elf::{Arch, arch_for_carch};
+use crate::distcc::protocol;
+use crate::error::{Cancelled, bad_input};
+use anyhow::{Result, anyhow};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+/// One run's view of the world: options, environment, and the config as read once.
+pub struct Session {
+    pub opts: GlobalOpts,
+    pub env: Env,
+    pub main: PathBuf,
+    pub color: bool,
+}
+
+/// The file an edit goes to, as read, and the layers makepkg reads around it.
+pub struct Target {
+    pub loaded: Loaded,
+    pub doc: Document,
+    /// Every layer with its document, the target included.
+    pub layers: Vec<(PathBuf, Document)>,
+}
+
+const DROP_IN_HEADER: &str = "# distcc settings for makepkg, written by alarm-distcc.\n\
+# makepkg reads this file after the main makepkg.conf, so these values win.\n";
+
+impl Session {
+    pub fn new(opts: GlobalOpts, env: Env) -> Session {
+        let main = env.main_path(opts.config.as_deref());
+        let color = match opts.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        };
+        Session {
+            opts,
+            env,
+            main,
+            color,
+        }
+    }
+
+    pub fn layers(&self) -> Result<Vec<(PathBuf, Document)>> {
+        let mut docs = Vec::new();
+        for layer in layers::layers(&self.main, &self.env) {
+            match read_config(&layer.path) {
+                Ok(bytes) => docs.push((layer.path.clone(), parse_config(&layer.path, bytes)?)),
+                Err(e)
+                    if layer.role == Role::Main || e.kind() == std::io::ErrorKind::FileTooLarge =>
+                {
+                    return Err(main_read_error(&layer.path, e));
+                }
+                Err(_) => {} // a drop-in or user file that vanished or cannot be read
+            }
+        }
+        Ok(docs)
+    }
+
+    /// Reads the file to edit (main, or the drop-in with --drop-in) and every layer.
+    pub fn target(&self) -> Result<Target> {
+        let mut layers = self.layers()?;
+        let path = if self.opts.drop_in {
+            layers::distcc_drop_in(&self.main)
+        } else {
+            self.main.clone()
+        };
+        // The target is one of the layers already read (or a drop-in still to be created).
+        let original = match layers.iter().find(|(p, _)| p == &path) {
+            Some((_, doc)) => Some(doc.as_bytes().to_vec()),
+            None => match read_config(&path) {
+                Ok(bytes) => Some(bytes),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(main_read_error(&path, e)),
+            },
+        };
+        let loaded = Loaded::new(&path, original);
+        let doc = match &loaded.original {
+            Some(bytes) => parse_config(&path, bytes.clone())?,
+            None if self.opts.drop_in => Document::parse(DROP_IN_HEADER),
+            None => return Err(main_read_error(&path, std::io::ErrorKind::NotFound.into())),
+        };
+        if !layers.iter().any(|(p, _)| p == &path) {
+            // A new drop-in goes among the drop-ins by name: after the main file (first), before
+            // the per-user file (last), whatever their paths.
+            let dir = layers::drop_in_dir(&self.main);
+            let at = 1 + layers[1..]
+                .iter()
+                .take_while(|(p, _)| p.starts_with(&dir) && *p < path)
+                .count();
+            layers.insert(at, (path.clone(), doc.clone()));
+        }
+        Ok(Target {
+            loaded,
+            doc,
+            layers,
+        })
+    }
+
+    pub fn refusal(&self, path: &Path, r: Refusal) -> anyhow::Error {
+        if r.line == 0 {
+            bad_input(format!("{}: {}", path.display(), r.message))
+        } else {
+            bad_input(format!("{}:{}: {}", path.display(), r.line, r.message))
+        }
+    }
+
+    pub fn edit_hosts(&self, change: &HostChange) -> Result<()> {
+        let target = self.target()?;
+        let inherited = self.inherited(&target);
+        let plan = plan::plan_hosts(&target.doc, change, &inherited)
+            .map_err(|r| self.refusal(&target.loaded.path, r))?;
+        self.apply(&target, plan)
+    }
+
+    pub fn edit_enabled(&self, enabled: bool) -> Result<()> {
+        let target = self.target()?;
+        let plan = plan::plan_enable(&target.doc, enabled)
+            .map_err(|r| self.refusal(&target.loaded.path, r))?;
+        self.apply(&target, plan)
+    }
+
+    /// What makepkg has from the layers before the target (a new drop-in starts from it).
+    pub fn inherited(&self, target: &Target) -> plan::Inherited {
+        let Some(pos) = target
+            .layers
+            .iter()
+            .position(|(p, _)| p == &target.loaded.path)
+        else {
+            return plan::Inherited::default();
+        };
+        let before = layers::effective(&target.layers[..pos]);
+        plan::Inherited {
+            hosts: layers::hosts_of(&before.hosts),
+            makeflags: match before.makeflags {
+                Value::Known(m) => Some(m.value.text),
+                _ => None,
+            },
+        }
+    }
+
+    /// Shows the diff, asks, writes. Shared by every editing command and the wizard.
+    pub fn apply(&self, target: &Target, plan: Plan) -> Result<()> {
+        let path = &target.loaded.path;
+        for note in &plan.notes {
+            eprintln!("note: {note}");
+        }
+        let old = target.loaded.original.clone().unwrap_or_default();
+        let new = plan.doc.as_bytes();
+        if target.loaded.original.is_some() && old == new {
+            eprintln!("nothing to change in {}", path.display());
+            return Ok(());
+        }
+        let old_label = if target.loaded.original.is_some() {
+            path.display().to_string()
+        } else {
+            "/dev/null".into()
+        };
+        let diff = write::unified_diff(&old, new, &old_label, &path.display().to_string());
+        print!(
+            "{}",
+            if self.color {
+                write::colorize(&diff)
+            } else {
+                diff
+            }
+        );
+
+        let mut layers_after = target.layers.clone();
+        if let Some(slot) = layers_after.iter_mut().find(|(p, _)| p == path) {
+            slot.1 = plan.doc.clone();
+        }
+        for o in layers::overrides(&layers_after, path) {
+            eprintln!(
+                "warning: {o}, which makepkg reads later and which overrides this change; edit \
+                 that file, or use --drop-in"
+            );
+        }
+        if self.opts.dry_run {
+            eprintln!("dry run: {} not written", path.display());
+            return Ok(());
+        }
+        if !self.opts.yes {
+            self.confirm(path)?;
+        }
+        write::write_atomic(&target.loaded, new).map_err(|e| self.write_error(e))?;
+        eprintln!(
+            "{} {}",
+            if target.loaded.original.is_some() {
+                "wrote"
+            } else {
+                "created"
+            },
+            path.display()
+        );
+        Ok(())
+    }
+
+    fn confirm(&self, path: &Path) -> Result<()> {
+        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+            return Err(anyhow!(
+                "not written: no terminal to confirm on; pass --yes to write {} (or --dry-run to \
+                 only look)",
+                path.display()
+            ));
+        }
+        let answer = dialoguer::Confirm::new()
+            .with_prompt(format!("Write {}?", path.display()))
+            .default(false)
+            .interact_opt()
+            .map_err(crate::error::prompt_error)?;
+        match answer {
+            Some(true) => Ok(()),
+            _ => Err(Cancelled(format!("not written: {} is unchanged", path.display())).into()),
+        }
+    }
+
+    fn write_error(&self, e: WriteError) -> anyhow::Error {
+        match e {
+            WriteError::PermissionDenied(p) => anyhow!(
+                "permission denied writing {}; nothing was changed. Run it as root:\n  sudo {}",
+                p.display(),
+                shell_command_line()
+            ),
+            other => anyhow::Error::new(other),
+        }
+    }
+
+    /// What the helpers must compile for: `--expect-arch`, else CARCH, else this binary's arch.
+    pub fn expected_arch(
+        &self,
+        docs: &[(PathBuf, Document)],
+        expect: Option<&str>,
+    ) -> Result<(String, Arch)> {
+        let name = match expect {
+            Some(e) => e.to_string(),
+            None => layers::layered_scalar(docs, "CARCH")
+                .filter(|c| !c.contains('@'))
+                .unwrap_or_else(|| std::env::consts::ARCH.to_string()),
+        };
+        let arch = arch_for_carch(&name).ok_or_else(|| {
+            bad_input(format!(
+                "unknown architecture `{name}`; use --expect-arch aarch64|armv7h|armv6h|x86_64|i686|riscv64"
+            ))
+        })?;
+        Ok((name, arch))
+    }
+
+    /// The compiler names this machine's distcc would send, from CHOST.
+    pub fn compilers(&self, docs: &[(PathBuf, Document)]) -> Vec<String> {
+        protocol::compilers_for(layers::layered_scalar(docs, "CHOST").as_deref())
+    }
+}
+
+/// A makepkg.conf is a few KiB; anything this big is not one, and is refused before reading.
+pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+
+fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
+    let size = std::fs::metadata(path)?.len();
+    if size > MAX_CONFIG_BYTES {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::FileTooLarge,
+            format!("{size} bytes"),
+        ));
+    }
+    std::fs::read(path)
+}
+
+fn parse_config(path: &Path, bytes: Vec<u8>) -> Result<Document> {
+    let doc = Document::parse(bytes);
+    if let Some(line) = doc.too_deep_at() {
+        return Err(bad_input(format!(
+            "{}:{line}: shell nesting deeper than {} levels; this is not a makepkg.conf the tool \
+             can read safely",
+            path.display(),
+            crate::conf::document::MAX_NESTING
+        )));
+    }
+    Ok(doc)
+}
+
+fn main_read_error(path: &Path, e: std::io::Error) -> anyhow::Error {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => bad_input(format!(
+            "{} not found; give the file with --config PATH (or set MAKEPKG_CONF)",
+            path.display()
+        )),
+        std::io::ErrorKind::FileTooLarge => bad_input(format!(
+            "{} is {e}, over the {} MiB a makepkg.conf could sensibly be; refusing to read it",
+            path.display(),
+            MAX_CONFIG_BYTES >> 20
+        )),
+        std::io::ErrorKind::PermissionDenied => anyhow!(
+            "permission denied reading {}; run it as root:\n  sudo {}",
+            path.display(),
+            shell_command_line()
+        ),
+        _ => anyhow::Error::new(e).context(format!("reading {}", path.display())),
+    }
+}
+
+/// This invocation as a shell command line, for "run it with sudo" advice.
+fn shell_command_line() -> String {
+    std::env::args()
+        .enumerate()
+        .map(|(i, a)| {
+            let a = if i == 0 {
+                "alarm-distcc".to_string()
+            } else {
+                a
+            };
+            if !a.is_empty()
+                && a.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@+%[]".contains(&b))
+            {
+                a
+            } else {
+                format!("'{}'", a.replace('\'', r"'\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,37 @@
+//! Terminal helpers shared by the commands: a spinner while the network works, and the
+//! checked `--timeout` value.
+
+use crate::error::bad_input;
+use anyhow::Result;
+use std::io::IsTerminal;
+use std::time::Duration;
+
+/// Runs `work` under a spinner on a terminal; silent when stderr is piped.
+pub fn with_spinner<T>(message: String, work: impl FnOnce() -> T) -> T {
+    if !std::io::stderr().is_terminal() {
+        return work();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_message(message);
+    bar.enable_steady_tick(Duration::from_millis(100));
+    let out = work();
+    bar.finish_and_clear();
+    out
+}
+
+/// A `--timeout` in seconds, within reason.
+pub fn timeout_of(secs: f64) -> Result<Duration> {
+    if !(secs.is_finite() && secs > 0.0 && secs <= 600.0) {
+        return Err(bad_input(format!(
+            "--timeout {secs}: give seconds between 0 and 600"
+        )));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Milliseconds as the tables show them.
+pub fn ms(d: Option<Duration>) -> String {
+    d.map_or("-".into(), |d| {
+        format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+    })
+}
