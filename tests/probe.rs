@@ -3,11 +3,10 @@
 
 mod common;
 
+use common::distccd::*;
 use common::*;
 use std::net::TcpListener;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 /// The arch name of this test machine, as `--expect-arch` takes it.
@@ -17,92 +16,6 @@ fn native_arch() -> &'static str {
         "aarch64" => "aarch64",
         "x86" => "i686",
         other => panic!("no test mapping for {other}"),
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-struct Distccd {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-    log: PathBuf,
-}
-
-impl Distccd {
-    fn start(allow: &str) -> Distccd {
-        use std::os::unix::fs::PermissionsExt;
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
-        let log = dir.path().join("distccd.log");
-        let port = free_port();
-        let child = Command::new("distccd")
-            .args([
-                "--daemon",
-                "--no-detach",
-                "--listen",
-                "127.0.0.1",
-                "--jobs",
-                "2",
-            ])
-            .args(["--port", &port.to_string(), "--allow", allow])
-            .arg("--log-file")
-            .arg(&log)
-            .env("TMPDIR", dir.path())
-            // Its own group, so the preforked children are stopped with it; no inherited
-            // pipes, so a leftover child can never hold the test runner's output open.
-            .process_group(0)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("distccd is installed (scripts/install-test-deps.sh)");
-        let d = Distccd {
-            child,
-            port,
-            _dir: dir,
-            log,
-        };
-        let until = Instant::now() + Duration::from_secs(10);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < until,
-                "distccd did not start: {:?}",
-                std::fs::read_to_string(&d.log)
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        d
-    }
-
-    fn spec(&self, slots: u32) -> String {
-        format!("127.0.0.1:{}/{slots}", self.port)
-    }
-}
-
-impl Drop for Distccd {
-    fn drop(&mut self) {
-        // distccd's parent stops its children on SIGTERM; SIGKILL the group if it lingers.
-        let group = format!("-{}", self.child.id());
-        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
-        let until = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < until {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = Command::new("kill")
-            .args(["-KILL", "--", &group])
-            .stderr(Stdio::null())
-            .status();
-        let _ = self.child.wait();
     }
 }
 
@@ -503,4 +416,68 @@ fn sort_measure_on_a_stock_config() {
             .count(),
         3
     );
+}
+
+/// The stock aarch64 config from the corpus (the fixture when the corpus is absent).
+fn stock_aarch64() -> PathBuf {
+    corpus_files()
+        .into_iter()
+        .find(|p| p.ends_with("stock/alarm-7.1.0-aarch64.makepkg.conf"))
+        .unwrap_or_else(|| fixture("alarm-aarch64-stock.conf"))
+}
+
+fn attempt<'a>(v: &'a serde_json::Value, compiler: &str) -> &'a serde_json::Value {
+    v["hosts"][0]["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["compiler"] == compiler)
+        .unwrap_or_else(|| panic!("no attempt with {compiler}: {v}"))
+}
+
+#[test]
+fn real_cross_helpers_pass_for_aarch64_and_armv7h_and_soft_float_is_refused() {
+    if let Some(why) = missing(&[AARCH64_GCC.1, ARMV7H_GCC.1]) {
+        return skip("real_cross_helpers", &why);
+    }
+    let aarch64 = Helper::default()
+        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
+        .start();
+    let armhf = Helper::default().serve(ARMV7H_GCC.0, ARMV7H_GCC.1).start();
+    let soft = Helper::default()
+        .serve_with(ARMV7H_GCC.0, ARMV7H_GCC.1, "-mfloat-abi=soft")
+        .start();
+
+    let (_d, pi) = scratch_copy(&stock_aarch64());
+    let (code, v, err) = probe_json(&pi, &[&aarch64.host_port()]);
+    assert_eq!(code, 0, "{v} {err}");
+    assert_eq!(v["hosts"][0]["verdict"], "ok");
+    let a = attempt(&v, AARCH64_GCC.0);
+    assert_eq!(a["result"], "object", "{v}");
+    assert_eq!(a["arch"], "aarch64", "{v}");
+    // Only the cross name is whitelisted: the plain `gcc` is refused, which is reported but
+    // does not fail a helper that compiles right with the name the Pi sends.
+    assert_eq!(attempt(&v, "gcc")["result"], "rejected", "{v}");
+    assert_eq!(aarch64.compiled().len(), 1, "{}", aarch64.log_text());
+
+    let dir = tempfile::tempdir().unwrap();
+    let pi7 = config_with(
+        dir.path(),
+        "armv7h",
+        "armv7l-unknown-linux-gnueabihf",
+        "localhost/2",
+    );
+    let (code, v, err) = probe_json(&pi7, &[&armhf.host_port()]);
+    assert_eq!(code, 0, "a right armv7h helper passes: {v} {err}");
+    assert_eq!(attempt(&v, ARMV7H_GCC.0)["arch"], "arm (hard-float)", "{v}");
+
+    let (code, v, _) = probe_json(&pi7, &[&soft.host_port()]);
+    assert_eq!(code, 1, "soft-float objects cannot link on armv7h: {v}");
+    let a = attempt(&v, ARMV7H_GCC.0);
+    assert_eq!(a["arch"], "arm (soft-float)", "{v}");
+    assert!(a["detail"].as_str().unwrap().contains("WRONG ARCH"), "{v}");
+
+    // The aarch64 helper is wrong for the armv7h Pi: its name is not whitelisted there.
+    let (code, _, _) = probe_json(&pi7, &[&aarch64.host_port()]);
+    assert_eq!(code, 1);
 }

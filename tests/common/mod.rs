@@ -2,6 +2,8 @@
 //! bash as the oracle of what makepkg reads.
 #![allow(dead_code)]
 
+pub mod distccd;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -227,4 +229,15 @@ pub fn array_values(decl: &str) -> Vec<String> {
     re.captures_iter(decl)
         .map(|c| c[1].replace("\\\"", "\""))
         .collect()
+}
+
+/// Skips a test whose real parts are missing here: says why on the real stderr (not the
+/// captured one, so `cargo test` shows it), and fails instead under CI, where
+/// scripts/install-test-deps.sh must have installed everything.
+pub fn skip(test: &str, why: &str) {
+    use std::io::Write;
+    if std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false") {
+        panic!("{test}: {why} (CI installs it: scripts/install-test-deps.sh)");
+    }
+    let _ = writeln!(std::io::stderr(), "skipped {test}: {why}");
 }
