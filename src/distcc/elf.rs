@@ -101,7 +101,7 @@ impl Elf<'_> {
     /// `.ARM.attributes` (Tag_ABI_VFP_args); the header flag is the fallback for objects
     /// without that section (linked executables carry both).
     fn arm_hard_float(&self) -> bool {
-        match self.arm_attributes().and_then(|a| vfp_args(a)) {
+        match self.arm_attributes().and_then(vfp_args) {
             Some(vfp_args) => vfp_args == 1,
             None => self.u32_at(36).unwrap_or(0) & EF_ARM_ABI_FLOAT_HARD != 0,
         }

@@ -1,0 +1,3 @@
+#include "hello.h"
+
+int version(void) { return 1; }
