@@ -236,6 +236,17 @@ impl Session {
         }
     }
 
+    /// A command line to suggest, runnable as printed: `--config` is repeated when it was given.
+    pub fn command(&self, args: &str) -> String {
+        match &self.opts.config {
+            Some(c) => format!(
+                "alarm-distcc --config {} {args}",
+                shell_quote(&c.display().to_string())
+            ),
+            None => format!("alarm-distcc {args}"),
+        }
+    }
+
     /// What the helpers must compile for: `--expect-arch`, else CARCH, else this binary's arch.
     pub fn expected_arch(
         &self,
@@ -314,20 +325,25 @@ fn shell_command_line() -> String {
     std::env::args()
         .enumerate()
         .map(|(i, a)| {
-            let a = if i == 0 {
+            if i == 0 {
                 "alarm-distcc".to_string()
             } else {
-                a
-            };
-            if !a.is_empty()
-                && a.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@+%[]".contains(&b))
-            {
-                a
-            } else {
-                format!("'{}'", a.replace('\'', r"'\''"))
+                shell_quote(&a)
             }
         })
         .collect::<Vec<_>>()
         .join(" ")
+}
+
+/// `word` as the shell reads it back: bare when safe, else in single quotes.
+pub fn shell_quote(word: &str) -> String {
+    if !word.is_empty()
+        && word
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@+%[]".contains(&b))
+    {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }

@@ -230,36 +230,72 @@ fn twenty_hosts_fifteen_silent_finish_in_about_one_timeout() {
     );
 }
 
+/// Three real aarch64 helpers whose compiler sleeps a known time per job: the slot order
+/// (8, 6, 4) and the throughput order (4, 6, 8) differ, and the measurement must find the
+/// latter; a dead helper is named, with the command that removes it, and never goes before
+/// a measured one; this machine goes last, where plain `sort` puts it too.
 #[test]
-fn sort_measure_orders_by_measured_speed_and_puts_failures_last() {
-    let fast = Distccd::start("127.0.0.1");
-    let other = Distccd::start("127.0.0.1");
+fn sort_measure_finds_the_throughput_order_of_real_helpers() {
+    if let Some(why) = missing(&[AARCH64_GCC.1]) {
+        return skip("sort_measure_throughput", &why);
+    }
+    let slow_big = Helper::default()
+        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
+        .delay(1.0)
+        .start();
+    let quick_small = Helper::default()
+        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
+        .delay(0.02)
+        .start();
+    let middle = Helper::default()
+        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
+        .delay(0.3)
+        .start();
     let dead = free_port();
-    let dir = tempfile::tempdir().unwrap();
-    let hosts = format!(
-        "127.0.0.1:{dead}/8 {} localhost/2 {}",
-        fast.spec(2),
-        other.spec(3)
+    let (_dir, conf) = scratch_copy(&stock_aarch64());
+    let add = run(
+        &conf,
+        &[
+            "add-host",
+            &format!("127.0.0.1:{dead}/8"),
+            &slow_big.spec(8),
+            &middle.spec(6),
+            &quick_small.spec(4),
+            "localhost/2",
+            "--yes",
+        ],
     );
-    let conf = config_with(dir.path(), native_arch(), "x86_64-pc-linux-gnu", &hosts);
-    let r = run(&conf, &["sort", "--measure", "--runs", "1", "--yes"]);
-    assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
-    assert!(
-        r.stderr.contains(&format!("127.0.0.1:{dead}/8")),
-        "failing host named: {}",
-        r.stderr
-    );
-    assert!(r.stdout.contains("SLOTS/SECOND"), "{}", r.stdout);
-    let vars = bash_vars(&[&conf]);
-    let list = scalar_value(&vars["DISTCC_HOSTS"]);
-    let tokens: Vec<&str> = list.split_whitespace().collect();
-    assert_eq!(tokens.len(), 4, "{list}");
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    let r = run(&conf, &["sort", "--measure", "--runs", "3", "--yes"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let hosts = scalar_value(&bash_vars(&[&conf])["DISTCC_HOSTS"]);
     assert_eq!(
-        tokens.last(),
-        Some(&format!("127.0.0.1:{dead}/8").as_str()),
-        "{list}"
+        hosts,
+        format!(
+            "{} {} {} 127.0.0.1:{dead}/8 localhost/2",
+            quick_small.spec(4),
+            middle.spec(6),
+            slow_big.spec(8)
+        ),
+        "{}",
+        r.stdout
     );
-    assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j15");
+    let remove = format!(
+        "alarm-distcc --config {} remove-host 127.0.0.1:{dead}",
+        conf.display()
+    );
+    assert!(r.stderr.contains(&remove), "{}", r.stderr);
+    // Plain sort orders by slots but leaves this machine where it is: last.
+    let plain = run(&conf, &["sort", "--yes"]);
+    assert_eq!(plain.code, 0, "{}", plain.stderr);
+    let hosts = scalar_value(&bash_vars(&[&conf])["DISTCC_HOSTS"]);
+    assert!(hosts.ends_with(" localhost/2"), "{hosts}");
+    // The printed command runs as printed.
+    let argv: Vec<&str> = remove.split_whitespace().skip(1).collect();
+    let removed = bin().args(&argv).arg("--yes").output().unwrap();
+    assert!(removed.status.success(), "{removed:?}");
+    let hosts = scalar_value(&bash_vars(&[&conf])["DISTCC_HOSTS"]);
+    assert!(!hosts.contains(&dead.to_string()), "{hosts}");
 }
 
 #[test]

@@ -122,43 +122,45 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
     });
     let mut scores: HashMap<String, f64> = HashMap::new();
     let mut rows = Vec::new();
-    for spec in list.specs() {
+    for spec in list.specs().filter(|s| s.kind() != Kind::Global) {
         let secs = match spec.kind() {
             Kind::Local => local_time,
-            Kind::Tcp => remote_times
+            _ => remote_times
                 .iter()
                 .find(|(s, _)| *s == spec.to_string())
                 .and_then(|(_, t)| *t),
-            _ => None,
         };
-        if let Some(secs) = secs.filter(|s| *s > 0.0) {
-            let score = f64::from(spec.slots()) / secs;
+        let score = secs
+            .filter(|s| *s > 0.0)
+            .map(|secs| f64::from(spec.slots()) / secs);
+        if let Some(score) = score {
             scores.insert(spec.key(), score);
-            rows.push((spec.to_string(), Some(secs), Some(score)));
-        } else if spec.kind() != Kind::Global {
-            rows.push((spec.to_string(), None, None));
         }
+        rows.push((spec, secs, score));
     }
     println!("target: {carch} ({expected}); {runs} run(s) each, median compile time");
     println!("{:<28} {:>12} {:>14}", "HOST", "COMPILE", "SLOTS/SECOND");
     for (spec, secs, score) in &rows {
+        let spec = spec.to_string();
         match (secs, score) {
             (Some(t), Some(s)) => println!("{spec:<28} {:>9.1} ms {s:>14.1}", t * 1000.0),
             _ => println!("{spec:<28} {:>12} {:>14}", "not measured", "-"),
         }
     }
-    let failed: Vec<&str> = rows
-        .iter()
-        .filter(|r| r.2.is_none())
-        .map(|r| r.0.as_str())
-        .collect();
-    if !failed.is_empty() {
-        eprintln!(
-            "warning: {} could not be measured (failed the probe, or an ssh host) and go last: {} \
-             (see `alarm-distcc probe`)",
-            failed.len(),
-            failed.join(", ")
-        );
+    for (spec, _, _) in rows.iter().filter(|r| r.2.is_none()) {
+        match spec.kind() {
+            Kind::Tcp => eprintln!(
+                "warning: {spec} failed the probe (details: {}); it goes after the measured \
+                 helpers. To remove it: {}",
+                session.command(&format!("probe {}", spec.host_port().unwrap_or_default())),
+                session.command(&format!(
+                    "remove-host {}",
+                    spec.host_port().unwrap_or_default()
+                ))
+            ),
+            Kind::Ssh => eprintln!("note: {spec} is an ssh host, which is not measured"),
+            _ => eprintln!("note: this machine could not be timed (no working `cc`)"),
+        }
     }
     let total: f64 = scores.values().sum();
     if let Some(local) = scores.get("localhost")
@@ -167,8 +169,9 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
     {
         eprintln!(
             "advice: this machine gives {:.0}% of the measured speed; distcc's man page advises \
-             leaving a client under a fifth of the total out of the list: alarm-distcc set-local 0",
-            100.0 * local / total
+             leaving a client under a fifth of the total out of the list: {}",
+            100.0 * local / total,
+            session.command("set-local 0")
         );
     }
     let plan = plan::plan_hosts(&target.doc, &HostChange::SortMeasured(scores), &inherited)

@@ -116,6 +116,14 @@ impl HostSpec {
         }
     }
 
+    /// `HOST:PORT` of a network host, as `remove-host` and `probe` take it.
+    pub fn host_port(&self) -> Option<String> {
+        match self {
+            HostSpec::Tcp { host, .. } => Some(format!("{host}:{}", self.port()?)),
+            _ => None,
+        }
+    }
+
     pub fn options(&self) -> &[HostOption] {
         match self {
             HostSpec::Tcp { options, .. } | HostSpec::Ssh { options, .. } => options,
@@ -781,8 +789,9 @@ impl HostList {
         );
     }
 
-    /// Measured order: global options in front, measured hosts (this machine included) by
-    /// score, then the hosts that could not be measured, in their current order.
+    /// Measured order: global options in front, measured helpers by score, then the helpers
+    /// that could not be measured, in their current order, and the local entry last, as in
+    /// `sort_by_slots` (so the two sorts never undo each other's local placement).
     pub fn sort_measured(&mut self, scores: &std::collections::HashMap<String, f64>) {
         let score = |t: &HostToken| {
             t.spec
@@ -793,6 +802,7 @@ impl HostList {
         self.sort_ranked(
             |t| match (&t.spec, score(t)) {
                 (Ok(HostSpec::Global(_)), _) => 0,
+                (Ok(HostSpec::Local { .. }), _) => 3,
                 (_, Some(_)) => 1,
                 _ => 2,
             },
@@ -944,17 +954,26 @@ mod tests {
         let mut list = HostList::parse("localhost/2 a/2 --randomize b/8 c/2");
         list.sort_by_slots();
         assert_eq!(list.render(), "--randomize b/8 a/2 c/2 localhost/2");
-        let mut list = HostList::parse("a/2 localhost/2 b/8");
+        let mut list = HostList::parse("localhost/2 a/2 b/8 c/4");
         let scores = [
             ("tcp:a:3632".to_string(), 9.0),
-            ("localhost".to_string(), 3.0),
+            ("tcp:c:3632".to_string(), 12.0),
+            ("localhost".to_string(), 30.0),
         ];
         list.sort_measured(&scores.into_iter().collect());
-        assert_eq!(list.render(), "a/2 localhost/2 b/8");
-        // Nothing measured: nothing moves (not a fallback to slot order).
+        // Measured helpers by score, the unmeasured one after them, the local entry last
+        // whatever its score: where plain `sort` puts it too.
+        assert_eq!(list.render(), "c/4 a/2 b/8 localhost/2");
+        let mut again = list.clone();
+        again.sort_by_slots();
+        assert_eq!(
+            again.tokens.last().map(|t| t.raw.as_str()),
+            Some("localhost/2")
+        );
+        // Nothing measured: the helpers keep their order (no fallback to slot order).
         let mut list = HostList::parse("a/2 localhost/2 b/8");
         list.sort_measured(&Default::default());
-        assert_eq!(list.render(), "a/2 localhost/2 b/8");
+        assert_eq!(list.render(), "a/2 b/8 localhost/2");
     }
 
     #[test]
