@@ -46,6 +46,15 @@ pub enum ColorChoice {
     Never,
 }
 
+/// The helper's distribution, for `helper`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum HelperDistro {
+    /// Arch Linux (or ArchWSL) with the AUR's distccd-alarm toolchains
+    Arch,
+    /// Debian or Ubuntu (WSL's default) with Debian's cross gcc
+    Debian,
+}
+
 /// What `helper` prints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum HelperFormat {
@@ -136,7 +145,7 @@ pub enum Command {
         #[arg(long, default_value_t = 4.0)]
         timeout: f64,
     },
-    /// Print what to run on a helper machine (x86_64 Arch, or Arch in WSL) to serve this Pi
+    /// Print what to run on a helper machine (x86_64 Arch or Debian/Ubuntu, or WSL) to serve this Pi
     Helper {
         /// The Pi's architecture [default: from CARCH]
         #[arg(long, value_enum)]
@@ -150,9 +159,16 @@ pub enum Command {
         /// Jobs distccd runs at once [default: distccd's, CPUs + 2]
         #[arg(long)]
         jobs: Option<u32>,
-        /// A script to run by hand (WSL), or the conf.d file and unit for systemd
+        /// A script to run by hand (WSL), or the conf.d file and unit for systemd (arch)
         #[arg(long, value_enum, default_value_t = HelperFormat::Script)]
         format: HelperFormat,
+        /// The helper's distribution
+        #[arg(long, value_enum, default_value_t = HelperDistro::Arch)]
+        distro: HelperDistro,
+        /// Folder of the cross compiler on the helper [default: distccd-alarm's /opt/x-tools*
+        /// for arch, /usr/bin for debian]
+        #[arg(long, value_name = "DIR")]
+        toolchain: Option<String>,
     },
     /// Print a shell completion script
     Completions {

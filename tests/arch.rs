@@ -248,7 +248,8 @@ fn helper_script_and_conf_for_each_arch() {
     let (code, script, err) = helper(&aarch64, &["--allow", "192.168.1.50"]);
     assert_eq!(code, 0, "{err}");
     assert!(bash_syntax_ok(&script), "{script}");
-    assert!(script.contains("export PATH=/opt/x-tools8/aarch64-unknown-linux-gnu/bin:$PATH"));
+    assert!(script.contains("TOOLCHAIN=/opt/x-tools8/aarch64-unknown-linux-gnu/bin\n"));
+    assert!(script.contains("export PATH=$TOOLCHAIN:$PATH"));
     assert!(script.contains("--allow 192.168.1.50"));
     assert!(script.contains("--port 3636"));
     assert!(script.contains("distccd --daemon --no-detach"));
@@ -261,6 +262,43 @@ fn helper_script_and_conf_for_each_arch() {
     assert!(bash_syntax_ok(&script));
     assert!(script.contains("/opt/x-tools7h/arm-unknown-linux-gnueabihf/bin"));
     assert!(script.contains("--port 3635") && script.contains("--jobs 6"));
+
+    // Debian/Ubuntu helpers: apt-get, Debian's cross gcc behind ALARM's names, a whitelist
+    // of exactly those names, and plain words about the gcc version.
+    let (code, script, _) = helper(&armv7h, &["--distro", "debian", "--allow", "10.0.0.2"]);
+    assert_eq!(code, 0);
+    assert!(bash_syntax_ok(&script), "{script}");
+    for needle in [
+        "apt-get install -y",
+        "gcc-arm-linux-gnueabihf g++-arm-linux-gnueabihf",
+        "TOOLCHAIN=/usr/bin\n",
+        "armv7l-unknown-linux-gnueabihf-$tool",
+        "export DISTCC_CMDLIST=",
+        "its version differs",
+        "--port 3635",
+    ] {
+        assert!(script.contains(needle), "missing {needle}: {script}");
+    }
+    assert!(!script.contains("pacman"), "{script}");
+    let (code, script, _) = helper(
+        &armv7h,
+        &["--toolchain", "/home/me/x tools/bin", "--allow", "10.0.0.2"],
+    );
+    assert_eq!(code, 0);
+    assert!(
+        script.contains("TOOLCHAIN='/home/me/x tools/bin'\n"),
+        "{script}"
+    );
+    let (code, _, err) = helper(
+        &armv7h,
+        &[
+            "--distro", "debian", "--format", "conf", "--allow", "10.0.0.2",
+        ],
+    );
+    assert_eq!(code, 2, "{err}");
+    // WSL2 NAT: the script allows Windows' address on the WSL switch, which is where the
+    // forwarded connections come from.
+    assert!(script.contains("WSL2") && script.contains("ALLOW+=(--allow \"$gateway\")"));
 
     let (code, conf, _) = helper(
         &aarch64,
@@ -344,6 +382,83 @@ fn completions_load_in_bash_and_the_man_page_renders() {
     }
 }
 
+/// The real makepkg reads the recipe (as an unprivileged user: makepkg refuses root).
+#[test]
+fn pkgbuild_passes_the_real_makepkg_printsrcinfo() {
+    if !Command::new("bash")
+        .args(["-c", "command -v makepkg && command -v pacman"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        return skip(
+            "makepkg --printsrcinfo",
+            "makepkg or pacman is not installed",
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        manifest_dir().join("packaging/PKGBUILD"),
+        dir.path().join("PKGBUILD"),
+    )
+    .unwrap();
+    if is_root() {
+        ensure_build_user();
+        assert!(
+            Command::new("chown")
+                .args(["-R", BUILD_USER])
+                .arg(dir.path())
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+    let out = as_build_user(
+        "makepkg",
+        &[
+            ("PATH", "/usr/bin:/bin".to_string()),
+            ("HOME", dir.path().display().to_string()),
+        ],
+    )
+    .arg("--printsrcinfo")
+    .current_dir(dir.path())
+    .output()
+    .unwrap();
+    let srcinfo = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{srcinfo}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let version = cargo_version();
+    for line in [
+        "pkgbase = alarm-distcc".to_string(),
+        format!("\tpkgver = {version}"),
+        "\tpkgrel = 1".to_string(),
+        "\tarch = aarch64".to_string(),
+        "\tarch = armv7h".to_string(),
+        "\tlicense = MIT".to_string(),
+        "\tmakedepends = cargo".to_string(),
+        "\toptdepends = distcc: the compiler this tool configures".to_string(),
+        format!("\tsource = alarm-distcc-{version}.tar.gz"),
+        "pkgname = alarm-distcc".to_string(),
+    ] {
+        assert!(
+            srcinfo.lines().any(|l| l == line),
+            "missing `{line}`:\n{srcinfo}"
+        );
+    }
+}
+
+fn cargo_version() -> String {
+    let cargo_toml = std::fs::read_to_string(manifest_dir().join("Cargo.toml")).unwrap();
+    cargo_toml
+        .lines()
+        .find_map(|l| l.strip_prefix("version = "))
+        .unwrap()
+        .trim_matches('"')
+        .to_string()
+}
+
 #[test]
 fn pkgbuild_is_valid_bash_with_the_right_fields() {
     let pkgbuild = manifest_dir().join("packaging/PKGBUILD");
@@ -361,12 +476,7 @@ fn pkgbuild_is_valid_bash_with_the_right_fields() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    let cargo_toml = std::fs::read_to_string(manifest_dir().join("Cargo.toml")).unwrap();
-    let version = cargo_toml
-        .lines()
-        .find_map(|l| l.strip_prefix("version = "))
-        .unwrap()
-        .trim_matches('"');
+    let version = cargo_version();
     assert!(
         text.starts_with(&format!(
             "alarm-distcc|{version}|aarch64 armv7h x86_64|MIT|cargo"

@@ -43,7 +43,6 @@ const ARMV7H: Flavour = Flavour {
 };
 
 const SOURCES: [&str; 4] = ["main.c", "greet.c", "sum.c", "version.c"];
-const BUILD_USER: &str = "alarmbuild";
 
 /// Why this machine cannot run the end-to-end build, if it cannot.
 fn cannot_build(f: &Flavour) -> Option<String> {
@@ -67,29 +66,6 @@ fn cannot_build(f: &Flavour) -> Option<String> {
 
 fn stock(f: &Flavour) -> Option<PathBuf> {
     corpus_files().into_iter().find(|p| p.ends_with(f.stock))
-}
-
-/// makepkg refuses to run as root: under root, build as an unprivileged user.
-fn ensure_build_user() {
-    let exists = Command::new("id")
-        .arg(BUILD_USER)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !exists {
-        let status = Command::new("useradd")
-            .args(["-m", "-s", "/bin/bash", BUILD_USER])
-            .status()
-            .expect("useradd runs");
-        // Another test may have created it meanwhile.
-        assert!(
-            status.success()
-                || Command::new("id")
-                    .arg(BUILD_USER)
-                    .status()
-                    .unwrap()
-                    .success()
-        );
-    }
 }
 
 /// A Pi in a folder: its makepkg.conf (a copy of the stock one), the package to build, and
@@ -153,8 +129,17 @@ impl Pi {
             ("DISTCC_NO_REWRITE_CROSS", "1".into()),
             ("DISTCC_DIR", home.join(".distcc").display().to_string()),
         ];
+        if is_root() {
+            ensure_build_user();
+            let status = Command::new("chown")
+                .args(["-R", BUILD_USER])
+                .arg(self.dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let mut cmd = as_build_user("timeout", &vars);
         let makepkg = [
-            "timeout",
             "300",
             "makepkg",
             "--config",
@@ -164,25 +149,6 @@ impl Pi {
             "--nodeps",
             "--noconfirm",
         ];
-        let mut cmd = if is_root() {
-            ensure_build_user();
-            let status = Command::new("chown")
-                .args(["-R", BUILD_USER])
-                .arg(self.dir.path())
-                .status()
-                .unwrap();
-            assert!(status.success());
-            let mut c = Command::new("runuser");
-            c.args(["-u", BUILD_USER, "--", "env", "-i"]);
-            c
-        } else {
-            let mut c = Command::new("env");
-            c.arg("-i");
-            c
-        };
-        for (k, v) in vars {
-            cmd.arg(format!("{k}={v}"));
-        }
         let out = cmd.args(makepkg).current_dir(&self.build).output().unwrap();
         let text = format!(
             "{}{}",

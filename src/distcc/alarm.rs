@@ -38,6 +38,22 @@ impl HelperArch {
         }
     }
 
+    /// Debian's cross compiler prefix for this architecture.
+    pub fn debian_triple(self) -> &'static str {
+        match self {
+            HelperArch::Armv8 => "aarch64-linux-gnu",
+            HelperArch::Armv7h => "arm-linux-gnueabihf",
+        }
+    }
+
+    /// Debian's packages of those cross compilers.
+    pub fn debian_packages(self) -> [&'static str; 2] {
+        match self {
+            HelperArch::Armv8 => ["gcc-aarch64-linux-gnu", "g++-aarch64-linux-gnu"],
+            HelperArch::Armv7h => ["gcc-arm-linux-gnueabihf", "g++-arm-linux-gnueabihf"],
+        }
+    }
+
     /// The compiler prefix the Pi sends and the helper whitelists in /usr/lib/distcc.
     pub fn client_triple(self) -> &'static str {
         match self {

@@ -241,3 +241,43 @@ pub fn skip(test: &str, why: &str) {
     }
     let _ = writeln!(std::io::stderr(), "skipped {test}: {why}");
 }
+
+/// The unprivileged user the tests run makepkg and helper scripts as when they run as root.
+pub const BUILD_USER: &str = "alarmbuild";
+
+/// Creates `BUILD_USER` (with a home) if it is missing.
+pub fn ensure_build_user() {
+    let exists = || {
+        Command::new("id")
+            .arg(BUILD_USER)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !exists() {
+        let _ = Command::new("useradd")
+            .args(["-m", "-s", "/bin/bash", BUILD_USER])
+            .status();
+        // Another test may have created it meanwhile.
+        assert!(exists(), "could not create the user {BUILD_USER}");
+    }
+}
+
+/// A command run as `BUILD_USER` when the tests run as root (else as this user), with a
+/// clean environment holding only `vars`.
+pub fn as_build_user(program: &str, vars: &[(&str, String)]) -> Command {
+    let mut cmd = if is_root() {
+        ensure_build_user();
+        let mut c = Command::new("runuser");
+        c.args(["-u", BUILD_USER, "--", "env", "-i"]);
+        c
+    } else {
+        let mut c = Command::new("env");
+        c.arg("-i");
+        c
+    };
+    for (k, v) in vars {
+        cmd.arg(format!("{k}={v}"));
+    }
+    cmd.arg(program);
+    cmd
+}

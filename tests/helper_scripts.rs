@@ -1,0 +1,272 @@
+//! Every script `alarm-distcc helper` prints, run as printed on this Debian machine as a
+//! helper: as root and as an unprivileged user, each in its own process group, then a real
+//! `alarm-distcc probe` from a Pi config must pass against it. Loopback only.
+
+mod common;
+
+use common::distccd::*;
+use common::*;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A printed script running in its own process group; stopped with the group.
+struct Running {
+    child: Child,
+    port: u16,
+    log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+        std::thread::sleep(Duration::from_millis(200));
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn stock(name: &str) -> Option<PathBuf> {
+    corpus_files()
+        .into_iter()
+        .find(|p| p.ends_with(format!("stock/alarm-7.1.0-{name}.makepkg.conf")))
+}
+
+/// Prints the script with `args` (plus --allow 127.0.0.1 and a free port) for the Pi
+/// config `pi`, and starts it as printed with `env`, as root or as the build user.
+fn start(pi: &Path, args: &[&str], env: &[(&str, String)], as_user: bool) -> Running {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let port = free_port();
+    let port_arg = port.to_string();
+    let mut all = vec!["helper", "--allow", "127.0.0.1", "--port", &port_arg];
+    all.extend_from_slice(args);
+    let printed = run(pi, &all);
+    assert_eq!(printed.code, 0, "{}", printed.stderr);
+    let script = dir.path().join("distccd.sh");
+    std::fs::write(&script, &printed.stdout).unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let log = dir.path().join("distccd.log");
+    let mut vars: Vec<(&str, String)> = vec![
+        (
+            "PATH",
+            "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin".into(),
+        ),
+        ("DISTCCD_LOG", log.display().to_string()),
+    ];
+    vars.extend(env.iter().cloned());
+    let mut cmd = if as_user {
+        let home = if is_root() {
+            PathBuf::from(format!("/home/{BUILD_USER}"))
+        } else {
+            dir.path().join("home")
+        };
+        vars.push(("HOME", home.display().to_string()));
+        as_build_user("bash", &vars)
+    } else {
+        vars.push(("HOME", dir.path().join("home").display().to_string()));
+        let mut c = Command::new("env");
+        c.arg("-i");
+        for (k, v) in &vars {
+            c.arg(format!("{k}={v}"));
+        }
+        c.arg("bash");
+        c
+    };
+    let child = cmd
+        .arg(&script)
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(
+            std::fs::File::create(dir.path().join("script.err")).unwrap(),
+        ))
+        .spawn()
+        .unwrap();
+    let mut running = Running {
+        child,
+        port,
+        log,
+        _dir: dir,
+    };
+    let until = Instant::now() + Duration::from_secs(15);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        let err = std::fs::read_to_string(running._dir.path().join("script.err"));
+        if let Ok(Some(status)) = running.child.try_wait() {
+            panic!("the script stopped ({status}): {err:?}\n{}", printed.stdout);
+        }
+        assert!(Instant::now() < until, "distccd did not start: {err:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    running
+}
+
+fn probe_passes(pi: &Path, helper: &Running) {
+    let r = run(
+        pi,
+        &[
+            "probe",
+            "--timeout",
+            "10",
+            &format!("127.0.0.1:{}", helper.port),
+        ],
+    );
+    assert_eq!(
+        r.code,
+        0,
+        "{}{}\nlog:\n{}",
+        r.stdout,
+        r.stderr,
+        std::fs::read_to_string(&helper.log).unwrap_or_default()
+    );
+    assert!(r.stdout.contains("ok: "), "{}", r.stdout);
+}
+
+/// Why this machine cannot play the helper for `arch`, if it cannot.
+fn cannot_serve(arch: &str, gcc: &str) -> Option<String> {
+    if let Some(why) = missing(&["distccd", gcc]) {
+        return Some(why);
+    }
+    if is_root() && !have("runuser") {
+        return Some("runuser is missing".into());
+    }
+    stock(arch)
+        .is_none()
+        .then(|| "the corpus's stock configs are not here".into())
+}
+
+#[test]
+fn debian_script_for_armv8_runs_as_root() {
+    if let Some(why) = cannot_serve("aarch64", AARCH64_GCC.1) {
+        return skip("debian armv8 script", &why);
+    }
+    let pi = stock("aarch64").unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let helper = start(
+        &pi,
+        &["--distro", "debian"],
+        &[(
+            "ALARM_DISTCC_HELPER_DIR",
+            state.path().join("armv8").display().to_string(),
+        )],
+        false,
+    );
+    probe_passes(&pi, &helper);
+    let cmdlist = std::fs::read_to_string(state.path().join("armv8/cmdlist")).unwrap();
+    assert!(cmdlist.lines().any(|l| l == AARCH64_GCC.0), "{cmdlist}");
+    assert!(
+        !cmdlist.lines().any(|l| l == "gcc"),
+        "only ALARM's names: {cmdlist}"
+    );
+}
+
+#[test]
+fn debian_script_for_armv7h_runs_as_a_user() {
+    if let Some(why) = cannot_serve("armv7h", ARMV7H_GCC.1) {
+        return skip("debian armv7h script", &why);
+    }
+    let pi = stock("armv7h").unwrap();
+    let helper = start(&pi, &["--distro", "debian"], &[], true);
+    probe_passes(&pi, &helper);
+    // distccd writes the job's summary just after answering.
+    let until = Instant::now() + Duration::from_secs(5);
+    let log = loop {
+        let log = std::fs::read_to_string(&helper.log).unwrap_or_default();
+        if log.contains("COMPILE_OK") || Instant::now() > until {
+            break log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        log.contains("COMPILE_OK"),
+        "the job ran on this helper: {log}"
+    );
+}
+
+/// A folder like distccd-alarm's /opt/x-tools*: the ALARM names lead to Debian's cross gcc.
+fn alarm_toolchain(dir: &Path, name: &str, real: &str) -> PathBuf {
+    let bin = dir.join("x-tools/bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    for d in [dir.join("x-tools"), bin.clone()] {
+        std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let real = Command::new("bash")
+        .args(["-c", &format!("command -v {real}")])
+        .output()
+        .unwrap();
+    let real = String::from_utf8(real.stdout).unwrap();
+    std::os::unix::fs::symlink(real.trim(), bin.join(name)).unwrap();
+    let list = dir.join("cmdlist");
+    std::fs::write(&list, format!("{name}\n")).unwrap();
+    std::fs::set_permissions(&list, std::fs::Permissions::from_mode(0o644)).unwrap();
+    bin
+}
+
+fn arch_script(arch: &str, (name, real): (&str, &str), as_user: bool) {
+    if let Some(why) = cannot_serve(arch, real) {
+        return skip(&format!("arch {arch} script"), &why);
+    }
+    let pi = stock(arch).unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tools.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = alarm_toolchain(tools.path(), name, real);
+    let bin_arg = bin.display().to_string();
+    // distccd-alarm whitelists in /usr/lib/distcc; here the whitelist comes from the
+    // environment, so no system folder is touched.
+    let helper = start(
+        &pi,
+        &["--toolchain", &bin_arg],
+        &[(
+            "DISTCC_CMDLIST",
+            tools.path().join("cmdlist").display().to_string(),
+        )],
+        as_user,
+    );
+    probe_passes(&pi, &helper);
+}
+
+#[test]
+fn arch_script_for_armv8_runs_as_root_with_its_toolchain() {
+    arch_script("aarch64", AARCH64_GCC, false);
+}
+
+#[test]
+fn arch_script_for_armv7h_runs_as_a_user() {
+    arch_script("armv7h", ARMV7H_GCC, true);
+}
+
+#[test]
+fn arch_script_refuses_a_missing_toolchain() {
+    let Some(pi) = stock("aarch64") else {
+        return skip("arch script without toolchain", "the corpus is not here");
+    };
+    let r = run(
+        &pi,
+        &[
+            "helper",
+            "--allow",
+            "127.0.0.1",
+            "--toolchain",
+            "/nonexistent/bin",
+        ],
+    );
+    assert_eq!(r.code, 0);
+    let out = Command::new("bash")
+        .args(["-c", &r.stdout])
+        .env("DISTCCD_LOG", "/dev/null")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("missing /nonexistent/bin/aarch64-unknown-linux-gnu-gcc"),
+        "{err}"
+    );
+}
