@@ -22,6 +22,15 @@ pub struct Session {
     pub color: bool,
 }
 
+/// Which value an edit is about: it goes to the file makepkg takes that value from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    /// DISTCC_HOSTS (and the BUILDENV and -j that follow it).
+    Hosts,
+    /// distcc in BUILDENV.
+    Buildenv,
+}
+
 /// The file an edit goes to, as read, and the layers makepkg reads around it.
 pub struct Target {
     pub loaded: Loaded,
@@ -67,13 +76,48 @@ impl Session {
         Ok(docs)
     }
 
-    /// Reads the file to edit (main, or the drop-in with --drop-in) and every layer.
-    pub fn target(&self) -> Result<Target> {
+    /// Reads every layer and picks the file to edit: the drop-in with --drop-in, else the
+    /// file makepkg takes the focused value from (a drop-in or per-user file that sets
+    /// DISTCC_HOSTS wins over the main file), else the main file.
+    pub fn target(&self, focus: Focus) -> Result<Target> {
         let mut layers = self.layers()?;
         let path = if self.opts.drop_in {
+            if !self.env.makepkg.reads_drop_ins() {
+                let layers::Makepkg::Version(v) = &self.env.makepkg else {
+                    unreachable!("an unknown makepkg is assumed to read drop-ins")
+                };
+                return Err(bad_input(format!(
+                    "makepkg {v} here does not read {} (drop-ins came with pacman 6.1), so a \
+                     drop-in would never be used; leave out --drop-in to edit {}",
+                    layers::drop_in_dir(&self.main).display(),
+                    self.main.display()
+                )));
+            }
+            if self.env.makepkg == layers::Makepkg::NotFound {
+                eprintln!(
+                    "note: makepkg is not on PATH here; assuming pacman 6.1 or later, which reads \
+                     {}",
+                    layers::drop_in_dir(&self.main).display()
+                );
+            }
             layers::distcc_drop_in(&self.main)
         } else {
-            self.main.clone()
+            let eff = layers::effective(&layers);
+            let (source, name) = match focus {
+                Focus::Hosts => (layers::source_of(&eff.hosts), "DISTCC_HOSTS"),
+                Focus::Buildenv => (layers::source_of(&eff.distcc), "distcc in BUILDENV"),
+            };
+            match source {
+                Some(p) if p != self.main => {
+                    eprintln!(
+                        "note: editing {}: makepkg takes {name} from it, not from {}",
+                        p.display(),
+                        self.main.display()
+                    );
+                    p
+                }
+                _ => self.main.clone(),
+            }
         };
         // The target is one of the layers already read (or a drop-in still to be created).
         let original = match layers.iter().find(|(p, _)| p == &path) {
@@ -116,16 +160,23 @@ impl Session {
     }
 
     pub fn edit_hosts(&self, change: &HostChange) -> Result<()> {
-        let target = self.target()?;
-        let inherited = self.inherited(&target);
+        let target = self.target(Focus::Hosts)?;
+        self.apply_hosts(&target, change)
+    }
+
+    /// Plans `change` on an already read target, then diff, confirm, write.
+    pub fn apply_hosts(&self, target: &Target, change: &HostChange) -> Result<()> {
+        let inherited = self.inherited(target);
         let plan = plan::plan_hosts(&target.doc, change, &inherited)
             .map_err(|r| self.refusal(&target.loaded.path, r))?;
-        self.apply(&target, plan)
+        self.apply(target, plan)
     }
 
     pub fn edit_enabled(&self, enabled: bool) -> Result<()> {
-        let target = self.target()?;
-        let plan = plan::plan_enable(&target.doc, enabled)
+        let target = self.target(Focus::Buildenv)?;
+        let inherited = self.inherited(&target);
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+        let plan = plan::plan_enable(&target.doc, enabled, &inherited, cpus)
             .map_err(|r| self.refusal(&target.loaded.path, r))?;
         self.apply(&target, plan)
     }
@@ -146,6 +197,7 @@ impl Session {
                 Value::Known(m) => Some(m.value.text),
                 _ => None,
             },
+            distcc: matches!(before.distcc, Value::Known(s) if s.value),
         }
     }
 
@@ -180,7 +232,8 @@ impl Session {
         if let Some(slot) = layers_after.iter_mut().find(|(p, _)| p == path) {
             slot.1 = plan.doc.clone();
         }
-        for o in layers::overrides(&layers_after, path) {
+        let changed = layers::changed_vars(&target.doc, &plan.doc);
+        for o in layers::overrides(&layers_after, path, &changed) {
             eprintln!(
                 "warning: {o}, which makepkg reads later and which overrides this change; edit \
                  that file, or use --drop-in"
@@ -194,15 +247,33 @@ impl Session {
             self.confirm(path)?;
         }
         write::write_atomic(&target.loaded, new).map_err(|e| self.write_error(e))?;
+        let before = layers::effective(&target.layers);
+        let after = layers::effective(&layers_after);
+        let summary = layers::change_summary(&before, &after);
         eprintln!(
-            "{} {}",
+            "{} {}{}",
             if target.loaded.original.is_some() {
                 "wrote"
             } else {
                 "created"
             },
-            path.display()
+            path.display(),
+            if summary.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", summary.join("; "))
+            }
         );
+        let helpers = layers::hosts_of(&after.hosts).is_some_and(|l| {
+            l.specs()
+                .any(|s| s.kind() == crate::distcc::hosts::Kind::Tcp)
+        });
+        if helpers && matches!(after.distcc, Value::Known(ref s) if s.value) {
+            eprintln!(
+                "next: {} (checks each helper with a real compile)",
+                self.command("probe")
+            );
+        }
         Ok(())
     }
 

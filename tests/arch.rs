@@ -129,20 +129,69 @@ fn show_resolves_every_layer_with_its_source() {
     assert_eq!(v["hosts"]["value"], "10.0.0.5/3");
 }
 
+/// An edit goes to the file whose value makepkg ends up using, and says so.
 #[test]
-fn editing_the_main_file_warns_about_later_overrides() {
+fn edits_go_to_the_layer_makepkg_takes_the_value_from() {
     let t = layered_tree();
+    let (code, _, err) = t.bin(&["add-host", "10.0.0.3/2", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    let user = t.root.join("home/.config/pacman/makepkg.conf");
+    assert!(
+        err.contains(&format!("note: editing {}", user.display())),
+        "{err}"
+    );
+    let text = std::fs::read_to_string(&user).unwrap();
+    assert!(
+        text.starts_with("DISTCC_HOSTS=\"10.0.0.9/8 10.0.0.3/2\"\n"),
+        "{text}"
+    );
+    // What makepkg reads after every layer: the new host is in, -j is the total.
+    let main = std::fs::read_to_string(t.main()).unwrap();
+    assert!(
+        main.contains("#DISTCC_HOSTS=\"\""),
+        "main untouched: {main}"
+    );
+    let files = [
+        t.main(),
+        t.root.join("etc/makepkg.conf.d/rust.conf"),
+        t.root.join("etc/makepkg.conf.d/zz-local.conf"),
+        user.clone(),
+    ];
+    let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
+    let vars = bash_vars(&refs);
+    assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "10.0.0.9/8 10.0.0.3/2");
+    assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j10");
+    // enable/disable go to the file that decides BUILDENV's distcc: the user file too.
+    let (code, _, err) = t.bin(&["disable", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        std::fs::read_to_string(&user)
+            .unwrap()
+            .contains("BUILDENV+=(!distcc)")
+    );
+}
+
+/// Editing a file that a later layer overrides warns, naming only what the diff changes.
+#[test]
+fn editing_the_main_file_warns_about_later_overrides_of_what_changed() {
+    let t = Tree::new();
+    std::fs::create_dir_all(t.root.join("etc")).unwrap();
+    std::fs::copy(fixture("alarm-aarch64-stock.conf"), t.main()).unwrap();
+    t.write(
+        "etc/makepkg.conf.d/zz-local.conf",
+        "MAKEFLAGS=\"-j16\"\nBUILDENV+=(distcc)\n",
+    );
     let (code, _, err) = t.bin(&["add-host", "10.0.0.3/2", "--yes"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("zz-local.conf:1 sets MAKEFLAGS=\"-j16\""),
         "{err}"
     );
-    assert!(
-        err.contains("pacman/makepkg.conf:1 sets DISTCC_HOSTS"),
-        "{err}"
-    );
     assert!(err.contains("--drop-in"), "{err}");
+    // Removing the host changes only DISTCC_HOSTS (and -j): no word of BUILDENV.
+    let (code, _, err) = t.bin(&["remove-host", "10.0.0.3", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("BUILDENV"), "{err}");
 }
 
 #[test]

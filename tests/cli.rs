@@ -409,7 +409,16 @@ fn every_refusal_names_the_line_and_leaves_the_file() {
 #[test]
 fn color_always_colours_the_diff_and_never_does_not() {
     let conf = fixture("alarm-aarch64-stock.conf");
-    let r = run(&conf, &["--dry-run", "--color", "always", "set-local", "2"]);
+    let r = run(
+        &conf,
+        &[
+            "--dry-run",
+            "--color",
+            "always",
+            "add-host",
+            "10.0.0.2:3636/4",
+        ],
+    );
     assert_eq!(r.code, 0);
     assert!(
         r.stdout.contains("\x1b[32m+BUILDENV=(distcc"),

@@ -191,13 +191,13 @@ fn hostile_inputs_get_a_clear_answer() {
     let mut text = format!("# {}\n", "x".repeat(10 << 20));
     text.push_str("BUILDENV=(!distcc color)\n#MAKEFLAGS=\"-j2\"\n");
     std::fs::write(&long, &text).unwrap();
-    let r = run(&long, &["set-local", "2", "--yes"]);
+    let r = run(&long, &["add-host", "10.0.0.2/6", "localhost/2", "--yes"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let after = std::fs::read_to_string(&long).unwrap();
     assert!(after.starts_with(&text[..(10 << 20) + 3]));
     assert!(
         after.ends_with(
-            "BUILDENV=(distcc color)\nDISTCC_HOSTS=\"localhost/2\"\nMAKEFLAGS=\"-j2\"\n"
+            "BUILDENV=(distcc color)\nDISTCC_HOSTS=\"10.0.0.2/6 localhost/2\"\nMAKEFLAGS=\"-j8\"\n"
         ),
         "{}",
         &after[after.len() - 80..]

@@ -205,7 +205,7 @@ fn unsafe_files_are_refused_untouched() {
     ] {
         let (_dir, conf) = scratch_copy(&fixture(file));
         let original = std::fs::read(&conf).unwrap();
-        let r = run(&conf, &["set-local", "2", "--yes"]);
+        let r = run(&conf, &["add-host", "10.0.0.9/4", "--yes"]);
         assert_eq!(r.code, 2, "{file}: {}", r.stderr);
         let at = format!("{}:{line}:", conf.display());
         assert!(r.stderr.contains(&at), "{file}: no {at} in {}", r.stderr);

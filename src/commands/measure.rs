@@ -5,7 +5,7 @@ use crate::conf::plan::{self, HostChange};
 use crate::distcc::elf::Arch;
 use crate::distcc::hosts::{HostList, Kind};
 use crate::distcc::protocol::{self, Outcome, Verdict, targets_of};
-use crate::session::Session;
+use crate::session::{Focus, Session};
 use crate::ui::{timeout_of, with_spinner};
 use anyhow::Result;
 use std::collections::HashMap;
@@ -109,7 +109,7 @@ fn measure(
 
 /// Orders DISTCC_HOSTS by measured throughput (slots per second of one compile).
 pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
-    let target = session.target()?;
+    let target = session.target(Focus::Hosts)?;
     let inherited = session.inherited(&target);
     let (list, _) = plan::starting_hosts(&target.doc, &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;

@@ -1,7 +1,7 @@
 //! `show`: the distcc setup as makepkg will see it, as text or JSON.
 
 use crate::conf::document::Document;
-use crate::conf::layers::{self, Effective, Value};
+use crate::conf::layers::{self, Effective, Makepkg, Value};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::hosts::HostList;
 use crate::session::Session;
@@ -114,6 +114,12 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective) -> String {
 }
 
 fn jobs_verdict(jobs: Option<JobCount>, total: u32) -> String {
+    if total == 0 {
+        // Nothing to match -j against yet.
+        return "no hosts yet: add a helper first (`alarm-distcc add-host HOST:PORT/SLOTS`); -j \
+                then follows the slots"
+            .into();
+    }
     match jobs {
         Some(JobCount::Fixed(n)) if n == total => format!("-j{n} matches the {total} slots"),
         Some(JobCount::Fixed(n)) => format!(
@@ -178,13 +184,47 @@ pub fn show_json(docs: &[(PathBuf, Document)], eff: &Effective) -> serde_json::V
     })
 }
 
+/// What the files read depend on: the makepkg version found here.
+fn makepkg_note(session: &Session) -> Option<String> {
+    let dir = layers::drop_in_dir(&session.main);
+    match &session.env.makepkg {
+        Makepkg::Version(v) if !session.env.makepkg.reads_drop_ins() && dir.is_dir() => {
+            Some(format!(
+                "makepkg {v} here does not read {} (drop-ins came with pacman 6.1)",
+                dir.display()
+            ))
+        }
+        Makepkg::NotFound => Some(
+            "makepkg is not on PATH here; assuming pacman 6.1 or later (reads makepkg.conf.d)"
+                .into(),
+        ),
+        _ => None,
+    }
+}
+
 pub fn run(session: &Session, json: bool) -> Result<()> {
     let docs = session.layers()?;
     let eff = layers::effective(&docs);
     if json {
-        println!("{}", serde_json::to_string_pretty(&show_json(&docs, &eff))?);
+        let mut v = show_json(&docs, &eff);
+        v["makepkg"] = match &session.env.makepkg {
+            Makepkg::Version(version) => serde_json::json!({
+                "version": version,
+                "reads_drop_ins": session.env.makepkg.reads_drop_ins(),
+            }),
+            Makepkg::NotFound => serde_json::Value::Null,
+        };
+        println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        print!("{}", show_text(&docs, &eff));
+        let text = show_text(&docs, &eff);
+        match makepkg_note(session) {
+            // Right under the list of files it explains.
+            Some(note) => {
+                let (files, rest) = text.split_at(text.find("distcc:").unwrap_or(0));
+                print!("{files}  ({note})\n{rest}");
+            }
+            None => print!("{text}"),
+        }
     }
     Ok(())
 }

@@ -11,7 +11,7 @@ use crate::distcc::hosts::{self, HostList, HostSpec, HostToken, Kind, MAX_SLOTS}
 use crate::distcc::net::own_lan_addresses;
 use crate::distcc::protocol::{self, Verdict, targets_of};
 use crate::error::{Cancelled, bad_input};
-use crate::session::Session;
+use crate::session::{Focus, Session};
 use anyhow::Result;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -320,7 +320,7 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64) -> Result<()> {
             "the wizard needs a terminal; in scripts use add-host, remove-host, set-local and enable",
         ));
     }
-    let target = session.target()?;
+    let target = session.target(Focus::Hosts)?;
     let inherited = session.inherited(&target);
     let (hosts, _) = plan::starting_hosts(&target.doc, &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;

@@ -32,6 +32,74 @@ pub struct Env {
     /// `${XDG_CONFIG_HOME:-$HOME/.config}` and `$HOME` of the user who runs makepkg.
     pub user_config_dir: Option<PathBuf>,
     pub user_home: Option<PathBuf>,
+    /// The makepkg on PATH: whether it reads `makepkg.conf.d` depends on its version.
+    pub makepkg: Makepkg,
+}
+
+/// The makepkg that will read the config, as far as this machine tells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Makepkg {
+    Version(String),
+    NotFound,
+}
+
+impl Makepkg {
+    /// Finds `makepkg` on PATH and reads its version: the script's `makepkg_version=` line
+    /// (no process started), else `makepkg --version`.
+    pub fn find() -> Makepkg {
+        let Some(path) = std::env::var_os("PATH").and_then(|p| {
+            std::env::split_paths(&p)
+                .map(|d| d.join("makepkg"))
+                .find(|f| f.is_file())
+        }) else {
+            return Makepkg::NotFound;
+        };
+        let mut head = Vec::new();
+        if let Ok(f) = std::fs::File::open(&path) {
+            use std::io::Read;
+            let _ = f.take(64 << 10).read_to_end(&mut head);
+        }
+        if let Some(v) = makepkg_version_in(&String::from_utf8_lossy(&head)) {
+            return Makepkg::Version(v);
+        }
+        std::process::Command::new(&path)
+            .arg("--version")
+            .output()
+            .ok()
+            .and_then(|o| {
+                let text = String::from_utf8_lossy(&o.stdout).into_owned();
+                // "makepkg (pacman) 6.0.2"
+                text.split_whitespace()
+                    .find(|w| w.starts_with(|c: char| c.is_ascii_digit()))
+                    .map(str::to_string)
+            })
+            .map_or(Makepkg::NotFound, Makepkg::Version)
+    }
+
+    /// pacman 6.1 brought `makepkg.conf.d`; without a makepkg to ask, assume a current one.
+    pub fn reads_drop_ins(&self) -> bool {
+        match self {
+            Makepkg::Version(v) => version_at_least(v, (6, 1)),
+            Makepkg::NotFound => true,
+        }
+    }
+}
+
+/// The version in makepkg's `declare -r makepkg_version='6.0.2'` line.
+pub fn makepkg_version_in(script: &str) -> Option<String> {
+    script.lines().find_map(|l| {
+        let rest = l.split_once("makepkg_version=")?.1;
+        let v = rest.trim().trim_matches(['\'', '"']);
+        (!v.is_empty() && v.starts_with(|c: char| c.is_ascii_digit())).then(|| v.to_string())
+    })
+}
+
+fn version_at_least(version: &str, (major, minor): (u32, u32)) -> bool {
+    let mut parts = version
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().unwrap_or(0));
+    let got = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    got >= (major, minor)
 }
 
 impl Env {
@@ -61,6 +129,7 @@ impl Env {
             makepkg_conf,
             user_config_dir,
             user_home,
+            makepkg: Makepkg::find(),
         }
     }
 
@@ -126,7 +195,12 @@ pub fn layers(main: &Path, env: &Env) -> Vec<Layer> {
         path: main.to_path_buf(),
         role: Role::Main,
     }];
-    if let Ok(entries) = std::fs::read_dir(drop_in_dir(main)) {
+    let drop_ins = env
+        .makepkg
+        .reads_drop_ins()
+        .then(|| std::fs::read_dir(drop_in_dir(main)).ok())
+        .flatten();
+    if let Some(entries) = drop_ins {
         let mut confs: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
@@ -283,6 +357,15 @@ pub fn layered_scalar(docs: &[(PathBuf, Document)], name: &str) -> Option<String
         })
 }
 
+/// The file a value comes from, when it is set.
+pub fn source_of<T>(value: &Value<T>) -> Option<PathBuf> {
+    match value {
+        Value::Known(s) => Some(s.path.clone()),
+        Value::Unknown { path, .. } => Some(path.clone()),
+        Value::Unset => None,
+    }
+}
+
 pub fn hosts_of(value: &Value<String>) -> Option<HostList> {
     match value {
         Value::Known(s) => Some(HostList::parse(&s.value)),
@@ -290,42 +373,160 @@ pub fn hosts_of(value: &Value<String>) -> Option<HostList> {
     }
 }
 
-/// Later layers that set one of the distcc variables, and so override an edit of `edited`.
-pub fn overrides(docs: &[(PathBuf, Document)], edited: &Path) -> Vec<String> {
+/// The distcc variables an edit can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Var {
+    Buildenv,
+    Hosts,
+    Makeflags,
+}
+
+/// What one file says of each variable, to compare a file before and after an edit.
+fn var_value(doc: &Document, var: Var) -> Option<String> {
+    match var {
+        Var::Buildenv => match view::buildenv(doc) {
+            BuildenvState::Flag { flag, .. } => Some(flag.enabled.to_string()),
+            BuildenvState::Unset => None,
+            other => Some(format!("{other:?}")),
+        },
+        Var::Hosts => match view::hosts(doc) {
+            Scalar::Static { value, .. } => Some(value),
+            Scalar::Unset => None,
+            other => Some(format!("{other:?}")),
+        },
+        Var::Makeflags => match view::makeflags(doc) {
+            MakeflagsState::Value(m) => Some(m.text),
+            MakeflagsState::Unset => None,
+            MakeflagsState::Blocked(b) => Some(b.text),
+        },
+    }
+}
+
+/// The variables an edit of one file changed.
+pub fn changed_vars(before: &Document, after: &Document) -> Vec<Var> {
+    [Var::Buildenv, Var::Hosts, Var::Makeflags]
+        .into_iter()
+        .filter(|v| var_value(before, *v) != var_value(after, *v))
+        .collect()
+}
+
+/// Later layers that set one of `vars`, and so override an edit of `edited`.
+pub fn overrides(docs: &[(PathBuf, Document)], edited: &Path, vars: &[Var]) -> Vec<String> {
     let Some(pos) = docs.iter().position(|(p, _)| p == edited) else {
         return Vec::new();
     };
     let mut out = Vec::new();
     for (path, doc) in &docs[pos + 1..] {
         let at = |line: usize| format!("{}:{line}", path.display());
-        if let BuildenvState::Flag { flag, .. } = view::buildenv(doc) {
+        if let (true, BuildenvState::Flag { flag, .. }) =
+            (vars.contains(&Var::Buildenv), view::buildenv(doc))
+        {
             out.push(format!(
                 "{} sets {} in BUILDENV",
                 at(flag.line),
                 if flag.enabled { "distcc" } else { "!distcc" }
             ));
         }
-        match view::hosts(doc) {
-            Scalar::Static { value, line, .. } => {
-                out.push(format!("{} sets DISTCC_HOSTS=\"{value}\"", at(line)))
+        if vars.contains(&Var::Hosts) {
+            match view::hosts(doc) {
+                Scalar::Static { value, line, .. } => {
+                    out.push(format!("{} sets DISTCC_HOSTS=\"{value}\"", at(line)))
+                }
+                Scalar::Computed { text, line } => {
+                    out.push(format!("{} sets DISTCC_HOSTS={text}", at(line)))
+                }
+                Scalar::Blocked(b) => {
+                    out.push(format!("{} sets DISTCC_HOSTS ({})", at(b.line), b.text))
+                }
+                Scalar::Unset => {}
             }
-            Scalar::Computed { text, line } => {
-                out.push(format!("{} sets DISTCC_HOSTS={text}", at(line)))
-            }
-            Scalar::Blocked(b) => {
-                out.push(format!("{} sets DISTCC_HOSTS ({})", at(b.line), b.text))
-            }
-            Scalar::Unset => {}
         }
-        match view::makeflags(doc) {
-            MakeflagsState::Value(m) => {
-                out.push(format!("{} sets MAKEFLAGS=\"{}\"", at(m.line), m.text))
+        if vars.contains(&Var::Makeflags) {
+            match view::makeflags(doc) {
+                MakeflagsState::Value(m) => {
+                    out.push(format!("{} sets MAKEFLAGS=\"{}\"", at(m.line), m.text))
+                }
+                MakeflagsState::Blocked(b) => {
+                    out.push(format!("{} sets MAKEFLAGS ({})", at(b.line), b.text))
+                }
+                MakeflagsState::Unset => {}
             }
-            MakeflagsState::Blocked(b) => {
-                out.push(format!("{} sets MAKEFLAGS ({})", at(b.line), b.text))
-            }
-            MakeflagsState::Unset => {}
         }
+    }
+    out
+}
+
+/// What an edit changed in what makepkg ends up with, in a few words each.
+pub fn change_summary(before: &Effective, after: &Effective) -> Vec<String> {
+    let mut out = Vec::new();
+    let list = |v: &Value<String>| hosts_of(v).unwrap_or_default();
+    let (old, new) = (list(&before.hosts), list(&after.hosts));
+    let keyed = |l: &HostList| -> Vec<(String, String)> {
+        l.tokens
+            .iter()
+            .map(|t| {
+                let key = t.spec.as_ref().map_or(t.raw.clone(), |s| s.key());
+                (key, t.raw.clone())
+            })
+            .collect()
+    };
+    let (old_k, new_k) = (keyed(&old), keyed(&new));
+    let find = |list: &[(String, String)], key: &str| {
+        list.iter().find(|(k, _)| k == key).map(|(_, r)| r.clone())
+    };
+    let added: Vec<String> = new_k
+        .iter()
+        .filter(|(k, _)| find(&old_k, k).is_none())
+        .map(|(_, r)| r.clone())
+        .collect();
+    let removed: Vec<String> = old_k
+        .iter()
+        .filter(|(k, _)| find(&new_k, k).is_none())
+        .map(|(_, r)| r.clone())
+        .collect();
+    let changed: Vec<String> = new_k
+        .iter()
+        .filter_map(|(k, r)| {
+            find(&old_k, k)
+                .filter(|o| o != r)
+                .map(|o| format!("{o} -> {r}"))
+        })
+        .collect();
+    if !added.is_empty() {
+        out.push(format!("added {}", added.join(" ")));
+    }
+    if !removed.is_empty() {
+        out.push(format!("removed {}", removed.join(" ")));
+    }
+    if !changed.is_empty() {
+        out.push(changed.join(", "));
+    }
+    let order = |l: &[(String, String)]| l.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+    if added.is_empty() && removed.is_empty() && order(&old_k) != order(&new_k) {
+        out.push(format!("order now {}", new.render()));
+    }
+    let jobs = |v: &Value<view::Makeflags>| match v {
+        Value::Known(m) => m.value.jobs.as_ref().map(|j| match j {
+            crate::conf::makeflags::JobCount::Fixed(n) => format!("-j{n}"),
+            crate::conf::makeflags::JobCount::Computed(e) => format!("-j{e}"),
+            crate::conf::makeflags::JobCount::Unlimited => "-j".into(),
+        }),
+        _ => None,
+    };
+    let (old_j, new_j) = (jobs(&before.makeflags), jobs(&after.makeflags));
+    if old_j != new_j {
+        out.push(format!(
+            "{} -> {}",
+            old_j.unwrap_or_else(|| "no -j".into()),
+            new_j.unwrap_or_else(|| "no -j".into())
+        ));
+    }
+    let on = |v: &Value<bool>| matches!(v, Value::Known(s) if s.value);
+    if on(&before.distcc) != on(&after.distcc) {
+        out.push(format!(
+            "distcc {}",
+            if on(&after.distcc) { "on" } else { "off" }
+        ));
     }
     out
 }
@@ -333,6 +534,24 @@ pub fn overrides(docs: &[(PathBuf, Document)], edited: &Path) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn makepkg_versions_decide_the_drop_ins() {
+        assert_eq!(
+            makepkg_version_in("x\ndeclare -r makepkg_version='6.0.2'\n"),
+            Some("6.0.2".into())
+        );
+        assert_eq!(
+            makepkg_version_in("makepkg_version=\"7.1.0\""),
+            Some("7.1.0".into())
+        );
+        assert_eq!(makepkg_version_in("nothing here"), None);
+        assert!(!Makepkg::Version("6.0.2".into()).reads_drop_ins());
+        assert!(!Makepkg::Version("5.2.2".into()).reads_drop_ins());
+        assert!(Makepkg::Version("6.1.0".into()).reads_drop_ins());
+        assert!(Makepkg::Version("7.1.0".into()).reads_drop_ins());
+        assert!(Makepkg::NotFound.reads_drop_ins());
+    }
 
     #[test]
     fn sudo_user_files_are_the_invoking_users() {

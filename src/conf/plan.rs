@@ -3,7 +3,9 @@
 
 use crate::conf::document::Document;
 use crate::conf::edit::{self, Refusal};
-use crate::distcc::hosts::{HostList, HostSpec, MAX_SLOTS};
+use crate::conf::makeflags::{JobCount, find_job_flags};
+use crate::conf::view::{self, BuildenvState, MakeflagsState};
+use crate::distcc::hosts::{HostList, HostSpec, Kind, MAX_SLOTS};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -18,6 +20,31 @@ pub struct Inherited {
     pub hosts: Option<HostList>,
     /// MAKEFLAGS as written (quotes removed).
     pub makeflags: Option<String>,
+    /// Whether distcc is on in BUILDENV before this file.
+    pub distcc: bool,
+}
+
+/// Whether distcc is on once `doc` is read after what it inherits.
+fn distcc_on(doc: &Document, inherited: &Inherited) -> bool {
+    match view::buildenv(doc) {
+        BuildenvState::Flag { flag, .. } => flag.enabled,
+        // A plain `BUILDENV=(...)` without the entry means makepkg's default, off.
+        BuildenvState::NoEntry { .. } => false,
+        _ => inherited.distcc,
+    }
+}
+
+/// make's job count once `doc` is read after what it inherits.
+fn current_jobs(doc: &Document, inherited: &Inherited) -> Option<JobCount> {
+    match view::makeflags(doc) {
+        MakeflagsState::Value(m) => m.jobs,
+        MakeflagsState::Blocked(_) => None,
+        MakeflagsState::Unset => inherited
+            .makeflags
+            .as_deref()
+            .and_then(|m| find_job_flags(m.as_bytes()).pop())
+            .map(|f| f.count),
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -50,6 +77,22 @@ pub fn plan_hosts(
 ) -> Result<Plan, Refusal> {
     let (mut list, line) = starting_hosts(doc, inherited)?;
     let mut notes = Vec::new();
+    let sorting = matches!(
+        change,
+        HostChange::SortBySlots | HostChange::SortMeasured(_)
+    );
+    if sorting && list.tokens.is_empty() {
+        // Uncommenting `#DISTCC_HOSTS=""` just to sort nothing would be a pointless edit.
+        notes.push(
+            "DISTCC_HOSTS names no hosts yet, so there is nothing to sort; add a helper first: \
+             alarm-distcc add-host HOST:PORT/SLOTS"
+                .into(),
+        );
+        return Ok(Plan {
+            doc: doc.clone(),
+            notes,
+        });
+    }
     match change {
         HostChange::Add(specs) => {
             for spec in specs {
@@ -101,25 +144,45 @@ pub fn plan_hosts(
             ),
         });
     }
-    let total = list.total_slots();
+    let has_helper = list
+        .specs()
+        .any(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh));
     let edited = edit::set_hosts(doc, &list)?;
-    // The later edits are tried on the file as read too, so a refusal names the user's line
-    // rather than one shifted by the host-list edit.
-    if total > 0 {
-        edit::set_distcc(doc, true)?;
-        edit::set_jobs(doc, total, inherited.makeflags.as_deref())?;
-    }
-    if total == 0 {
-        notes.push(
+    let on = distcc_on(doc, inherited);
+    if !has_helper {
+        // Without a helper distcc has nothing to hand out: BUILDENV stays as it is, and -j
+        // follows the slots only while distcc is on.
+        notes.push(if list.tokens.is_empty() && on {
             "no hosts left: distcc would compile everything locally; `alarm-distcc disable` \
              turns it off"
-                .into(),
-        );
+                .into()
+        } else {
+            format!(
+                "no helper listed yet, so distcc stays {}; add one: alarm-distcc add-host \
+                 HOST:PORT/SLOTS",
+                if on { "on" } else { "off" }
+            )
+        });
+        let total = list.total_slots();
+        if !on || total == 0 {
+            return Ok(Plan {
+                doc: edited.doc,
+                notes,
+            });
+        }
+        edit::set_jobs(doc, total, inherited.makeflags.as_deref())?;
+        let jobs = edit::set_jobs(&edited.doc, total, inherited.makeflags.as_deref())?;
+        notes.extend(jobs.notes);
         return Ok(Plan {
-            doc: edited.doc,
+            doc: jobs.doc,
             notes,
         });
     }
+    let total = list.total_slots();
+    // The later edits are tried on the file as read too, so a refusal names the user's line
+    // rather than one shifted by the host-list edit.
+    edit::set_distcc(doc, true)?;
+    edit::set_jobs(doc, total, inherited.makeflags.as_deref())?;
     let enabled = edit::set_distcc(&edited.doc, true)?;
     let jobs = edit::set_jobs(&enabled.doc, total, inherited.makeflags.as_deref())?;
     notes.extend(jobs.notes);
@@ -129,12 +192,49 @@ pub fn plan_hosts(
     })
 }
 
-pub fn plan_enable(doc: &Document, enabled: bool) -> Result<Plan, Refusal> {
+/// Turns distcc on or off, and -j with it: on, the total slots of the hosts (as `sort`
+/// sets it); off, this machine's own slots (its `localhost/N`, else `cpus`), so the Pi does
+/// not run a helper-sized -j alone. A -j computed by shell code is left alone when turning off.
+pub fn plan_enable(
+    doc: &Document,
+    enabled: bool,
+    inherited: &Inherited,
+    cpus: u32,
+) -> Result<Plan, Refusal> {
     let e = edit::set_distcc(doc, enabled)?;
-    Ok(Plan {
-        doc: e.doc,
-        notes: e.notes,
-    })
+    let mut notes = e.notes;
+    // A list the tool cannot read (computed, `+=`) leaves -j alone: flipping BUILDENV is
+    // still safe.
+    let list = starting_hosts(doc, inherited).ok().map(|(l, _)| l);
+    let wanted = match (&list, enabled) {
+        (Some(l), true) if l.total_slots() > 0 => Some(l.total_slots()),
+        (Some(l), false) if l.local_slots() > 0 => Some(l.local_slots()),
+        (_, false) => Some(cpus.max(1)),
+        _ => None,
+    };
+    let current = current_jobs(doc, inherited);
+    let change_jobs = match (wanted, &current) {
+        (Some(w), Some(JobCount::Fixed(n))) => *n != w,
+        (Some(_), Some(_)) => enabled,
+        _ => false,
+    };
+    let mut out = e.doc;
+    if let (true, Some(w)) = (change_jobs, wanted) {
+        let jobs = edit::set_jobs(&out, w, inherited.makeflags.as_deref())?;
+        out = jobs.doc;
+        notes.extend(jobs.notes);
+        if !enabled {
+            notes.push(format!(
+                "-j{w}: this machine's own {} now that it compiles alone",
+                if list.as_ref().is_some_and(|l| l.local_slots() > 0) {
+                    "slots (its localhost entry)"
+                } else {
+                    "CPU count"
+                }
+            ));
+        }
+    }
+    Ok(Plan { doc: out, notes })
 }
 
 #[cfg(test)]
@@ -154,6 +254,58 @@ mod tests {
             "MAKEFLAGS=\"-j8\"\nBUILDENV=(distcc color !ccache check !sign)\n\
              DISTCC_HOSTS=\"192.168.1.100:3636/6 localhost/2\"\n"
         );
+    }
+
+    #[test]
+    fn set_local_alone_leaves_distcc_and_jobs_as_they_are() {
+        let doc =
+            Document::parse("MAKEFLAGS=\"-j2\"\nBUILDENV=(!distcc color)\n#DISTCC_HOSTS=\"\"\n");
+        let p = plan_hosts(&doc, &HostChange::SetLocal(2), &Inherited::default()).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(p.doc.as_bytes()),
+            "MAKEFLAGS=\"-j2\"\nBUILDENV=(!distcc color)\nDISTCC_HOSTS=\"localhost/2\"\n"
+        );
+        assert!(
+            p.notes.iter().any(|n| n.contains("stays off")),
+            "{:?}",
+            p.notes
+        );
+    }
+
+    #[test]
+    fn sorting_no_hosts_changes_nothing() {
+        let doc = Document::parse("MAKEFLAGS=\"-j$(nproc)\"\n#DISTCC_HOSTS=\"\"\n");
+        for change in [
+            HostChange::SortBySlots,
+            HostChange::SortMeasured(HashMap::new()),
+        ] {
+            let p = plan_hosts(&doc, &change, &Inherited::default()).unwrap();
+            assert_eq!(p.doc.as_bytes(), doc.as_bytes());
+            assert!(p.notes[0].contains("add-host"), "{:?}", p.notes);
+        }
+    }
+
+    #[test]
+    fn disable_and_enable_move_the_job_count_with_them() {
+        let on = Document::parse(
+            "MAKEFLAGS=\"-j18\"\nBUILDENV=(distcc color)\nDISTCC_HOSTS=\"a/16 localhost/2\"\n",
+        );
+        let off = plan_enable(&on, false, &Inherited::default(), 4).unwrap();
+        let text = String::from_utf8_lossy(off.doc.as_bytes()).into_owned();
+        assert!(
+            text.starts_with("MAKEFLAGS=\"-j2\"\nBUILDENV=(!distcc"),
+            "{text}"
+        );
+        let back = plan_enable(&off.doc, true, &Inherited::default(), 4).unwrap();
+        assert_eq!(back.doc.as_bytes(), on.as_bytes());
+        // No local entry: this machine's CPU count.
+        let doc = Document::parse("MAKEFLAGS=\"-j8\"\nBUILDENV=(distcc)\nDISTCC_HOSTS=\"a/8\"\n");
+        let off = plan_enable(&doc, false, &Inherited::default(), 4).unwrap();
+        assert!(String::from_utf8_lossy(off.doc.as_bytes()).contains("-j4"));
+        // A computed -j is left alone when turning off.
+        let doc = Document::parse("MAKEFLAGS=\"-j$(nproc)\"\nBUILDENV=(distcc)\n");
+        let off = plan_enable(&doc, false, &Inherited::default(), 4).unwrap();
+        assert!(String::from_utf8_lossy(off.doc.as_bytes()).contains("-j$(nproc)"));
     }
 
     #[test]

@@ -83,10 +83,42 @@ pub fn is_root() -> bool {
         .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(2) == Some("0"))
 }
 
+/// A folder holding a stand-in `makepkg` that reports `version` the way makepkg's script
+/// does (its `makepkg_version=` line): whether makepkg reads `makepkg.conf.d` depends on it.
+pub fn makepkg_standin(version: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("makepkg-{version}"));
+    let file = dir.join("makepkg");
+    if !file.exists() {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::create_dir_all(&dir).unwrap();
+        let tmp = dir.join(format!(".makepkg.{}", std::process::id()));
+        std::fs::write(
+            &tmp,
+            format!("#!/bin/bash\ndeclare -r makepkg_version='{version}'\necho \"makepkg (pacman) {version}\"\n"),
+        )
+        .unwrap();
+        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::rename(&tmp, &file).unwrap();
+    }
+    dir
+}
+
+/// PATH with `dir` first.
+pub fn path_with(dir: &Path) -> std::ffi::OsString {
+    let mut dirs = vec![dir.to_path_buf()];
+    dirs.extend(std::env::split_paths(
+        &std::env::var_os("PATH").unwrap_or_default(),
+    ));
+    std::env::join_paths(dirs).unwrap()
+}
+
 pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
-    // Keep the developer's own makepkg files and environment out of the tests.
-    cmd.env_remove("MAKEPKG_CONF")
+    // Keep the developer's own makepkg files and environment out of the tests, and read the
+    // config as a current Arch makepkg (7.1, with makepkg.conf.d) would, whatever makepkg
+    // this machine has.
+    cmd.env("PATH", path_with(&makepkg_standin("7.1.0")))
+        .env_remove("MAKEPKG_CONF")
         .env("HOME", "/nonexistent-alarm-distcc-home")
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("SUDO_USER")
