@@ -133,7 +133,7 @@ fn show_resolves_every_layer_with_its_source() {
 #[test]
 fn edits_go_to_the_layer_makepkg_takes_the_value_from() {
     let t = layered_tree();
-    let (code, _, err) = t.bin(&["add-host", "10.0.0.3/2", "--yes"]);
+    let (code, _, err) = t.bin(&["add-host", "10.0.0.3:3632/2", "--yes"]);
     assert_eq!(code, 0, "{err}");
     let user = t.root.join("home/.config/pacman/makepkg.conf");
     assert!(
@@ -142,7 +142,7 @@ fn edits_go_to_the_layer_makepkg_takes_the_value_from() {
     );
     let text = std::fs::read_to_string(&user).unwrap();
     assert!(
-        text.starts_with("DISTCC_HOSTS=\"10.0.0.9/8 10.0.0.3/2\"\n"),
+        text.starts_with("DISTCC_HOSTS=\"10.0.0.9/8 10.0.0.3:3632/2\"\n"),
         "{text}"
     );
     // What makepkg reads after every layer: the new host is in, -j is the total.
@@ -159,7 +159,10 @@ fn edits_go_to_the_layer_makepkg_takes_the_value_from() {
     ];
     let refs: Vec<&Path> = files.iter().map(PathBuf::as_path).collect();
     let vars = bash_vars(&refs);
-    assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "10.0.0.9/8 10.0.0.3/2");
+    assert_eq!(
+        scalar_value(&vars["DISTCC_HOSTS"]),
+        "10.0.0.9/8 10.0.0.3:3632/2"
+    );
     assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j10");
     // enable/disable go to the file that decides BUILDENV's distcc: the user file too.
     let (code, _, err) = t.bin(&["disable", "--yes"]);
@@ -181,7 +184,7 @@ fn editing_the_main_file_warns_about_later_overrides_of_what_changed() {
         "etc/makepkg.conf.d/zz-local.conf",
         "MAKEFLAGS=\"-j16\"\nBUILDENV+=(distcc)\n",
     );
-    let (code, _, err) = t.bin(&["add-host", "10.0.0.3/2", "--yes"]);
+    let (code, _, err) = t.bin(&["add-host", "10.0.0.3:3632/2", "--yes"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("zz-local.conf:1 sets MAKEFLAGS=\"-j16\""),
@@ -261,12 +264,15 @@ fn drop_in_starts_from_the_main_files_hosts() {
         cfg.to_str().unwrap(),
         "--drop-in",
         "add-host",
-        "10.0.0.3/2",
+        "10.0.0.3:3632/2",
         "-y",
     ]);
     assert_eq!(code, 0, "{err}");
     let vars = bash_vars(&[&cfg, &t.root.join("etc/makepkg.conf.d/distcc.conf")]);
-    assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "10.0.0.2/6 10.0.0.3/2");
+    assert_eq!(
+        scalar_value(&vars["DISTCC_HOSTS"]),
+        "10.0.0.2/6 10.0.0.3:3632/2"
+    );
     assert_eq!(
         scalar_value(&vars["MAKEFLAGS"]),
         "-j8 -O line",
@@ -603,7 +609,7 @@ fn a_new_drop_in_is_read_before_the_user_file_whatever_their_names() {
     let out = bin()
         .env("ALARM_DISTCC_DEFAULT_CONF", t.main())
         .env("HOME", t.root.join("aaa-home"))
-        .args(["--drop-in", "add-host", "10.0.0.3/2", "--yes"])
+        .args(["--drop-in", "add-host", "10.0.0.3:3632/2", "--yes"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
@@ -614,5 +620,5 @@ fn a_new_drop_in_is_read_before_the_user_file_whatever_their_names() {
     );
     // The drop-in starts from what the main file gives, not from the later user file.
     let text = std::fs::read_to_string(t.root.join("etc/makepkg.conf.d/distcc.conf")).unwrap();
-    assert!(text.contains("DISTCC_HOSTS=\"10.0.0.3/2\""), "{text}");
+    assert!(text.contains("DISTCC_HOSTS=\"10.0.0.3:3632/2\""), "{text}");
 }

@@ -139,10 +139,10 @@ fn bad_host_specs_exit_2_quote_the_input_and_leave_the_file() {
 fn dry_run_and_no_terminal_never_write() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
     let original = std::fs::read(&conf).unwrap();
-    let r = run(&conf, &["--dry-run", "add-host", "10.0.0.2/4"]);
+    let r = run(&conf, &["--dry-run", "add-host", "10.0.0.2:3632/4"]);
     assert_eq!(r.code, 0);
     assert!(
-        r.stdout.contains("+DISTCC_HOSTS=\"10.0.0.2/4\""),
+        r.stdout.contains("+DISTCC_HOSTS=\"10.0.0.2:3632/4\""),
         "{}",
         r.stdout
     );
@@ -152,7 +152,7 @@ fn dry_run_and_no_terminal_never_write() {
         r.stdout
     );
     // No terminal and no --yes: nothing written, exit 1, and the way out is named.
-    let r = run(&conf, &["add-host", "10.0.0.2/4"]);
+    let r = run(&conf, &["add-host", "10.0.0.2:3632/4"]);
     assert_eq!(r.code, 1);
     assert!(r.stderr.contains("--yes"), "{}", r.stderr);
     assert_eq!(std::fs::read(&conf).unwrap(), original);

@@ -30,7 +30,7 @@ fn file_replaced_while_the_prompt_waits_is_not_overwritten() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
     cmd.arg("--config")
         .arg(&conf)
-        .args(["add-host", "10.0.0.2/4"])
+        .args(["add-host", "10.0.0.2:3632/4"])
         .env("TERM", "xterm");
     let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
     s.set_expect_timeout(Some(Duration::from_secs(15)));
@@ -56,7 +56,7 @@ fn racing_edits_never_mix() {
                     .arg(&conf)
                     .args([
                         "add-host",
-                        &format!("10.0.{round}.{}/{}", i + 1, i + 1),
+                        &format!("10.0.{round}.{}:3632/{}", i + 1, i + 1),
                         "--yes",
                     ])
                     .stdout(Stdio::null())
@@ -70,7 +70,7 @@ fn racing_edits_never_mix() {
             let out = c.wait_with_output().unwrap();
             let err = String::from_utf8_lossy(&out.stderr);
             match out.status.code() {
-                Some(0) => applied.push(format!("10.0.{round}.{}/{}", i + 1, i + 1)),
+                Some(0) => applied.push(format!("10.0.{round}.{}:3632/{}", i + 1, i + 1)),
                 Some(1) => assert!(err.contains("changed since it was read"), "{err}"),
                 other => panic!("unexpected exit {other:?}: {err}"),
             }

@@ -172,3 +172,87 @@ fn a_write_says_what_changed_and_what_next() {
         r.stderr
     );
 }
+
+/// Finding 7: a failing helper is one problem, however many compiler names failed, and
+/// `localhost` (never probed) is not counted among the hosts that cannot compile.
+#[test]
+fn a_failing_helper_counts_once() {
+    use common::distccd::*;
+    let native = Distccd::start("127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "CARCH=\"aarch64\"\nCHOST=\"aarch64-unknown-linux-gnu\"\nMAKEFLAGS=\"-j4\"\n\
+             BUILDENV=(distcc color)\nDISTCC_HOSTS=\"{} localhost/2\"\n",
+            native.spec(2)
+        ),
+    )
+    .unwrap();
+    let r = run(&conf, &["doctor"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stdout.matches("fails the probe").count(),
+        1,
+        "{}",
+        r.stdout
+    );
+    let errors = r.stdout.lines().filter(|l| l.starts_with("error")).count();
+    assert!(
+        r.stderr.contains(&format!("{errors} problem(s)")),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("remove-host {}", native.host_port())),
+        "{}",
+        r.stdout
+    );
+    let r = run(&conf, &["probe"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("1 of 1 helper(s)"), "{}", r.stderr);
+}
+
+/// Finding 8: a port of another architecture is warned about when it is added, and a host
+/// without a port gets the port the wizard would offer.
+#[test]
+fn add_host_warns_of_another_archs_port_and_defaults_like_the_wizard() {
+    let (_d, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let r = run(&conf, &["add-host", "192.168.1.100:3635/6", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("warning: 192.168.1.100:3635/6: 3635 is distccd-alarm's armv7h port"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stdout.contains("+DISTCC_HOSTS"), "the diff still shows");
+    let r = run(&conf, &["add-host", "laptop.local/6", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("using 3636"), "{}", r.stderr);
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "laptop.local:3636/6");
+    // The same host again without a port updates that entry.
+    assert_eq!(run(&conf, &["add-host", "laptop.local/8", "--yes"]).code, 0);
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "laptop.local:3636/8");
+    // The boss14420 case: a port guess alone is a warning in doctor, not an error.
+    let dir = tempfile::tempdir().unwrap();
+    let armv6 = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &armv6,
+        "CARCH=\"armv6h\"\nDISTCC_HOSTS=\"10.0.0.2:3633/4\"\n",
+    )
+    .unwrap();
+    let r = run(&armv6, &["doctor", "--offline"]);
+    assert!(
+        r.stdout
+            .lines()
+            .any(|l| l.starts_with("warning") && l.contains("3633 is distccd-alarm's armv5 port")),
+        "{}",
+        r.stdout
+    );
+}

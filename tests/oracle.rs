@@ -62,7 +62,7 @@ fn check_standard_edit(src: &Path) {
     for args in [
         ["set-local", "2"],
         ["add-host", "192.168.1.100:3636/6"],
-        ["add-host", "10.0.0.5/8"],
+        ["add-host", "10.0.0.5:3632/8"],
     ] {
         let r = run(&conf, &[args[0], args[1], "--yes"]);
         assert_eq!(r.code, 0, "{name}: {args:?} failed: {}", r.stderr);
@@ -113,7 +113,7 @@ fn check_standard_edit(src: &Path) {
     let hosts_value = scalar_value(&after["DISTCC_HOSTS"]);
     let hosts: Vec<&str> = hosts_value.split_whitespace().collect();
     assert_eq!(hosts.last(), Some(&"localhost/2"), "{name}: {hosts:?}");
-    let added = ["192.168.1.100:3636/6", "10.0.0.5/8"]
+    let added = ["192.168.1.100:3636/6", "10.0.0.5:3632/8"]
         .iter()
         .filter(|h| !old_hosts.iter().any(|o| o == *h))
         .count();
@@ -127,7 +127,7 @@ fn check_standard_edit(src: &Path) {
     }
     let pos = |h: &str| hosts.iter().position(|t| *t == h).unwrap();
     assert!(
-        pos("10.0.0.5/8") < pos("192.168.1.100:3636/6"),
+        pos("10.0.0.5:3632/8") < pos("192.168.1.100:3636/6"),
         "{name}: {hosts:?}"
     );
     let remote_slots: Vec<u32> = hosts
@@ -170,7 +170,7 @@ fn check_standard_edit(src: &Path) {
     }
 
     // Doing it again changes nothing.
-    let again = run(&conf, &["add-host", "10.0.0.5/8", "--yes"]);
+    let again = run(&conf, &["add-host", "10.0.0.5:3632/8", "--yes"]);
     assert_eq!(again.code, 0);
     assert!(
         again.stderr.contains("nothing to change"),

@@ -68,14 +68,12 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
     } else {
         print!("{}", probe_table(&reports, expected, &carch));
     }
-    let failed = reports
-        .iter()
-        .filter(|r| r.verdict(expected) == Verdict::Failed)
-        .count();
+    let verdicts: Vec<Verdict> = reports.iter().map(|r| r.verdict(expected)).collect();
+    let failed = verdicts.iter().filter(|v| **v == Verdict::Failed).count();
+    let probed = failed + verdicts.iter().filter(|v| **v == Verdict::Ok).count();
     if failed > 0 {
         return Err(anyhow!(
-            "{failed} of {} host(s) cannot compile for {carch}",
-            reports.len()
+            "{failed} of {probed} helper(s) cannot compile for {carch}"
         ));
     }
     Ok(())
@@ -124,7 +122,7 @@ pub fn probe_json(reports: &[HostReport], expected: Arch, carch: &str) -> serde_
             "host": r.target.host,
             "port": r.target.port,
             "kind": r.target.kind.to_string(),
-            "verdict": match r.verdict(expected) { Verdict::Ok => "ok", Verdict::Local => "local", Verdict::Failed => "failed" },
+            "verdict": match r.verdict(expected) { Verdict::Ok => "ok", Verdict::Local => "local", Verdict::NotProbed => "not_probed", Verdict::Failed => "failed" },
             "attempts": r.attempts.iter().map(|a| json!({
                 "compiler": a.compiler,
                 "result": outcome_name(&a.outcome),

@@ -101,3 +101,17 @@ pub fn port_for(carch: &str) -> Option<u16> {
 pub fn default_port(carch: &str) -> u16 {
     HelperArch::from_carch(carch).map_or(crate::distcc::hosts::DEFAULT_PORT, HelperArch::port)
 }
+
+/// Why a helper's port looks wrong for this CARCH: it is another architecture's
+/// distccd-alarm port. Only a guess from the number; a probe tells for sure.
+pub fn port_mismatch(port: u16, carch: &str) -> Option<String> {
+    let (arch, name) = port_arch(port)?;
+    if carch.is_empty() || arch == carch_family(carch) {
+        return None;
+    }
+    Some(format!(
+        "{port} is distccd-alarm's {name} port ({arch}), but this machine is {carch}, whose \
+         helpers listen on {}",
+        port_for(carch).map_or("another port".into(), |p| p.to_string())
+    ))
+}

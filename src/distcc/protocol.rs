@@ -284,14 +284,18 @@ pub struct HostReport {
 pub enum Verdict {
     Ok,
     Local,
+    /// An ssh host or a global option: nothing to probe over TCP.
+    NotProbed,
     Failed,
 }
 
 impl HostReport {
     /// Right architecture for every name that compiled, and at least one did.
     pub fn verdict(&self, expected: Arch) -> Verdict {
-        if self.target.kind == Kind::Local {
-            return Verdict::Local;
+        match self.target.kind {
+            Kind::Local => return Verdict::Local,
+            Kind::Ssh | Kind::Global => return Verdict::NotProbed,
+            Kind::Tcp => {}
         }
         let objects: Vec<Arch> = self
             .attempts

@@ -10,7 +10,7 @@ use crate::distcc::protocol::{self, Target, Verdict, targets_of};
 use crate::session::Session;
 use crate::ui::{ms, timeout_of, with_spinner};
 use anyhow::{Result, anyhow};
-use rules::{Context, Level, Machine, diagnose, finding};
+use rules::{Context, Finding, Level, Machine, diagnose, finding};
 use std::time::Duration;
 
 pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
@@ -46,13 +46,20 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
                             "",
                         ));
                     } else {
-                        for a in advice(r, expected, &carch) {
-                            findings.push(finding(
-                                Level::Error,
-                                format!("{} fails the probe", r.target.spec),
-                                a,
-                            ));
-                        }
+                        // One problem per helper, however many causes it has.
+                        let mut fixes = advice(r, expected, &carch);
+                        fixes.push(format!(
+                            "or remove it: {}",
+                            session.command(&format!(
+                                "remove-host {}:{}",
+                                r.target.host, r.target.port
+                            ))
+                        ));
+                        findings.push(Finding {
+                            level: Level::Error,
+                            message: format!("{} fails the probe", r.target.spec),
+                            fixes,
+                        });
                     }
                 }
             }
@@ -65,8 +72,8 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
             Level::Error => "error  ",
         };
         println!("{level}  {}", f.message);
-        if !f.fix.is_empty() {
-            println!("         fix: {}", f.fix);
+        for fix in &f.fixes {
+            println!("         fix: {fix}");
         }
     }
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();

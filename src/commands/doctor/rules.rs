@@ -19,14 +19,20 @@ pub enum Level {
 pub struct Finding {
     pub level: Level,
     pub message: String,
-    pub fix: String,
+    /// What to do, one line each (empty for an ok).
+    pub fixes: Vec<String>,
 }
 
 pub fn finding(level: Level, message: impl Into<String>, fix: impl Into<String>) -> Finding {
+    let fix = fix.into();
     Finding {
         level,
         message: message.into(),
-        fix: fix.into(),
+        fixes: if fix.is_empty() {
+            Vec::new()
+        } else {
+            vec![fix]
+        },
     }
 }
 
@@ -233,26 +239,23 @@ fn no_pump_mode(ctx: &Context) -> Vec<Finding> {
         .collect()
 }
 
+/// A warning, not an error: the port number alone is a guess about what listens there
+/// (the probe, unless --offline, tells for sure).
 fn port_matches_arch(ctx: &Context) -> Vec<Finding> {
-    let (Some((list, _)), false) = (&ctx.hosts, ctx.carch.is_empty()) else {
+    let Some((list, _)) = &ctx.hosts else {
         return Vec::new();
     };
-    let carch = &ctx.carch;
     list.specs()
         .filter_map(|spec| {
-            let port = spec.port()?;
-            let (arch, name) = alarm::port_arch(port)?;
-            if arch == alarm::carch_family(carch) {
-                return None;
-            }
+            let why = alarm::port_mismatch(spec.port()?, &ctx.carch)?;
             Some(finding(
-                Level::Error,
+                Level::Warning,
+                format!("`{spec}`: {why}"),
                 format!(
-                    "`{spec}`: {port} is distccd-alarm's {name} port ({arch}), but this machine \
-                     is {carch}, whose helpers listen on {}",
-                    alarm::port_for(carch).map_or("another port".into(), |p| p.to_string())
+                    "if the probe agrees: alarm-distcc remove-host {}, then add-host with the \
+                     right port",
+                    spec.host_port().unwrap_or_default()
                 ),
-                "alarm-distcc remove-host, then add-host with the right port",
             ))
         })
         .collect()
@@ -431,7 +434,7 @@ mod tests {
     fn hosts_valid_names_the_bad_token_and_its_removal() {
         let f = check(hosts_valid, "DISTCC_HOSTS=\"a/4 b:0/2\"\n", &HEALTHY);
         assert_eq!(levels(&f), [Level::Error]);
-        assert_eq!(f[0].fix, "alarm-distcc remove-host b");
+        assert_eq!(f[0].fixes, ["alarm-distcc remove-host b"]);
     }
 
     #[test]
@@ -462,7 +465,7 @@ mod tests {
             "CARCH=\"aarch64\"\nDISTCC_HOSTS=\"a:3635/4 b:3636/4 c:3632/4\"\n",
             &HEALTHY,
         );
-        assert_eq!(levels(&f), [Level::Error]);
+        assert_eq!(levels(&f), [Level::Warning]);
         assert!(f[0].message.contains("armv7h"), "{f:?}");
         assert!(f[0].message.contains("3636"), "{f:?}");
         // Without CARCH nothing can be said.
