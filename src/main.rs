@@ -14,6 +14,13 @@ fn interrupted() -> ! {
 }
 
 fn main() {
+    // Like other command-line tools, stop quietly when the reader of our output goes away
+    // (`alarm-distcc man | head`), instead of a panic or a "Broken pipe" error. Sockets are
+    // unaffected: std writes to them with MSG_NOSIGNAL.
+    // SAFETY: setting a signal disposition at start-up, before any thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     // Nothing is written before the last confirm, and writes are atomic, so stopping here is
     // always safe; the handler only has to say so.
     let _ = ctrlc::set_handler(|| interrupted());

@@ -256,3 +256,33 @@ fn add_host_warns_of_another_archs_port_and_defaults_like_the_wizard() {
         r.stdout
     );
 }
+
+/// Finding 9: output to a reader that went away ends quietly, for every kind of command.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let conf = fixture("alarm-aarch64-stock.conf");
+    let cfg = conf.to_str().unwrap();
+    for args in [
+        vec!["completions", "zsh"],
+        vec!["man"],
+        vec!["--config", cfg, "show"],
+        vec!["--config", cfg, "doctor", "--offline"],
+        vec!["--config", cfg, "helper", "--allow", "10.0.0.2"],
+        vec!["--config", cfg, "--dry-run", "add-host", "10.0.0.2:3636/4"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader); // the reader is gone before the first byte
+        let out = bin().args(&args).stdout(writer).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        assert!(
+            out.status.signal() == Some(13) // SIGPIPE || out.status.code() == Some(0),
+            "{args:?}: {:?} {err}",
+            out.status
+        );
+    }
+}
