@@ -34,7 +34,7 @@ pub struct GlobalOpts {
     /// Write the settings to <config>.d/distcc.conf instead of the main file
     #[arg(long, global = true)]
     pub drop_in: bool,
-    /// Colour the diff and tables
+    /// Colour the diff, the levels and the verdicts
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
 }

@@ -35,3 +35,28 @@ pub fn ms(d: Option<Duration>) -> String {
         format!("{:.1} ms", d.as_secs_f64() * 1000.0)
     })
 }
+
+/// How a word reads at a glance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Good,
+    Warn,
+    Bad,
+    Dim,
+}
+
+/// `text` in `tone`'s colour when `color` is on (`--color`, `NO_COLOR`), else as it is.
+/// Pad before painting: escape codes would count in a `{:<N}` width.
+pub fn paint(color: bool, tone: Tone, text: &str) -> String {
+    if !color {
+        return text.to_string();
+    }
+    let styled = console::style(text).force_styling(true);
+    match tone {
+        Tone::Good => styled.green(),
+        Tone::Warn => styled.yellow(),
+        Tone::Bad => styled.red().bold(),
+        Tone::Dim => styled.dim(),
+    }
+    .to_string()
+}

@@ -287,3 +287,41 @@ fn a_closed_pipe_ends_quietly() {
         );
     }
 }
+
+/// Finding 11: --color colours the levels and verdicts of doctor, probe and show, not only
+/// the diff; --color never and NO_COLOR leave them plain.
+#[test]
+fn color_reaches_doctor_probe_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    let dead = common::distccd::free_port();
+    std::fs::write(
+        &conf,
+        format!(
+            "CARCH=\"aarch64\"\nMAKEFLAGS=\"-j2\"\nBUILDENV=(distcc)\n\
+             DISTCC_HOSTS=\"127.0.0.1:{dead}/4\"\n"
+        ),
+    )
+    .unwrap();
+    let red = "\x1b[31m";
+    for (args, colour) in [
+        (vec!["doctor", "--offline"], "\x1b[33mwarning"),
+        (vec!["probe", "--timeout", "2"], red),
+        (vec!["show"], "\x1b[32mon"),
+    ] {
+        let mut always = vec!["--color", "always"];
+        always.extend(&args);
+        let r = run(&conf, &always);
+        assert!(r.stdout.contains(colour), "{args:?}: {:?}", r.stdout);
+        let mut never = vec!["--color", "never"];
+        never.extend(&args);
+        let r = run(&conf, &never);
+        assert!(!r.stdout.contains('\x1b'), "{args:?}: {:?}", r.stdout);
+        let r = run(&conf, &args);
+        assert!(
+            !r.stdout.contains('\x1b'),
+            "NO_COLOR: {args:?}: {:?}",
+            r.stdout
+        );
+    }
+}

@@ -8,7 +8,7 @@ use crate::distcc::hosts::{HostList, HostSpec, HostToken, SpecError};
 use crate::distcc::protocol::{self, HostReport, Outcome, Verdict};
 use crate::error::bad_input;
 use crate::session::Session;
-use crate::ui::{ms, timeout_of, with_spinner};
+use crate::ui::{Tone, ms, paint, timeout_of, with_spinner};
 use anyhow::{Result, anyhow};
 use std::path::PathBuf;
 
@@ -66,7 +66,7 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
             serde_json::to_string_pretty(&probe_json(&reports, expected, &carch))?
         );
     } else {
-        print!("{}", probe_table(&reports, expected, &carch));
+        print!("{}", probe_table(&reports, expected, &carch, session.color));
     }
     let verdicts: Vec<Verdict> = reports.iter().map(|r| r.verdict(expected)).collect();
     let failed = verdicts.iter().filter(|v| **v == Verdict::Failed).count();
@@ -79,7 +79,7 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
     Ok(())
 }
 
-pub fn probe_table(reports: &[HostReport], expected: Arch, carch: &str) -> String {
+pub fn probe_table(reports: &[HostReport], expected: Arch, carch: &str, color: bool) -> String {
     use std::fmt::Write;
     let mut out = format!("target: {carch} ({expected})\n");
     let _ = writeln!(
@@ -91,14 +91,18 @@ pub fn probe_table(reports: &[HostReport], expected: Arch, carch: &str) -> Strin
         for a in &r.attempts {
             let _ = writeln!(
                 out,
-                "{:<26} {:<32} {:<40} {:>9} {:>10}",
+                "{:<26} {:<32} {} {:>9} {:>10}",
                 r.target.spec,
                 if a.compiler.is_empty() {
                     "-"
                 } else {
                     &a.compiler
                 },
-                describe(&a.outcome, expected),
+                paint(
+                    color,
+                    outcome_tone(&a.outcome, expected),
+                    &format!("{:<40}", describe(&a.outcome, expected))
+                ),
                 ms(a.connect),
                 ms(a.round_trip)
             );
@@ -106,7 +110,7 @@ pub fn probe_table(reports: &[HostReport], expected: Arch, carch: &str) -> Strin
     }
     for r in reports {
         for line in advice(r, expected, carch) {
-            let _ = writeln!(out, "fix: {line}");
+            let _ = writeln!(out, "{} {line}", paint(color, Tone::Warn, "fix:"));
         }
     }
     out
@@ -134,4 +138,12 @@ pub fn probe_json(reports: &[HostReport], expected: Arch, carch: &str) -> serde_
             "advice": advice(r, expected, carch),
         })).collect::<Vec<_>>(),
     })
+}
+
+fn outcome_tone(o: &Outcome, expected: Arch) -> Tone {
+    match o {
+        Outcome::Object { arch, .. } if *arch == expected => Tone::Good,
+        Outcome::Local | Outcome::NotProbed(_) => Tone::Dim,
+        _ => Tone::Bad,
+    }
 }

@@ -5,6 +5,7 @@ use crate::conf::layers::{self, Effective, Makepkg, Value};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::hosts::HostList;
 use crate::session::Session;
+use crate::ui::{Tone, paint};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -27,7 +28,7 @@ fn jobs_of(eff: &Effective) -> Option<JobCount> {
     }
 }
 
-pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective) -> String {
+pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective, color: bool) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "makepkg reads, in order:");
@@ -35,10 +36,12 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective) -> String {
         let _ = writeln!(out, "  {}", p.display());
     }
     let distcc = match &eff.distcc {
-        Value::Known(s) if s.value => "on".to_string(),
-        Value::Known(_) => "off".to_string(),
-        Value::Unknown { text, .. } => format!("decided by shell code: {text}"),
-        Value::Unset => "off (BUILDENV has no distcc entry)".to_string(),
+        Value::Known(s) if s.value => paint(color, Tone::Good, "on"),
+        Value::Known(_) => paint(color, Tone::Warn, "off"),
+        Value::Unknown { text, .. } => {
+            paint(color, Tone::Warn, &format!("decided by shell code: {text}"))
+        }
+        Value::Unset => paint(color, Tone::Warn, "off (BUILDENV has no distcc entry)"),
     };
     let _ = writeln!(out, "distcc:       {distcc}{}", at(&eff.distcc));
     let list = layers::hosts_of(&eff.hosts);
@@ -83,7 +86,12 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective) -> String {
                     );
                 }
                 Err(e) => {
-                    let _ = writeln!(out, "  {:<28} INVALID: {}", t.raw, e.reason);
+                    let _ = writeln!(
+                        out,
+                        "  {:<28} {}",
+                        t.raw,
+                        paint(color, Tone::Bad, &format!("INVALID: {}", e.reason))
+                    );
                 }
             }
         }
@@ -109,7 +117,15 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective) -> String {
             let _ = writeln!(out, "MAKEFLAGS:    not set");
         }
     }
-    let _ = writeln!(out, "  {}", jobs_verdict(jobs_of(eff), total));
+    let verdict = jobs_verdict(jobs_of(eff), total);
+    let tone = if verdict.starts_with("MISMATCH") {
+        Tone::Warn
+    } else if total == 0 {
+        Tone::Dim
+    } else {
+        Tone::Good
+    };
+    let _ = writeln!(out, "  {}", paint(color, tone, &verdict));
     out
 }
 
@@ -216,7 +232,7 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
         };
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        let text = show_text(&docs, &eff);
+        let text = show_text(&docs, &eff, session.color);
         match makepkg_note(session) {
             // Right under the list of files it explains.
             Some(note) => {

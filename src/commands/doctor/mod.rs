@@ -8,7 +8,7 @@ use crate::distcc::advice::advice;
 use crate::distcc::hosts::Kind;
 use crate::distcc::protocol::{self, Target, Verdict, targets_of};
 use crate::session::Session;
-use crate::ui::{ms, timeout_of, with_spinner};
+use crate::ui::{Tone, ms, paint, timeout_of, with_spinner};
 use anyhow::{Result, anyhow};
 use rules::{Context, Finding, Level, Machine, diagnose, finding};
 use std::time::Duration;
@@ -67,9 +67,9 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
     }
     for f in &findings {
         let level = match f.level {
-            Level::Ok => "ok     ",
-            Level::Warning => "warning",
-            Level::Error => "error  ",
+            Level::Ok => paint(session.color, Tone::Good, "ok     "),
+            Level::Warning => paint(session.color, Tone::Warn, "warning"),
+            Level::Error => paint(session.color, Tone::Bad, "error  "),
         };
         println!("{level}  {}", f.message);
         for fix in &f.fixes {
