@@ -325,3 +325,54 @@ fn color_reaches_doctor_probe_and_show() {
         );
     }
 }
+
+/// Finding 12: one man page with every command, exit status, files, environment and
+/// examples, and no references to pages that are never installed.
+#[test]
+fn the_man_page_is_whole_and_refers_to_nothing_missing() {
+    let out = bin().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    for section in [
+        ".SH COMMANDS",
+        ".SH \"EXIT STATUS\"",
+        ".SH FILES",
+        ".SH ENVIRONMENT",
+        ".SH EXAMPLES",
+        ".SH \"SEE ALSO\"",
+    ] {
+        assert!(page.contains(section), "missing {section}");
+    }
+    for word in [
+        "MAKEPKG_CONF",
+        "SUDO_USER",
+        "XDG_CONFIG_HOME",
+        "NO_COLOR",
+        "add\\-host",
+        "--distro",
+    ] {
+        let word = word.replace("--", "\\-\\-");
+        assert!(page.contains(&word), "missing {word}");
+    }
+    assert!(
+        !page.contains("alarm\\-distcc\\-show"),
+        "dangling page reference"
+    );
+    assert!(!page.contains("distcc-show(1)"), "dangling page reference");
+    // groff, when installed, renders it without a warning.
+    let groff = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    if let Ok(mut g) = groff {
+        use std::io::Write;
+        g.stdin.take().unwrap().write_all(page.as_bytes()).unwrap();
+        let out = g.wait_with_output().unwrap();
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
