@@ -238,3 +238,41 @@ fn permission_denied_at_the_end_gives_the_sudo_command() {
     assert_eq!(std::fs::read(&conf).unwrap(), original);
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
+
+/// Finding 13: a pasted HOST:PORT/SLOTS answers the port and slots; this machine as a
+/// helper is pointed out; a helper kept although its check failed is recalled at the end,
+/// with `alarm-distcc probe` as the next step; each cause of a failed check on its own line.
+#[test]
+fn pasted_spec_kept_failure_and_next_steps() {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let mut s = spawn(&conf, &["--timeout", "1"]);
+    answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Add a helper?", "y");
+    answer(&mut s, "Helper address", &format!("127.0.0.1:{dead}/6\r"));
+    s.expect("is this machine, not a helper").unwrap();
+    // No port or slots question: straight to the check.
+    s.expect("not usable yet:").unwrap();
+    s.expect(format!("\r\n  - nothing listens on 127.0.0.1:{dead}").as_str())
+        .unwrap();
+    answer(&mut s, "Keep this helper anyway?", "y");
+    answer(&mut s, "Add another helper?", "n");
+    s.expect(format!("DISTCC_HOSTS=\"127.0.0.1:{dead}/6 localhost/2\"").as_str())
+        .unwrap();
+    answer(&mut s, "Write ", "y");
+    s.expect(format!("Kept although its check failed: 127.0.0.1:{dead}/6").as_str())
+        .unwrap();
+    s.expect(format!("alarm-distcc --config {} probe", conf.display()).as_str())
+        .unwrap();
+    s.expect("Then check from here").unwrap();
+    assert_eq!(exit_code(s), 0);
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(
+        scalar_value(&vars["DISTCC_HOSTS"]),
+        format!("127.0.0.1:{dead}/6 localhost/2")
+    );
+}

@@ -38,10 +38,21 @@ pub struct Facts {
     pub distcc_on: bool,
     pub hosts: HostList,
     pub cpus: u32,
+    /// This machine's own addresses: a "helper" there is no helper.
+    pub own_addresses: Vec<String>,
 }
 
-/// Checks a helper as it is entered: (usable, one line to show).
-pub type HelperCheck<'a> = &'a dyn Fn(&HostSpec) -> (bool, String);
+/// What the person chose.
+#[derive(Debug, Clone)]
+pub struct Answers {
+    /// The new host list, fastest first.
+    pub list: HostList,
+    /// Helpers kept although their check failed.
+    pub kept_failing: Vec<String>,
+}
+
+/// Checks a helper as it is entered: (usable, lines to show: the verdict, then one per cause).
+pub type HelperCheck<'a> = &'a dyn Fn(&HostSpec) -> (bool, Vec<String>);
 
 fn ask_number(p: &mut dyn Prompter, prompt: &str, default: u32, min: u32, max: u32) -> Result<u32> {
     loop {
@@ -60,59 +71,94 @@ pub fn ask_helper(
     p: &mut dyn Prompter,
     carch: &str,
     existing: Option<&HostSpec>,
+    own_addresses: &[String],
 ) -> Result<HostSpec> {
-    let host = loop {
+    // A whole spec pasted here (`192.168.1.100:3636/6`) answers the port and slots too.
+    let (host, port, slots, options) = loop {
         let default = existing.and_then(HostSpec::host).unwrap_or("");
-        let answer = p.input("Helper address (IP or host name)", default)?;
+        let answer = p.input(
+            "Helper address (IP or host name, or HOST:PORT/SLOTS)",
+            default,
+        )?;
         let answer = answer.trim();
         if answer.is_empty() {
             p.say("an address is needed, e.g. 192.168.1.100");
             continue;
         }
+        if answer.contains(char::is_whitespace) {
+            p.say("one helper at a time: give a single address, e.g. 192.168.1.100");
+            continue;
+        }
         // A bare IPv6 address gets its brackets.
-        let host = if answer.parse::<std::net::Ipv6Addr>().is_ok() {
+        let text = if answer.parse::<std::net::Ipv6Addr>().is_ok() {
             format!("[{answer}]")
         } else {
             answer.to_string()
         };
-        match host.parse::<HostSpec>() {
+        match text.parse::<HostSpec>() {
             Ok(HostSpec::Tcp {
-                port: None,
-                slots: None,
-                ref options,
-                ..
-            }) if options.is_empty() => {
-                break host;
-            }
+                host,
+                port,
+                slots,
+                options,
+            }) => break (host, port, slots, options),
+            Ok(HostSpec::Local { .. }) => p.say(
+                "`localhost` is this machine: its slots were asked above; give a helper's address",
+            ),
             Ok(_) => p.say(&format!(
-                "`{answer}`: give only the address here; the port and slots come next"
+                "`{answer}`: give a helper's address (IP or host name), e.g. 192.168.1.100"
             )),
             Err(e) => p.say(&format!("{e}; try again")),
         }
     };
-    let port_default = existing
-        .and_then(HostSpec::port)
-        .unwrap_or_else(|| alarm::default_port(carch));
-    let port = ask_number(p, "Port", u32::from(port_default), 1, 65535)?;
-    let slots_default = existing.map_or(hosts::DEFAULT_TCP_SLOTS, HostSpec::slots);
-    let slots = ask_number(
-        p,
-        "Slots (compile jobs it takes at once)",
-        slots_default,
-        1,
-        MAX_SLOTS,
-    )?;
-    let options = existing.map(|e| e.options().to_vec()).unwrap_or_default();
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    if hosts::is_loopback(&host) || own_addresses.iter().any(|a| a == bare) {
+        p.say(&format!(
+            "note: {host} is this machine, not a helper; distcc would send the jobs back here \
+             (fine for a test, no faster for a build)"
+        ));
+    }
+    let port = match port {
+        Some(port) => port,
+        None => {
+            let default = existing
+                .and_then(HostSpec::port)
+                .unwrap_or_else(|| alarm::default_port(carch));
+            ask_number(p, "Port", u32::from(default), 1, 65535)? as u16
+        }
+    };
+    if let Some(why) = alarm::port_mismatch(port, carch) {
+        p.say(&format!("note: {why}"));
+    }
+    let slots = match slots {
+        Some(slots) => slots,
+        None => {
+            let default = existing.map_or(hosts::DEFAULT_TCP_SLOTS, HostSpec::slots);
+            ask_number(
+                p,
+                "Slots (compile jobs it takes at once)",
+                default,
+                1,
+                MAX_SLOTS,
+            )?
+        }
+    };
+    let options = if options.is_empty() {
+        existing.map(|e| e.options().to_vec()).unwrap_or_default()
+    } else {
+        options
+    };
     Ok(HostSpec::Tcp {
         host,
-        port: Some(port as u16),
+        port: Some(port),
         slots: Some(slots),
         options,
     })
 }
 
 /// Walks the person through the setup and returns the new host list, fastest first.
-pub fn gather(p: &mut dyn Prompter, facts: &Facts, check: Option<HelperCheck>) -> Result<HostList> {
+pub fn gather(p: &mut dyn Prompter, facts: &Facts, check: Option<HelperCheck>) -> Result<Answers> {
+    let mut kept_failing = Vec::new();
     p.say(&format!("Config to edit: {}", facts.config.display()));
     p.say(&format!(
         "makepkg reads: {}",
@@ -172,7 +218,7 @@ pub fn gather(p: &mut dyn Prompter, facts: &Facts, check: Option<HelperCheck>) -
                 0,
             )? {
                 0 => helpers.push(s.clone()),
-                1 => helpers.push(ask_helper(p, &facts.carch, Some(s))?),
+                1 => helpers.push(ask_helper(p, &facts.carch, Some(s), &facts.own_addresses)?),
                 _ => p.say(&format!("removed {}", token.raw)),
             },
             Err(e) => p.say(&format!(
@@ -191,12 +237,17 @@ pub fn gather(p: &mut dyn Prompter, facts: &Facts, check: Option<HelperCheck>) -
         if !p.confirm(prompt, helpers.is_empty())? {
             break;
         }
-        let spec = ask_helper(p, &facts.carch, None)?;
+        let spec = ask_helper(p, &facts.carch, None, &facts.own_addresses)?;
         if let Some(check) = check {
-            let (ok, line) = check(&spec);
-            p.say(&line);
-            if !ok && !p.confirm("Keep this helper anyway?", false)? {
-                continue;
+            let (ok, lines) = check(&spec);
+            for line in &lines {
+                p.say(line);
+            }
+            if !ok {
+                if !p.confirm("Keep this helper anyway?", false)? {
+                    continue;
+                }
+                kept_failing.push(spec.to_string());
             }
         }
         if let Some(i) = helpers.iter().position(|h| h.key() == spec.key()) {
@@ -229,7 +280,7 @@ pub fn gather(p: &mut dyn Prompter, facts: &Facts, check: Option<HelperCheck>) -
              leaving it out (alarm-distcc set-local 0)."
         ));
     }
-    Ok(list)
+    Ok(Answers { list, kept_failing })
 }
 
 /// The real terminal: dialoguer for yes/no and choices, an Esc-aware line input.
@@ -338,15 +389,16 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64) -> Result<()> {
         distcc_on: matches!(&eff.distcc, Value::Known(s) if s.value),
         hosts,
         cpus: std::thread::available_parallelism().map_or(2, |n| n.get() as u32),
+        own_addresses: own_lan_addresses(),
     };
     let expected = arch_for_carch(&carch);
     let compilers = session.compilers(&target.layers);
     let timeout = std::time::Duration::from_secs_f64(timeout.clamp(0.1, 60.0));
-    let checker = |spec: &HostSpec| -> (bool, String) {
+    let checker = |spec: &HostSpec| -> (bool, Vec<String>) {
         let Some(expected) = expected else {
             return (
                 true,
-                format!("{spec}: no known architecture to check against"),
+                vec![format!("{spec}: no known architecture to check against")],
             );
         };
         let targets = targets_of(&HostList {
@@ -356,21 +408,37 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64) -> Result<()> {
         let report = &reports[0];
         match report.verdict(expected) {
             Verdict::Failed => {
-                let why = advice(report, expected, &carch).join("; ");
-                (false, format!("{spec}: not usable yet: {why}"))
+                let mut lines = vec![format!("{spec}: not usable yet:")];
+                lines.extend(
+                    advice(report, expected, &carch)
+                        .into_iter()
+                        .map(|cause| format!("  - {cause}")),
+                );
+                (false, lines)
             }
-            _ => (true, format!("{spec}: reachable, compiles for {carch}")),
+            _ => (
+                true,
+                vec![format!("{spec}: reachable, compiles for {carch}")],
+            ),
         }
     };
     let mut prompter = TerminalPrompter::default();
-    let list = gather(
+    let answers = gather(
         &mut prompter,
         &facts,
         if no_probe { None } else { Some(&checker) },
     )?;
-    let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(list), &inherited)
+    let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(answers.list), &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
     session.apply(&target, plan)?;
+    if !answers.kept_failing.is_empty() {
+        eprintln!(
+            "\nKept although its check failed: {}. Fix it on the helper (see above), then check \
+             again: {}",
+            answers.kept_failing.join(", "),
+            session.command("probe")
+        );
+    }
     match HelperArch::from_carch(&carch) {
         Some(arch) => {
             let own = own_lan_addresses();
@@ -378,15 +446,19 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64) -> Result<()> {
                 .first()
                 .map_or("<this Pi's address>".to_string(), Clone::clone);
             eprintln!(
-                "\nNext, on each helper: run the script that this prints (make it here, copy it over):\n  \
-                 alarm-distcc helper --arch {} --allow {allow} > distccd-{}.sh",
+                "\nNext, on each helper: run the script that this prints (make it here, copy it over;\n\
+                 add --distro debian for a Debian or Ubuntu helper):\n  \
+                 alarm-distcc helper --arch {} --allow {allow} > distccd-{}.sh\n\
+                 Then check from here that each helper compiles for this Pi:\n  {}",
                 arch.name(),
-                arch.name()
+                arch.name(),
+                session.command("probe")
             );
         }
         None => eprintln!(
             "\nNext, on each helper: start distccd with --allow <this machine's address> and the port \
-             you entered, with a compiler for {carch} first on its PATH"
+             you entered, with a compiler for {carch} first on its PATH; then check from here: {}",
+            session.command("probe")
         ),
     }
     Ok(())
@@ -452,6 +524,7 @@ mod tests {
             distcc_on: false,
             hosts: HostList::parse(hosts),
             cpus: 4,
+            own_addresses: vec!["192.168.1.50".into()],
         }
     }
 
@@ -459,7 +532,7 @@ mod tests {
     fn seed_answers_give_the_seed_list() {
         let mut p = Scripted::new(&["2", "", "192.168.1.100", "", "6", "n"]);
         let list = gather(&mut p, &facts(""), None).unwrap();
-        assert_eq!(list.render(), "192.168.1.100:3636/6 localhost/2");
+        assert_eq!(list.list.render(), "192.168.1.100:3636/6 localhost/2");
     }
 
     #[test]
@@ -468,7 +541,7 @@ mod tests {
         let mut f = facts("");
         f.carch = "armv7h".into();
         let list = gather(&mut p, &f, None).unwrap();
-        assert_eq!(list.render(), "10.0.0.2:3635/4 localhost/4");
+        assert_eq!(list.list.render(), "10.0.0.2:3635/4 localhost/4");
     }
 
     #[test]
@@ -479,7 +552,7 @@ mod tests {
             "",
             "192.168.1.300",
             "h h",
-            "192.168.1.100:3636",
+            "localhost",
             "192.168.1.100",
             "0",
             "3636",
@@ -488,11 +561,13 @@ mod tests {
             "n",
         ]);
         let list = gather(&mut p, &facts(""), None).unwrap();
-        assert_eq!(list.render(), "192.168.1.100:3636/6");
+        assert_eq!(list.list.render(), "192.168.1.100:3636/6");
         let said = p.said.join("\n");
         assert!(said.contains("`two` is not a whole number"), "{said}");
         assert!(said.contains("192.168.1.300"), "{said}");
-        assert!(said.contains("give only the address"), "{said}");
+        assert!(said.contains("one helper at a time"), "{said}");
+        assert!(said.contains("`localhost` is this machine"), "{said}");
+        assert!(!said.contains("argument"), "command-line wording: {said}");
         assert!(
             said.contains("`0` is not a whole number from 1 to 65535"),
             "{said}"
@@ -510,24 +585,54 @@ mod tests {
         .unwrap();
         // a kept, b removed, c changed to 9 slots; local stays 2; sorted by slots.
         assert_eq!(
-            list.render(),
+            list.list.render(),
             "--randomize c.lan:3632/9 a.lan:3636/2 localhost/2"
         );
     }
 
     #[test]
     fn failing_check_can_be_kept_or_dropped() {
-        let check = |s: &HostSpec| (false, format!("{s}: refused"));
+        let check = |s: &HostSpec| {
+            (
+                false,
+                vec![format!("{s}: not usable yet:"), "  - refused".to_string()],
+            )
+        };
         let mut p = Scripted::new(&[
             "0", "y", "10.0.0.2", "", "", "n", "y", "10.0.0.3", "", "", "y", "n",
         ]);
         let list = gather(&mut p, &facts(""), Some(&check)).unwrap();
-        assert_eq!(list.render(), "10.0.0.3:3636/4");
-        assert!(
-            p.said
-                .iter()
-                .any(|l| l.contains("10.0.0.2:3636/4: refused"))
-        );
+        assert_eq!(list.list.render(), "10.0.0.3:3636/4");
+        assert_eq!(list.kept_failing, ["10.0.0.3:3636/4"]);
+        // One line per cause.
+        assert!(p.said.iter().any(|l| l == "  - refused"));
+    }
+
+    #[test]
+    fn a_pasted_spec_answers_port_and_slots() {
+        let mut p = Scripted::new(&["0", "", "192.168.1.100:3636/6", "n"]);
+        let list = gather(&mut p, &facts(""), None).unwrap();
+        assert_eq!(list.list.render(), "192.168.1.100:3636/6");
+        // A port only: the slots are still asked.
+        let mut p = Scripted::new(&["0", "", "192.168.1.100:3636", "3", "n"]);
+        let list = gather(&mut p, &facts(""), None).unwrap();
+        assert_eq!(list.list.render(), "192.168.1.100:3636/3");
+    }
+
+    #[test]
+    fn this_machine_as_a_helper_is_pointed_out() {
+        for own in ["192.168.1.50:3636/4", "127.0.0.1:3636/4"] {
+            let mut p = Scripted::new(&["0", "", own, "n"]);
+            gather(&mut p, &facts(""), None).unwrap();
+            assert!(
+                p.said.iter().any(|l| l.contains("is this machine")),
+                "{own}: {:?}",
+                p.said
+            );
+        }
+        let mut p = Scripted::new(&["0", "", "192.168.1.100:3636/4", "n"]);
+        gather(&mut p, &facts(""), None).unwrap();
+        assert!(!p.said.iter().any(|l| l.contains("is this machine")));
     }
 
     #[test]
