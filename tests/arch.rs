@@ -417,7 +417,7 @@ fn completions_load_in_bash_and_the_man_page_renders() {
         ".SH SYNOPSIS",
         ".SH DESCRIPTION",
         ".SH OPTIONS",
-        ".SH SUBCOMMANDS",
+        ".SH COMMANDS",
     ] {
         assert!(text.contains(section), "missing {section}");
     }
