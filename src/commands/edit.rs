@@ -54,7 +54,13 @@ fn with_default_port(spec: HostSpec, carch: &str, listed: &HostList) -> HostSpec
         Some(port) => port,
         None => {
             let port = alarm::default_port(carch);
-            if port != DEFAULT_PORT && !is_loopback(&host) {
+            if is_loopback(&host) {
+                eprintln!(
+                    "note: {host} is this machine: it compiles here only through a distccd \
+                     running here; for plain local jobs use `alarm-distcc set-local N`"
+                );
+            }
+            if port != DEFAULT_PORT {
                 eprintln!(
                     "note: {host}: no port given; using {port}, distccd-alarm's port for {carch} \
                      (write {host}:{DEFAULT_PORT} for a plain distccd)"

@@ -156,6 +156,10 @@ pub fn plan_hosts(
             "no hosts left: distcc would compile everything locally; `alarm-distcc disable` \
              turns it off"
                 .into()
+        } else if on {
+            "no helper left in DISTCC_HOSTS, so every compile runs here; add one (alarm-distcc \
+             add-host HOST:PORT/SLOTS), or turn distcc off: alarm-distcc disable"
+                .into()
         } else {
             format!(
                 "no helper listed yet, so distcc stays {}; add one: alarm-distcc add-host \

@@ -25,8 +25,19 @@ pub fn advice(r: &HostReport, expected: Arch, carch: &str) -> Vec<String> {
     let t = &r.target;
     let at = format!("{}:{}", t.host, t.port);
     let mut out = Vec::new();
+    // A name that compiled right proves the --allow list takes this machine.
+    let worked = r.attempts.iter().find_map(|a| match a.outcome {
+        Outcome::Object { arch, .. } if arch == expected => Some(a.compiler.as_str()),
+        _ => None,
+    });
     for a in &r.attempts {
         let line = match &a.outcome {
+            Outcome::Rejected if worked.is_some() => format!(
+                "{at} does not whitelist `{}`; that is fine: distcc on the Pi sends `{}`, which \
+                 compiles right",
+                a.compiler,
+                worked.unwrap_or_default()
+            ),
             Outcome::Object { arch, .. } if *arch != expected => format!(
                 "{at} compiled `{}` for {arch}, but this machine needs {expected}: on the helper, \
                  put the cross toolchain's bin first on distccd's PATH (for {carch}: `alarm-distcc \
