@@ -1,9 +1,10 @@
 //! Dispatch only: builds the session and hands each command to its module.
 
+use crate::cli::SearchArgs;
 use crate::cli::{Cli, Command};
-use crate::commands::{doctor, edit, generate, helper, measure, probe, show, wizard};
+use crate::commands::{discover, doctor, edit, generate, helper, measure, probe, show, wizard};
 use crate::conf::layers::Env;
-use crate::session::Session;
+use crate::session::{SearchOptions, Session};
 use anyhow::Result;
 
 pub fn run(cli: Cli) -> Result<()> {
@@ -66,8 +67,39 @@ pub fn run(cli: Cli) -> Result<()> {
                 toolchain,
             },
         ),
-        Command::Wizard { no_probe, timeout } => wizard::run(&session, no_probe, timeout),
+        Command::Discover {
+            search,
+            timeout,
+            json,
+            add,
+        } => discover::run(
+            &session,
+            &discover::DiscoverOptions {
+                search: search_options(search, timeout.unwrap_or(1.0)),
+                json,
+                add,
+            },
+        ),
+        Command::Wizard {
+            no_probe,
+            search,
+            timeout,
+        } => wizard::run(
+            &session,
+            no_probe,
+            timeout.unwrap_or(4.0),
+            &search_options(search, timeout.unwrap_or(1.0)),
+        ),
         Command::Completions { shell } => generate::completions(shell),
         Command::Man => generate::man(),
+    }
+}
+
+fn search_options(args: SearchArgs, timeout: f64) -> SearchOptions {
+    SearchOptions {
+        subnets: args.subnets,
+        ports: args.ports,
+        timeout,
+        public: args.public,
     }
 }

@@ -46,6 +46,20 @@ pub enum ColorChoice {
     Never,
 }
 
+/// Where to look for helpers (`discover`, the wizard's search).
+#[derive(Debug, Clone, clap::Args)]
+pub struct SearchArgs {
+    /// Network to scan, ADDRESS/BITS (repeatable) [default: this machine's own networks]
+    #[arg(long = "subnet", value_name = "CIDR")]
+    pub subnets: Vec<String>,
+    /// Port to try (repeatable) [default: 3632, 3634, 3635, 3636]
+    #[arg(long = "port", value_name = "PORT")]
+    pub ports: Vec<u16>,
+    /// Allow a --subnet outside the private ranges: only for a network that is yours
+    #[arg(long)]
+    pub public: bool,
+}
+
 /// The helper's distribution, for `helper`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HelperDistro {
@@ -136,14 +150,34 @@ pub enum Command {
         #[arg(long, default_value_t = 4.0)]
         timeout: f64,
     },
+    /// Find distccd helpers on this machine's networks and check each with a real compile
+    ///
+    /// Scans this machine's own IPv4 networks (from the kernel's routing table, each capped
+    /// at a /22), or the --subnet networks given, on distcc's port and distccd-alarm's. Only
+    /// private networks unless --public.
+    Discover {
+        #[command(flatten)]
+        search: SearchArgs,
+        /// Seconds the connects may take in all [default: 1]
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<f64>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+        /// Add the usable helpers not listed yet (4 slots each), as add-host would
+        #[arg(long)]
+        add: bool,
+    },
     /// Set up distcc step by step in a terminal
     Wizard {
         /// Do not check each helper with a real compile as it is entered
         #[arg(long)]
         no_probe: bool,
-        /// Seconds each helper check may take
-        #[arg(long, default_value_t = 4.0)]
-        timeout: f64,
+        #[command(flatten)]
+        search: SearchArgs,
+        /// Seconds each helper check may take [default: 4], and the search's connects [default: 1]
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<f64>,
     },
     /// Print what to run on a helper machine (x86_64 Arch or Debian/Ubuntu, or WSL) to serve this Pi
     Helper {

@@ -9,7 +9,9 @@ use crate::conf::plan::{self, HostChange, Plan};
 use crate::conf::write::{self, Loaded, WriteError};
 use crate::distcc::elf::{Arch, arch_for_carch};
 use crate::distcc::protocol;
+use crate::distcc::scan::{self, DEFAULT_PORTS, Found, Search};
 use crate::error::{Cancelled, bad_input};
+use crate::ui::timeout_of;
 use anyhow::{Result, anyhow};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -20,6 +22,14 @@ pub struct Session {
     pub env: Env,
     pub main: PathBuf,
     pub color: bool,
+}
+
+/// Where and how long to search for helpers (`discover`, the wizard).
+pub struct SearchOptions {
+    pub subnets: Vec<String>,
+    pub ports: Vec<u16>,
+    pub timeout: f64,
+    pub public: bool,
 }
 
 /// Which value an edit is about: it goes to the file makepkg takes that value from.
@@ -316,6 +326,71 @@ impl Session {
             ),
             None => format!("alarm-distcc {args}"),
         }
+    }
+
+    /// The search as the wizard and `discover` run it: subnets chosen and announced, a progress
+    /// bar on a terminal, the probes, the verdicts.
+    pub fn search_helpers(
+        &self,
+        docs: &[(PathBuf, Document)],
+        opts: &SearchOptions,
+    ) -> Result<(Vec<Found>, Arch)> {
+        let (subnets, notes) =
+            scan::choose_subnets(&opts.subnets, opts.public).map_err(bad_input)?;
+        for note in notes {
+            eprintln!("note: {note}");
+        }
+        let ports = if opts.ports.is_empty() {
+            DEFAULT_PORTS.to_vec()
+        } else {
+            opts.ports.clone()
+        };
+        if ports.contains(&0) {
+            return Err(bad_input("--port 0 is not a port"));
+        }
+        let timeout = timeout_of(opts.timeout)?;
+        let (_, expected) = self.expected_arch(docs, None)?;
+        let listed = layers::hosts_of(&layers::effective(docs).hosts).unwrap_or_default();
+        let compilers = self.compilers(docs);
+        let addresses: u64 = subnets.iter().map(|n| n.host_count()).sum();
+        eprintln!(
+            "searching {} ({addresses} address(es)) on port(s) {}",
+            subnets
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            ports
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(addresses * ports.len() as u64);
+            bar.set_message("connecting");
+            bar
+        });
+        let found = scan::search(
+            &Search {
+                subnets: &subnets,
+                ports: &ports,
+                timeout,
+                compilers: &compilers,
+                expected,
+                listed: &listed,
+            },
+            &|done, _| {
+                if let Some(bar) = &bar {
+                    bar.set_position(done as u64);
+                    bar.set_message("checking what answered");
+                }
+            },
+        );
+        if let Some(bar) = bar {
+            bar.finish_and_clear();
+        }
+        Ok((found, expected))
     }
 
     /// What the helpers must compile for: `--expect-arch`, else CARCH, else this binary's arch.

@@ -261,12 +261,12 @@ fn builds_through_the_helper(f: &'static Flavour, listen: &str, carch: &str) {
 
 #[test]
 fn aarch64_pi_builds_through_a_real_cross_helper() {
-    builds_through_the_helper(&AARCH64, "127.0.0.21", "aarch64");
+    builds_through_the_helper(&AARCH64, "127.0.0.121", "aarch64");
 }
 
 #[test]
 fn armv7h_pi_builds_through_a_real_cross_helper() {
-    builds_through_the_helper(&ARMV7H, "127.0.0.22", "armv7h");
+    builds_through_the_helper(&ARMV7H, "127.0.0.122", "armv7h");
 }
 
 /// The classic mistake: the helper's compiler name leads to its native x86_64 gcc. probe
@@ -285,7 +285,7 @@ fn wrong_helper_is_predicted_and_the_build_fails() {
         );
     };
     let helper = Helper::default()
-        .listen("127.0.0.23")
+        .listen("127.0.0.123")
         .port(AARCH64.port)
         .serve(AARCH64.gcc.0, native)
         .start();

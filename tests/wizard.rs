@@ -15,7 +15,12 @@ const DOWN: &str = "\x1b[B";
 
 fn spawn(conf: &Path, extra: &[&str]) -> Session {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
-    cmd.arg("--config").arg(conf).arg("wizard").args(extra);
+    // Always a loopback subnet: a search never leaves this machine, even by a stray Enter.
+    cmd.arg("--config")
+        .arg(conf)
+        .arg("wizard")
+        .args(["--subnet", "127.0.0.248/29"])
+        .args(extra);
     cmd.env("HOME", "/nonexistent-alarm-distcc-home")
         .env_remove("MAKEPKG_CONF")
         .env_remove("SUDO_USER")
@@ -46,6 +51,7 @@ fn happy_path_on_a_stock_config() {
     let mut s = spawn(&conf, &["--no-probe"]);
     s.expect("Building for: aarch64").unwrap();
     answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "y");
     answer(&mut s, "Helper address", "127.0.0.2\r");
     answer(&mut s, "Port [3636]", "\r");
@@ -73,6 +79,7 @@ fn invalid_host_is_explained_and_asked_again() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
     let mut s = spawn(&conf, &["--no-probe"]);
     answer(&mut s, "Slots for this machine", "0\r");
+    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "y");
     answer(&mut s, "Helper address", "192.168.1.300\r");
     s.expect("not a valid IPv4 address").unwrap();
@@ -107,6 +114,7 @@ fn existing_helper_removed() {
         &format!("{DOWN}{DOWN}\r"),
     );
     s.expect("removed 127.0.0.4:3636/4").unwrap();
+    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "n");
     answer(&mut s, "Write ", "y");
     assert_eq!(exit_code(s), 0);
@@ -122,6 +130,7 @@ fn cancel_anywhere_leaves_the_file_byte_identical() {
         let original = std::fs::read(&conf).unwrap();
         let mut s = spawn(&conf, &["--no-probe"]);
         answer(&mut s, "Slots for this machine", "2\r");
+        answer(&mut s, "Search the network for helpers?", "n");
         answer(&mut s, "Add a helper?", "y");
         answer(&mut s, "Helper address", "127.0.0.2\r");
         answer(&mut s, "Port", keys);
@@ -138,6 +147,7 @@ fn cancel_anywhere_leaves_the_file_byte_identical() {
     let original = std::fs::read(&conf).unwrap();
     let mut s = spawn(&conf, &["--no-probe"]);
     answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "n");
     answer(&mut s, "Write ", "\x1b");
     assert_ne!(exit_code(s), 0);
@@ -150,6 +160,7 @@ fn dry_run_walks_everything_and_writes_nothing() {
     let original = std::fs::read(&conf).unwrap();
     let mut s = spawn(&conf, &["--no-probe", "--dry-run"]);
     answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "y");
     answer(&mut s, "Helper address", "127.0.0.2\r");
     answer(&mut s, "Port", "\r");
@@ -173,6 +184,7 @@ fn each_helper_is_probed_as_entered() {
     let original = std::fs::read(&conf).unwrap();
     let mut s = spawn(&conf, &["--timeout", "1"]);
     answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "y");
     answer(&mut s, "Helper address", "127.0.0.1\r");
     answer(&mut s, "Port", &format!("{dead}\r"));
@@ -217,12 +229,13 @@ fn permission_denied_at_the_end_gives_the_sudo_command() {
         .arg(env!("CARGO_BIN_EXE_alarm-distcc"))
         .arg("--config")
         .arg(&conf)
-        .args(["wizard", "--no-probe"])
+        .args(["wizard", "--no-probe", "--subnet", "127.0.0.248/29"])
         .env("HOME", "/nonexistent")
         .env("TERM", "xterm");
     let mut s = Session::spawn(cmd).unwrap();
     s.set_expect_timeout(Some(Duration::from_secs(15)));
     answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "n");
     answer(&mut s, "Write ", "y");
     s.expect("permission denied").unwrap();
@@ -252,6 +265,7 @@ fn pasted_spec_kept_failure_and_next_steps() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
     let mut s = spawn(&conf, &["--timeout", "1"]);
     answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "y");
     answer(&mut s, "Helper address", &format!("127.0.0.1:{dead}/6\r"));
     s.expect("is this machine, not a helper").unwrap();

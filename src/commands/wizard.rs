@@ -10,8 +10,9 @@ use crate::distcc::elf::arch_for_carch;
 use crate::distcc::hosts::{self, HostList, HostSpec, HostToken, Kind, MAX_SLOTS};
 use crate::distcc::net::own_lan_addresses;
 use crate::distcc::protocol::{self, Verdict, targets_of};
+use crate::distcc::scan::{self, FoundVerdict};
 use crate::error::{Cancelled, bad_input};
-use crate::session::{Focus, Session};
+use crate::session::{Focus, SearchOptions, Session};
 use anyhow::Result;
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -22,7 +23,24 @@ pub trait Prompter {
     fn input(&mut self, prompt: &str, default: &str) -> Result<String>;
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool>;
     fn choose(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize>;
+    /// Any number of `items`; `defaults` says which start picked.
+    fn pick(&mut self, prompt: &str, items: &[String], defaults: &[bool]) -> Result<Vec<usize>>;
 }
+
+/// A helper the network search found, as the wizard offers it.
+#[derive(Debug, Clone)]
+pub struct Offer {
+    pub host: String,
+    pub port: u16,
+    /// Address, name and verdict, as shown.
+    pub line: String,
+    pub usable: bool,
+    /// Already in DISTCC_HOSTS.
+    pub listed: bool,
+}
+
+/// Searches the network for helpers (asked first whether to).
+pub type HelperSearch<'a> = &'a dyn Fn() -> Result<Vec<Offer>>;
 
 pub fn cancelled() -> anyhow::Error {
     Cancelled("cancelled: nothing written".into()).into()
@@ -157,7 +175,12 @@ pub fn ask_helper(
 }
 
 /// Walks the person through the setup and returns the new host list, fastest first.
-pub fn gather(p: &mut dyn Prompter, facts: &Facts, check: Option<HelperCheck>) -> Result<Answers> {
+pub fn gather(
+    p: &mut dyn Prompter,
+    facts: &Facts,
+    check: Option<HelperCheck>,
+    search: Option<HelperSearch>,
+) -> Result<Answers> {
     let mut kept_failing = Vec::new();
     p.say(&format!("Config to edit: {}", facts.config.display()));
     p.say(&format!(
@@ -228,6 +251,10 @@ pub fn gather(p: &mut dyn Prompter, facts: &Facts, check: Option<HelperCheck>) -
         }
     }
 
+    if let Some(search) = search {
+        take_search_results(p, search, &mut helpers, &mut kept_failing)?;
+    }
+
     loop {
         let prompt = if helpers.is_empty() {
             "Add a helper?"
@@ -281,6 +308,63 @@ pub fn gather(p: &mut dyn Prompter, facts: &Facts, check: Option<HelperCheck>) -
         ));
     }
     Ok(Answers { list, kept_failing })
+}
+
+/// Offers a network search, then the helpers it found to pick from, then their slots.
+fn take_search_results(
+    p: &mut dyn Prompter,
+    search: HelperSearch,
+    helpers: &mut Vec<HostSpec>,
+    kept_failing: &mut Vec<String>,
+) -> Result<()> {
+    if !p.confirm("Search the network for helpers?", true)? {
+        return Ok(());
+    }
+    let offers = search()?;
+    let same =
+        |h: &HostSpec, o: &Offer| h.host() == Some(o.host.as_str()) && h.port() == Some(o.port);
+    for o in offers.iter().filter(|o| o.listed) {
+        p.say(&format!("{} (already listed)", o.line));
+    }
+    let fresh: Vec<&Offer> = offers
+        .iter()
+        .filter(|o| !o.listed && !helpers.iter().any(|h| same(h, o)))
+        .collect();
+    if fresh.is_empty() {
+        p.say("no new helper found; you can type an address next");
+        return Ok(());
+    }
+    let labels: Vec<String> = fresh.iter().map(|o| o.line.clone()).collect();
+    let usable: Vec<bool> = fresh.iter().map(|o| o.usable).collect();
+    let picked = p.pick(
+        "Helpers to use (space picks, enter confirms; usable ones are picked)",
+        &labels,
+        &usable,
+    )?;
+    for i in picked {
+        let Some(o) = fresh.get(i) else { continue };
+        let slots = ask_number(
+            p,
+            &format!(
+                "Slots for {}:{} (compile jobs it takes at once)",
+                o.host, o.port
+            ),
+            hosts::DEFAULT_TCP_SLOTS,
+            1,
+            MAX_SLOTS,
+        )?;
+        let spec = HostSpec::Tcp {
+            host: o.host.clone(),
+            port: Some(o.port),
+            slots: Some(slots),
+            options: Vec::new(),
+        };
+        if !o.usable {
+            kept_failing.push(spec.to_string());
+        }
+        helpers.push(spec);
+    }
+    Ok(())
 }
 
 /// The real terminal: dialoguer for yes/no and choices, an Esc-aware line input.
@@ -361,16 +445,28 @@ impl Prompter for TerminalPrompter {
             .map_err(crate::error::prompt_error)?
             .ok_or_else(cancelled)
     }
+
+    fn pick(&mut self, prompt: &str, items: &[String], defaults: &[bool]) -> Result<Vec<usize>> {
+        dialoguer::MultiSelect::new()
+            .with_prompt(prompt)
+            .items(items)
+            .defaults(defaults)
+            .interact_on_opt(&self.term)
+            .map_err(crate::error::prompt_error)?
+            .ok_or_else(cancelled)
+    }
 }
 
 /// `alarm-distcc wizard`: gathers the answers, then the same plan, diff, confirm and write as
 /// the commands.
-pub fn run(session: &Session, no_probe: bool, timeout: f64) -> Result<()> {
+pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptions) -> Result<()> {
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(bad_input(
             "the wizard needs a terminal; in scripts use add-host, remove-host, set-local and enable",
         ));
     }
+    // A --subnet the search would refuse is said before any question.
+    scan::choose_subnets(&search.subnets, search.public).map_err(bad_input)?;
     let target = session.target(Focus::Hosts)?;
     let inherited = session.inherited(&target);
     let (hosts, _) = plan::starting_hosts(&target.doc, &inherited)
@@ -422,11 +518,30 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64) -> Result<()> {
             ),
         }
     };
+    let searcher = || -> Result<Vec<Offer>> {
+        let (found, expected) = session.search_helpers(&target.layers, search)?;
+        Ok(found
+            .iter()
+            .map(|f| Offer {
+                host: f.addr.ip().to_string(),
+                port: f.addr.port(),
+                line: format!(
+                    "{:<21} {}{}",
+                    f.host_port(),
+                    f.name.as_ref().map_or(String::new(), |n| format!("({n}) ")),
+                    f.verdict.describe(expected)
+                ),
+                usable: f.verdict == FoundVerdict::Usable,
+                listed: f.listed,
+            })
+            .collect())
+    };
     let mut prompter = TerminalPrompter::default();
     let answers = gather(
         &mut prompter,
         &facts,
         if no_probe { None } else { Some(&checker) },
+        Some(&searcher),
     )?;
     let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(answers.list), &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
@@ -513,6 +628,15 @@ mod tests {
             let a = self.next()?;
             Ok(a.parse().unwrap_or(default))
         }
+        /// "0,2" picks those; an empty answer takes the defaults.
+        fn pick(&mut self, _: &str, _: &[String], defaults: &[bool]) -> Result<Vec<usize>> {
+            let a = self.next()?;
+            Ok(if a.is_empty() {
+                (0..defaults.len()).filter(|i| defaults[*i]).collect()
+            } else {
+                a.split(',').filter_map(|n| n.parse().ok()).collect()
+            })
+        }
     }
 
     fn facts(hosts: &str) -> Facts {
@@ -531,7 +655,7 @@ mod tests {
     #[test]
     fn seed_answers_give_the_seed_list() {
         let mut p = Scripted::new(&["2", "", "192.168.1.100", "", "6", "n"]);
-        let list = gather(&mut p, &facts(""), None).unwrap();
+        let list = gather(&mut p, &facts(""), None, None).unwrap();
         assert_eq!(list.list.render(), "192.168.1.100:3636/6 localhost/2");
     }
 
@@ -540,7 +664,7 @@ mod tests {
         let mut p = Scripted::new(&["", "y", "10.0.0.2", "", "", "n"]);
         let mut f = facts("");
         f.carch = "armv7h".into();
-        let list = gather(&mut p, &f, None).unwrap();
+        let list = gather(&mut p, &f, None, None).unwrap();
         assert_eq!(list.list.render(), "10.0.0.2:3635/4 localhost/4");
     }
 
@@ -560,7 +684,7 @@ mod tests {
             "6",
             "n",
         ]);
-        let list = gather(&mut p, &facts(""), None).unwrap();
+        let list = gather(&mut p, &facts(""), None, None).unwrap();
         assert_eq!(list.list.render(), "192.168.1.100:3636/6");
         let said = p.said.join("\n");
         assert!(said.contains("`two` is not a whole number"), "{said}");
@@ -580,6 +704,7 @@ mod tests {
         let list = gather(
             &mut p,
             &facts("--randomize a.lan:3636/2 b.lan/4 c.lan/8 localhost/2"),
+            None,
             None,
         )
         .unwrap();
@@ -601,7 +726,7 @@ mod tests {
         let mut p = Scripted::new(&[
             "0", "y", "10.0.0.2", "", "", "n", "y", "10.0.0.3", "", "", "y", "n",
         ]);
-        let list = gather(&mut p, &facts(""), Some(&check)).unwrap();
+        let list = gather(&mut p, &facts(""), Some(&check), None).unwrap();
         assert_eq!(list.list.render(), "10.0.0.3:3636/4");
         assert_eq!(list.kept_failing, ["10.0.0.3:3636/4"]);
         // One line per cause.
@@ -611,11 +736,11 @@ mod tests {
     #[test]
     fn a_pasted_spec_answers_port_and_slots() {
         let mut p = Scripted::new(&["0", "", "192.168.1.100:3636/6", "n"]);
-        let list = gather(&mut p, &facts(""), None).unwrap();
+        let list = gather(&mut p, &facts(""), None, None).unwrap();
         assert_eq!(list.list.render(), "192.168.1.100:3636/6");
         // A port only: the slots are still asked.
         let mut p = Scripted::new(&["0", "", "192.168.1.100:3636", "3", "n"]);
-        let list = gather(&mut p, &facts(""), None).unwrap();
+        let list = gather(&mut p, &facts(""), None, None).unwrap();
         assert_eq!(list.list.render(), "192.168.1.100:3636/3");
     }
 
@@ -623,7 +748,7 @@ mod tests {
     fn this_machine_as_a_helper_is_pointed_out() {
         for own in ["192.168.1.50:3636/4", "127.0.0.1:3636/4"] {
             let mut p = Scripted::new(&["0", "", own, "n"]);
-            gather(&mut p, &facts(""), None).unwrap();
+            gather(&mut p, &facts(""), None, None).unwrap();
             assert!(
                 p.said.iter().any(|l| l.contains("is this machine")),
                 "{own}: {:?}",
@@ -631,21 +756,67 @@ mod tests {
             );
         }
         let mut p = Scripted::new(&["0", "", "192.168.1.100:3636/4", "n"]);
-        gather(&mut p, &facts(""), None).unwrap();
+        gather(&mut p, &facts(""), None, None).unwrap();
         assert!(!p.said.iter().any(|l| l.contains("is this machine")));
+    }
+
+    #[test]
+    fn found_helpers_are_offered_picked_and_given_slots() {
+        let search = || -> Result<Vec<Offer>> {
+            Ok(vec![
+                Offer {
+                    host: "192.168.1.100".into(),
+                    port: 3636,
+                    line: "192.168.1.100:3636 usable".into(),
+                    usable: true,
+                    listed: false,
+                },
+                Offer {
+                    host: "192.168.1.101".into(),
+                    port: 3632,
+                    line: "192.168.1.101:3632 wrong arch".into(),
+                    usable: false,
+                    listed: false,
+                },
+                Offer {
+                    host: "192.168.1.102".into(),
+                    port: 3636,
+                    line: "192.168.1.102:3636 usable".into(),
+                    usable: true,
+                    listed: true,
+                },
+            ])
+        };
+        // Local slots 0, keep the listed helper, search: yes; picks: the defaults (the usable
+        // one); its slots 6; no more by hand.
+        let mut p = Scripted::new(&["0", "0", "", "", "6", "n"]);
+        let answers = gather(&mut p, &facts("192.168.1.102:3636/8"), None, Some(&search)).unwrap();
+        assert_eq!(
+            answers.list.render(),
+            "192.168.1.102:3636/8 192.168.1.100:3636/6"
+        );
+        assert!(p.said.iter().any(|l| l.contains("already listed")));
+        // Picking the wrong-arch one too: kept, and recalled as failing.
+        let mut p = Scripted::new(&["0", "0", "", "0,1", "6", "2", "n"]);
+        let answers = gather(&mut p, &facts("192.168.1.102:3636/8"), None, Some(&search)).unwrap();
+        assert_eq!(answers.kept_failing, ["192.168.1.101:3632/2"]);
+        // No search: straight to typing.
+        let mut p = Scripted::new(&["0", "0", "n", "n"]);
+        let answers = gather(&mut p, &facts("192.168.1.102:3636/8"), None, Some(&search)).unwrap();
+        assert_eq!(answers.list.render(), "192.168.1.102:3636/8");
     }
 
     #[test]
     fn escape_cancels() {
         let mut p = Scripted::new(&["2", "y", "<esc>"]);
-        let err = gather(&mut p, &facts(""), None).unwrap_err();
+        let err = gather(&mut p, &facts(""), None, None).unwrap_err();
         assert!(err.to_string().contains("cancelled"));
     }
 
     #[test]
     fn under_a_fifth_is_pointed_out() {
         let mut p = Scripted::new(&["1", "", "10.0.0.2", "", "16", "n"]);
-        gather(&mut p, &facts(""), None).unwrap();
+        gather(&mut p, &facts(""), None, None).unwrap();
         assert!(p.said.iter().any(|l| l.contains("under a fifth")));
     }
 }

@@ -7,3 +7,4 @@ pub mod elf;
 pub mod hosts;
 pub mod net;
 pub mod protocol;
+pub mod scan;

@@ -1,0 +1,100 @@
+//! `alarm-distcc discover`: finds distccd helpers on this machine's networks, checks each
+//! with a real compile, and can add the usable ones.
+
+use crate::conf::plan::HostChange;
+use crate::distcc::elf::Arch;
+use crate::distcc::hosts::{DEFAULT_TCP_SLOTS, HostList, HostSpec, HostToken};
+use crate::distcc::scan::{Found, FoundVerdict};
+use crate::session::{Focus, SearchOptions, Session};
+use crate::ui::{Tone, paint};
+use anyhow::Result;
+
+pub struct DiscoverOptions {
+    pub search: SearchOptions,
+    pub json: bool,
+    pub add: bool,
+}
+
+fn tone(v: FoundVerdict) -> Tone {
+    match v {
+        FoundVerdict::Usable => Tone::Good,
+        FoundVerdict::Silent | FoundVerdict::Gone => Tone::Dim,
+        _ => Tone::Bad,
+    }
+}
+
+pub fn table(found: &[Found], expected: Arch, color: bool) -> String {
+    use std::fmt::Write;
+    let mut out = format!("{:<22} {:<24} {:<7} VERDICT\n", "HELPER", "NAME", "LISTED");
+    for f in found {
+        let _ = writeln!(
+            out,
+            "{:<22} {:<24} {:<7} {}",
+            f.host_port(),
+            f.name.as_deref().unwrap_or("-"),
+            if f.listed { "yes" } else { "no" },
+            paint(color, tone(f.verdict), &f.verdict.describe(expected))
+        );
+    }
+    out
+}
+
+pub fn json(found: &[Found], expected: Arch) -> serde_json::Value {
+    serde_json::json!({
+        "helpers": found.iter().map(|f| serde_json::json!({
+            "host": f.addr.ip().to_string(),
+            "port": f.addr.port(),
+            "name": f.name,
+            "usable": f.verdict == FoundVerdict::Usable,
+            "verdict": f.verdict.name(),
+            "detail": f.verdict.describe(expected),
+            "listed": f.listed,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
+    // With --add the file to edit is read first, so a refusal comes before any traffic.
+    let target = if opts.add {
+        Some(session.target(Focus::Hosts)?)
+    } else {
+        None
+    };
+    let docs = match &target {
+        Some(t) => t.layers.clone(),
+        None => session.layers()?,
+    };
+    let (found, expected) = session.search_helpers(&docs, &opts.search)?;
+    if opts.json {
+        println!("{}", serde_json::to_string_pretty(&json(&found, expected))?);
+    } else if found.is_empty() {
+        eprintln!("no distccd answered");
+    } else {
+        print!("{}", table(&found, expected, session.color));
+    }
+    let Some(target) = target else {
+        return Ok(());
+    };
+    let new: Vec<HostSpec> = found
+        .iter()
+        .filter(|f| f.verdict == FoundVerdict::Usable && !f.listed)
+        .map(|f| HostSpec::Tcp {
+            host: f.addr.ip().to_string(),
+            port: Some(f.addr.port()),
+            slots: Some(DEFAULT_TCP_SLOTS),
+            options: Vec::new(),
+        })
+        .collect();
+    if new.is_empty() {
+        eprintln!("no usable helper that is not listed yet: nothing to add");
+        return Ok(());
+    }
+    eprintln!(
+        "adding {} with {DEFAULT_TCP_SLOTS} slots each (change with add-host HOST:PORT/SLOTS)",
+        HostList {
+            tokens: new.iter().cloned().map(HostToken::new).collect()
+        }
+        .render()
+    );
+    session.apply_hosts(&target, &HostChange::Add(new))
+}

@@ -1,0 +1,254 @@
+//! `discover` and the wizard's search against real daemons on loopback addresses: all of
+//! 127.0.0.0/8 is this machine, so 127.0.0.5 is a second "machine". Never anything else.
+
+mod common;
+
+use common::distccd::*;
+use common::*;
+use expectrl::Expect;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+fn stock_aarch64() -> PathBuf {
+    corpus_files()
+        .into_iter()
+        .find(|p| p.ends_with("stock/alarm-7.1.0-aarch64.makepkg.conf"))
+        .unwrap_or_else(|| fixture("alarm-aarch64-stock.conf"))
+}
+
+/// A right aarch64 helper, a native x86_64 distccd, and a listener that never answers. The
+/// addresses are fixed, so the tests that use them take turns.
+struct Lan {
+    _right: Distccd,
+    _native: Distccd,
+    _silent: TcpListener,
+    // Last: fields drop in order, so the turn passes on once the daemons are gone.
+    _turn: std::sync::MutexGuard<'static, ()>,
+}
+
+fn lan() -> Option<Lan> {
+    if let Some(why) = missing(&["distccd", AARCH64_GCC.1]) {
+        skip("discover", &why);
+        return None;
+    }
+    static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    Some(Lan {
+        _turn: turn,
+        _right: Helper::default()
+            .listen("127.0.0.5")
+            .port(3636)
+            .serve(AARCH64_GCC.0, AARCH64_GCC.1)
+            .start(),
+        _native: Helper::default().listen("127.0.0.9").port(3632).start(),
+        // The kernel completes the handshake; nobody ever reads or answers.
+        _silent: TcpListener::bind("127.0.0.12:3636").unwrap(),
+    })
+}
+
+fn discover_json(conf: &std::path::Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
+    let mut args = vec![
+        "discover",
+        "--subnet",
+        "127.0.0.0/27",
+        "--timeout",
+        "1",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let r = run(conf, &args);
+    let v = serde_json::from_str(&r.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {} {}", r.stdout, r.stderr));
+    (r.code, v, r.stderr)
+}
+
+#[test]
+fn finds_each_daemon_with_its_verdict_and_adds_only_the_usable_one() {
+    let Some(_lan) = lan() else { return };
+    let (_d, conf) = scratch_copy(&stock_aarch64());
+    let start = Instant::now();
+    let (code, v, err) = discover_json(&conf, &[]);
+    let took = start.elapsed();
+    assert_eq!(code, 0, "{err}");
+    let helpers = v["helpers"].as_array().unwrap();
+    let seen: Vec<(String, u64, String, bool)> = helpers
+        .iter()
+        .map(|h| {
+            (
+                h["host"].as_str().unwrap().to_string(),
+                h["port"].as_u64().unwrap(),
+                h["verdict"].as_str().unwrap().to_string(),
+                h["usable"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("127.0.0.5".to_string(), 3636, "usable".to_string(), true),
+            (
+                "127.0.0.9".to_string(),
+                3632,
+                "wrong_arch".to_string(),
+                false
+            ),
+            ("127.0.0.12".to_string(), 3636, "silent".to_string(), false),
+        ],
+        "{v}"
+    );
+    assert!(helpers.iter().all(|h| h["listed"] == false), "{v}");
+    // The silent one costs a probe timeout, not more.
+    assert!(took < Duration::from_secs(15), "took {took:?}");
+
+    let r = run(
+        &conf,
+        &[
+            "discover",
+            "--subnet",
+            "127.0.0.0/27",
+            "--timeout",
+            "1",
+            "--add",
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("usable"), "{}", r.stdout);
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "127.0.0.5:3636/4");
+    assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j4");
+    assert_eq!(array_values(&vars["BUILDENV"])[0], "distcc");
+
+    // Now it is listed, and --add has nothing more to add.
+    let (_, v, _) = discover_json(&conf, &[]);
+    assert_eq!(v["helpers"][0]["listed"], true, "{v}");
+    let before = std::fs::read(&conf).unwrap();
+    let r = run(
+        &conf,
+        &[
+            "discover",
+            "--subnet",
+            "127.0.0.0/27",
+            "--timeout",
+            "1",
+            "--add",
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, 0);
+    assert!(r.stderr.contains("nothing to add"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&conf).unwrap(), before);
+}
+
+#[test]
+fn only_private_networks_unless_said_public() {
+    let (_d, conf) = scratch_copy(&stock_aarch64());
+    // Refused before any traffic: nothing listens there for the test, nothing is sent.
+    let r = run(&conf, &["discover", "--subnet", "8.8.8.0/24"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--public"), "{}", r.stderr);
+    let r = run(
+        &conf,
+        &["discover", "--subnet", "127.0.0.0/27", "--port", "0"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = run(&conf, &["wizard", "--subnet", "8.8.8.0/24"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+/// Counts the connections a loopback listener gets, until dropped.
+struct Counter {
+    count: Arc<AtomicUsize>,
+    port: u16,
+}
+
+fn counter(addr: &str) -> Counter {
+    let listener = TcpListener::bind(addr).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = Arc::new(AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        for c in listener.incoming() {
+            if c.is_ok() {
+                seen.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    });
+    Counter { count, port }
+}
+
+#[test]
+fn the_wizard_offers_what_it_finds_and_scans_nothing_else() {
+    let Some(_lan) = lan() else { return };
+    let (_d, conf) = scratch_copy(&stock_aarch64());
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
+    cmd.arg("--config")
+        .arg(&conf)
+        .args([
+            "wizard",
+            "--subnet",
+            "127.0.0.0/27",
+            "--timeout",
+            "1",
+            "--no-probe",
+        ])
+        .env("HOME", "/nonexistent-alarm-distcc-home")
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(Duration::from_secs(20)));
+    s.expect("Slots for this machine").unwrap();
+    s.send("2\r").unwrap();
+    s.expect("Search the network for helpers?").unwrap();
+    s.send("y").unwrap();
+    s.expect("Helpers to use").unwrap();
+    // The usable one starts picked: Enter takes it.
+    s.expect("[x] 127.0.0.5:3636").unwrap();
+    s.expect("usable").unwrap();
+    s.send("\r").unwrap();
+    s.expect("Slots for 127.0.0.5:3636").unwrap();
+    s.send("6\r").unwrap();
+    s.expect("Add another helper?").unwrap();
+    s.send("n").unwrap();
+    s.expect("Write ").unwrap();
+    s.send("y").unwrap();
+    s.expect(expectrl::Eof).unwrap();
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(
+        scalar_value(&vars["DISTCC_HOSTS"]),
+        "127.0.0.5:3636/6 localhost/2"
+    );
+
+    // Bounds: a listener inside the given subnet is reached, one just outside never is.
+    let inside = counter("127.0.0.33:0");
+    let outside = counter(&format!("127.0.0.40:{}", inside.port));
+    let port = inside.port.to_string();
+    let (_d2, conf2) = scratch_copy(&stock_aarch64());
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
+    cmd.arg("--config")
+        .arg(&conf2)
+        .args(["wizard", "--no-probe", "--timeout", "1"])
+        .args(["--subnet", "127.0.0.32/29", "--port", &port])
+        .env("HOME", "/nonexistent-alarm-distcc-home")
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(Duration::from_secs(20)));
+    s.expect("Slots for this machine").unwrap();
+    s.send("0\r").unwrap();
+    s.expect("Search the network for helpers?").unwrap();
+    s.send("y").unwrap();
+    s.expect("Helpers to use").unwrap();
+    s.expect("127.0.0.33").unwrap();
+    s.send("\x1b").unwrap();
+    s.expect(expectrl::Eof).unwrap();
+    assert!(inside.count.load(Ordering::SeqCst) >= 1, "the scan ran");
+    assert_eq!(
+        outside.count.load(Ordering::SeqCst),
+        0,
+        "scanned beyond its subnet"
+    );
+}
