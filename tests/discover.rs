@@ -252,3 +252,46 @@ fn the_wizard_offers_what_it_finds_and_scans_nothing_else() {
         "scanned beyond its subnet"
     );
 }
+
+/// Addresses that never answer the handshake (a listener with a full backlog on each) cost
+/// one --timeout for the whole sweep, not one per address: the connects run at once.
+#[test]
+fn silent_addresses_cost_one_timeout_in_all() {
+    use std::net::TcpStream;
+    let first = TcpListener::bind("127.0.1.1:0").unwrap();
+    let port = first.local_addr().unwrap().port();
+    let mut held = vec![];
+    let mut listeners = vec![first];
+    for i in 2..=62 {
+        listeners.push(TcpListener::bind(format!("127.0.1.{i}:{port}")).unwrap());
+    }
+    for l in &listeners {
+        // Backlog 0 (std listens with 128): one connection fills it, the next ones hang.
+        // SAFETY: listen(2) on a valid, bound socket.
+        unsafe { libc::listen(std::os::fd::AsRawFd::as_raw_fd(l), 0) };
+        held.push(TcpStream::connect(l.local_addr().unwrap()).unwrap());
+    }
+    let (_d, conf) = scratch_copy(&stock_aarch64());
+    let start = Instant::now();
+    let r = run(
+        &conf,
+        &[
+            "discover",
+            "--subnet",
+            "127.0.1.0/26",
+            "--port",
+            &port.to_string(),
+            "--timeout",
+            "1",
+            "--json",
+        ],
+    );
+    let took = start.elapsed();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["helpers"].as_array().unwrap().len(), 0, "{v}");
+    assert!(
+        took < Duration::from_secs(10),
+        "62 silent addresses took {took:?}"
+    );
+}
