@@ -71,6 +71,17 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
         eprintln!("no distccd answered");
     } else {
         print!("{}", table(&found, expected, session.color));
+        let unusable: Vec<String> = found
+            .iter()
+            .filter(|f| f.verdict != FoundVerdict::Usable)
+            .map(Found::host_port)
+            .collect();
+        if !unusable.is_empty() {
+            eprintln!(
+                "why and how to fix: {}",
+                session.command(&format!("probe {}", unusable.join(" ")))
+            );
+        }
     }
     let Some(target) = target else {
         return Ok(());
