@@ -49,6 +49,16 @@ fn lan() -> Option<Lan> {
     })
 }
 
+/// `discover --add` over the test network.
+const ADD: &[&str] = &[
+    "discover",
+    "--subnet",
+    "127.0.0.0/27",
+    "--timeout",
+    "1",
+    "--add",
+];
+
 fn discover_json(conf: &std::path::Path, extra: &[&str]) -> (i32, serde_json::Value, String) {
     let mut args = vec![
         "discover",
@@ -103,18 +113,7 @@ fn finds_each_daemon_with_its_verdict_and_adds_only_the_usable_one() {
     // The silent one costs a probe timeout, not more.
     assert!(took < Duration::from_secs(15), "took {took:?}");
 
-    let r = run(
-        &conf,
-        &[
-            "discover",
-            "--subnet",
-            "127.0.0.0/27",
-            "--timeout",
-            "1",
-            "--add",
-            "--yes",
-        ],
-    );
+    let r = run(&conf, &[ADD, &["--yes"]].concat());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("usable"), "{}", r.stdout);
     let vars = bash_vars(&[&conf]);
@@ -126,18 +125,7 @@ fn finds_each_daemon_with_its_verdict_and_adds_only_the_usable_one() {
     let (_, v, _) = discover_json(&conf, &[]);
     assert_eq!(v["helpers"][0]["listed"], true, "{v}");
     let before = std::fs::read(&conf).unwrap();
-    let r = run(
-        &conf,
-        &[
-            "discover",
-            "--subnet",
-            "127.0.0.0/27",
-            "--timeout",
-            "1",
-            "--add",
-            "--yes",
-        ],
-    );
+    let r = run(&conf, &[ADD, &["--yes"]].concat());
     assert_eq!(r.code, 0);
     assert!(r.stderr.contains("nothing to add"), "{}", r.stderr);
     assert_eq!(std::fs::read(&conf).unwrap(), before);
