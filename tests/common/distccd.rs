@@ -222,6 +222,25 @@ impl Distccd {
             .collect()
     }
 
+    /// The `COMPILE_OK` lines once there are at least `n` (distccd logs a job just after
+    /// answering it), or whatever there is after 5 s.
+    pub fn compiled_at_least(&self, n: usize) -> Vec<String> {
+        self.log_when(|log| log.matches("COMPILE_OK").count() >= n);
+        self.compiled()
+    }
+
+    /// The log once `ready` holds for it, or as it is after 5 s.
+    pub fn log_when(&self, ready: impl Fn(&str) -> bool) -> String {
+        let until = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log_text();
+            if ready(&log) || Instant::now() > until {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     pub fn log_path(&self) -> &Path {
         &self.log
     }
