@@ -1,14 +1,15 @@
 //! Dispatch only: builds the session and hands each command to its module.
 
-use crate::cli::SearchArgs;
 use crate::cli::{Cli, Command};
+use crate::cli::{ColorChoice, GlobalOpts, SearchArgs};
 use crate::commands::{discover, doctor, edit, generate, helper, measure, probe, show, wizard};
 use crate::conf::layers::Env;
-use crate::session::{SearchOptions, Session};
+use crate::session::{Options, SearchOptions, Session};
 use anyhow::Result;
+use std::io::IsTerminal;
 
 pub fn run(cli: Cli) -> Result<()> {
-    let session = Session::new(cli.global, Env::from_process());
+    let session = Session::new(options(&cli.global), Env::from_process());
     match cli.command {
         Command::Show { json } => show::run(&session, json),
         Command::AddHost { specs } => edit::add_hosts(&session, &specs),
@@ -101,5 +102,21 @@ fn search_options(args: SearchArgs, timeout: f64) -> SearchOptions {
         ports: args.ports,
         timeout,
         public: args.public,
+    }
+}
+
+fn options(global: &GlobalOpts) -> Options {
+    Options {
+        config: global.config.clone(),
+        dry_run: global.dry_run,
+        yes: global.yes,
+        drop_in: global.drop_in,
+        color: match global.color {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+            }
+        },
     }
 }

@@ -1,7 +1,6 @@
 //! One run's session, below the commands: the config layers read once, then plan, diff,
 //! confirm and write. Every editing command and the wizard end here.
 
-use crate::cli::{ColorChoice, GlobalOpts};
 use crate::conf::document::Document;
 use crate::conf::edit::Refusal;
 use crate::conf::layers::{self, Env, Role, Value};
@@ -16,12 +15,23 @@ use anyhow::{Result, anyhow};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
+/// What every command shares from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// `--config`, when given.
+    pub config: Option<PathBuf>,
+    pub dry_run: bool,
+    pub yes: bool,
+    pub drop_in: bool,
+    /// Colour on (`--color`, else a terminal without `NO_COLOR`).
+    pub color: bool,
+}
+
 /// One run's view of the world: options, environment, and the config as read once.
 pub struct Session {
-    pub opts: GlobalOpts,
+    pub opts: Options,
     pub env: Env,
     pub main: PathBuf,
-    pub color: bool,
 }
 
 /// Where and how long to search for helpers (`discover`, the wizard).
@@ -53,21 +63,9 @@ const DROP_IN_HEADER: &str = "# distcc settings for makepkg, written by alarm-di
 # makepkg reads this file after the main makepkg.conf, so these values win.\n";
 
 impl Session {
-    pub fn new(opts: GlobalOpts, env: Env) -> Session {
+    pub fn new(opts: Options, env: Env) -> Session {
         let main = env.main_path(opts.config.as_deref());
-        let color = match opts.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none()
-            }
-        };
-        Session {
-            opts,
-            env,
-            main,
-            color,
-        }
+        Session { opts, env, main }
     }
 
     pub fn layers(&self) -> Result<Vec<(PathBuf, Document)>> {
@@ -231,7 +229,7 @@ impl Session {
         let diff = write::unified_diff(&old, new, &old_label, &path.display().to_string());
         print!(
             "{}",
-            if self.color {
+            if self.opts.color {
                 write::colorize(&diff)
             } else {
                 diff

@@ -70,7 +70,7 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
     } else if found.is_empty() {
         eprintln!("no distccd answered");
     } else {
-        print!("{}", table(&found, expected, session.color));
+        print!("{}", table(&found, expected, session.opts.color));
         let unusable: Vec<String> = found
             .iter()
             .filter(|f| f.verdict != FoundVerdict::Usable)

@@ -66,7 +66,10 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
             serde_json::to_string_pretty(&probe_json(&reports, expected, &carch))?
         );
     } else {
-        print!("{}", probe_table(&reports, expected, &carch, session.color));
+        print!(
+            "{}",
+            probe_table(&reports, expected, &carch, session.opts.color)
+        );
     }
     let verdicts: Vec<Verdict> = reports.iter().map(|r| r.verdict(expected)).collect();
     let failed = verdicts.iter().filter(|v| **v == Verdict::Failed).count();

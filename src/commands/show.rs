@@ -232,7 +232,7 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
         };
         println!("{}", serde_json::to_string_pretty(&v)?);
     } else {
-        let text = show_text(&docs, &eff, session.color);
+        let text = show_text(&docs, &eff, session.opts.color);
         match makepkg_note(session) {
             // Right under the list of files it explains.
             Some(note) => {

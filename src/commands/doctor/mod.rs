@@ -67,9 +67,9 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
     }
     for f in &findings {
         let level = match f.level {
-            Level::Ok => paint(session.color, Tone::Good, "ok     "),
-            Level::Warning => paint(session.color, Tone::Warn, "warning"),
-            Level::Error => paint(session.color, Tone::Bad, "error  "),
+            Level::Ok => paint(session.opts.color, Tone::Good, "ok     "),
+            Level::Warning => paint(session.opts.color, Tone::Warn, "warning"),
+            Level::Error => paint(session.opts.color, Tone::Bad, "error  "),
         };
         println!("{level}  {}", f.message);
         for fix in &f.fixes {
