@@ -495,7 +495,7 @@ fn real_cross_helpers_pass_for_aarch64_and_armv7h_and_soft_float_is_refused() {
     // does not fail a helper that compiles right with the name the Pi sends.
     assert_eq!(attempt(&v, "gcc")["result"], "rejected", "{v}");
     assert!(
-        v["hosts"][0]["advice"].to_string().contains("that is fine"),
+        v["hosts"][0]["notes"].to_string().contains("that is fine"),
         "the --allow list is proven by the name that worked: {v}"
     );
     assert_eq!(

@@ -2,7 +2,7 @@
 
 use crate::conf::document::Document;
 use crate::conf::layers::{self, Value};
-use crate::distcc::advice::{advice, describe, outcome_name};
+use crate::distcc::advice::{advice, describe, notes, outcome_name};
 use crate::distcc::elf::Arch;
 use crate::distcc::hosts::{HostList, HostSpec, HostToken, SpecError};
 use crate::distcc::protocol::{self, HostReport, Outcome, Verdict};
@@ -112,6 +112,9 @@ pub fn probe_table(reports: &[HostReport], expected: Arch, carch: &str, color: b
         }
     }
     for r in reports {
+        for line in notes(r, expected) {
+            let _ = writeln!(out, "{} {line}", paint(color, Tone::Dim, "note:"));
+        }
         for line in advice(r, expected, carch) {
             let _ = writeln!(out, "{} {line}", paint(color, Tone::Warn, "fix:"));
         }
@@ -139,6 +142,7 @@ pub fn probe_json(reports: &[HostReport], expected: Arch, carch: &str) -> serde_
                 "round_trip_ms": a.round_trip.map(|d| d.as_secs_f64() * 1000.0),
             })).collect::<Vec<_>>(),
             "advice": advice(r, expected, carch),
+            "notes": notes(r, expected),
         })).collect::<Vec<_>>(),
     })
 }

@@ -32,12 +32,8 @@ pub fn advice(r: &HostReport, expected: Arch, carch: &str) -> Vec<String> {
     });
     for a in &r.attempts {
         let line = match &a.outcome {
-            Outcome::Rejected if worked.is_some() => format!(
-                "{at} does not whitelist `{}`; that is fine: distcc on the Pi sends `{}`, which \
-                 compiles right",
-                a.compiler,
-                worked.unwrap_or_default()
-            ),
+            // Harmless, see `notes`.
+            Outcome::Rejected if worked.is_some() => continue,
             Outcome::Object { arch, .. } if *arch != expected => format!(
                 "{at} compiled `{}` for {arch}, but this machine needs {expected}: on the helper, \
                  put the cross toolchain's bin first on distccd's PATH (for {carch}: `alarm-distcc \
@@ -87,4 +83,27 @@ pub fn outcome_name(o: &Outcome) -> &'static str {
         Outcome::ProtocolError(_) => "protocol_error",
         Outcome::Object { .. } => "object",
     }
+}
+
+/// What the probe found that needs no fix: a name the helper refuses next to the one the Pi
+/// sends, which compiles right.
+pub fn notes(r: &HostReport, expected: Arch) -> Vec<String> {
+    let at = format!("{}:{}", r.target.host, r.target.port);
+    let Some(worked) = r.attempts.iter().find_map(|a| match a.outcome {
+        Outcome::Object { arch, .. } if arch == expected => Some(a.compiler.as_str()),
+        _ => None,
+    }) else {
+        return Vec::new();
+    };
+    r.attempts
+        .iter()
+        .filter(|a| a.outcome == Outcome::Rejected)
+        .map(|a| {
+            format!(
+                "{at} does not whitelist `{}`; that is fine: distcc on the Pi sends `{worked}`, \
+                 which compiles right",
+                a.compiler
+            )
+        })
+        .collect()
 }
