@@ -216,6 +216,16 @@ pub fn plan_enable(
         (_, false) => Some(cpus.max(1)),
         _ => None,
     };
+    let has_helper = list
+        .as_ref()
+        .is_some_and(|l| l.specs().any(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh)));
+    if enabled && list.is_some() && !has_helper {
+        notes.push(
+            "DISTCC_HOSTS names no helper yet, so every compile still runs here; add one: \
+             alarm-distcc add-host HOST:PORT/SLOTS"
+                .into(),
+        );
+    }
     let current = current_jobs(doc, inherited);
     let change_jobs = match (wanted, &current) {
         (Some(w), Some(JobCount::Fixed(n))) => *n != w,
@@ -306,6 +316,14 @@ mod tests {
         let doc = Document::parse("MAKEFLAGS=\"-j8\"\nBUILDENV=(distcc)\nDISTCC_HOSTS=\"a/8\"\n");
         let off = plan_enable(&doc, false, &Inherited::default(), 4).unwrap();
         assert!(String::from_utf8_lossy(off.doc.as_bytes()).contains("-j4"));
+        let on = plan_enable(
+            &Document::parse("BUILDENV=(!distcc)\n"),
+            true,
+            &Inherited::default(),
+            4,
+        )
+        .unwrap();
+        assert!(on.notes[0].contains("no helper"), "{:?}", on.notes);
         // A computed -j is left alone when turning off.
         let doc = Document::parse("MAKEFLAGS=\"-j$(nproc)\"\nBUILDENV=(distcc)\n");
         let off = plan_enable(&doc, false, &Inherited::default(), 4).unwrap();
