@@ -187,6 +187,11 @@ pub fn man_page() -> String {
                 "this Pi takes 2 jobs, a helper on distccd-alarm's armv8 port 6; -j becomes 8.",
             ),
             (
+                "alarm-distcc discover",
+                "which distccd helpers answer on this machine's networks, and whether they \
+                 compile for it; --add adds the usable ones.",
+            ),
+            (
                 "alarm-distcc helper --distro debian > distccd.sh",
                 "the script to run on a Debian or Ubuntu helper (WSL's default).",
             ),
