@@ -168,26 +168,26 @@ fn counter(addr: &str) -> Counter {
     Counter { count, port }
 }
 
-#[test]
-fn the_wizard_offers_what_it_finds_and_scans_nothing_else() {
-    let Some(_lan) = lan() else { return };
-    let (_d, conf) = scratch_copy(&stock_aarch64());
+/// The wizard in a pseudo-terminal, searching only where `search` says.
+fn wizard(conf: &std::path::Path, search: &[&str]) -> expectrl::session::OsSession {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
     cmd.arg("--config")
-        .arg(&conf)
-        .args([
-            "wizard",
-            "--subnet",
-            "127.0.0.0/27",
-            "--timeout",
-            "1",
-            "--no-probe",
-        ])
+        .arg(conf)
+        .args(["wizard", "--no-probe", "--timeout", "1"])
+        .args(search)
         .env("HOME", "/nonexistent-alarm-distcc-home")
         .env("TERM", "xterm")
         .env("NO_COLOR", "1");
     let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
     s.set_expect_timeout(Some(Duration::from_secs(20)));
+    s
+}
+
+#[test]
+fn the_wizard_offers_what_it_finds_and_scans_nothing_else() {
+    let Some(_lan) = lan() else { return };
+    let (_d, conf) = scratch_copy(&stock_aarch64());
+    let mut s = wizard(&conf, &["--subnet", "127.0.0.0/27"]);
     s.expect("Slots for this machine").unwrap();
     s.send("2\r").unwrap();
     s.expect("Search the network for helpers?").unwrap();
@@ -215,16 +215,7 @@ fn the_wizard_offers_what_it_finds_and_scans_nothing_else() {
     let outside = counter(&format!("127.0.0.40:{}", inside.port));
     let port = inside.port.to_string();
     let (_d2, conf2) = scratch_copy(&stock_aarch64());
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
-    cmd.arg("--config")
-        .arg(&conf2)
-        .args(["wizard", "--no-probe", "--timeout", "1"])
-        .args(["--subnet", "127.0.0.32/29", "--port", &port])
-        .env("HOME", "/nonexistent-alarm-distcc-home")
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1");
-    let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
-    s.set_expect_timeout(Some(Duration::from_secs(20)));
+    let mut s = wizard(&conf2, &["--subnet", "127.0.0.32/29", "--port", &port]);
     s.expect("Slots for this machine").unwrap();
     s.send("0\r").unwrap();
     s.expect("Search the network for helpers?").unwrap();
