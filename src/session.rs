@@ -90,8 +90,8 @@ impl Session {
     pub fn target(&self, focus: Focus) -> Result<Target> {
         let mut layers = self.layers()?;
         let path = if self.opts.drop_in {
-            if !self.env.makepkg.reads_drop_ins() {
-                let layers::Makepkg::Version(v) = &self.env.makepkg else {
+            if !self.env.makepkg().reads_drop_ins() {
+                let layers::Makepkg::Version(v) = self.env.makepkg() else {
                     unreachable!("an unknown makepkg is assumed to read drop-ins")
                 };
                 return Err(bad_input(format!(
@@ -101,7 +101,7 @@ impl Session {
                     self.main.display()
                 )));
             }
-            if self.env.makepkg == layers::Makepkg::NotFound {
+            if *self.env.makepkg() == layers::Makepkg::NotFound {
                 eprintln!(
                     "note: makepkg is not on PATH here; assuming pacman 6.1 or later, which reads \
                      {}",

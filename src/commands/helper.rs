@@ -228,17 +228,9 @@ pub struct HelperOptions {
 }
 
 pub fn run(session: &Session, opts: HelperOptions) -> Result<()> {
-    let HelperOptions {
-        arch,
-        allow,
-        port,
-        jobs,
-        format,
-        distro,
-        toolchain,
-    } = opts;
+    let (format, distro, port, jobs) = (opts.format, opts.distro, opts.port, opts.jobs);
     let docs = session.layers().unwrap_or_default();
-    let arch = match arch {
+    let arch = match opts.arch {
         Some(a) => a,
         None => {
             let carch = crate::conf::layers::layered_scalar(&docs, "CARCH")
@@ -250,7 +242,7 @@ pub fn run(session: &Session, opts: HelperOptions) -> Result<()> {
             })?
         }
     };
-    let allow = if allow.is_empty() {
+    let allow = if opts.allow.is_empty() {
         let own = own_lan_addresses();
         if own.is_empty() {
             return Err(bad_input(
@@ -259,7 +251,7 @@ pub fn run(session: &Session, opts: HelperOptions) -> Result<()> {
         }
         own
     } else {
-        allow
+        opts.allow
     };
     if format == HelperFormat::Conf && distro == HelperDistro::Debian {
         return Err(bad_input(
@@ -270,7 +262,7 @@ pub fn run(session: &Session, opts: HelperOptions) -> Result<()> {
     let setup = HelperSetup {
         arch,
         distro,
-        toolchain: toolchain.unwrap_or_else(|| match distro {
+        toolchain: opts.toolchain.unwrap_or_else(|| match distro {
             HelperDistro::Arch => arch.toolchain_bin().to_string(),
             HelperDistro::Debian => "/usr/bin".to_string(),
         }),

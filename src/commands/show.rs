@@ -203,8 +203,8 @@ pub fn show_json(docs: &[(PathBuf, Document)], eff: &Effective) -> serde_json::V
 /// What the files read depend on: the makepkg version found here.
 fn makepkg_note(session: &Session) -> Option<String> {
     let dir = layers::drop_in_dir(&session.main);
-    match &session.env.makepkg {
-        Makepkg::Version(v) if !session.env.makepkg.reads_drop_ins() && dir.is_dir() => {
+    match session.env.makepkg() {
+        Makepkg::Version(v) if !session.env.makepkg().reads_drop_ins() && dir.is_dir() => {
             Some(format!(
                 "makepkg {v} here does not read {} (drop-ins came with pacman 6.1)",
                 dir.display()
@@ -223,10 +223,10 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
     let eff = layers::effective(&docs);
     if json {
         let mut v = show_json(&docs, &eff);
-        v["makepkg"] = match &session.env.makepkg {
+        v["makepkg"] = match session.env.makepkg() {
             Makepkg::Version(version) => serde_json::json!({
                 "version": version,
-                "reads_drop_ins": session.env.makepkg.reads_drop_ins(),
+                "reads_drop_ins": session.env.makepkg().reads_drop_ins(),
             }),
             Makepkg::NotFound => serde_json::Value::Null,
         };

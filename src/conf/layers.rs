@@ -32,8 +32,8 @@ pub struct Env {
     /// `${XDG_CONFIG_HOME:-$HOME/.config}` and `$HOME` of the user who runs makepkg.
     pub user_config_dir: Option<PathBuf>,
     pub user_home: Option<PathBuf>,
-    /// The makepkg on PATH: whether it reads `makepkg.conf.d` depends on its version.
-    pub makepkg: Makepkg,
+    /// The makepkg on PATH, found when first asked (`completions` and `man` never ask).
+    makepkg: std::sync::OnceLock<Makepkg>,
 }
 
 /// The makepkg that will read the config, as far as this machine tells.
@@ -129,8 +129,13 @@ impl Env {
             makepkg_conf,
             user_config_dir,
             user_home,
-            makepkg: Makepkg::find(),
+            makepkg: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The makepkg on PATH: whether it reads `makepkg.conf.d` depends on its version.
+    pub fn makepkg(&self) -> &Makepkg {
+        self.makepkg.get_or_init(Makepkg::find)
     }
 
     /// `--config`, else `$MAKEPKG_CONF`, else the default.
@@ -196,7 +201,7 @@ pub fn layers(main: &Path, env: &Env) -> Vec<Layer> {
         role: Role::Main,
     }];
     let drop_ins = env
-        .makepkg
+        .makepkg()
         .reads_drop_ins()
         .then(|| std::fs::read_dir(drop_in_dir(main)).ok())
         .flatten();
