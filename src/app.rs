@@ -48,26 +48,7 @@ pub fn run(cli: Cli) -> Result<()> {
             },
         ),
         Command::Doctor { offline, timeout } => doctor::run(&session, offline, timeout),
-        Command::Helper {
-            arch,
-            allow,
-            port,
-            jobs,
-            format,
-            distro,
-            toolchain,
-        } => helper::run(
-            &session,
-            helper::HelperOptions {
-                arch,
-                allow,
-                port,
-                jobs,
-                format,
-                distro,
-                toolchain,
-            },
-        ),
+        Command::Helper(opts) => helper::run(&session, opts),
         Command::Discover {
             search,
             timeout,

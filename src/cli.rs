@@ -60,22 +60,6 @@ pub struct SearchArgs {
     pub public: bool,
 }
 
-/// The helper's distribution, for `helper`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum HelperDistro {
-    /// Arch Linux (or ArchWSL) with the AUR's distccd-alarm toolchains
-    Arch,
-    /// Debian or Ubuntu (WSL's default) with Debian's cross gcc
-    Debian,
-}
-
-/// What `helper` prints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum HelperFormat {
-    Script,
-    Conf,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the distcc setup as makepkg will see it
@@ -180,30 +164,7 @@ pub enum Command {
         timeout: Option<f64>,
     },
     /// Print what to run on a helper machine (x86_64 Arch or Debian/Ubuntu, or WSL) to serve this Pi
-    Helper {
-        /// The Pi's architecture [default: from CARCH]
-        #[arg(long, value_enum)]
-        arch: Option<crate::distcc::alarm::HelperArch>,
-        /// Address or network allowed to connect [default: this machine's LAN addresses]
-        #[arg(long, value_name = "ADDR[/BITS]")]
-        allow: Vec<String>,
-        /// Port distccd listens on [default: 3636 for armv8, 3635 for armv7h]
-        #[arg(long)]
-        port: Option<u16>,
-        /// Jobs distccd runs at once [default: distccd's, CPUs + 2]
-        #[arg(long)]
-        jobs: Option<u32>,
-        /// A script to run by hand (WSL), or the conf.d file and unit for systemd (arch)
-        #[arg(long, value_enum, default_value_t = HelperFormat::Script)]
-        format: HelperFormat,
-        /// The helper's distribution
-        #[arg(long, value_enum, default_value_t = HelperDistro::Arch)]
-        distro: HelperDistro,
-        /// Folder of the cross compiler on the helper [default: distccd-alarm's /opt/x-tools*
-        /// for arch, /usr/bin for debian]
-        #[arg(long, value_name = "DIR")]
-        toolchain: Option<String>,
-    },
+    Helper(crate::commands::helper::HelperOptions),
     /// Print a shell completion script
     Completions {
         #[arg(value_enum)]

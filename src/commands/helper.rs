@@ -2,7 +2,6 @@
 //! Pi: a script that starts distccd in the foreground with the cross compiler first on its
 //! PATH, or distccd-alarm's conf.d file.
 
-use crate::cli::{HelperDistro, HelperFormat};
 use crate::distcc::alarm::HelperArch;
 use crate::distcc::net::{Allow, own_lan_addresses, parse_allow};
 use crate::error::bad_input;
@@ -217,13 +216,46 @@ DISTCC_ARGS="{allow} --log-level info --log-file {log} --port {port}{jobs}"
 }
 
 /// `alarm-distcc helper`: prints the setup for the helper machine, warnings on stderr.
+/// The helper's distribution, for `helper`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HelperDistro {
+    /// Arch Linux (or ArchWSL) with the AUR's distccd-alarm toolchains
+    Arch,
+    /// Debian or Ubuntu (WSL's default) with Debian's cross gcc
+    Debian,
+}
+
+/// What `helper` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum HelperFormat {
+    Script,
+    Conf,
+}
+
+/// `helper`'s options, as the command line gives them.
+#[derive(Debug, clap::Args)]
 pub struct HelperOptions {
+    /// The Pi's architecture [default: from CARCH]
+    #[arg(long, value_enum)]
     pub arch: Option<HelperArch>,
+    /// Address or network allowed to connect [default: this machine's LAN addresses]
+    #[arg(long, value_name = "ADDR[/BITS]")]
     pub allow: Vec<String>,
+    /// Port distccd listens on [default: 3636 for armv8, 3635 for armv7h]
+    #[arg(long)]
     pub port: Option<u16>,
+    /// Jobs distccd runs at once [default: distccd's, CPUs + 2]
+    #[arg(long)]
     pub jobs: Option<u32>,
+    /// A script to run by hand (WSL), or the conf.d file and unit for systemd (arch)
+    #[arg(long, value_enum, default_value_t = HelperFormat::Script)]
     pub format: HelperFormat,
+    /// The helper's distribution
+    #[arg(long, value_enum, default_value_t = HelperDistro::Arch)]
     pub distro: HelperDistro,
+    /// Folder of the cross compiler on the helper [default: distccd-alarm's /opt/x-tools*
+    /// for arch, /usr/bin for debian]
+    #[arg(long, value_name = "DIR")]
     pub toolchain: Option<String>,
 }
 

@@ -158,17 +158,6 @@ impl HostSpec {
             _ => false,
         }
     }
-
-    pub fn with_slots(&self, n: u32) -> HostSpec {
-        let mut spec = self.clone();
-        match &mut spec {
-            HostSpec::Local { slots }
-            | HostSpec::Tcp { slots, .. }
-            | HostSpec::Ssh { slots, .. } => *slots = Some(n),
-            HostSpec::Global(_) => {}
-        }
-        spec
-    }
 }
 
 pub fn is_loopback(host: &str) -> bool {

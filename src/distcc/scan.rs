@@ -79,18 +79,13 @@ impl Subnet {
     /// The host addresses: without the network and broadcast addresses, except in a /31 or
     /// /32, which have none.
     pub fn hosts(&self) -> impl Iterator<Item = Ipv4Addr> {
-        let first = u32::from(self.base);
-        let size = 1u64 << (32 - u32::from(self.bits));
-        let (skip_ends, count) = if self.bits >= 31 {
-            (0, size)
-        } else {
-            (1, size - 2)
-        };
-        (0..count).map(move |i| Ipv4Addr::from(first + skip_ends + i as u32))
+        let first = u32::from(self.base) + u32::from(self.bits < 31);
+        (0..self.host_count()).map(move |i| Ipv4Addr::from(first + i as u32))
     }
 
     pub fn host_count(&self) -> u64 {
-        self.hosts().size_hint().0 as u64
+        let size = 1u64 << (32 - u32::from(self.bits));
+        if self.bits >= 31 { size } else { size - 2 }
     }
 
     /// At most `bits` wide: the part of a bigger network around `own`, with why.
