@@ -145,6 +145,32 @@ fn only_private_networks_unless_said_public() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     let r = run(&conf, &["wizard", "--subnet", "8.8.8.0/24"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
+    let r = run(&conf, &["discover", "--subnet", "10.0.0.0/8"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("/16 or smaller"), "{}", r.stderr);
+    assert!(
+        !r.stderr.contains("searching"),
+        "refused before any traffic"
+    );
+    // --add on a file the tool will not edit: refused, before the search, file untouched.
+    let (_d, computed) = scratch_copy(&fixture("refuse/hosts-computed.conf"));
+    let before = std::fs::read(&computed).unwrap();
+    let r = run(
+        &computed,
+        &[
+            "discover",
+            "--subnet",
+            "127.0.0.0/30",
+            "--timeout",
+            "1",
+            "--add",
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("computed"), "{}", r.stderr);
+    assert!(!r.stderr.contains("searching"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&computed).unwrap(), before);
 }
 
 /// Counts the connections a loopback listener gets, until dropped.

@@ -1,7 +1,7 @@
 //! `alarm-distcc discover`: finds distccd helpers on this machine's networks, checks each
 //! with a real compile, and can add the usable ones.
 
-use crate::conf::plan::HostChange;
+use crate::conf::plan::{self, HostChange};
 use crate::distcc::elf::Arch;
 use crate::distcc::hosts::{DEFAULT_TCP_SLOTS, HostList, HostSpec, HostToken};
 use crate::distcc::scan::{Found, FoundVerdict};
@@ -54,9 +54,13 @@ pub fn json(found: &[Found], expected: Arch) -> serde_json::Value {
 }
 
 pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
-    // With --add the file to edit is read first, so a refusal comes before any traffic.
+    // With --add the file to edit is read and its host list checked first, so a file the
+    // tool will not edit is refused before any traffic.
     let target = if opts.add {
-        Some(session.target(Focus::Hosts)?)
+        let target = session.target(Focus::Hosts)?;
+        plan::starting_hosts(&target.doc, &session.inherited(&target))
+            .map_err(|r| session.refusal(&target.loaded.path, r))?;
+        Some(target)
     } else {
         None
     };
