@@ -43,27 +43,7 @@ pub fn arch_for_carch(carch: &str) -> Option<Arch> {
 
 /// Reads the machine of an ELF relocatable object.
 pub fn elf_arch(obj: &[u8]) -> Result<Arch, String> {
-    if obj.len() < 52 || &obj[..4] != b"\x7fELF" {
-        return Err("the helper's answer is not an ELF object".into());
-    }
-    let elf = Elf {
-        data: obj,
-        little: match obj[5] {
-            1 => true,
-            2 => false,
-            _ => return Err("unknown ELF byte order".into()),
-        },
-    };
-    Ok(match elf.u16_at(18).unwrap_or(0) {
-        0x3e => Arch::X86_64,
-        0x03 => Arch::I386,
-        0xb7 => Arch::Aarch64,
-        0xf3 => Arch::Riscv64,
-        0x28 => Arch::Arm {
-            hard_float: elf.arm_hard_float(),
-        },
-        m => Arch::Other(m),
-    })
+    object_info(obj).map(|i| i.arch)
 }
 
 /// EF_ARM_ABI_FLOAT_HARD in a 32-bit ARM header's e_flags: set by the linker only.
@@ -72,15 +52,54 @@ const EF_ARM_ABI_FLOAT_HARD: u32 = 0x400;
 const SHT_ARM_ATTRIBUTES: u32 = 0x7000_0003;
 /// Tag_ABI_VFP_args: 1 = arguments in VFP registers (hard-float).
 const TAG_ABI_VFP_ARGS: u64 = 28;
+const SHT_RELA: u32 = 4;
+const SHT_REL: u32 = 9;
+const SHF_EXECINSTR: u64 = 0x4;
+/// More relocations than a probe unit could ever need: the rest is not read.
+const MAX_RELOCATIONS: usize = 1 << 16;
+
+const EM_ARM: u16 = 0x28;
+const EM_X86_64: u16 = 0x3e;
+const EM_AARCH64: u16 = 0xb7;
 
 struct Elf<'a> {
     data: &'a [u8],
     little: bool,
+    wide: bool,
 }
 
-impl Elf<'_> {
+/// One section header, widened to 64 bits.
+#[derive(Debug, Clone, Copy)]
+struct Section {
+    name: u32,
+    kind: u32,
+    flags: u64,
+    offset: u64,
+    size: u64,
+    info: u32,
+    entsize: u64,
+}
+
+impl<'a> Elf<'a> {
+    fn new(data: &'a [u8]) -> Result<Elf<'a>, String> {
+        if data.len() < 52 || &data[..4] != b"\x7fELF" {
+            return Err("the helper's answer is not an ELF object".into());
+        }
+        let wide = match data[4] {
+            1 => false,
+            2 => true,
+            _ => return Err("unknown ELF class".into()),
+        };
+        let little = match data[5] {
+            1 => true,
+            2 => false,
+            _ => return Err("unknown ELF byte order".into()),
+        };
+        Ok(Elf { data, little, wide })
+    }
+
     fn u16_at(&self, o: usize) -> Option<u16> {
-        let b: [u8; 2] = self.data.get(o..o + 2)?.try_into().ok()?;
+        let b: [u8; 2] = self.data.get(o..o.checked_add(2)?)?.try_into().ok()?;
         Some(if self.little {
             u16::from_le_bytes(b)
         } else {
@@ -89,7 +108,7 @@ impl Elf<'_> {
     }
 
     fn u32_at(&self, o: usize) -> Option<u32> {
-        let b: [u8; 4] = self.data.get(o..o + 4)?.try_into().ok()?;
+        let b: [u8; 4] = self.data.get(o..o.checked_add(4)?)?.try_into().ok()?;
         Some(if self.little {
             u32::from_le_bytes(b)
         } else {
@@ -97,34 +116,255 @@ impl Elf<'_> {
         })
     }
 
+    fn u64_at(&self, o: usize) -> Option<u64> {
+        let b: [u8; 8] = self.data.get(o..o.checked_add(8)?)?.try_into().ok()?;
+        Some(if self.little {
+            u64::from_le_bytes(b)
+        } else {
+            u64::from_be_bytes(b)
+        })
+    }
+
+    /// A 32- or 64-bit address-sized field.
+    fn word_at(&self, o: usize) -> Option<u64> {
+        if self.wide {
+            self.u64_at(o)
+        } else {
+            self.u32_at(o).map(u64::from)
+        }
+    }
+
+    fn machine(&self) -> u16 {
+        self.u16_at(18).unwrap_or(0)
+    }
+
+    /// Every section header the table really holds (a table that runs past the end stops there).
+    fn sections(&self) -> Vec<Section> {
+        let (shoff, entsize, num) = if self.wide {
+            (self.u64_at(40), self.u16_at(58), self.u16_at(60))
+        } else {
+            (
+                self.u32_at(32).map(u64::from),
+                self.u16_at(46),
+                self.u16_at(48),
+            )
+        };
+        let (Some(shoff), Some(entsize), Some(num)) = (shoff, entsize, num) else {
+            return Vec::new();
+        };
+        let entsize = usize::from(entsize);
+        if entsize < if self.wide { 64 } else { 40 } {
+            return Vec::new();
+        }
+        let Ok(shoff) = usize::try_from(shoff) else {
+            return Vec::new();
+        };
+        (0..usize::from(num))
+            .map_while(|i| {
+                let sh = shoff.checked_add(i.checked_mul(entsize)?)?;
+                if self.wide {
+                    Some(Section {
+                        name: self.u32_at(sh)?,
+                        kind: self.u32_at(sh + 4)?,
+                        flags: self.u64_at(sh + 8)?,
+                        offset: self.u64_at(sh + 24)?,
+                        size: self.u64_at(sh + 32)?,
+                        info: self.u32_at(sh + 44)?,
+                        entsize: self.u64_at(sh + 56)?,
+                    })
+                } else {
+                    Some(Section {
+                        name: self.u32_at(sh)?,
+                        kind: self.u32_at(sh + 4)?,
+                        flags: u64::from(self.u32_at(sh + 8)?),
+                        offset: u64::from(self.u32_at(sh + 16)?),
+                        size: u64::from(self.u32_at(sh + 20)?),
+                        info: self.u32_at(sh + 28)?,
+                        entsize: u64::from(self.u32_at(sh + 36)?),
+                    })
+                }
+            })
+            .collect()
+    }
+
+    fn bytes_of(&self, s: &Section) -> Option<&'a [u8]> {
+        let start = usize::try_from(s.offset).ok()?;
+        let len = usize::try_from(s.size).ok()?;
+        self.data.get(start..start.checked_add(len)?)
+    }
+
+    /// A section's name from the section-name string table.
+    fn name_of(&self, sections: &[Section], s: &Section) -> Option<&'a [u8]> {
+        let index = usize::from(self.u16_at(if self.wide { 62 } else { 50 })?);
+        let names = self.bytes_of(sections.get(index)?)?;
+        let rest = names.get(usize::try_from(s.name).ok()?..)?;
+        Some(&rest[..rest.iter().position(|b| *b == 0)?])
+    }
+
     /// The float ABI of a 32-bit ARM object. The assembler records it only in
     /// `.ARM.attributes` (Tag_ABI_VFP_args); the header flag is the fallback for objects
     /// without that section (linked executables carry both).
-    fn arm_hard_float(&self) -> bool {
-        match self.arm_attributes().and_then(vfp_args) {
+    fn arm_hard_float(&self, sections: &[Section]) -> bool {
+        let attributes = sections
+            .iter()
+            .find(|s| s.kind == SHT_ARM_ATTRIBUTES)
+            .and_then(|s| self.bytes_of(s));
+        match attributes.and_then(|a| vfp_args(a, self.little)) {
             Some(vfp_args) => vfp_args == 1,
             None => self.u32_at(36).unwrap_or(0) & EF_ARM_ABI_FLOAT_HARD != 0,
         }
     }
 
-    /// The `.ARM.attributes` section's bytes, from the 32-bit section header table.
-    fn arm_attributes(&self) -> Option<&[u8]> {
-        let shoff = self.u32_at(32)? as usize;
-        let shentsize = usize::from(self.u16_at(46)?);
-        let shnum = usize::from(self.u16_at(48)?);
-        if shentsize < 40 {
-            return None;
-        }
-        (0..shnum).find_map(|i| {
-            let sh = shoff.checked_add(i.checked_mul(shentsize)?)?;
-            if self.u32_at(sh + 4)? != SHT_ARM_ATTRIBUTES {
-                return None;
+    /// The relocation types applied to code (sections marked executable).
+    fn code_relocation_types(&self, sections: &[Section]) -> Vec<u32> {
+        let mut types = Vec::new();
+        for s in sections {
+            let rela = match s.kind {
+                SHT_RELA => true,
+                SHT_REL => false,
+                _ => continue,
+            };
+            let applies_to_code = sections
+                .get(s.info as usize)
+                .is_some_and(|t| t.flags & SHF_EXECINSTR != 0);
+            if !applies_to_code {
+                continue;
             }
-            let offset = self.u32_at(sh + 16)? as usize;
-            let size = self.u32_at(sh + 20)? as usize;
-            self.data.get(offset..offset.checked_add(size)?)
+            let (Ok(start), Ok(size)) = (usize::try_from(s.offset), usize::try_from(s.size)) else {
+                continue;
+            };
+            // r_offset, r_info[, r_addend]: the type is r_info's low 32 (64-bit) or 8 bits.
+            let word = if self.wide { 8 } else { 4 };
+            let least = if rela { 3 * word } else { 2 * word };
+            let entsize = usize::try_from(s.entsize).unwrap_or(0).max(least);
+            let count = (size / entsize).min(MAX_RELOCATIONS - types.len());
+            for i in 0..count {
+                let Some(info) = start
+                    .checked_add(i * entsize + word)
+                    .and_then(|at| self.word_at(at))
+                else {
+                    break;
+                };
+                types.push(if self.wide {
+                    (info & 0xffff_ffff) as u32
+                } else {
+                    (info & 0xff) as u32
+                });
+            }
+            if types.len() >= MAX_RELOCATIONS {
+                break;
+            }
+        }
+        types
+    }
+}
+
+/// How code reaches a global variable: through the GOT (what a PIE or PIC compile emits) or
+/// by absolute address (a non-PIE compile). Objects from the two cannot always be linked
+/// together (`relocation R_ARM_MOVW_ABS_NC ... recompile with -fPIC`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeModel {
+    Pie,
+    NotPie,
+}
+
+impl std::fmt::Display for CodeModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            CodeModel::Pie => "PIE",
+            CodeModel::NotPie => "non-PIE",
         })
     }
+}
+
+/// Relocation types that go through the GOT, and ones that use an absolute address.
+fn relocation_classes(machine: u16) -> (&'static [u32], &'static [u32]) {
+    match machine {
+        // R_AARCH64_GOT_LD_PREL19, ADR_GOT_PAGE, LD64_GOT_LO12_NC, LD64_GOTPAGE_LO15;
+        // ADR_PREL_PG_HI21(_NC), ADD_ABS_LO12_NC, LDST{8,16,32,64,128}_ABS_LO12_NC, MOVW_UABS_*.
+        EM_AARCH64 => (
+            &[309, 311, 312, 313],
+            &[
+                263, 264, 265, 266, 267, 268, 269, 270, 275, 276, 277, 278, 284, 285, 286, 299,
+            ],
+        ),
+        // R_ARM_BASE_PREL, GOT_BREL, GOT_PREL; ABS32, MOVW_ABS_NC, MOVT_ABS, THM_MOVW_ABS_NC,
+        // THM_MOVT_ABS.
+        EM_ARM => (&[25, 26, 96], &[2, 43, 44, 47, 48]),
+        // R_X86_64_GOTPCREL(X), REX_GOTPCRELX; R_X86_64_32(S). A PIE compile may also reach
+        // a variable PC-relatively (copy relocations), which tells nothing.
+        EM_X86_64 => (&[9, 41, 42], &[10, 11]),
+        _ => (&[], &[]),
+    }
+}
+
+/// What a probe's object tells about the compiler that made it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    pub arch: Arch,
+    /// From the relocations of code that reads an extern variable; None when they say
+    /// nothing (no code, as in an LTO object, or an architecture not classified).
+    pub code_model: Option<CodeModel>,
+    /// The compiler's `.comment` line, e.g. `GCC: (Debian 12.2.0-14) 12.2.0`.
+    pub compiler: Option<String>,
+}
+
+impl ObjectInfo {
+    /// The compiler's major version from `.comment` (`12` for `... 12.2.0`).
+    pub fn compiler_major(&self) -> Option<u32> {
+        self.compiler.as_deref().and_then(compiler_major)
+    }
+}
+
+/// The major version in a `.comment` line: the last word that starts with digits.
+pub fn compiler_major(comment: &str) -> Option<u32> {
+    comment
+        .split_whitespace()
+        .rev()
+        .find_map(|w| w.split('.').next()?.parse().ok())
+}
+
+/// Everything the probe reads from an object; bounded on any input.
+pub fn object_info(obj: &[u8]) -> Result<ObjectInfo, String> {
+    let elf = Elf::new(obj)?;
+    let sections = elf.sections();
+    let machine = elf.machine();
+    let arch = match machine {
+        EM_X86_64 => Arch::X86_64,
+        0x03 => Arch::I386,
+        EM_AARCH64 => Arch::Aarch64,
+        0xf3 => Arch::Riscv64,
+        EM_ARM => Arch::Arm {
+            hard_float: elf.arm_hard_float(&sections),
+        },
+        m => Arch::Other(m),
+    };
+    let types = elf.code_relocation_types(&sections);
+    let (got, absolute) = relocation_classes(machine);
+    let code_model = if types.iter().any(|t| got.contains(t)) {
+        Some(CodeModel::Pie)
+    } else if types.iter().any(|t| absolute.contains(t)) {
+        Some(CodeModel::NotPie)
+    } else {
+        None
+    };
+    let compiler = sections
+        .iter()
+        .find(|s| elf.name_of(&sections, s) == Some(b".comment"))
+        .and_then(|s| elf.bytes_of(s))
+        .and_then(|bytes| {
+            bytes
+                .split(|b| *b == 0)
+                .map(String::from_utf8_lossy)
+                .map(|s| s.trim().to_string())
+                .find(|s| !s.is_empty())
+        })
+        .map(|s| s.chars().take(200).collect());
+    Ok(ObjectInfo {
+        arch,
+        code_model,
+        compiler,
+    })
 }
 
 fn uleb128(data: &[u8], pos: &mut usize) -> Option<u64> {
@@ -148,19 +388,25 @@ fn skip_ntbs(data: &[u8], pos: &mut usize) -> Option<()> {
 
 /// Tag_ABI_VFP_args from the `aeabi` subsection's file attributes: `Some(0)` (the base
 /// AAPCS default) when the tag is absent, `None` when there is no readable `aeabi` block.
-/// Layout (ARM IHI 0045): 'A', then subsections [u32 length, vendor NTBS, then tagged
+/// Layout (ARM IHI 0045): 'A', then subsections [u32 length in the file's byte order, vendor NTBS, then tagged
 /// blocks [uleb tag, u32 length, attributes]]; attributes are uleb tag + uleb value, except
 /// tags 4, 5, 67 and odd tags above 32 (strings) and 32 (uleb + string).
-fn vfp_args(section: &[u8]) -> Option<u64> {
+fn vfp_args(section: &[u8], little: bool) -> Option<u64> {
     if section.first() != Some(&b'A') {
         return None;
     }
-    let le32 = |d: &[u8], o: usize| -> Option<usize> {
-        Some(u32::from_le_bytes(d.get(o..o + 4)?.try_into().ok()?) as usize)
+    // The length fields are in the object's byte order.
+    let u32_at = |d: &[u8], o: usize| -> Option<usize> {
+        let b: [u8; 4] = d.get(o..o.checked_add(4)?)?.try_into().ok()?;
+        Some(if little {
+            u32::from_le_bytes(b)
+        } else {
+            u32::from_be_bytes(b)
+        } as usize)
     };
     let mut pos = 1;
     while pos < section.len() {
-        let len = le32(section, pos)?;
+        let len = u32_at(section, pos)?;
         let sub = section.get(pos..pos.checked_add(len)?)?;
         if len < 5 {
             return None;
@@ -175,7 +421,7 @@ fn vfp_args(section: &[u8]) -> Option<u64> {
         while p < sub.len() {
             let block_start = p;
             let scope = uleb128(sub, &mut p)?;
-            let block_len = le32(sub, p)?;
+            let block_len = u32_at(sub, p)?;
             let block_end = block_start.checked_add(block_len)?;
             let block = sub.get(..block_end)?;
             p += 4;
@@ -212,6 +458,7 @@ mod tests {
     fn reads_elf_machines() {
         let mut obj = vec![0u8; 64];
         obj[..4].copy_from_slice(b"\x7fELF");
+        obj[4] = 1;
         obj[5] = 1;
         obj[18] = 0x28;
         obj[36..40].copy_from_slice(&0x0500_0400u32.to_le_bytes());
