@@ -213,3 +213,86 @@ fn unsafe_files_are_refused_untouched() {
         assert_eq!(std::fs::read(&conf).unwrap(), original, "{file} changed");
     }
 }
+
+/// CFLAGS and CXXFLAGS after bash sources `file` and runs makepkg's own buildenv steps for
+/// flags (buildflags, debugflags, lto) from the installed libmakepkg.
+fn makepkg_flags(file: &Path) -> Option<(String, String)> {
+    let lib = Path::new("/usr/share/makepkg");
+    if !lib.join("buildenv/lto.sh").is_file() {
+        return None;
+    }
+    let script = r#"source "$1" >/dev/null 2>&1
+options=(); srcdir=/build/src; pkgbase=probe; unset DBGSRCDIR
+LIBRARY=/usr/share/makepkg
+source "$LIBRARY/util/option.sh"
+for f in buildflags debugflags lto; do source "$LIBRARY/buildenv/$f.sh"; buildenv_$f; done
+printf '%s\0%s' "$CFLAGS" "$CXXFLAGS""#;
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", script, "oracle"])
+        .arg(file)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let (c, cxx) = text.split_once('\0')?;
+    Some((c.to_string(), cxx.to_string()))
+}
+
+fn words_without_native(value: &str) -> Vec<String> {
+    value
+        .split_whitespace()
+        .filter(|w| !w.ends_with("=native"))
+        .map(String::from)
+        .collect()
+}
+
+/// The flags the probe sends are the ones makepkg would pass, on every file whose flags
+/// can be known; the others are computed (and then refused, never guessed).
+#[test]
+fn probe_flags_match_makepkg_on_every_file() {
+    use alarm_distcc::conf::buildflags::build_flags;
+    use alarm_distcc::document::Document;
+    let mut files = fixture_files();
+    files.extend(corpus_files());
+    // OPTIONS that switch on what makepkg adds.
+    let dir = tempfile::tempdir().unwrap();
+    for (i, extra) in [
+        "OPTIONS+=(debug lto)\n",
+        "OPTIONS+=(!buildflags)\n",
+        "LTOFLAGS='-flto=auto'\nOPTIONS+=(lto)\nDEBUG_CFLAGS='-g -fvar-tracking-assignments'\nOPTIONS+=(debug)\n",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let stock = std::fs::read_to_string(fixture("alarm-aarch64-stock.conf")).unwrap();
+        let p = dir.path().join(format!("options{i}.conf"));
+        std::fs::write(&p, format!("{stock}\n{extra}")).unwrap();
+        files.push(p);
+    }
+    let (mut compared, mut refused) = (0, 0);
+    for file in &files {
+        let Some((c, cxx)) = makepkg_flags(file) else {
+            return skip(
+                "probe_flags_match_makepkg_on_every_file",
+                "makepkg's libmakepkg is not installed",
+            );
+        };
+        let doc = Document::parse(std::fs::read(file).unwrap());
+        let flags = build_flags(&[(file.clone(), doc)]);
+        for (ours, bash) in [(&flags.cflags, &c), (&flags.cxxflags, &cxx)] {
+            match ours {
+                Ok(words) => {
+                    compared += 1;
+                    assert_eq!(*words, words_without_native(bash), "{}", file.display());
+                }
+                Err(why) => {
+                    refused += 1;
+                    assert!(why.contains(&file.display().to_string()), "{why}");
+                }
+            }
+        }
+    }
+    assert!(compared > 20, "only {compared} values compared");
+    eprintln!("flags: {compared} values match makepkg's, {refused} refused as computed");
+}

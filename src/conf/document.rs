@@ -686,7 +686,38 @@ impl Decoded {
 
 /// Decodes one scalar shell word as bash would, or reports that it is computed.
 pub fn decode_word(raw: &[u8]) -> Decoded {
+    decode_word_with(raw, &|_| None)
+}
+
+/// A plain `$NAME` or `${NAME}` at the start of `rest` (just after the `$`): the name and the
+/// bytes it spans. Anything fancier (`${X:-y}`, `$1`, `$@`) is not a plain reference.
+fn plain_reference(rest: &[u8]) -> Option<(&str, usize)> {
+    let (body, braced) = match rest.first() {
+        Some(b'{') => (&rest[1..], true),
+        _ => (rest, false),
+    };
+    let n = body.iter().take_while(|b| is_name_char(**b)).count();
+    if n == 0 || !is_name_start(body[0]) {
+        return None;
+    }
+    let name = std::str::from_utf8(&body[..n]).ok()?;
+    if braced {
+        (body.get(n) == Some(&b'}')).then_some((name, n + 2))
+    } else {
+        Some((name, n))
+    }
+}
+
+/// Like `decode_word`, with plain `$NAME`/`${NAME}` references read through `lookup`
+/// (assignments are not word-split, so the value goes in as it is). A reference `lookup`
+/// cannot answer, and every other expansion, makes the word computed.
+pub fn decode_word_with(raw: &[u8], lookup: &dyn Fn(&str) -> Option<String>) -> Decoded {
     let mut out = Vec::new();
+    let expand = |i: usize, out: &mut Vec<u8>| -> Option<usize> {
+        let (name, len) = plain_reference(&raw[i + 1..])?;
+        out.extend_from_slice(lookup(name)?.as_bytes());
+        Some(i + 1 + len)
+    };
     let mut i = 0;
     while i < raw.len() {
         match raw[i] {
@@ -716,7 +747,10 @@ pub fn decode_word(raw: &[u8]) -> Decoded {
                         }
                         b'\\' if raw.get(i + 1) == Some(&b'\n') => i += 2,
                         b'`' => return Decoded::Dynamic,
-                        b'$' if dollar_expands(raw.get(i + 1)) => return Decoded::Dynamic,
+                        b'$' if dollar_expands(raw.get(i + 1)) => match expand(i, &mut out) {
+                            Some(next) => i = next,
+                            None => return Decoded::Dynamic,
+                        },
                         c => {
                             out.push(c);
                             i += 1;
@@ -726,9 +760,11 @@ pub fn decode_word(raw: &[u8]) -> Decoded {
                 i += 1;
             }
             b'`' => return Decoded::Dynamic,
-            b'$' if dollar_expands(raw.get(i + 1)) || raw.get(i + 1) == Some(&b'\'') => {
-                return Decoded::Dynamic;
-            }
+            b'$' if dollar_expands(raw.get(i + 1)) => match expand(i, &mut out) {
+                Some(next) => i = next,
+                None => return Decoded::Dynamic,
+            },
+            b'$' if raw.get(i + 1) == Some(&b'\'') => return Decoded::Dynamic,
             b'*' | b'?' | b'[' | b'{' | b'}' => return Decoded::Dynamic,
             b'~' if i == 0 => return Decoded::Dynamic,
             c => {
