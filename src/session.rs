@@ -1,11 +1,13 @@
 //! One run's session, below the commands: the config layers read once, then plan, diff,
 //! confirm and write. Every editing command and the wizard end here.
 
+use crate::conf::buildflags::{self, BuildFlags};
 use crate::conf::document::Document;
 use crate::conf::edit::Refusal;
 use crate::conf::layers::{self, Env, Role, Value};
 use crate::conf::plan::{self, HostChange, Plan};
 use crate::conf::write::{self, Loaded, WriteError};
+use crate::distcc::compat::Checker;
 use crate::distcc::elf::{Arch, arch_for_carch};
 use crate::distcc::protocol;
 use crate::distcc::scan::{self, DEFAULT_PORTS, Found, Search};
@@ -347,9 +349,9 @@ impl Session {
             return Err(bad_input("--port 0 is not a port"));
         }
         let timeout = timeout_of(opts.timeout)?;
-        let (_, expected) = self.expected_arch(docs, None)?;
+        let (checker, _) = self.checker(docs, None, None)?;
+        let expected = checker.expected;
         let listed = layers::hosts_of(&layers::effective(docs).hosts).unwrap_or_default();
-        let compilers = self.compilers(docs);
         let addresses: u64 = subnets.iter().map(|n| n.host_count()).sum();
         eprintln!(
             "searching {} ({addresses} address(es)) on port(s) {}",
@@ -374,8 +376,7 @@ impl Session {
                 subnets: &subnets,
                 ports: &ports,
                 timeout,
-                compilers: &compilers,
-                expected,
+                checker: &checker,
                 listed: &listed,
             },
             &|done, _| {
@@ -411,9 +412,26 @@ impl Session {
         Ok((name, arch))
     }
 
-    /// The compiler names this machine's distcc would send, from CHOST.
-    pub fn compilers(&self, docs: &[(PathBuf, Document)]) -> Vec<String> {
-        protocol::compilers_for(layers::layered_scalar(docs, "CHOST").as_deref())
+    /// What a probe sends and compares, from the config: the names this machine's distcc
+    /// sends (from CHOST, or `compiler`), the build flags, and the architecture to expect.
+    pub fn checker(
+        &self,
+        docs: &[(PathBuf, Document)],
+        expect: Option<&str>,
+        compiler: Option<&str>,
+    ) -> Result<(Checker, BuildFlags)> {
+        let (carch, expected) = self.expected_arch(docs, expect)?;
+        let flags = buildflags::build_flags(docs);
+        let cflags = flags.cflags.as_deref().ok();
+        let jobs = match compiler {
+            Some(c) => protocol::jobs_for_compiler(c, cflags),
+            None => protocol::jobs_for(
+                layers::layered_scalar(docs, "CHOST").as_deref(),
+                cflags,
+                flags.cxxflags.as_deref().ok(),
+            ),
+        };
+        Ok((Checker::new(jobs, expected, carch, flags.lto, true), flags))
     }
 }
 

@@ -48,6 +48,7 @@ pub fn json(found: &[Found], expected: Arch) -> serde_json::Value {
             "usable": f.verdict == FoundVerdict::Usable,
             "verdict": f.verdict.name(),
             "detail": f.verdict.describe(expected),
+            "causes": f.causes,
             "listed": f.listed,
         })).collect::<Vec<_>>(),
     })

@@ -2,9 +2,9 @@
 //! then orders DISTCC_HOSTS by throughput.
 
 use crate::conf::plan::{self, HostChange};
-use crate::distcc::elf::Arch;
+use crate::distcc::compat::Checker;
 use crate::distcc::hosts::{HostList, Kind};
-use crate::distcc::protocol::{self, Outcome, Verdict, targets_of};
+use crate::distcc::protocol::{self, JobKind, Outcome, Verdict, targets_of};
 use crate::session::{Focus, Session};
 use crate::ui::{timeout_of, with_spinner};
 use anyhow::Result;
@@ -49,43 +49,37 @@ pub struct MeasureOptions {
     pub expect_arch: Option<String>,
 }
 
-/// Median seconds of the benchmark compile on each helper that passes the quick probe (by
-/// spec as written in `targets_of`), and on this machine when it has slots.
+/// Median seconds of the benchmark compile on each helper that passes the probe (by spec
+/// as written in `targets_of`), and on this machine when it has slots.
 fn measure(
     list: &HostList,
-    compilers: &[String],
-    expected: Arch,
+    checker: &Checker,
     runs: u32,
     timeout: Duration,
 ) -> (Vec<(String, Option<f64>)>, Option<f64>) {
-    let quick = protocol::probe_all(
-        &targets_of(list),
-        compilers,
-        protocol::PROBE_SOURCE,
-        timeout.min(Duration::from_secs(4)),
-    );
+    let quick = checker.check(&targets_of(list), timeout.min(Duration::from_secs(4)));
     let bench = protocol::benchmark_source();
     std::thread::scope(|s| {
         let handles: Vec<_> = quick
             .iter()
-            .filter(|r| r.verdict(expected) == Verdict::Ok)
-            .map(|r| {
-                // The name that gave the right object is the one worth timing.
-                let compiler = r
-                    .attempts
-                    .iter()
-                    .find(|a| matches!(a.outcome, Outcome::Object { arch, .. } if arch == expected))
-                    .map_or("gcc", |a| a.compiler.as_str());
+            .filter(|j| j.verdict == Verdict::Ok)
+            .filter_map(|j| {
+                // The name the Pi sends is the one worth timing.
+                let compiler = j.report.decisive(JobKind::Bare)?.compiler.clone();
+                let argv =
+                    [compiler.as_str(), "-O2", "-c", "bench.c", "-o", "bench.o"].map(String::from);
                 let bench = &bench;
-                s.spawn(move || {
+                let target = &j.report.target;
+                Some(s.spawn(move || {
                     let times: Vec<f64> = (0..runs)
                         .filter_map(|_| {
-                            let a = protocol::compile(
-                                &r.target.host,
-                                r.target.port,
-                                compiler,
+                            let a = protocol::compile_argv(
+                                &target.host,
+                                target.port,
+                                &argv,
                                 bench,
                                 timeout,
+                                None,
                             );
                             match a.outcome {
                                 Outcome::Object { .. } => a.round_trip.map(|d| d.as_secs_f64()),
@@ -93,8 +87,8 @@ fn measure(
                             }
                         })
                         .collect();
-                    (r.target.spec.clone(), median(times))
-                })
+                    (target.spec.clone(), median(times))
+                }))
             })
             .collect();
         let local_time = if list.local_slots() > 0 {
@@ -113,12 +107,12 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
     let inherited = session.inherited(&target);
     let (list, _) = plan::starting_hosts(&target.doc, &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
-    let (carch, expected) = session.expected_arch(&target.layers, opts.expect_arch.as_deref())?;
+    let (checker, _) = session.checker(&target.layers, opts.expect_arch.as_deref(), None)?;
+    let (carch, expected) = (checker.carch.clone(), checker.expected);
     let timeout = timeout_of(opts.timeout)?;
     let runs = opts.runs.clamp(1, 20);
-    let compilers = session.compilers(&target.layers);
     let (remote_times, local_time) = with_spinner("measuring helpers".into(), || {
-        measure(&list, &compilers, expected, runs, timeout)
+        measure(&list, &checker, runs, timeout)
     });
     let mut scores: HashMap<String, f64> = HashMap::new();
     let mut rows = Vec::new();

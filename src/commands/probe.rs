@@ -1,11 +1,13 @@
 //! `alarm-distcc probe`: a real compile on each helper, its object's architecture checked.
 
+use crate::conf::buildflags::{BuildFlags, Flags};
 use crate::conf::document::Document;
 use crate::conf::layers::{self, Value};
-use crate::distcc::advice::{advice, describe, notes, outcome_name};
-use crate::distcc::elf::Arch;
+use crate::distcc::advice::{describe, outcome_name};
+use crate::distcc::compat::{Checker, Concern, Judged, LocalOutcome, Reference, Severity};
+use crate::distcc::elf::{Arch, CodeModel};
 use crate::distcc::hosts::{HostList, HostSpec, HostToken, SpecError};
-use crate::distcc::protocol::{self, HostReport, Outcome, Verdict};
+use crate::distcc::protocol::{self, Attempt, JobKind, Outcome, Verdict};
 use crate::error::bad_input;
 use crate::session::Session;
 use crate::ui::{Tone, ms, paint, timeout_of, with_spinner};
@@ -48,54 +50,157 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
     if let Some(bad) = list.invalid().next() {
         return Err(bad_input(bad.to_string()));
     }
-    let (carch, expected) = session.expected_arch(&docs, opts.expect_arch.as_deref())?;
-    let compilers = match &opts.compiler {
-        Some(c) => vec![c.clone()],
-        None => session.compilers(&docs),
-    };
+    let (checker, flags) =
+        session.checker(&docs, opts.expect_arch.as_deref(), opts.compiler.as_deref())?;
     let targets = protocol::targets_of(&list);
     if targets.is_empty() {
         return Err(bad_input("no hosts to probe"));
     }
-    let reports = with_spinner(format!("probing {} host(s)", targets.len()), || {
-        protocol::probe_all(&targets, &compilers, protocol::PROBE_SOURCE, timeout)
+    let judged = with_spinner(format!("probing {} host(s)", targets.len()), || {
+        checker.check(&targets, timeout)
     });
+    let local_problems = checker
+        .reference()
+        .map(Reference::concerns)
+        .unwrap_or_default();
     if opts.json {
         println!(
             "{}",
-            serde_json::to_string_pretty(&probe_json(&reports, expected, &carch))?
+            serde_json::to_string_pretty(&probe_json(&judged, &checker, &flags))?
         );
     } else {
         print!(
             "{}",
-            probe_table(&reports, expected, &carch, session.opts.color)
+            probe_table(&judged, &checker, &flags, session.opts.color)
         );
     }
-    let verdicts: Vec<Verdict> = reports.iter().map(|r| r.verdict(expected)).collect();
-    let failed = verdicts.iter().filter(|v| **v == Verdict::Failed).count();
-    let probed = failed + verdicts.iter().filter(|v| **v == Verdict::Ok).count();
-    if failed > 0 {
-        return Err(anyhow!(
-            "{failed} of {probed} helper(s) cannot compile for {carch}"
-        ));
+    let failed = judged
+        .iter()
+        .filter(|j| j.verdict == Verdict::Failed)
+        .count();
+    let probed = failed + judged.iter().filter(|j| j.verdict == Verdict::Ok).count();
+    let carch = &checker.carch;
+    match (failed, local_problems.len()) {
+        (0, 0) => Ok(()),
+        (0, n) => Err(anyhow!(
+            "this machine's compiler has {n} problem(s) with the config's flags"
+        )),
+        (f, _) => Err(anyhow!(
+            "{f} of {probed} helper(s) cannot compile for {carch} as this machine would"
+        )),
     }
-    Ok(())
 }
 
-pub fn probe_table(reports: &[HostReport], expected: Arch, carch: &str, color: bool) -> String {
+fn job_name(a: &Attempt) -> &'static str {
+    a.job.as_ref().map_or("-", |j| match j.kind {
+        JobKind::Bare => "bare",
+        JobKind::CFlags => "CFLAGS",
+        JobKind::Cxx => "C++",
+    })
+}
+
+/// `gcc 12.2.0, PIE` for an object.
+fn object_summary(code_model: Option<CodeModel>, compiler: Option<&str>) -> String {
+    let mut parts = Vec::new();
+    if let Some(c) = compiler {
+        parts.push(c.strip_prefix("GCC: ").map_or(c.to_string(), |c| {
+            format!("gcc {}", c.rsplit(' ').next().unwrap_or(c))
+        }));
+    }
+    if let Some(m) = code_model {
+        parts.push(m.to_string());
+    }
+    parts.join(", ")
+}
+
+fn flags_lines(flags: &BuildFlags) -> Vec<String> {
+    let mut out = Vec::new();
+    for (var, value) in [("CFLAGS", &flags.cflags), ("CXXFLAGS", &flags.cxxflags)] {
+        match value {
+            Ok(words) if words.is_empty() => out.push(format!("{var}: none")),
+            Ok(words) => out.push(format!("{var}: {}", words.join(" "))),
+            Err(why) => out.push(format!("{var}: not sent: {why}")),
+        }
+    }
+    for (flag, why) in &flags.left_out {
+        out.push(format!("left out: {flag} ({why})"));
+    }
+    out.extend(flags.notes.iter().cloned());
+    out
+}
+
+fn local_lines(checker: &Checker) -> Vec<String> {
+    let Some(reference) = checker.reference() else {
+        return Vec::new();
+    };
+    if let Some(why) = &reference.not_comparable {
+        return vec![why.clone()];
+    }
+    reference
+        .runs
+        .iter()
+        .filter_map(|r| {
+            let compiler = r.compiler.as_ref()?;
+            let job = r.job.kind.name();
+            Some(match &r.outcome {
+                LocalOutcome::Object(info) => format!(
+                    "{job}: {} ({})",
+                    compiler.display(),
+                    object_summary(info.code_model, info.compiler.as_deref())
+                ),
+                LocalOutcome::Failed(e) => format!(
+                    "{job}: {} fails: {}",
+                    compiler.display(),
+                    e.lines().next().unwrap_or("")
+                ),
+                LocalOutcome::Missing(e) => format!("{job}: {e}"),
+            })
+        })
+        .collect()
+}
+
+pub fn probe_table(
+    judged: &[Judged],
+    checker: &Checker,
+    flags: &BuildFlags,
+    color: bool,
+) -> String {
     use std::fmt::Write;
+    let (expected, carch) = (checker.expected, checker.carch.as_str());
     let mut out = format!("target: {carch} ({expected})\n");
+    for line in flags_lines(flags) {
+        let _ = writeln!(out, "  {line}");
+    }
+    let local = local_lines(checker);
+    if !local.is_empty() {
+        let _ = writeln!(out, "this machine:");
+        for line in local {
+            let _ = writeln!(out, "  {line}");
+        }
+    }
     let _ = writeln!(
         out,
-        "{:<26} {:<32} {:<40} {:>9} {:>10}",
-        "HOST", "COMPILER", "RESULT", "CONNECT", "COMPILE"
+        "{:<26} {:<6} {:<34} {:<40} {:>9} {:>10}",
+        "HOST", "JOB", "COMPILER", "RESULT", "CONNECT", "COMPILE"
     );
-    for r in reports {
-        for a in &r.attempts {
+    for j in judged {
+        for a in &j.report.attempts {
+            let detail = match &a.outcome {
+                Outcome::Object {
+                    arch,
+                    code_model,
+                    compiler,
+                    ..
+                } if *arch == expected => {
+                    format!("ok: {}", object_summary(*code_model, compiler.as_deref()))
+                }
+                o => describe(o, expected),
+            };
             let _ = writeln!(
                 out,
-                "{:<26} {:<32} {} {:>9} {:>10}",
-                r.target.spec,
+                "{:<26} {:<6} {:<34} {} {:>9} {:>10}",
+                j.report.target.spec,
+                job_name(a),
                 if a.compiler.is_empty() {
                     "-"
                 } else {
@@ -104,46 +209,142 @@ pub fn probe_table(reports: &[HostReport], expected: Arch, carch: &str, color: b
                 paint(
                     color,
                     outcome_tone(&a.outcome, expected),
-                    &format!("{:<40}", describe(&a.outcome, expected))
+                    &format!("{detail:<40}")
                 ),
                 ms(a.connect),
                 ms(a.round_trip)
             );
         }
     }
-    for r in reports {
-        for line in notes(r, expected) {
+    for j in judged {
+        for line in &j.notes {
             let _ = writeln!(out, "{} {line}", paint(color, Tone::Dim, "note:"));
         }
-        for line in advice(r, expected, carch) {
+        for line in &j.fixes {
             let _ = writeln!(out, "{} {line}", paint(color, Tone::Warn, "fix:"));
+        }
+        for c in &j.concerns {
+            let (tone, label) = match c.severity {
+                Severity::Error => (Tone::Bad, "error:"),
+                Severity::Warning => (Tone::Warn, "warning:"),
+            };
+            let _ = writeln!(
+                out,
+                "{} {}\n  fix: {}",
+                paint(color, tone, label),
+                c.message,
+                c.fix
+            );
+        }
+    }
+    if let Some(reference) = checker.reference() {
+        for c in reference.concerns() {
+            let _ = writeln!(
+                out,
+                "{} {}\n  fix: {}",
+                paint(color, Tone::Bad, "error:"),
+                c.message,
+                c.fix
+            );
         }
     }
     out
 }
 
-pub fn probe_json(reports: &[HostReport], expected: Arch, carch: &str) -> serde_json::Value {
+fn concern_json(c: &Concern) -> serde_json::Value {
+    serde_json::json!({
+        "severity": match c.severity { Severity::Error => "error", Severity::Warning => "warning" },
+        "message": c.message,
+        "fix": c.fix,
+    })
+}
+
+fn flags_json(value: &Flags) -> serde_json::Value {
+    match value {
+        Ok(words) => serde_json::json!(words),
+        Err(_) => serde_json::Value::Null,
+    }
+}
+
+pub fn probe_json(judged: &[Judged], checker: &Checker, flags: &BuildFlags) -> serde_json::Value {
     use serde_json::json;
+    let expected = checker.expected;
+    let reference = checker.reference();
+    let not_sent: Vec<&String> = [&flags.cflags, &flags.cxxflags]
+        .iter()
+        .filter_map(|f| f.as_ref().err())
+        .collect();
     json!({
         "expected_arch": expected.to_string(),
-        "carch": carch,
-        "hosts": reports.iter().map(|r| json!({
-            "spec": r.target.spec,
-            "host": r.target.host,
-            "port": r.target.port,
-            "kind": r.target.kind.to_string(),
-            "verdict": match r.verdict(expected) { Verdict::Ok => "ok", Verdict::Local => "local", Verdict::NotProbed => "not_probed", Verdict::Failed => "failed" },
-            "attempts": r.attempts.iter().map(|a| json!({
-                "compiler": a.compiler,
-                "result": outcome_name(&a.outcome),
-                "detail": describe(&a.outcome, expected),
-                "arch": match a.outcome { Outcome::Object { arch, .. } => Some(arch.to_string()), _ => None },
-                "connect_ms": a.connect.map(|d| d.as_secs_f64() * 1000.0),
-                "round_trip_ms": a.round_trip.map(|d| d.as_secs_f64() * 1000.0),
-            })).collect::<Vec<_>>(),
-            "advice": advice(r, expected, carch),
-            "notes": notes(r, expected),
-        })).collect::<Vec<_>>(),
+        "carch": checker.carch,
+        "flags": {
+            "cflags": flags_json(&flags.cflags),
+            "cxxflags": flags_json(&flags.cxxflags),
+            "not_sent": not_sent,
+            "left_out": flags.left_out.iter().map(|(flag, why)| json!({"flag": flag, "why": why})).collect::<Vec<_>>(),
+            "lto": flags.lto,
+            "notes": flags.notes,
+        },
+        "local": reference.map(|r| json!({
+            "comparable": r.not_comparable.is_none(),
+            "not_comparable": r.not_comparable,
+            "runs": r.runs.iter().map(|run| {
+                let (result, info, error) = match &run.outcome {
+                    LocalOutcome::Object(i) => ("object", Some(i), None),
+                    LocalOutcome::Failed(e) => ("failed", None, Some(e.clone())),
+                    LocalOutcome::Missing(e) => ("missing", None, Some(e.clone())),
+                };
+                json!({
+                    "job": run.job.kind.name(),
+                    "compiler": run.compiler.as_ref().map(|c| c.display().to_string()),
+                    "result": result,
+                    "arch": info.map(|i| i.arch.to_string()),
+                    "code_model": info.and_then(|i| i.code_model).map(|m| m.to_string()),
+                    "compiler_version": info.and_then(|i| i.compiler.clone()),
+                    "error": error,
+                })
+            }).collect::<Vec<_>>(),
+            "problems": r.concerns().iter().map(concern_json).collect::<Vec<_>>(),
+        })),
+        "hosts": judged.iter().map(|j| {
+            let r = &j.report;
+            json!({
+                "spec": r.target.spec,
+                "host": r.target.host,
+                "port": r.target.port,
+                "kind": r.target.kind.to_string(),
+                "verdict": match j.verdict { Verdict::Ok => "ok", Verdict::Local => "local", Verdict::NotProbed => "not_probed", Verdict::Failed => "failed" },
+                "attempts": r.attempts.iter().map(|a| {
+                    let (code_model, version) = match &a.outcome {
+                        Outcome::Object { code_model, compiler, .. } => (code_model.map(|m| m.to_string()), compiler.clone()),
+                        _ => (None, None),
+                    };
+                    json!({
+                        "job": a.job.as_ref().map(|j| j.kind.name()),
+                        "compiler": a.compiler,
+                        "decisive": a.job.as_ref().map(|j| j.decisive),
+                        "argv": a.job.as_ref().map(|j| j.argv()),
+                        "result": outcome_name(&a.outcome),
+                        "detail": describe(&a.outcome, expected),
+                        "arch": match a.outcome { Outcome::Object { arch, .. } => Some(arch.to_string()), _ => None },
+                        "code_model": code_model,
+                        "compiler_version": version,
+                        "stderr": match &a.outcome { Outcome::CompileFailed { stderr, .. } => Some(stderr.clone()), _ => None },
+                        "connect_ms": a.connect.map(|d| d.as_secs_f64() * 1000.0),
+                        "round_trip_ms": a.round_trip.map(|d| d.as_secs_f64() * 1000.0),
+                    })
+                }).collect::<Vec<_>>(),
+                "compared": {
+                    "helper_compiler": j.comparison.helper_compiler,
+                    "local_compiler": j.comparison.local_compiler,
+                    "helper_code_model": j.comparison.helper_code_model.map(|m| m.to_string()),
+                    "local_code_model": j.comparison.local_code_model.map(|m| m.to_string()),
+                },
+                "problems": j.concerns.iter().map(concern_json).collect::<Vec<_>>(),
+                "advice": j.fixes,
+                "notes": j.notes,
+            })
+        }).collect::<Vec<_>>(),
     })
 }
 

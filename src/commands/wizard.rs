@@ -4,12 +4,12 @@
 
 use crate::conf::layers::{self, Value, layered_scalar};
 use crate::conf::plan::{self, HostChange};
-use crate::distcc::advice::advice;
 use crate::distcc::alarm::{self, HelperArch};
+use crate::distcc::compat::Severity;
 use crate::distcc::elf::arch_for_carch;
 use crate::distcc::hosts::{self, HostList, HostSpec, HostToken, Kind, MAX_SLOTS};
 use crate::distcc::net::own_lan_addresses;
-use crate::distcc::protocol::{self, Verdict, targets_of};
+use crate::distcc::protocol::{Verdict, targets_of};
 use crate::distcc::scan::{self, FoundVerdict};
 use crate::error::{Cancelled, bad_input};
 use crate::session::{Focus, SearchOptions, Session};
@@ -488,10 +488,13 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
         own_addresses: own_lan_addresses(),
     };
     let expected = arch_for_carch(&carch);
-    let compilers = session.compilers(&target.layers);
+    let checker = match expected {
+        Some(_) => Some(session.checker(&target.layers, Some(&carch), None)?.0),
+        None => None,
+    };
     let timeout = std::time::Duration::from_secs_f64(timeout.clamp(0.1, 60.0));
     let checker = |spec: &HostSpec| -> (bool, Vec<String>) {
-        let Some(expected) = expected else {
+        let Some(checker) = &checker else {
             return (
                 true,
                 vec![format!("{spec}: no known architecture to check against")],
@@ -500,22 +503,30 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
         let targets = targets_of(&HostList {
             tokens: vec![HostToken::new(spec.clone())],
         });
-        let reports = protocol::probe_all(&targets, &compilers, protocol::PROBE_SOURCE, timeout);
-        let report = &reports[0];
-        match report.verdict(expected) {
+        let judged = checker.check(&targets, timeout);
+        let judged = &judged[0];
+        let warnings = judged
+            .concerns
+            .iter()
+            .filter(|c| c.severity == Severity::Warning)
+            .map(|c| format!("  warning: {}; fix: {}", c.message, c.fix));
+        match judged.verdict {
             Verdict::Failed => {
                 let mut lines = vec![format!("{spec}: not usable yet:")];
                 lines.extend(
-                    advice(report, expected, &carch)
+                    judged
+                        .causes()
                         .into_iter()
                         .map(|cause| format!("  - {cause}")),
                 );
+                lines.extend(warnings);
                 (false, lines)
             }
-            _ => (
-                true,
-                vec![format!("{spec}: reachable, compiles for {carch}")],
-            ),
+            _ => {
+                let mut lines = vec![format!("{spec}: reachable, compiles for {carch}")];
+                lines.extend(warnings);
+                (true, lines)
+            }
         }
     };
     let searcher = || -> Result<Vec<Offer>> {

@@ -2,7 +2,7 @@
 //! the wizard and sort --measure.
 
 use crate::distcc::elf::Arch;
-use crate::distcc::protocol::{HostReport, Outcome};
+use crate::distcc::protocol::{Attempt, HostReport, JobKind, Outcome};
 
 pub fn describe(o: &Outcome, expected: Arch) -> String {
     match o {
@@ -20,20 +20,40 @@ pub fn describe(o: &Outcome, expected: Arch) -> String {
     }
 }
 
-/// How to fix what the probe found on `host`.
+fn is_decisive_bare(a: &Attempt) -> bool {
+    a.job
+        .as_ref()
+        .is_some_and(|j| j.decisive && j.kind == JobKind::Bare)
+}
+
+fn is_informational(a: &Attempt) -> bool {
+    a.job.as_ref().is_some_and(|j| !j.decisive)
+}
+
+fn right_object(a: &Attempt, expected: Arch) -> bool {
+    matches!(a.outcome, Outcome::Object { arch, .. } if arch == expected)
+}
+
+/// How to fix what the bare compile with the name this machine's distcc sends found on a
+/// helper. (The jobs with flags and C++ are judged in `compat`.)
 pub fn advice(r: &HostReport, expected: Arch, carch: &str) -> Vec<String> {
     let t = &r.target;
     let at = format!("{}:{}", t.host, t.port);
     let mut out = Vec::new();
-    // A name that compiled right proves the --allow list takes this machine.
-    let worked = r.attempts.iter().find_map(|a| match a.outcome {
-        Outcome::Object { arch, .. } if arch == expected => Some(a.compiler.as_str()),
+    // Another name that compiled right proves the --allow list takes this machine.
+    let other_worked = r
+        .attempts
+        .iter()
+        .find(|a| is_informational(a) && right_object(a, expected))
+        .map(|a| a.compiler.as_str());
+    let other_arch = r.attempts.iter().find_map(|a| match a.outcome {
+        Outcome::Object { arch, .. } if is_informational(a) && arch != expected => {
+            Some((a.compiler.as_str(), arch))
+        }
         _ => None,
     });
-    for a in &r.attempts {
+    for a in r.attempts.iter().filter(|a| is_decisive_bare(a)) {
         let line = match &a.outcome {
-            // Harmless, see `notes`.
-            Outcome::Rejected if worked.is_some() => continue,
             Outcome::Object { arch, .. } if *arch != expected => format!(
                 "{at} compiled `{}` for {arch}, but this machine needs {expected}: on the helper, \
                  put the cross toolchain's bin first on distccd's PATH (for {carch}: `alarm-distcc \
@@ -41,11 +61,26 @@ pub fn advice(r: &HostReport, expected: Arch, carch: &str) -> Vec<String> {
                  for armv8 and /opt/x-tools7h/arm-unknown-linux-gnueabihf/bin for armv7h)",
                 a.compiler
             ),
-            Outcome::Rejected => format!(
-                "{at} closed the connection for `{}`: its --allow list does not include this \
-                 machine, or `{}` is not whitelisted in /usr/lib/distcc on the helper",
-                a.compiler, a.compiler
-            ),
+            Outcome::Rejected => match (other_worked, other_arch) {
+                (None, Some((other, arch))) => format!(
+                    "{at} takes `{other}`, which builds {arch} there, but closes the connection \
+                     for `{}`, the name this machine's distcc sends: install the {carch} cross \
+                     toolchain on the helper, put its bin first on distccd's PATH and whitelist \
+                     `{}` (`alarm-distcc helper` prints the commands)",
+                    a.compiler, a.compiler
+                ),
+                (Some(other), _) => format!(
+                    "{at} takes `{other}` but closes the connection for `{}`, the name distcc \
+                     on this machine sends for every job: whitelist `{}` on the helper \
+                     (/usr/lib/distcc or DISTCC_CMDLIST; `alarm-distcc helper` prints the commands)",
+                    a.compiler, a.compiler
+                ),
+                (None, None) => format!(
+                    "{at} closed the connection for `{}`: its --allow list does not include this \
+                     machine, or `{}` is not whitelisted in /usr/lib/distcc on the helper",
+                    a.compiler, a.compiler
+                ),
+            },
             Outcome::Refused => {
                 format!("nothing listens on {at}: start distccd there, check the port")
             }
@@ -85,23 +120,30 @@ pub fn outcome_name(o: &Outcome) -> &'static str {
     }
 }
 
-/// What the probe found that needs no fix: a name the helper refuses next to the one the Pi
-/// sends, which compiles right.
+/// What the probe found that needs no fix: how a name the Pi does not send fared, next to
+/// the one it sends, which compiles right.
 pub fn notes(r: &HostReport, expected: Arch) -> Vec<String> {
     let at = format!("{}:{}", r.target.host, r.target.port);
-    let Some(worked) = r.attempts.iter().find_map(|a| match a.outcome {
-        Outcome::Object { arch, .. } if arch == expected => Some(a.compiler.as_str()),
-        _ => None,
-    }) else {
+    let Some(sent) = r
+        .attempts
+        .iter()
+        .find(|a| is_decisive_bare(a) && right_object(a, expected))
+        .map(|a| a.compiler.as_str())
+    else {
         return Vec::new();
     };
     r.attempts
         .iter()
-        .filter(|a| a.outcome == Outcome::Rejected)
+        .filter(|a| is_informational(a) && !right_object(a, expected))
         .map(|a| {
+            let how = match &a.outcome {
+                Outcome::Rejected => "is not whitelisted there".to_string(),
+                Outcome::Object { arch, .. } => format!("builds {arch} there"),
+                other => format!("gave: {}", describe(other, expected)),
+            };
             format!(
-                "{at} does not whitelist `{}`; that is fine: distcc on the Pi sends `{worked}`, \
-                 which compiles right",
+                "`{}` on {at} {how}; that is fine: distcc on this machine sends `{sent}`, which \
+                 compiles right",
                 a.compiler
             )
         })

@@ -3,6 +3,7 @@
 
 pub mod advice;
 pub mod alarm;
+pub mod compat;
 pub mod elf;
 pub mod hosts;
 pub mod net;

@@ -2,15 +2,177 @@
 //! `DOTI`; reply `DONE`, `STAT`, `SERR`, `SOUT`, `DOTO`), then reads the object's ELF header.
 //! A TCP connect alone proves nothing: distccd accepts before it checks its `--allow` list.
 
-use crate::distcc::elf::{Arch, elf_arch};
+use crate::distcc::elf::{Arch, CodeModel, object_info};
 use crate::distcc::hosts::{DEFAULT_PORT, HostList, Kind};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-/// A tiny self-contained C unit: no headers, so no preprocessing is needed.
-pub const PROBE_SOURCE: &str = "int alarm_distcc_probe(int a, int b) { return a * b + 42; }\n";
+/// A tiny self-contained C unit: no headers, so no preprocessing is needed. It reads an
+/// extern variable, so the object shows whether the compiler builds PIE code.
+pub const PROBE_SOURCE: &str = "extern int alarm_distcc_probe_g;\n\
+int alarm_distcc_probe(int a, int b) { return a * b + alarm_distcc_probe_g; }\n";
+
+/// The same for C++: a template only a C++ compiler takes.
+pub const PROBE_SOURCE_CXX: &str = "extern int alarm_distcc_probe_g;\n\
+template <typename T> static T alarm_distcc_twice(T v) { return v + v; }\n\
+int alarm_distcc_probe(int a) { return alarm_distcc_twice(a) + alarm_distcc_probe_g; }\n";
+
+/// What a probe job checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// A compile with no flags: does the name answer, and for which architecture.
+    Bare,
+    /// C with the config's CFLAGS: what every C job of a build carries.
+    CFlags,
+    /// C++ with CXXFLAGS through the C++ name.
+    Cxx,
+}
+
+impl JobKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            JobKind::Bare => "bare",
+            JobKind::CFlags => "cflags",
+            JobKind::Cxx => "cxx",
+        }
+    }
+}
+
+/// One compile request the probe sends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Job {
+    pub kind: JobKind,
+    pub compiler: String,
+    /// Flags as makepkg passes them; distcc strips the local ones before sending.
+    pub flags: Vec<String>,
+    /// Whether this machine's distcc sends this name: only those decide the verdict.
+    pub decisive: bool,
+}
+
+impl Job {
+    pub fn file_name(&self) -> &'static str {
+        match self.kind {
+            JobKind::Cxx => "probe.cpp",
+            _ => "probe.c",
+        }
+    }
+
+    pub fn source(&self) -> &'static str {
+        match self.kind {
+            JobKind::Cxx => PROBE_SOURCE_CXX,
+            _ => PROBE_SOURCE,
+        }
+    }
+
+    /// The argv distcc puts on the wire for this job.
+    pub fn argv(&self) -> Vec<String> {
+        let mut argv = vec![self.compiler.clone()];
+        argv.extend(strip_local_args(&self.flags));
+        argv.extend(["-c", self.file_name(), "-o", "probe.o"].map(String::from));
+        argv
+    }
+}
+
+/// The jobs a probe sends. `chost` names the compiler distcc on the Pi sends (it rewrites
+/// `cc`/`gcc` to `<CHOST>-gcc` when that is on PATH, as on Arch Linux ARM); without it,
+/// `gcc` decides. `gcc` is still asked, for information. Flags that cannot be known are None.
+pub fn jobs_for(
+    chost: Option<&str>,
+    cflags: Option<&[String]>,
+    cxxflags: Option<&[String]>,
+) -> Vec<Job> {
+    let chost = chost.filter(|c| !c.contains('@') && !c.is_empty());
+    let (cc, cxx) = match chost {
+        Some(c) => (format!("{c}-gcc"), format!("{c}-g++")),
+        None => ("gcc".to_string(), "g++".to_string()),
+    };
+    let job = |kind, compiler: &str, flags: &[String], decisive| Job {
+        kind,
+        compiler: compiler.to_string(),
+        flags: flags.to_vec(),
+        decisive,
+    };
+    let mut jobs = Vec::new();
+    if chost.is_some() {
+        jobs.push(job(JobKind::Bare, "gcc", &[], false));
+    }
+    jobs.push(job(JobKind::Bare, &cc, &[], true));
+    if let Some(flags) = cflags.filter(|f| !f.is_empty()) {
+        jobs.push(job(JobKind::CFlags, &cc, flags, true));
+    }
+    jobs.push(job(JobKind::Cxx, &cxx, cxxflags.unwrap_or(&[]), true));
+    jobs
+}
+
+/// The jobs for one compiler name given on the command line: bare, then with the flags.
+pub fn jobs_for_compiler(compiler: &str, cflags: Option<&[String]>) -> Vec<Job> {
+    let mut jobs = vec![Job {
+        kind: JobKind::Bare,
+        compiler: compiler.to_string(),
+        flags: Vec::new(),
+        decisive: true,
+    }];
+    if let Some(flags) = cflags.filter(|f| !f.is_empty()) {
+        jobs.push(Job {
+            kind: JobKind::CFlags,
+            compiler: compiler.to_string(),
+            flags: flags.to_vec(),
+            decisive: true,
+        });
+    }
+    jobs
+}
+
+/// What distcc's client leaves out of the command it sends: options for the preprocessor
+/// and the linker, which run on this machine (distcc src/strip.c, `dcc_strip_local_args`).
+pub fn strip_local_args(args: &[String]) -> Vec<String> {
+    const WITH_VALUE: [&str; 17] = [
+        "-D",
+        "-I",
+        "-U",
+        "-L",
+        "-l",
+        "-MF",
+        "-MT",
+        "-MQ",
+        "-include",
+        "-imacros",
+        "-iprefix",
+        "-iwithprefix",
+        "-isystem",
+        "-iwithprefixbefore",
+        "-idirafter",
+        "-Xpreprocessor",
+        "-x",
+    ];
+    const PREFIXES: [&str; 13] = [
+        "-Wp,", "-Wl,", "-D", "-U", "-I", "-l", "-L", "-MF", "-MT", "-MQ", "-isystem", "-stdlib",
+        "-x",
+    ];
+    const ALONE: [&str; 7] = [
+        "-undef",
+        "-nostdinc",
+        "-nostdinc++",
+        "-MD",
+        "-MMD",
+        "-MG",
+        "-MP",
+    ];
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = args[i].as_str();
+        if WITH_VALUE.contains(&a) {
+            i += 1;
+        } else if !PREFIXES.iter().any(|p| a.starts_with(p)) && !ALONE.contains(&a) {
+            out.push(a.to_string());
+        }
+        i += 1;
+    }
+    out
+}
 
 /// A heavier unit for `sort --measure`: enough work that compile time dominates.
 pub fn benchmark_source() -> String {
@@ -52,12 +214,17 @@ pub enum Outcome {
     Object {
         arch: Arch,
         size: usize,
+        code_model: Option<CodeModel>,
+        /// The `.comment` line naming the compiler.
+        compiler: Option<String>,
     },
 }
 
 #[derive(Debug, Clone)]
 pub struct Attempt {
     pub compiler: String,
+    /// The job sent; None for hosts that were not asked (local, ssh).
+    pub job: Option<Job>,
     pub outcome: Outcome,
     pub connect: Option<Duration>,
     pub round_trip: Option<Duration>,
@@ -73,9 +240,8 @@ fn string_packet(token: &str, body: &[u8]) -> Vec<u8> {
     v
 }
 
-/// The protocol-1 request compiling `source` with `compiler`.
-pub fn request(compiler: &str, source: &str) -> Vec<u8> {
-    let argv = [compiler, "-c", "probe.c", "-o", "probe.o"];
+/// The protocol-1 request for `argv` with `source` as the (already preprocessed) input.
+pub fn request(argv: &[String], source: &str) -> Vec<u8> {
     let mut req = header("DIST", 1);
     req.extend(header("ARGC", argv.len()));
     for a in argv {
@@ -161,11 +327,31 @@ fn connect(addrs: &[SocketAddr], deadline: Instant) -> Result<(TcpStream, Durati
     Err(last)
 }
 
-/// One compile request to `host:port` with `compiler`, bounded by `timeout` in all.
-pub fn compile(host: &str, port: u16, compiler: &str, source: &str, timeout: Duration) -> Attempt {
+/// One compile request to `host:port`, bounded by `timeout` in all.
+pub fn compile(host: &str, port: u16, job: &Job, timeout: Duration) -> Attempt {
+    compile_argv(
+        host,
+        port,
+        &job.argv(),
+        job.source(),
+        timeout,
+        Some(job.clone()),
+    )
+}
+
+/// A request with a given argv (the benchmark sends its own unit).
+pub fn compile_argv(
+    host: &str,
+    port: u16,
+    argv: &[String],
+    source: &str,
+    timeout: Duration,
+    job: Option<Job>,
+) -> Attempt {
     let deadline = Instant::now() + timeout;
     let mut attempt = Attempt {
-        compiler: compiler.to_string(),
+        compiler: argv.first().cloned().unwrap_or_default(),
+        job,
         outcome: Outcome::Refused,
         connect: None,
         round_trip: None,
@@ -187,7 +373,7 @@ pub fn compile(host: &str, port: u16, compiler: &str, source: &str, timeout: Dur
     };
     attempt.connect = Some(connect_time);
     let sent = Instant::now();
-    attempt.outcome = exchange(&mut stream, compiler, source, deadline);
+    attempt.outcome = exchange(&mut stream, &request(argv, source), deadline);
     if matches!(
         attempt.outcome,
         Outcome::Object { .. } | Outcome::CompileFailed { .. } | Outcome::CompilerMissing(_)
@@ -197,7 +383,7 @@ pub fn compile(host: &str, port: u16, compiler: &str, source: &str, timeout: Dur
     attempt
 }
 
-fn exchange(stream: &mut TcpStream, compiler: &str, source: &str, deadline: Instant) -> Outcome {
+fn exchange(stream: &mut TcpStream, request: &[u8], deadline: Instant) -> Outcome {
     let set_timeouts = |s: &TcpStream| -> bool {
         match remaining(deadline) {
             Some(left) => {
@@ -209,7 +395,7 @@ fn exchange(stream: &mut TcpStream, compiler: &str, source: &str, deadline: Inst
     if !set_timeouts(stream) {
         return Outcome::TimedOut("connect");
     }
-    if let Err(e) = stream.write_all(&request(compiler, source)) {
+    if let Err(e) = stream.write_all(request) {
         return match e.kind() {
             io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Outcome::TimedOut("send"),
             _ => Outcome::Rejected,
@@ -256,10 +442,12 @@ fn exchange(stream: &mut TcpStream, compiler: &str, source: &str, deadline: Inst
             }
         };
     }
-    match elf_arch(&obj) {
-        Ok(arch) => Outcome::Object {
-            arch,
+    match object_info(&obj) {
+        Ok(info) => Outcome::Object {
+            arch: info.arch,
             size: obj.len(),
+            code_model: info.code_model,
+            compiler: info.compiler,
         },
         Err(e) => Outcome::ProtocolError(e),
     }
@@ -290,26 +478,37 @@ pub enum Verdict {
 }
 
 impl HostReport {
-    /// Right architecture for every name that compiled, and at least one did.
+    /// Every C job whose name the Pi sends came back as an object for `expected`. (C++ and
+    /// the comparison with this machine's compiler are judged in `compat`.)
     pub fn verdict(&self, expected: Arch) -> Verdict {
         match self.target.kind {
             Kind::Local => return Verdict::Local,
             Kind::Ssh | Kind::Global => return Verdict::NotProbed,
             Kind::Tcp => {}
         }
-        let objects: Vec<Arch> = self
+        let decisive: Vec<&Attempt> = self
             .attempts
             .iter()
-            .filter_map(|a| match a.outcome {
-                Outcome::Object { arch, .. } => Some(arch),
-                _ => None,
+            .filter(|a| {
+                a.job
+                    .as_ref()
+                    .is_some_and(|j| j.decisive && j.kind != JobKind::Cxx)
             })
             .collect();
-        if !objects.is_empty() && objects.iter().all(|a| *a == expected) {
+        let right =
+            |a: &&Attempt| matches!(a.outcome, Outcome::Object { arch, .. } if arch == expected);
+        if !decisive.is_empty() && decisive.iter().all(right) {
             Verdict::Ok
         } else {
             Verdict::Failed
         }
+    }
+
+    /// The attempt for a job kind among the names the Pi sends.
+    pub fn decisive(&self, kind: JobKind) -> Option<&Attempt> {
+        self.attempts
+            .iter()
+            .find(|a| a.job.as_ref().is_some_and(|j| j.decisive && j.kind == kind))
     }
 
     pub fn connect_time(&self) -> Option<Duration> {
@@ -330,23 +529,9 @@ pub fn targets_of(list: &HostList) -> Vec<Target> {
         .collect()
 }
 
-/// The compiler names the Pi's distcc sends: `gcc`, and `<CHOST>-gcc` after its cross-rewrite.
-pub fn compilers_for(chost: Option<&str>) -> Vec<String> {
-    let mut out = vec!["gcc".to_string()];
-    if let Some(chost) = chost.filter(|c| !c.contains('@') && !c.is_empty()) {
-        out.push(format!("{chost}-gcc"));
-    }
-    out
-}
-
 /// Probes every target at once; each is bounded by `timeout`, so the whole run takes about
 /// one timeout however many hosts never answer.
-pub fn probe_all(
-    targets: &[Target],
-    compilers: &[String],
-    source: &str,
-    timeout: Duration,
-) -> Vec<HostReport> {
+pub fn probe_all(targets: &[Target], jobs: &[Job], timeout: Duration) -> Vec<HostReport> {
     let (tx, rx) = mpsc::channel();
     let mut reports: Vec<HostReport> = targets
         .iter()
@@ -366,54 +551,47 @@ pub fn probe_all(
         if let Some(o) = not_probed {
             reports[i].attempts.push(Attempt {
                 compiler: String::new(),
+                job: None,
                 outcome: o,
                 connect: None,
                 round_trip: None,
             });
             continue;
         }
-        for c in compilers {
+        for (j, job) in jobs.iter().enumerate() {
             expected += 1;
-            let (tx, host, port, c, source) = (
-                tx.clone(),
-                t.host.clone(),
-                t.port,
-                c.clone(),
-                source.to_string(),
-            );
+            let (tx, host, port, job) = (tx.clone(), t.host.clone(), t.port, job.clone());
             std::thread::spawn(move || {
-                let _ = tx.send((i, compile(&host, port, &c, &source, timeout)));
+                let _ = tx.send((i, j, compile(&host, port, &job, timeout)));
             });
         }
     }
     drop(tx);
     // The threads bound themselves; this bound only guards against a stuck name lookup.
     let hard_stop = Instant::now() + timeout + Duration::from_secs(2);
+    let mut answered: Vec<Vec<Option<Attempt>>> = vec![vec![None; jobs.len()]; targets.len()];
     for _ in 0..expected {
         let Some(left) = remaining(hard_stop) else {
             break;
         };
         match rx.recv_timeout(left) {
-            Ok((i, a)) => reports[i].attempts.push(a),
+            Ok((i, j, a)) => answered[i][j] = Some(a),
             Err(_) => break,
         }
     }
-    for r in &mut reports {
-        r.attempts.sort_by(|a, b| {
-            compilers
-                .iter()
-                .position(|c| *c == a.compiler)
-                .cmp(&compilers.iter().position(|c| *c == b.compiler))
-        });
-        for c in compilers {
-            if r.target.kind == Kind::Tcp && !r.attempts.iter().any(|a| &a.compiler == c) {
-                r.attempts.push(Attempt {
-                    compiler: c.clone(),
-                    outcome: Outcome::TimedOut("name lookup"),
-                    connect: None,
-                    round_trip: None,
-                });
-            }
+    for (r, answers) in reports.iter_mut().zip(answered) {
+        if r.target.kind != Kind::Tcp {
+            continue;
+        }
+        // In job order; a job that never reported was stuck resolving the name.
+        for (job, a) in jobs.iter().zip(answers) {
+            r.attempts.push(a.unwrap_or_else(|| Attempt {
+                compiler: job.compiler.clone(),
+                job: Some(job.clone()),
+                outcome: Outcome::TimedOut("name lookup"),
+                connect: None,
+                round_trip: None,
+            }));
         }
     }
     reports
@@ -425,11 +603,61 @@ mod tests {
 
     #[test]
     fn request_matches_the_documented_bytes() {
-        let req = request("gcc", "int add(int a, int b) { return a + b; }\n");
+        let argv = ["gcc", "-c", "probe.c", "-o", "probe.o"].map(String::from);
+        let req = request(&argv, "int add(int a, int b) { return a + b; }\n");
         let text = String::from_utf8(req).unwrap();
         assert!(text.starts_with(
             "DIST00000001ARGC00000005ARGV00000003gccARGV00000002-cARGV00000007probe.c"
         ));
         assert!(text.contains("DOTI00000028int add"));
+    }
+}
+
+#[cfg(test)]
+mod job_tests {
+    use super::*;
+
+    fn words(s: &str) -> Vec<String> {
+        s.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn local_args_are_stripped_as_distcc_does() {
+        let flags = words(
+            "-O2 -Wp,-D_FORTIFY_SOURCE=3 -DX -D Y -I inc -isystem /x -Wl,-z,now -MD -fhardened \
+             -fplugin=/p.so -specs=/s -x c",
+        );
+        assert_eq!(
+            strip_local_args(&flags),
+            words("-O2 -fhardened -fplugin=/p.so -specs=/s")
+        );
+    }
+
+    #[test]
+    fn the_names_the_pi_sends_decide() {
+        let cflags = words("-O2 -pipe");
+        let jobs = jobs_for(Some("aarch64-unknown-linux-gnu"), Some(&cflags), Some(&[]));
+        let seen: Vec<(&str, JobKind, bool)> = jobs
+            .iter()
+            .map(|j| (j.compiler.as_str(), j.kind, j.decisive))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("gcc", JobKind::Bare, false),
+                ("aarch64-unknown-linux-gnu-gcc", JobKind::Bare, true),
+                ("aarch64-unknown-linux-gnu-gcc", JobKind::CFlags, true),
+                ("aarch64-unknown-linux-gnu-g++", JobKind::Cxx, true),
+            ]
+        );
+        assert_eq!(
+            jobs[2].argv(),
+            words("aarch64-unknown-linux-gnu-gcc -O2 -pipe -c probe.c -o probe.o")
+        );
+        // A template CHOST, or none: gcc decides, and unknown flags send no flags job.
+        let jobs = jobs_for(Some("@CHOST@"), None, None);
+        assert_eq!(jobs.len(), 2);
+        assert!(jobs[0].decisive && jobs[0].compiler == "gcc");
+        assert_eq!(jobs[1].file_name(), "probe.cpp");
     }
 }

@@ -2,9 +2,10 @@
 //! the kernel's routing table), a connect sweep that tries every address and port at once
 //! under one deadline, then the real protocol-1 probe of what answered, with the ELF check.
 
+use crate::distcc::compat::{Checker, Judged};
 use crate::distcc::elf::Arch;
 use crate::distcc::hosts::{HostList, Kind};
-use crate::distcc::protocol::{self, HostReport, Outcome, Target};
+use crate::distcc::protocol::{JobKind, Outcome, Target, Verdict};
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::AsRawFd;
@@ -310,6 +311,9 @@ pub enum FoundVerdict {
     NotDistcc,
     /// Accepted the sweep's connection, then refused the probe's.
     Gone,
+    /// Compiles for this machine's architecture, but not as this machine's compiler does
+    /// (flags rejected, PIE default, version with LTO): `probe` says what.
+    Incompatible,
 }
 
 impl FoundVerdict {
@@ -323,6 +327,7 @@ impl FoundVerdict {
             FoundVerdict::Silent => "silent",
             FoundVerdict::NotDistcc => "not_distcc",
             FoundVerdict::Gone => "gone",
+            FoundVerdict::Incompatible => "incompatible",
         }
     }
 
@@ -338,13 +343,30 @@ impl FoundVerdict {
             FoundVerdict::Silent => "silent: accepts connections, never answers".into(),
             FoundVerdict::NotDistcc => "answers, but not as distccd".into(),
             FoundVerdict::Gone => "went away while being probed".into(),
+            FoundVerdict::Incompatible => {
+                format!("compiles for {expected}, but unlike this machine's compiler")
+            }
         }
     }
 }
 
-/// The verdict of one probe report: the objects decide; else the most telling failure.
-pub fn verdict_of(report: &HostReport, expected: Arch) -> FoundVerdict {
-    let outcomes: Vec<&Outcome> = report.attempts.iter().map(|a| &a.outcome).collect();
+/// The verdict of one judged probe: the names this machine's distcc sends decide; else the
+/// most telling failure.
+pub fn verdict_of(judged: &Judged, expected: Arch) -> FoundVerdict {
+    if judged.verdict == Verdict::Ok {
+        return FoundVerdict::Usable;
+    }
+    let outcomes: Vec<&Outcome> = judged
+        .report
+        .attempts
+        .iter()
+        .filter(|a| {
+            a.job
+                .as_ref()
+                .is_some_and(|j| j.decisive && j.kind != JobKind::Cxx)
+        })
+        .map(|a| &a.outcome)
+        .collect();
     let arches: Vec<Arch> = outcomes
         .iter()
         .filter_map(|o| match o {
@@ -356,7 +378,16 @@ pub fn verdict_of(report: &HostReport, expected: Arch) -> FoundVerdict {
         return FoundVerdict::WrongArch(*wrong);
     }
     if !arches.is_empty() {
-        return FoundVerdict::Usable;
+        return FoundVerdict::Incompatible;
+    }
+    // Refuses the name this machine sends, but builds for another architecture under
+    // another name (a native helper): that says most about it.
+    let other_arch = judged.report.attempts.iter().find_map(|a| match a.outcome {
+        Outcome::Object { arch, .. } if arch != expected => Some(arch),
+        _ => None,
+    });
+    if let Some(arch) = other_arch {
+        return FoundVerdict::WrongArch(arch);
     }
     let has = |f: &dyn Fn(&Outcome) -> bool| outcomes.iter().any(|o| f(o));
     if has(&|o| matches!(o, Outcome::CompilerMissing(_))) {
@@ -381,6 +412,8 @@ pub struct Found {
     /// Its name, when one is known without waiting (see `names`).
     pub name: Option<String>,
     pub verdict: FoundVerdict,
+    /// Why it is not usable, one cause per line (empty when it is).
+    pub causes: Vec<String>,
     /// Already in DISTCC_HOSTS (same address or name, same port).
     pub listed: bool,
 }
@@ -397,8 +430,7 @@ pub struct Search<'a> {
     pub subnets: &'a [Subnet],
     pub ports: &'a [u16],
     pub timeout: Duration,
-    pub compilers: &'a [String],
-    pub expected: Arch,
+    pub checker: &'a Checker,
     pub listed: &'a HostList,
 }
 
@@ -427,12 +459,12 @@ pub fn search(s: &Search, progress: &dyn Fn(usize, usize)) -> Vec<Found> {
         })
         .collect();
     let probe_timeout = (s.timeout * 3).clamp(Duration::from_secs(2), Duration::from_secs(30));
-    let reports = protocol::probe_all(&targets, s.compilers, protocol::PROBE_SOURCE, probe_timeout);
+    let judged = s.checker.check(&targets, probe_timeout);
     let names = names(&open, s.timeout);
     let mut found: Vec<Found> = open
         .iter()
-        .zip(&reports)
-        .map(|(addr, report)| {
+        .zip(&judged)
+        .map(|(addr, judged)| {
             let name = names
                 .iter()
                 .find(|(a, _)| a == addr.ip())
@@ -441,7 +473,12 @@ pub fn search(s: &Search, progress: &dyn Fn(usize, usize)) -> Vec<Found> {
                 addr: *addr,
                 listed: is_listed(s.listed, addr, name.as_deref()),
                 name,
-                verdict: verdict_of(report, s.expected),
+                verdict: verdict_of(judged, s.checker.expected),
+                causes: if judged.verdict == Verdict::Ok {
+                    Vec::new()
+                } else {
+                    judged.causes()
+                },
             }
         })
         .collect();

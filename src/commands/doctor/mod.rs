@@ -3,14 +3,16 @@
 
 pub mod rules;
 
+use crate::conf::document::Document;
 use crate::conf::layers;
-use crate::distcc::advice::advice;
+use crate::distcc::compat::Severity;
 use crate::distcc::hosts::Kind;
-use crate::distcc::protocol::{self, Target, Verdict, targets_of};
+use crate::distcc::protocol::{Target, Verdict, targets_of};
 use crate::session::Session;
 use crate::ui::{Tone, ms, paint, timeout_of, with_spinner};
 use anyhow::{Result, anyhow};
 use rules::{Context, Finding, Level, Machine, diagnose, finding};
+use std::path::PathBuf;
 use std::time::Duration;
 
 pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
@@ -25,43 +27,7 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
                 .filter(|t| t.kind == Kind::Tcp)
                 .collect();
             if !targets.is_empty() {
-                let (carch, expected) = session.expected_arch(&docs, None)?;
-                let reports = with_spinner("probing helpers".into(), || {
-                    protocol::probe_all(
-                        &targets,
-                        &session.compilers(&docs),
-                        protocol::PROBE_SOURCE,
-                        timeout_of(timeout).unwrap_or(Duration::from_secs(4)),
-                    )
-                });
-                for r in &reports {
-                    if r.verdict(expected) == Verdict::Ok {
-                        findings.push(finding(
-                            Level::Ok,
-                            format!(
-                                "{} compiles for {carch} ({})",
-                                r.target.spec,
-                                ms(r.attempts.iter().filter_map(|a| a.round_trip).min())
-                            ),
-                            "",
-                        ));
-                    } else {
-                        // One problem per helper, however many causes it has.
-                        let mut fixes = advice(r, expected, &carch);
-                        fixes.push(format!(
-                            "or remove it: {}",
-                            session.command(&format!(
-                                "remove-host {}:{}",
-                                r.target.host, r.target.port
-                            ))
-                        ));
-                        findings.push(Finding {
-                            level: Level::Error,
-                            message: format!("{} fails the probe", r.target.spec),
-                            fixes,
-                        });
-                    }
-                }
+                findings.extend(probe_findings(session, &docs, &targets, timeout)?);
             }
         }
     }
@@ -81,4 +47,74 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
         return Err(anyhow!("{errors} problem(s) stop distcc from helping"));
     }
     Ok(())
+}
+
+/// A real probe of each helper, compared with this machine's compiler: one finding per
+/// failing helper, one per warning, one per problem of this machine's own compiler.
+fn probe_findings(
+    session: &Session,
+    docs: &[(PathBuf, Document)],
+    targets: &[Target],
+    timeout: f64,
+) -> Result<Vec<Finding>> {
+    let (checker, flags) = session.checker(docs, None, None)?;
+    let judged = with_spinner("probing helpers".into(), || {
+        checker.check(
+            targets,
+            timeout_of(timeout).unwrap_or(Duration::from_secs(4)),
+        )
+    });
+    let carch = &checker.carch;
+    let mut findings = Vec::new();
+    for why in [&flags.cflags, &flags.cxxflags]
+        .iter()
+        .filter_map(|f| f.as_ref().err())
+    {
+        findings.push(finding(
+            Level::Warning,
+            why.clone(),
+            "the probe sent no flags for it; make it a plain value to have it checked",
+        ));
+    }
+    for j in &judged {
+        let spec = &j.report.target.spec;
+        if j.verdict == Verdict::Ok {
+            findings.push(finding(
+                Level::Ok,
+                format!(
+                    "{spec} compiles for {carch} as this machine would ({})",
+                    ms(j.report.attempts.iter().filter_map(|a| a.round_trip).min())
+                ),
+                "",
+            ));
+        } else {
+            // One problem per helper, however many causes it has.
+            let mut fixes = j.causes();
+            fixes.push(format!(
+                "or remove it: {}",
+                session.command(&format!(
+                    "remove-host {}:{}",
+                    j.report.target.host, j.report.target.port
+                ))
+            ));
+            findings.push(Finding {
+                level: Level::Error,
+                message: format!("{spec} fails the probe"),
+                fixes,
+            });
+        }
+        for c in j
+            .concerns
+            .iter()
+            .filter(|c| c.severity == Severity::Warning)
+        {
+            findings.push(finding(Level::Warning, c.message.clone(), &c.fix));
+        }
+    }
+    if let Some(reference) = checker.reference() {
+        for c in reference.concerns() {
+            findings.push(finding(Level::Error, c.message, &c.fix));
+        }
+    }
+    Ok(findings)
 }

@@ -1,0 +1,665 @@
+//! Whether a helper's objects can stand in for this machine's: the probe's jobs run here
+//! too, with the compiler distcc on the Pi would fall back to, and the two are compared
+//! (flags accepted, PIE default, compiler version), each difference with its consequence.
+
+use crate::distcc::advice::{advice, notes};
+use crate::distcc::elf::{Arch, CodeModel, ObjectInfo, compiler_major, object_info};
+use crate::distcc::protocol::{
+    self, Attempt, HostReport, Job, JobKind, Outcome, Target, Verdict, strip_local_args,
+};
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Flags distccd (3.3+) turns down by policy: "insecure and not supported".
+pub const REFUSED_BY_DISTCCD: [&str; 2] = ["-fplugin=", "-specs="];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Warning,
+    Error,
+}
+
+/// One difference that matters, what it does to a build, and how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Concern {
+    pub severity: Severity,
+    pub message: String,
+    pub fix: String,
+}
+
+/// What this machine's compiler made of one job.
+#[derive(Debug, Clone)]
+pub enum LocalOutcome {
+    Object(ObjectInfo),
+    Failed(String),
+    /// No such compiler here (or it would not start).
+    Missing(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalRun {
+    pub job: Job,
+    pub compiler: Option<PathBuf>,
+    pub outcome: LocalOutcome,
+}
+
+/// This machine's side of the comparison.
+#[derive(Debug, Clone)]
+pub struct Reference {
+    pub runs: Vec<LocalRun>,
+    /// Why there is nothing to compare against, when there is not.
+    pub not_comparable: Option<String>,
+}
+
+impl Reference {
+    pub fn run(&self, kind: JobKind) -> Option<&LocalRun> {
+        self.runs.iter().find(|r| r.job.kind == kind)
+    }
+
+    fn object(&self, kind: JobKind) -> Option<&ObjectInfo> {
+        match &self.run(kind)?.outcome {
+            LocalOutcome::Object(info) => Some(info),
+            _ => None,
+        }
+    }
+
+    /// Problems of this machine's own compiler with the config's flags.
+    pub fn concerns(&self) -> Vec<Concern> {
+        if self.not_comparable.is_some() {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for run in &self.runs {
+            let (LocalOutcome::Failed(stderr), Some(compiler)) = (&run.outcome, &run.compiler)
+            else {
+                continue;
+            };
+            if run.job.kind == JobKind::Bare {
+                continue;
+            }
+            let var = flags_var(run.job.kind);
+            let rejected = rejected_flags(stderr);
+            out.push(Concern {
+                severity: Severity::Error,
+                message: format!(
+                    "this machine's {} fails with {var}: {}; makepkg fails here with or without distcc",
+                    compiler.display(),
+                    if rejected.is_empty() {
+                        first_error(stderr)
+                    } else {
+                        format!("it rejects {}", rejected.join(" "))
+                    }
+                ),
+                fix: format!("correct {var} in the config (`alarm-distcc show` names the files)"),
+            });
+        }
+        out
+    }
+}
+
+fn flags_var(kind: JobKind) -> &'static str {
+    match kind {
+        JobKind::Cxx => "CXXFLAGS",
+        _ => "CFLAGS",
+    }
+}
+
+/// The first file named `name` on `path` that is a real compiler: distcc's and ccache's
+/// masquerade links (they resolve to `distcc`/`ccache`) are passed over, as distcc does.
+pub fn find_on_path(name: &str, path: Option<OsString>) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    std::env::split_paths(&path?).find_map(|dir| {
+        let candidate = dir.join(name);
+        let real = std::fs::canonicalize(&candidate).ok()?;
+        let masquerade = matches!(
+            real.file_name().and_then(|n| n.to_str()),
+            Some("distcc" | "ccache")
+        );
+        let runnable = real
+            .metadata()
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+        (runnable && !masquerade).then_some(candidate)
+    })
+}
+
+/// The compiler distcc on this machine runs a job with when it compiles locally.
+fn local_compiler(job: &Job) -> Option<PathBuf> {
+    let fallback = match job.kind {
+        JobKind::Cxx => "c++",
+        _ => "cc",
+    };
+    let path = std::env::var_os("PATH");
+    find_on_path(&job.compiler, path.clone()).or_else(|| find_on_path(fallback, path))
+}
+
+/// Runs `compiler` on the job's unit with its full flags, bounded by `timeout`.
+fn compile_here(compiler: &Path, job: &Job, timeout: Duration) -> LocalOutcome {
+    let Ok(dir) = tempfile::tempdir() else {
+        return LocalOutcome::Missing("no temporary folder".into());
+    };
+    let src = dir.path().join(job.file_name());
+    let obj = dir.path().join("probe.o");
+    if std::fs::write(&src, job.source()).is_err() {
+        return LocalOutcome::Missing("no temporary folder".into());
+    }
+    let stderr_file = dir.path().join("stderr");
+    let Ok(stderr) = std::fs::File::create(&stderr_file) else {
+        return LocalOutcome::Missing("no temporary folder".into());
+    };
+    let child = Command::new(compiler)
+        .args(&job.flags)
+        .arg("-c")
+        .arg(&src)
+        .arg("-o")
+        .arg(&obj)
+        .env("LC_ALL", "C")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => return LocalOutcome::Missing(format!("{}: {e}", compiler.display())),
+    };
+    let deadline = Instant::now() + timeout;
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break status,
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return LocalOutcome::Failed(format!(
+                    "{} did not finish in {:.1} s",
+                    compiler.display(),
+                    timeout.as_secs_f64()
+                ));
+            }
+        }
+    };
+    let err = std::fs::read_to_string(&stderr_file).unwrap_or_default();
+    if !status.success() {
+        return LocalOutcome::Failed(err.trim().to_string());
+    }
+    match std::fs::read(&obj)
+        .map_err(|e| e.to_string())
+        .and_then(|o| object_info(&o))
+    {
+        Ok(info) => LocalOutcome::Object(info),
+        Err(e) => LocalOutcome::Failed(e),
+    }
+}
+
+/// This machine's compiler on the decisive jobs.
+pub fn reference(jobs: &[Job], expected: Arch, timeout: Duration) -> Reference {
+    let runs: Vec<LocalRun> = std::thread::scope(|s| {
+        let handles: Vec<_> = jobs
+            .iter()
+            .filter(|j| j.decisive)
+            .map(|job| {
+                s.spawn(move || {
+                    let compiler = local_compiler(job);
+                    let outcome = match &compiler {
+                        Some(c) => compile_here(c, job, timeout),
+                        None => LocalOutcome::Missing(format!("no `{}` here", job.compiler)),
+                    };
+                    LocalRun {
+                        job: job.clone(),
+                        compiler,
+                        outcome,
+                    }
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let bare = runs.iter().find(|r| r.job.kind == JobKind::Bare);
+    let not_comparable = match bare.map(|r| (&r.outcome, &r.compiler)) {
+        Some((LocalOutcome::Object(info), _)) if info.arch == expected => None,
+        Some((LocalOutcome::Object(info), Some(c))) => Some(format!(
+            "this machine's {} builds {}, not {expected}: it is not the Pi's compiler, so the \
+             helper is not compared with it",
+            c.display(),
+            info.arch
+        )),
+        Some((LocalOutcome::Failed(e), Some(c))) => Some(format!(
+            "this machine's {} cannot compile the probe ({}): nothing to compare the helper with",
+            c.display(),
+            first_error(e)
+        )),
+        _ => Some(format!(
+            "no compiler here ({} or cc): nothing to compare the helper with",
+            bare.map_or("gcc", |r| r.job.compiler.as_str())
+        )),
+    };
+    Reference {
+        runs,
+        not_comparable,
+    }
+}
+
+/// The options a compiler's error output names as rejected.
+pub fn rejected_flags(stderr: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in stderr.lines() {
+        let lower = line.to_ascii_lowercase();
+        let rejects = [
+            "unrecognized command-line option",
+            "unrecognized command line option",
+            "unrecognized argument in option",
+            "unknown argument",
+            "bad value",
+        ]
+        .iter()
+        .any(|p| lower.contains(p));
+        if !rejects {
+            continue;
+        }
+        if let Some(flag) = quoted(line) {
+            if !out.contains(&flag) {
+                out.push(flag);
+            }
+        }
+    }
+    out
+}
+
+/// The first quoted word of a compiler message ('x', ‘x’ or "x").
+fn quoted(line: &str) -> Option<String> {
+    for (open, close) in [('‘', '’'), ('\'', '\''), ('"', '"')] {
+        if let Some(start) = line.find(open) {
+            let rest = &line[start + open.len_utf8()..];
+            if let Some(end) = rest.find(close) {
+                return Some(rest[..end].to_string());
+            }
+        }
+    }
+    None
+}
+
+fn first_error(stderr: &str) -> String {
+    stderr
+        .lines()
+        .find(|l| l.contains("error"))
+        .or_else(|| stderr.lines().next())
+        .unwrap_or("no output")
+        .trim()
+        .to_string()
+}
+
+/// What was compared for one helper, for `--json`.
+#[derive(Debug, Clone, Default)]
+pub struct Comparison {
+    pub helper_compiler: Option<String>,
+    pub local_compiler: Option<String>,
+    pub helper_code_model: Option<CodeModel>,
+    pub local_code_model: Option<CodeModel>,
+}
+
+/// A helper's probe report with everything judged.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    pub report: HostReport,
+    pub verdict: Verdict,
+    /// The probe's own fixes (the names the Pi sends, as the probe saw them).
+    pub fixes: Vec<String>,
+    /// Differences from this machine's compiler, and flag trouble.
+    pub concerns: Vec<Concern>,
+    pub notes: Vec<String>,
+    pub comparison: Comparison,
+}
+
+impl Judged {
+    /// Every fix for a failed helper, one line each.
+    pub fn causes(&self) -> Vec<String> {
+        let mut out = self.fixes.clone();
+        out.extend(
+            self.concerns
+                .iter()
+                .filter(|c| c.severity == Severity::Error)
+                .map(|c| format!("{}; fix: {}", c.message, c.fix)),
+        );
+        out
+    }
+}
+
+fn object_of(a: Option<&Attempt>, expected: Arch) -> Option<(Option<CodeModel>, Option<&str>)> {
+    match &a?.outcome {
+        Outcome::Object {
+            arch,
+            code_model,
+            compiler,
+            ..
+        } if *arch == expected => Some((*code_model, compiler.as_deref())),
+        _ => None,
+    }
+}
+
+fn version_of(comment: Option<&str>) -> String {
+    comment
+        .and_then(|c| c.strip_prefix("GCC: "))
+        .map(|c| format!("gcc {}", c.rsplit(' ').next().unwrap_or(c)))
+        .or_else(|| comment.map(str::to_string))
+        .unwrap_or_else(|| "an unknown compiler".into())
+}
+
+/// The helper's trouble with the job carrying the config's flags.
+fn flags_concern(
+    at: &str,
+    job_attempt: &Attempt,
+    helper_version: &str,
+    reference: Option<&LocalRun>,
+    expected: Arch,
+) -> Option<Concern> {
+    let job = job_attempt.job.as_ref()?;
+    let var = flags_var(job.kind);
+    let what = match job.kind {
+        JobKind::Cxx => "C++ job",
+        _ => "C job",
+    };
+    let sent = strip_local_args(&job.flags);
+    let local_failed = matches!(reference.map(|r| &r.outcome), Some(LocalOutcome::Failed(_)));
+    match &job_attempt.outcome {
+        Outcome::Object { arch, .. } if *arch == expected => None,
+        Outcome::Object { arch, .. } => Some(Concern {
+            severity: Severity::Error,
+            message: format!("{at} compiles `{}` with {var} into {arch} objects, not {expected}", job.compiler),
+            fix: "put the cross compiler first on distccd's PATH on the helper (`alarm-distcc helper` prints the commands)".into(),
+        }),
+        Outcome::CompileFailed { stderr, .. } => {
+            let rejected = rejected_flags(stderr);
+            let named = if rejected.is_empty() {
+                first_error(stderr)
+            } else {
+                format!("rejects {}", rejected.join(" "))
+            };
+            if local_failed {
+                return Some(Concern {
+                    severity: Severity::Error,
+                    message: format!(
+                        "{at}: {helper_version} {named}, and so does this machine's compiler: \
+                         every {what} fails, with or without distcc"
+                    ),
+                    fix: format!("drop the flag from {var}"),
+                });
+            }
+            let severity = if rejected.is_empty() && job.kind == JobKind::Cxx {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
+            Some(Concern {
+                severity,
+                message: format!(
+                    "{at}: the helper's {helper_version} {named}: every {what} fails there and \
+                     falls back to this Pi"
+                ),
+                fix: format!(
+                    "install a newer toolchain on the helper, or drop the flag from {var}"
+                ),
+            })
+        }
+        Outcome::Rejected => {
+            let policy: Vec<&String> = sent
+                .iter()
+                .filter(|f| REFUSED_BY_DISTCCD.iter().any(|p| f.starts_with(p)))
+                .collect();
+            if let Some(flag) = policy.first() {
+                return Some(Concern {
+                    severity: Severity::Error,
+                    message: format!(
+                        "{at}: distccd refuses every job carrying {flag} (\"insecure and not \
+                         supported\", distcc 3.3+): every {what} compiles on this Pi, with only a \
+                         warning"
+                    ),
+                    fix: format!("drop {flag} from {var} (or build such packages without distcc)"),
+                });
+            }
+            let name_problem = job.kind == JobKind::Cxx;
+            Some(Concern {
+                severity: if name_problem { Severity::Warning } else { Severity::Error },
+                message: if name_problem {
+                    format!(
+                        "{at} closed the connection for `{}`: C++ jobs fall back to this Pi",
+                        job.compiler
+                    )
+                } else {
+                    format!("{at} closed the connection for the job with {var}, though it takes the bare one")
+                },
+                fix: if name_problem {
+                    format!(
+                        "whitelist `{}` on the helper (/usr/lib/distcc or DISTCC_CMDLIST; `alarm-distcc helper` prints the commands)",
+                        job.compiler
+                    )
+                } else {
+                    "read the helper's distccd log for the reason".into()
+                },
+            })
+        }
+        Outcome::CompilerMissing(_) => Some(Concern {
+            severity: if job.kind == JobKind::Cxx { Severity::Warning } else { Severity::Error },
+            message: format!(
+                "{at} has no `{}` on distccd's PATH: {what}s fall back to this Pi",
+                job.compiler
+            ),
+            fix: "install the cross compiler (C++ included) on the helper and put its bin on distccd's PATH".into(),
+        }),
+        other => Some(Concern {
+            severity: Severity::Warning,
+            message: format!(
+                "{at}: the {what} with {var} got no answer ({})",
+                crate::distcc::advice::describe(other, expected)
+            ),
+            fix: "probe again; if it stays, read the helper's distccd log".into(),
+        }),
+    }
+}
+
+/// Judges one report against this machine's compiler.
+pub fn judge(
+    report: HostReport,
+    expected: Arch,
+    carch: &str,
+    lto: bool,
+    reference: Option<&Reference>,
+) -> Judged {
+    let at = format!("{}:{}", report.target.host, report.target.port);
+    let mut verdict = report.verdict(expected);
+    let fixes = advice(&report, expected, carch);
+    let notes = notes(&report, expected);
+    let mut concerns = Vec::new();
+    let mut comparison = Comparison::default();
+    let bare = report.decisive(JobKind::Bare);
+    let bare_ok = object_of(bare, expected);
+    if verdict == Verdict::Failed || bare_ok.is_none() {
+        return Judged {
+            report,
+            verdict,
+            fixes,
+            concerns,
+            notes,
+            comparison,
+        };
+    }
+    let comparable = reference.filter(|r| r.not_comparable.is_none());
+    let flagged = report.decisive(JobKind::CFlags);
+    let helper_comment = object_of(flagged, expected)
+        .or(bare_ok)
+        .and_then(|(_, c)| c);
+    comparison.helper_compiler = helper_comment.map(str::to_string);
+    let helper_version = version_of(helper_comment);
+    for kind in [JobKind::CFlags, JobKind::Cxx] {
+        if let Some(a) = report.decisive(kind) {
+            let local = comparable.and_then(|r| r.run(kind));
+            concerns.extend(flags_concern(&at, a, &helper_version, local, expected));
+        }
+    }
+    if let Some(reference) = comparable {
+        // The flagged pair when both carry code; the bare pair otherwise (LTO objects have none).
+        let pair = [JobKind::CFlags, JobKind::Bare]
+            .into_iter()
+            .find_map(|kind| {
+                let helper = object_of(report.decisive(kind), expected)?.0?;
+                let local = reference.object(kind)?.code_model?;
+                Some((helper, local))
+            });
+        if let Some((helper, local)) = pair {
+            comparison.helper_code_model = Some(helper);
+            comparison.local_code_model = Some(local);
+            if helper != local {
+                concerns.push(Concern {
+                    severity: Severity::Error,
+                    message: format!(
+                        "{at} makes {helper} objects, this machine's compiler {local} ones: links \
+                         mixing them fail (\"relocation ... recompile with -fPIC\")"
+                    ),
+                    fix: format!(
+                        "use a helper toolchain built {} default PIE, or add {} to CFLAGS and \
+                         CXXFLAGS so both agree",
+                        if local == CodeModel::Pie {
+                            "with"
+                        } else {
+                            "without"
+                        },
+                        if local == CodeModel::Pie {
+                            "-fPIE"
+                        } else {
+                            "-fno-pie"
+                        }
+                    ),
+                });
+            }
+        }
+        let local_comment = reference
+            .object(JobKind::CFlags)
+            .or(reference.object(JobKind::Bare))
+            .and_then(|i| i.compiler.clone());
+        comparison.local_compiler = local_comment.clone();
+        let (h, l) = (
+            helper_comment.and_then(compiler_major),
+            local_comment.as_deref().and_then(compiler_major),
+        );
+        if let (Some(h), Some(l)) = (h, l) {
+            if h != l {
+                concerns.push(if lto {
+                    Concern {
+                        severity: Severity::Error,
+                        message: format!(
+                            "{at} runs {helper_version}, this machine {}: with LTO on, objects \
+                             from different major versions cannot be linked together",
+                            version_of(local_comment.as_deref())
+                        ),
+                        fix: format!(
+                            "install gcc {l} on the helper, or turn LTO off (`!lto` in OPTIONS)"
+                        ),
+                    }
+                } else {
+                    Concern {
+                        severity: Severity::Warning,
+                        message: format!(
+                            "{at} runs {helper_version}, this machine {}: objects usually link, \
+                             but warnings, defaults and bugs differ between major versions",
+                            version_of(local_comment.as_deref())
+                        ),
+                        fix: format!("install gcc {l} on the helper to match"),
+                    }
+                });
+            }
+        }
+    }
+    if concerns.iter().any(|c| c.severity == Severity::Error) {
+        verdict = Verdict::Failed;
+    }
+    Judged {
+        report,
+        verdict,
+        fixes,
+        concerns,
+        notes,
+        comparison,
+    }
+}
+
+/// Everything a probe needs, built once per command from the config.
+pub struct Checker {
+    pub jobs: Vec<Job>,
+    pub expected: Arch,
+    pub carch: String,
+    pub lto: bool,
+    /// This machine's compiler is asked once, the first time a helper is checked.
+    reference: OnceLock<Reference>,
+    compare: bool,
+}
+
+impl Checker {
+    pub fn new(jobs: Vec<Job>, expected: Arch, carch: String, lto: bool, compare: bool) -> Checker {
+        Checker {
+            jobs,
+            expected,
+            carch,
+            lto,
+            reference: OnceLock::new(),
+            compare,
+        }
+    }
+
+    /// Probes the targets (and this machine's compiler, at the same time) and judges each.
+    pub fn check(&self, targets: &[Target], timeout: Duration) -> Vec<Judged> {
+        let reports = std::thread::scope(|s| {
+            if self.compare && self.reference.get().is_none() {
+                s.spawn(|| {
+                    self.reference
+                        .get_or_init(|| reference(&self.jobs, self.expected, timeout))
+                });
+            }
+            protocol::probe_all(targets, &self.jobs, timeout)
+        });
+        reports
+            .into_iter()
+            .map(|r| judge(r, self.expected, &self.carch, self.lto, self.reference()))
+            .collect()
+    }
+
+    pub fn reference(&self) -> Option<&Reference> {
+        self.reference.get()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejected_flags_are_named_in_any_quoting() {
+        let gcc12 = "aarch64-linux-gnu-gcc: error: unrecognized command-line option ‘-fhardened’\n";
+        assert_eq!(rejected_flags(gcc12), ["-fhardened"]);
+        let c_locale = "cc1: error: unrecognized command-line option '-fstrict-flex-arrays=3'\n\
+                        cc1: error: unrecognized command-line option '-fhardened'; did you mean '-fharden-compares'?";
+        assert_eq!(
+            rejected_flags(c_locale),
+            ["-fstrict-flex-arrays=3", "-fhardened"]
+        );
+        assert!(rejected_flags("t.c:1: error: expected ';'").is_empty());
+    }
+
+    #[test]
+    fn masquerade_links_are_passed_over() {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+        let dir = tempfile::tempdir().unwrap();
+        let (masq, real) = (dir.path().join("masq"), dir.path().join("real"));
+        std::fs::create_dir_all(&masq).unwrap();
+        std::fs::create_dir_all(&real).unwrap();
+        let distcc = dir.path().join("distcc");
+        std::fs::write(&distcc, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&distcc, std::fs::Permissions::from_mode(0o755)).unwrap();
+        symlink(&distcc, masq.join("x-gcc")).unwrap();
+        let gcc = real.join("x-gcc");
+        std::fs::write(&gcc, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&gcc, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = std::env::join_paths([&masq, &real]).unwrap();
+        assert_eq!(find_on_path("x-gcc", Some(path)), Some(gcc));
+    }
+}
