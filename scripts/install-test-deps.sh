@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests drive for real: distccd (probe, discover), setpriv/runuser (tests
-# as root), bash (the oracle), and for the end-to-end build makepkg with pacman, Debian's
-# ARM cross gcc, qemu-user-static, fakeroot, bsdtar and xz. Debian/Ubuntu via apt-get (with
+# as root), bash (the oracle), Debian's ARM cross gcc and g++ (plus gcc 11 for aarch64, a
+# helper whose version differs), and for the end-to-end build makepkg with pacman,
+# qemu-user-static, fakeroot, bsdtar and xz. Debian/Ubuntu via apt-get (with
 # sudo when not root); elsewhere it only lists what is missing, and the tests that need it
 # say they are skipped.
 set -euo pipefail
@@ -18,6 +19,10 @@ need=(
   pacman:pacman-package-manager
   aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu
   arm-linux-gnueabihf-gcc:gcc-arm-linux-gnueabihf
+  aarch64-linux-gnu-g++:g++-aarch64-linux-gnu
+  arm-linux-gnueabihf-g++:g++-arm-linux-gnueabihf
+  aarch64-linux-gnu-gcc-11:gcc-11-aarch64-linux-gnu
+  aarch64-linux-gnu-g++-11:g++-11-aarch64-linux-gnu
   /usr/aarch64-linux-gnu/lib/libc.a:libc6-dev-arm64-cross
   /usr/arm-linux-gnueabihf/lib/libc.a:libc6-dev-armhf-cross
   qemu-aarch64-static:qemu-user-static

@@ -7,7 +7,7 @@ use crate::conf::edit::Refusal;
 use crate::conf::layers::{self, Env, Role, Value};
 use crate::conf::plan::{self, HostChange, Plan};
 use crate::conf::write::{self, Loaded, WriteError};
-use crate::distcc::compat::Checker;
+use crate::distcc::compat::{self, Checker};
 use crate::distcc::elf::{Arch, arch_for_carch};
 use crate::distcc::protocol;
 use crate::distcc::scan::{self, DEFAULT_PORTS, Found, Search};
@@ -431,7 +431,8 @@ impl Session {
                 flags.cxxflags.as_deref().ok(),
             ),
         };
-        Ok((Checker::new(jobs, expected, carch, flags.lto, true), flags))
+        let kept = compat::kept_local_flags(cflags, flags.cxxflags.as_deref().ok());
+        Ok((Checker::new(jobs, expected, carch, flags.lto, kept), flags))
     }
 }
 

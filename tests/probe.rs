@@ -506,11 +506,21 @@ fn real_cross_helpers_pass_for_aarch64_and_armv7h_and_soft_float_is_refused() {
         "{}",
         aarch64.log_text()
     );
-    assert_eq!(attempt(&v, "aarch64-unknown-linux-gnu-g++")["result"], "rejected", "{v}");
+    assert_eq!(
+        attempt(&v, "aarch64-unknown-linux-gnu-g++")["result"],
+        "rejected",
+        "{v}"
+    );
     let problems = v["hosts"][0]["problems"].as_array().unwrap();
     assert_eq!(problems.len(), 1, "{v}");
     assert_eq!(problems[0]["severity"], "warning", "{v}");
-    assert!(problems[0]["message"].as_str().unwrap().contains("C++ jobs fall back"), "{v}");
+    assert!(
+        problems[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("C++ jobs fall back"),
+        "{v}"
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let pi7 = config_with(

@@ -4,7 +4,7 @@ use crate::conf::buildflags::{BuildFlags, Flags};
 use crate::conf::document::Document;
 use crate::conf::layers::{self, Value};
 use crate::distcc::advice::{describe, outcome_name};
-use crate::distcc::compat::{Checker, Concern, Judged, LocalOutcome, Reference, Severity};
+use crate::distcc::compat::{Checker, Concern, Judged, LocalOutcome, Severity};
 use crate::distcc::elf::{Arch, CodeModel};
 use crate::distcc::hosts::{HostList, HostSpec, HostToken, SpecError};
 use crate::distcc::protocol::{self, Attempt, JobKind, Outcome, Verdict};
@@ -59,10 +59,11 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
     let judged = with_spinner(format!("probing {} host(s)", targets.len()), || {
         checker.check(&targets, timeout)
     });
-    let local_problems = checker
-        .reference()
-        .map(Reference::concerns)
-        .unwrap_or_default();
+    let general_errors = checker
+        .general_concerns()
+        .iter()
+        .filter(|c| c.severity == Severity::Error)
+        .count();
     if opts.json {
         println!(
             "{}",
@@ -80,10 +81,10 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
         .count();
     let probed = failed + judged.iter().filter(|j| j.verdict == Verdict::Ok).count();
     let carch = &checker.carch;
-    match (failed, local_problems.len()) {
+    match (failed, general_errors) {
         (0, 0) => Ok(()),
         (0, n) => Err(anyhow!(
-            "this machine's compiler has {n} problem(s) with the config's flags"
+            "{n} problem(s) with the config's flags stop distcc from helping"
         )),
         (f, _) => Err(anyhow!(
             "{f} of {probed} helper(s) cannot compile for {carch} as this machine would"
@@ -121,9 +122,6 @@ fn flags_lines(flags: &BuildFlags) -> Vec<String> {
             Ok(words) => out.push(format!("{var}: {}", words.join(" "))),
             Err(why) => out.push(format!("{var}: not sent: {why}")),
         }
-    }
-    for (flag, why) in &flags.left_out {
-        out.push(format!("left out: {flag} ({why})"));
     }
     out.extend(flags.notes.iter().cloned());
     out
@@ -192,7 +190,10 @@ pub fn probe_table(
                     compiler,
                     ..
                 } if *arch == expected => {
-                    format!("ok: {}", object_summary(*code_model, compiler.as_deref()))
+                    format!(
+                        "ok: {arch}, {}",
+                        object_summary(*code_model, compiler.as_deref())
+                    )
                 }
                 o => describe(o, expected),
             };
@@ -237,16 +238,18 @@ pub fn probe_table(
             );
         }
     }
-    if let Some(reference) = checker.reference() {
-        for c in reference.concerns() {
-            let _ = writeln!(
-                out,
-                "{} {}\n  fix: {}",
-                paint(color, Tone::Bad, "error:"),
-                c.message,
-                c.fix
-            );
-        }
+    for c in checker.general_concerns() {
+        let (tone, label) = match c.severity {
+            Severity::Error => (Tone::Bad, "error:"),
+            Severity::Warning => (Tone::Warn, "warning:"),
+        };
+        let _ = writeln!(
+            out,
+            "{} {}\n  fix: {}",
+            paint(color, tone, label),
+            c.message,
+            c.fix
+        );
     }
     out
 }
@@ -281,10 +284,11 @@ pub fn probe_json(judged: &[Judged], checker: &Checker, flags: &BuildFlags) -> s
             "cflags": flags_json(&flags.cflags),
             "cxxflags": flags_json(&flags.cxxflags),
             "not_sent": not_sent,
-            "left_out": flags.left_out.iter().map(|(flag, why)| json!({"flag": flag, "why": why})).collect::<Vec<_>>(),
+            "kept_local": checker.kept_local.iter().map(|k| json!({"variable": k.var, "flag": k.flag, "reason": k.reason})).collect::<Vec<_>>(),
             "lto": flags.lto,
             "notes": flags.notes,
         },
+        "problems": checker.general_concerns().iter().map(concern_json).collect::<Vec<_>>(),
         "local": reference.map(|r| json!({
             "comparable": r.not_comparable.is_none(),
             "not_comparable": r.not_comparable,

@@ -16,22 +16,6 @@ enum Var {
     Unknown(String),
 }
 
-/// Flags the probe leaves out, with the reason.
-pub const LEFT_OUT: [(&str, &str); 3] = [
-    (
-        "-march=native",
-        "distcc cannot send `native`: doctor reports it",
-    ),
-    (
-        "-mtune=native",
-        "distcc cannot send `native`: doctor reports it",
-    ),
-    (
-        "-mcpu=native",
-        "distcc cannot send `native`: doctor reports it",
-    ),
-];
-
 /// The flags of one language, split into words as a build's shell would.
 pub type Flags = Result<Vec<String>, String>;
 
@@ -42,8 +26,6 @@ pub struct BuildFlags {
     pub cxxflags: Flags,
     /// `lto` in OPTIONS, or `-flto` in the flags: objects carry the compiler's own bytecode.
     pub lto: bool,
-    /// Flags taken out before the probe, with why.
-    pub left_out: Vec<(String, String)>,
     pub notes: Vec<String>,
 }
 
@@ -163,8 +145,7 @@ pub fn build_flags(docs: &[(PathBuf, Document)]) -> BuildFlags {
     let no_buildflags = layers.option("buildflags").ok().flatten() == Some(false);
     let debug = option("debug", &mut notes);
     let lto_option = option("lto", &mut notes);
-    let mut left_out = Vec::new();
-    let mut flags_of = |var: &str, debug_var: &str| -> Flags {
+    let flags_of = |var: &str, debug_var: &str| -> Flags {
         if no_buildflags {
             return Ok(Vec::new());
         }
@@ -187,18 +168,7 @@ pub fn build_flags(docs: &[(PathBuf, Document)]) -> BuildFlags {
             text.push(' ');
             text.push_str(if lto.is_empty() { "-flto" } else { &lto });
         }
-        let mut words = Vec::new();
-        for word in text.split_whitespace() {
-            match LEFT_OUT.iter().find(|(flag, _)| *flag == word) {
-                Some((flag, why)) => {
-                    if !left_out.iter().any(|(f, _)| f == flag) {
-                        left_out.push((flag.to_string(), why.to_string()));
-                    }
-                }
-                None => words.push(word.to_string()),
-            }
-        }
-        Ok(words)
+        Ok(text.split_whitespace().map(str::to_string).collect())
     };
     let cflags = flags_of("CFLAGS", "DEBUG_CFLAGS");
     let cxxflags = flags_of("CXXFLAGS", "DEBUG_CXXFLAGS");
@@ -214,7 +184,6 @@ pub fn build_flags(docs: &[(PathBuf, Document)]) -> BuildFlags {
         cflags,
         cxxflags,
         lto,
-        left_out,
         notes,
     }
 }
@@ -279,13 +248,5 @@ mod tests {
         // A later plain assignment makes it known again.
         let again = flags(&["CFLAGS=$(x)\nCFLAGS=-O1\n"]);
         assert_eq!(again.cflags.unwrap(), ["-O1"]);
-    }
-
-    #[test]
-    fn native_flags_are_left_out_and_said() {
-        let f = flags(&["CFLAGS='-march=native -O2 -mtune=native'\nCXXFLAGS=\"$CFLAGS\"\n"]);
-        assert_eq!(f.cflags.unwrap(), ["-O2"]);
-        let out: Vec<&str> = f.left_out.iter().map(|(f, _)| f.as_str()).collect();
-        assert_eq!(out, ["-march=native", "-mtune=native"]);
     }
 }

@@ -137,12 +137,12 @@ pub fn notes(r: &HostReport, expected: Arch) -> Vec<String> {
         .filter(|a| is_informational(a) && !right_object(a, expected))
         .map(|a| {
             let how = match &a.outcome {
-                Outcome::Rejected => "is not whitelisted there".to_string(),
+                Outcome::Rejected => "is not whitelisted".to_string(),
                 Outcome::Object { arch, .. } => format!("builds {arch} there"),
                 other => format!("gave: {}", describe(other, expected)),
             };
             format!(
-                "`{}` on {at} {how}; that is fine: distcc on this machine sends `{sent}`, which \
+                "{at}: `{}` {how}; that is fine: distcc on this machine sends `{sent}`, which \
                  compiles right",
                 a.compiler
             )

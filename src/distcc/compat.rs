@@ -5,7 +5,7 @@
 use crate::distcc::advice::{advice, notes};
 use crate::distcc::elf::{Arch, CodeModel, ObjectInfo, compiler_major, object_info};
 use crate::distcc::protocol::{
-    self, Attempt, HostReport, Job, JobKind, Outcome, Target, Verdict, strip_local_args,
+    self, Attempt, HostReport, Job, JobKind, Outcome, Target, Verdict, kept_local, strip_local_args,
 };
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
@@ -28,6 +28,67 @@ pub struct Concern {
     pub severity: Severity,
     pub message: String,
     pub fix: String,
+}
+
+/// A flag of the config that makes distcc compile every job carrying it on this machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptLocal {
+    /// `CFLAGS`, `CXXFLAGS` or both.
+    pub var: String,
+    pub flag: String,
+    pub reason: &'static str,
+}
+
+/// The flags in CFLAGS/CXXFLAGS that keep jobs on this machine, each flag once.
+pub fn kept_local_flags(cflags: Option<&[String]>, cxxflags: Option<&[String]>) -> Vec<KeptLocal> {
+    let mut out: Vec<KeptLocal> = Vec::new();
+    for (var, flags) in [("CFLAGS", cflags), ("CXXFLAGS", cxxflags)] {
+        for flag in flags.unwrap_or(&[]) {
+            let Some(reason) = kept_local(flag) else {
+                continue;
+            };
+            match out.iter_mut().find(|k| k.flag == *flag) {
+                Some(k) if !k.var.contains(var) => k.var = format!("{} and {var}", k.var),
+                Some(_) => {}
+                None => out.push(KeptLocal {
+                    var: var.to_string(),
+                    flag: flag.clone(),
+                    reason,
+                }),
+            }
+        }
+    }
+    out
+}
+
+impl KeptLocal {
+    /// `-march=native`/`-mtune=native` are doctor's own finding; here they are said and left
+    /// out. Any other such flag silently stops distcc for every job: an error.
+    pub fn concern(&self) -> Concern {
+        let Self { var, flag, reason } = self;
+        let native = flag.ends_with("=native");
+        Concern {
+            severity: if native {
+                Severity::Warning
+            } else {
+                Severity::Error
+            },
+            message: format!(
+                "{flag} in {var}: distcc compiles every job carrying it on this machine \
+                 (\"{reason}\"); the probe leaves it out"
+            ),
+            fix: if flag == "-flto" {
+                "set LTOFLAGS=\"-flto=auto\" (as Arch Linux does): the same LTO, and distcc sends \
+                 the jobs"
+                    .into()
+            } else if native {
+                "name the Pi's CPU instead (-march=armv8-a for aarch64, -march=armv7-a for armv7h)"
+                    .into()
+            } else {
+                format!("drop {flag} from {var}")
+            },
+        }
+    }
 }
 
 /// What this machine's compiler made of one job.
@@ -258,10 +319,10 @@ pub fn rejected_flags(stderr: &str) -> Vec<String> {
         if !rejects {
             continue;
         }
-        if let Some(flag) = quoted(line) {
-            if !out.contains(&flag) {
-                out.push(flag);
-            }
+        if let Some(flag) = quoted(line)
+            && !out.contains(&flag)
+        {
+            out.push(flag);
         }
     }
     out
@@ -376,6 +437,11 @@ fn flags_concern(
             } else {
                 format!("rejects {}", rejected.join(" "))
             };
+            let the_flag = if rejected.is_empty() {
+                "the flag".to_string()
+            } else {
+                rejected.join(" ")
+            };
             if local_failed {
                 return Some(Concern {
                     severity: Severity::Error,
@@ -383,7 +449,7 @@ fn flags_concern(
                         "{at}: {helper_version} {named}, and so does this machine's compiler: \
                          every {what} fails, with or without distcc"
                     ),
-                    fix: format!("drop the flag from {var}"),
+                    fix: format!("drop {the_flag} from {var}"),
                 });
             }
             let severity = if rejected.is_empty() && job.kind == JobKind::Cxx {
@@ -398,7 +464,7 @@ fn flags_concern(
                      falls back to this Pi"
                 ),
                 fix: format!(
-                    "install a newer toolchain on the helper, or drop the flag from {var}"
+                    "install a newer toolchain on the helper, or drop {the_flag} from {var}"
                 ),
             })
         }
@@ -474,7 +540,8 @@ pub fn judge(
     let mut comparison = Comparison::default();
     let bare = report.decisive(JobKind::Bare);
     let bare_ok = object_of(bare, expected);
-    if verdict == Verdict::Failed || bare_ok.is_none() {
+    // The name itself does not work there: the fixes say why, and there is nothing to compare.
+    if bare_ok.is_none() {
         return Judged {
             report,
             verdict,
@@ -542,32 +609,32 @@ pub fn judge(
             helper_comment.and_then(compiler_major),
             local_comment.as_deref().and_then(compiler_major),
         );
-        if let (Some(h), Some(l)) = (h, l) {
-            if h != l {
-                concerns.push(if lto {
-                    Concern {
-                        severity: Severity::Error,
-                        message: format!(
-                            "{at} runs {helper_version}, this machine {}: with LTO on, objects \
+        if let (Some(h), Some(l)) = (h, l)
+            && h != l
+        {
+            concerns.push(if lto {
+                Concern {
+                    severity: Severity::Error,
+                    message: format!(
+                        "{at} runs {helper_version}, this machine {}: with LTO on, objects \
                              from different major versions cannot be linked together",
-                            version_of(local_comment.as_deref())
-                        ),
-                        fix: format!(
-                            "install gcc {l} on the helper, or turn LTO off (`!lto` in OPTIONS)"
-                        ),
-                    }
-                } else {
-                    Concern {
-                        severity: Severity::Warning,
-                        message: format!(
-                            "{at} runs {helper_version}, this machine {}: objects usually link, \
+                        version_of(local_comment.as_deref())
+                    ),
+                    fix: format!(
+                        "install gcc {l} on the helper, or turn LTO off (`!lto` in OPTIONS)"
+                    ),
+                }
+            } else {
+                Concern {
+                    severity: Severity::Warning,
+                    message: format!(
+                        "{at} runs {helper_version}, this machine {}: objects usually link, \
                              but warnings, defaults and bugs differ between major versions",
-                            version_of(local_comment.as_deref())
-                        ),
-                        fix: format!("install gcc {l} on the helper to match"),
-                    }
-                });
-            }
+                        version_of(local_comment.as_deref())
+                    ),
+                    fix: format!("install gcc {l} on the helper to match"),
+                }
+            });
         }
     }
     if concerns.iter().any(|c| c.severity == Severity::Error) {
@@ -589,27 +656,42 @@ pub struct Checker {
     pub expected: Arch,
     pub carch: String,
     pub lto: bool,
+    pub kept_local: Vec<KeptLocal>,
     /// This machine's compiler is asked once, the first time a helper is checked.
     reference: OnceLock<Reference>,
-    compare: bool,
 }
 
 impl Checker {
-    pub fn new(jobs: Vec<Job>, expected: Arch, carch: String, lto: bool, compare: bool) -> Checker {
+    pub fn new(
+        jobs: Vec<Job>,
+        expected: Arch,
+        carch: String,
+        lto: bool,
+        kept_local: Vec<KeptLocal>,
+    ) -> Checker {
         Checker {
             jobs,
             expected,
             carch,
             lto,
+            kept_local,
             reference: OnceLock::new(),
-            compare,
         }
+    }
+
+    /// Problems of the config and of this machine's compiler, whatever the helper.
+    pub fn general_concerns(&self) -> Vec<Concern> {
+        let mut out: Vec<Concern> = self.kept_local.iter().map(KeptLocal::concern).collect();
+        if let Some(r) = self.reference() {
+            out.extend(r.concerns());
+        }
+        out
     }
 
     /// Probes the targets (and this machine's compiler, at the same time) and judges each.
     pub fn check(&self, targets: &[Target], timeout: Duration) -> Vec<Judged> {
         let reports = std::thread::scope(|s| {
-            if self.compare && self.reference.get().is_none() {
+            if self.reference.get().is_none() {
                 s.spawn(|| {
                     self.reference
                         .get_or_init(|| reference(&self.jobs, self.expected, timeout))

@@ -88,10 +88,15 @@ pub fn jobs_for(
         Some(c) => (format!("{c}-gcc"), format!("{c}-g++")),
         None => ("gcc".to_string(), "g++".to_string()),
     };
+    // A flag that keeps jobs here is never sent: the probe sends what would be.
     let job = |kind, compiler: &str, flags: &[String], decisive| Job {
         kind,
         compiler: compiler.to_string(),
-        flags: flags.to_vec(),
+        flags: flags
+            .iter()
+            .filter(|f| kept_local(f).is_none())
+            .cloned()
+            .collect(),
         decisive,
     };
     let mut jobs = Vec::new();
@@ -99,7 +104,7 @@ pub fn jobs_for(
         jobs.push(job(JobKind::Bare, "gcc", &[], false));
     }
     jobs.push(job(JobKind::Bare, &cc, &[], true));
-    if let Some(flags) = cflags.filter(|f| !f.is_empty()) {
+    if let Some(flags) = cflags.filter(|f| f.iter().any(|f| kept_local(f).is_none())) {
         jobs.push(job(JobKind::CFlags, &cc, flags, true));
     }
     jobs.push(job(JobKind::Cxx, &cxx, cxxflags.unwrap_or(&[]), true));
@@ -114,15 +119,54 @@ pub fn jobs_for_compiler(compiler: &str, cflags: Option<&[String]>) -> Vec<Job> 
         flags: Vec::new(),
         decisive: true,
     }];
-    if let Some(flags) = cflags.filter(|f| !f.is_empty()) {
+    if let Some(flags) = cflags.filter(|f| f.iter().any(|f| kept_local(f).is_none())) {
         jobs.push(Job {
             kind: JobKind::CFlags,
             compiler: compiler.to_string(),
-            flags: flags.to_vec(),
+            flags: flags
+                .iter()
+                .filter(|f| kept_local(f).is_none())
+                .cloned()
+                .collect(),
             decisive: true,
         });
     }
     jobs
+}
+
+/// Why distcc 3.4's client compiles a job carrying `flag` on this machine instead of
+/// sending it (`dcc_scan_args`, which distccd runs too), if it does.
+pub fn kept_local(flag: &str) -> Option<&'static str> {
+    Some(match flag {
+        "-march=native" => "-march=native generates code for local machine",
+        "-mtune=native" => "-mtune=native optimizes for local machine",
+        "-flto" => "LTO cc invocations are not worth distributing",
+        "-fprofile-arcs" | "-ftest-coverage" | "--coverage" => "compiler will emit profile info",
+        "-frepo" => "compiler will emit .rpo files",
+        "-E" => "-E call for cpp must be local",
+        f if f.starts_with("-fprofile-generate")
+            || f.starts_with("-fprofile-use")
+            || f.starts_with("-fauto-profile")
+            || f == "-fprofile-correction" =>
+        {
+            "compiler will emit/use profile info"
+        }
+        f if f.starts_with("-specs=") => "-specs= must be local",
+        f if f.starts_with("-x") => "gcc's -x handling is complex",
+        f if f.starts_with("-dr") => "gcc's debug option may write extra files",
+        f if f.starts_with("-M")
+            && !matches!(f, "-MD" | "-MMD" | "-MG" | "-MP")
+            && !f.starts_with("-MF")
+            && !f.starts_with("-MT")
+            && !f.starts_with("-MQ") =>
+        {
+            "implies -E"
+        }
+        f if f.starts_with("-Wa,") && (f.contains(",-a") || f.contains("--MD")) => {
+            "the assembler writes a file here"
+        }
+        _ => return None,
+    })
 }
 
 /// What distcc's client leaves out of the command it sends: options for the preprocessor
@@ -654,6 +698,12 @@ mod job_tests {
             jobs[2].argv(),
             words("aarch64-unknown-linux-gnu-gcc -O2 -pipe -c probe.c -o probe.o")
         );
+        // Flags that keep a job on the Pi are not sent.
+        let lto = words("-O2 -flto -march=native");
+        let jobs = jobs_for(None, Some(&lto), Some(&lto));
+        assert_eq!(jobs[1].flags, ["-O2"]);
+        assert_eq!(jobs[2].flags, ["-O2"]);
+        assert_eq!(kept_local("-flto=auto"), None);
         // A template CHOST, or none: gcc decides, and unknown flags send no flags job.
         let jobs = jobs_for(Some("@CHOST@"), None, None);
         assert_eq!(jobs.len(), 2);

@@ -36,6 +36,11 @@ pub const ARMV7H_GCC: (&str, &str) = (
     "armv7l-unknown-linux-gnueabihf-gcc",
     "arm-linux-gnueabihf-gcc",
 );
+pub const AARCH64_GXX: (&str, &str) = ("aarch64-unknown-linux-gnu-g++", "aarch64-linux-gnu-g++");
+pub const ARMV7H_GXX: (&str, &str) = (
+    "armv7l-unknown-linux-gnueabihf-g++",
+    "arm-linux-gnueabihf-g++",
+);
 
 /// Reason to skip when a cross compiler is missing, printed by the caller.
 pub fn missing(programs: &[&str]) -> Option<String> {
@@ -55,6 +60,8 @@ pub struct Helper {
     /// (name the client sends, program that compiles, its extra arguments); empty =
     /// distccd's defaults.
     serve: Vec<(String, String, String)>,
+    /// Names whitelisted with no program behind them.
+    whitelist_only: Vec<String>,
     delay: Option<f64>,
     jobs: u32,
 }
@@ -66,6 +73,7 @@ impl Default for Helper {
             port: None,
             allow: "127.0.0.0/8".into(),
             serve: Vec::new(),
+            whitelist_only: Vec::new(),
             delay: None,
             jobs: 2,
         }
@@ -92,6 +100,11 @@ impl Helper {
     /// Serve `name` with `program` given `args` before the client's own.
     pub fn serve_with(mut self, name: &str, program: &str, args: &str) -> Self {
         self.serve.push((name.into(), program.into(), args.into()));
+        self
+    }
+    /// Whitelist `name` without any program for it (distccd answers exit 110).
+    pub fn whitelist(mut self, name: &str) -> Self {
+        self.whitelist_only.push(name.into());
         self
     }
     /// Every job sleeps this long before compiling.
@@ -139,6 +152,10 @@ impl Helper {
                     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
                         .unwrap();
                 }
+                names.push_str(name);
+                names.push('\n');
+            }
+            for name in &self.whitelist_only {
                 names.push_str(name);
                 names.push('\n');
             }

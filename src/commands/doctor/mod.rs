@@ -111,10 +111,12 @@ fn probe_findings(
             findings.push(finding(Level::Warning, c.message.clone(), &c.fix));
         }
     }
-    if let Some(reference) = checker.reference() {
-        for c in reference.concerns() {
-            findings.push(finding(Level::Error, c.message, &c.fix));
-        }
+    for c in checker.general_concerns() {
+        let level = match c.severity {
+            Severity::Error => Level::Error,
+            Severity::Warning => Level::Warning,
+        };
+        findings.push(finding(level, c.message, &c.fix));
     }
     Ok(findings)
 }

@@ -1,0 +1,620 @@
+//! The probe sends what a Pi really sends (its CHOST names, its CFLAGS, a C++ job) and
+//! compares each helper with this machine's own compiler, all for real: Debian's ARM cross
+//! compilers stand in for the Pi's (a folder first on PATH, with ALARM's names) and serve as
+//! the helpers' compilers behind real distccd daemons on 127.0.0.1.
+
+mod common;
+
+use common::distccd::{AARCH64_GCC, AARCH64_GXX, ARMV7H_GCC, ARMV7H_GXX, Distccd, Helper, missing};
+use common::*;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// One Pi architecture: its config and its compilers.
+struct Pi {
+    carch: &'static str,
+    gcc: (&'static str, &'static str),
+    gxx: (&'static str, &'static str),
+    /// The Debian cross compiler of another gcc version, when installed.
+    older: Option<(&'static str, &'static str)>,
+}
+
+const AARCH64: Pi = Pi {
+    carch: "aarch64",
+    gcc: AARCH64_GCC,
+    gxx: AARCH64_GXX,
+    older: Some(("aarch64-linux-gnu-gcc-11", "aarch64-linux-gnu-g++-11")),
+};
+const ARMV7H: Pi = Pi {
+    carch: "armv7h",
+    gcc: ARMV7H_GCC,
+    gxx: ARMV7H_GXX,
+    older: None,
+};
+
+impl Pi {
+    fn chost(&self) -> &'static str {
+        self.gcc.0.strip_suffix("-gcc").unwrap()
+    }
+
+    fn march(&self) -> &'static str {
+        match self.carch {
+            "aarch64" => "-march=armv8-a",
+            _ => "-march=armv7-a -mfloat-abi=hard -mfpu=neon",
+        }
+    }
+
+    fn missing(&self) -> Option<String> {
+        missing(&["distccd", self.gcc.1, self.gxx.1])
+    }
+
+    /// A config shaped like ALARM's stock one (flags on several lines, CXXFLAGS built from
+    /// CFLAGS), with `extra` appended.
+    fn config(&self, dir: &Path, helper: &str, extra: &str) -> PathBuf {
+        let conf = dir.join("makepkg.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "CARCH=\"{carch}\"\nCHOST=\"{chost}\"\n\
+                 CFLAGS=\"{march} -O2 -pipe -fstack-protector-strong -fno-plt -fexceptions \\\n        \
+                 -Wp,-D_FORTIFY_SOURCE=3 -Wformat -Werror=format-security \\\n        \
+                 -fno-omit-frame-pointer\"\n\
+                 CXXFLAGS=\"$CFLAGS -Wp,-D_GLIBCXX_ASSERTIONS\"\nLTOFLAGS=\"\"\n\
+                 MAKEFLAGS=\"-j8\"\nBUILDENV=(distcc color !ccache check !sign)\n\
+                 OPTIONS=(strip docs !libtool !staticlibs emptydirs zipman purge !debug !lto)\n\
+                 DISTCC_HOSTS=\"{helper}\"\n{extra}",
+                carch = self.carch,
+                chost = self.chost(),
+                march = self.march(),
+            ),
+        )
+        .unwrap();
+        conf
+    }
+
+    /// This machine's compilers as the Pi has them: ALARM's names on PATH.
+    fn compilers(&self) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, program) in [self.gcc, self.gxx] {
+            let real = which(program);
+            std::os::unix::fs::symlink(real, dir.path().join(name)).unwrap();
+        }
+        dir
+    }
+
+    /// A helper serving both names from Debian's cross compilers.
+    fn helper(&self) -> Helper {
+        Helper::default()
+            .serve(self.gcc.0, self.gcc.1)
+            .serve(self.gxx.0, self.gxx.1)
+    }
+}
+
+fn which(program: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on PATH"))
+}
+
+struct Probed {
+    code: i32,
+    json: Value,
+    text: String,
+}
+
+/// `probe` (JSON and text) as the Pi runs it: its compilers first on PATH.
+fn probe(conf: &Path, compilers: &Path) -> Probed {
+    let path = path_with(compilers);
+    let run = |json: bool| {
+        let mut cmd = bin();
+        cmd.env("PATH", &path)
+            .arg("--config")
+            .arg(conf)
+            .arg("probe");
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.output().unwrap()
+    };
+    let out = run(true);
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{e}: {} {}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    let text = run(false);
+    assert_eq!(text.status.code(), out.status.code());
+    Probed {
+        code: out.status.code().unwrap_or(-1),
+        json,
+        text: String::from_utf8_lossy(&text.stdout).into_owned()
+            + &String::from_utf8_lossy(&text.stderr),
+    }
+}
+
+fn host(v: &Value) -> &Value {
+    &v["hosts"][0]
+}
+
+fn attempt<'a>(v: &'a Value, job: &str) -> &'a Value {
+    host(v)["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["job"] == job && a["decisive"] == true)
+        .unwrap_or_else(|| panic!("no {job} attempt: {v}"))
+}
+
+/// (severity, message) of every problem of the first helper.
+fn problems(v: &Value) -> Vec<(String, String)> {
+    host(v)["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["severity"].as_str().unwrap().to_string(),
+                p["message"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+fn skip_unless(test: &str, pi: &Pi) -> bool {
+    match pi.missing() {
+        Some(why) => {
+            skip(test, &why);
+            false
+        }
+        None => true,
+    }
+}
+
+#[test]
+fn a_helper_like_the_pi_agrees_on_everything() {
+    for pi in [AARCH64, ARMV7H] {
+        if !skip_unless("a_helper_like_the_pi_agrees_on_everything", &pi) {
+            return;
+        }
+        let helper = pi.helper().start();
+        let dir = tempfile::tempdir().unwrap();
+        let conf = pi.config(dir.path(), &helper.spec(4), "");
+        let compilers = pi.compilers();
+        let p = probe(&conf, compilers.path());
+        assert_eq!(p.code, 0, "{}: {}", pi.carch, p.text);
+        assert_eq!(host(&p.json)["verdict"], "ok");
+        assert_eq!(problems(&p.json), [], "{}", p.json);
+        assert_eq!(p.json["local"]["comparable"], true, "{}", p.json);
+        // The flags job carried the config's CFLAGS, minus what distcc keeps here.
+        let flags = attempt(&p.json, "cflags");
+        assert_eq!(flags["result"], "object", "{flags}");
+        let argv: Vec<&str> = flags["argv"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a.as_str().unwrap())
+            .collect();
+        assert!(argv.contains(&"-fstack-protector-strong"), "{argv:?}");
+        assert!(!argv.iter().any(|a| a.starts_with("-Wp,")), "{argv:?}");
+        assert_eq!(argv[0], pi.gcc.0);
+        assert_eq!(attempt(&p.json, "cxx")["compiler"], pi.gxx.0);
+        assert_eq!(attempt(&p.json, "cxx")["result"], "object");
+        // Both sides were read, and agree.
+        let compared = &host(&p.json)["compared"];
+        assert_eq!(compared["helper_code_model"], "PIE", "{compared}");
+        assert_eq!(compared["local_code_model"], "PIE", "{compared}");
+        assert!(
+            compared["helper_compiler"]
+                .as_str()
+                .unwrap()
+                .starts_with("GCC: ")
+        );
+        assert_eq!(compared["helper_compiler"], compared["local_compiler"]);
+        // The helper really compiled the C++ job, under the name the Pi sends.
+        let log = helper.log_when(|l| l.matches("COMPILE_OK").count() >= 3);
+        assert!(
+            log.lines()
+                .any(|l| l.contains("COMPILE_OK") && l.contains(pi.gxx.0)),
+            "{log}"
+        );
+    }
+}
+
+#[test]
+fn a_helper_without_default_pie_is_an_error() {
+    for pi in [AARCH64, ARMV7H] {
+        if !skip_unless("a_helper_without_default_pie_is_an_error", &pi) {
+            return;
+        }
+        let helper = Helper::default()
+            .serve_with(pi.gcc.0, pi.gcc.1, "-fno-pie")
+            .serve(pi.gxx.0, pi.gxx.1)
+            .start();
+        let dir = tempfile::tempdir().unwrap();
+        let conf = pi.config(dir.path(), &helper.spec(4), "");
+        let compilers = pi.compilers();
+        let p = probe(&conf, compilers.path());
+        assert_eq!(p.code, 1, "{}", p.text);
+        assert_eq!(host(&p.json)["verdict"], "failed");
+        let compared = &host(&p.json)["compared"];
+        assert_eq!(compared["helper_code_model"], "non-PIE", "{}", p.json);
+        assert_eq!(compared["local_code_model"], "PIE", "{}", p.json);
+        let errors: Vec<_> = problems(&p.json)
+            .into_iter()
+            .filter(|(s, _)| s == "error")
+            .collect();
+        assert_eq!(errors.len(), 1, "{}", p.json);
+        assert!(errors[0].1.contains("non-PIE objects"), "{errors:?}");
+        assert!(p.text.contains("-fPIE"), "the fix is printed: {}", p.text);
+    }
+}
+
+#[test]
+fn flags_the_helper_rejects_are_named() {
+    let pi = AARCH64;
+    if !skip_unless("flags_the_helper_rejects_are_named", &pi) {
+        return;
+    }
+    let helper = pi.helper().start();
+    let dir = tempfile::tempdir().unwrap();
+    // gcc 12 (helper and this machine alike) does not know -fhardened (gcc 14+).
+    let conf = pi.config(dir.path(), &helper.spec(4), "CFLAGS+=\" -fhardened\"\n");
+    let compilers = pi.compilers();
+    let p = probe(&conf, compilers.path());
+    assert_eq!(p.code, 1, "{}", p.text);
+    assert_eq!(attempt(&p.json, "bare")["result"], "object");
+    assert_eq!(attempt(&p.json, "cflags")["result"], "compile_failed");
+    let errors = problems(&p.json);
+    assert!(
+        errors
+            .iter()
+            .any(|(s, m)| s == "error" && m.contains("rejects -fhardened")),
+        "{errors:?}"
+    );
+    // This machine rejects it too: said as a problem of the config itself.
+    let config_problems = p.json["problems"].to_string();
+    assert!(config_problems.contains("-fhardened"), "{}", p.json);
+    assert!(p.text.contains("drop -fhardened from CFLAGS"), "{}", p.text);
+    // CXXFLAGS was built before the append, so C++ is unaffected, as in bash.
+    assert_eq!(attempt(&p.json, "cxx")["result"], "object");
+}
+
+#[test]
+fn an_older_helper_gcc_rejects_newer_flags_and_differs_in_version() {
+    let pi = AARCH64;
+    let (old_gcc, old_gxx) = pi.older.unwrap();
+    if let Some(why) = pi.missing().or_else(|| missing(&[old_gcc, old_gxx])) {
+        return skip("an_older_helper_gcc", &why);
+    }
+    let helper = Helper::default()
+        .serve(pi.gcc.0, old_gcc)
+        .serve(pi.gxx.0, old_gxx)
+        .start();
+    let compilers = pi.compilers();
+    let dir = tempfile::tempdir().unwrap();
+
+    // gcc 12 has -ftrivial-auto-var-init, gcc 11 does not: only the helper rejects it.
+    let conf = pi.config(
+        dir.path(),
+        &helper.spec(4),
+        "CFLAGS+=\" -ftrivial-auto-var-init=zero\"\n",
+    );
+    let p = probe(&conf, compilers.path());
+    assert_eq!(p.code, 1, "{}", p.text);
+    let found = problems(&p.json);
+    assert!(
+        found.iter().any(|(s, m)| s == "error"
+            && m.contains("gcc 11")
+            && m.contains("rejects -ftrivial-auto-var-init=zero")
+            && m.contains("falls back to this Pi")),
+        "{found:?}"
+    );
+    assert_eq!(
+        p.json["problems"],
+        serde_json::json!([]),
+        "this machine takes it"
+    );
+
+    // Same flags everywhere: only the version differs, a warning without LTO...
+    let conf = pi.config(dir.path(), &helper.spec(4), "");
+    let p = probe(&conf, compilers.path());
+    assert_eq!(p.code, 0, "{}", p.text);
+    let found = problems(&p.json);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "warning");
+    assert!(
+        found[0].1.contains("gcc 11") && found[0].1.contains("gcc 12"),
+        "{found:?}"
+    );
+
+    // ...and an error with LTO on (as Arch sets it: -flto=auto, which distcc sends).
+    let conf = pi.config(
+        dir.path(),
+        &helper.spec(4),
+        "LTOFLAGS=\"-flto=auto\"\nOPTIONS+=(lto)\n",
+    );
+    let p = probe(&conf, compilers.path());
+    assert_eq!(p.code, 1, "{}", p.text);
+    assert_eq!(p.json["flags"]["lto"], true);
+    assert!(
+        problems(&p.json)
+            .iter()
+            .any(|(s, m)| s == "error" && m.contains("LTO")),
+        "{}",
+        p.json
+    );
+}
+
+#[test]
+fn plain_flto_keeps_every_job_on_the_pi() {
+    let pi = AARCH64;
+    if !skip_unless("plain_flto_keeps_every_job_on_the_pi", &pi) {
+        return;
+    }
+    let helper = pi.helper().start();
+    let dir = tempfile::tempdir().unwrap();
+    // makepkg adds `-flto` when LTOFLAGS is empty: distcc 3.4 never sends such a job.
+    let conf = pi.config(dir.path(), &helper.spec(4), "OPTIONS+=(lto)\n");
+    let compilers = pi.compilers();
+    let p = probe(&conf, compilers.path());
+    assert_eq!(p.code, 1, "{}", p.text);
+    assert_eq!(host(&p.json)["verdict"], "ok", "the helper itself is fine");
+    let kept = &p.json["flags"]["kept_local"];
+    assert_eq!(kept[0]["flag"], "-flto", "{}", p.json);
+    assert!(p.text.contains("LTOFLAGS=\"-flto=auto\""), "{}", p.text);
+    // What the probe sent is what distcc would send: no -flto.
+    assert!(
+        !attempt(&p.json, "cflags")["argv"]
+            .to_string()
+            .contains("\"-flto\"")
+    );
+}
+
+#[test]
+fn plugin_flags_are_refused_by_distccd_policy() {
+    let pi = AARCH64;
+    if !skip_unless("plugin_flags_are_refused_by_distccd_policy", &pi) {
+        return;
+    }
+    let helper = pi.helper().start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(
+        dir.path(),
+        &helper.spec(4),
+        "CFLAGS+=\" -fplugin=/usr/lib/alarm-probe-plugin.so\"\n",
+    );
+    let compilers = pi.compilers();
+    let p = probe(&conf, compilers.path());
+    assert_eq!(p.code, 1, "{}", p.text);
+    assert_eq!(attempt(&p.json, "cflags")["result"], "rejected");
+    let found = problems(&p.json);
+    assert!(
+        found.iter().any(|(s, m)| s == "error"
+            && m.contains("-fplugin=/usr/lib/alarm-probe-plugin.so")
+            && m.contains("insecure")),
+        "{found:?}"
+    );
+    let log = helper.log_when(|l| l.contains("insecure"));
+    assert!(log.contains("insecure and not supported"), "{log}");
+}
+
+#[test]
+fn a_missing_cxx_compiler_is_reported_for_cxx_only() {
+    for pi in [AARCH64, ARMV7H] {
+        if !skip_unless("a_missing_cxx_compiler_is_reported_for_cxx_only", &pi) {
+            return;
+        }
+        // The C++ name is whitelisted, but no such program is on distccd's PATH.
+        let helper = Helper::default()
+            .serve(pi.gcc.0, pi.gcc.1)
+            .whitelist(pi.gxx.0)
+            .start();
+        let dir = tempfile::tempdir().unwrap();
+        let conf = pi.config(dir.path(), &helper.spec(4), "");
+        let compilers = pi.compilers();
+        let p = probe(&conf, compilers.path());
+        assert_eq!(p.code, 0, "C still distributes: {}", p.text);
+        assert_eq!(host(&p.json)["verdict"], "ok");
+        assert_eq!(attempt(&p.json, "cxx")["result"], "compiler_missing");
+        assert_eq!(attempt(&p.json, "cflags")["result"], "object");
+        let found = problems(&p.json);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "warning");
+        assert!(
+            found[0].1.contains(pi.gxx.0) && found[0].1.contains("C++"),
+            "{found:?}"
+        );
+    }
+}
+
+#[test]
+fn only_the_name_the_pi_sends_decides() {
+    let pi = AARCH64;
+    if !skip_unless("only_the_name_the_pi_sends_decides", &pi) {
+        return;
+    }
+    // The helper compiles for aarch64 under `gcc` but refuses ALARM's name, which is what
+    // the Pi sends for every job: it is no help at all.
+    let helper = Helper::default().serve("gcc", pi.gcc.1).start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(dir.path(), &helper.spec(4), "");
+    let compilers = pi.compilers();
+    let p = probe(&conf, compilers.path());
+    assert_eq!(p.code, 1, "{}", p.text);
+    assert_eq!(host(&p.json)["verdict"], "failed");
+    let gcc = host(&p.json)["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["compiler"] == "gcc")
+        .unwrap();
+    assert_eq!(gcc["result"], "object");
+    assert_eq!(gcc["decisive"], false);
+    let advice = host(&p.json)["advice"].to_string();
+    assert!(
+        advice.contains("takes `gcc`") && advice.contains(&format!("whitelist `{}`", pi.gcc.0)),
+        "{advice}"
+    );
+    // doctor agrees: the helper fails.
+    let out = bin()
+        .env("PATH", path_with(compilers.path()))
+        .arg("--config")
+        .arg(&conf)
+        .args(["doctor", "--timeout", "5"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("fails the probe"), "{text}");
+    assert!(!text.contains("compiles for aarch64"), "{text}");
+}
+
+#[test]
+fn doctor_and_sort_measure_judge_the_same_way() {
+    let pi = AARCH64;
+    if !skip_unless("doctor_and_sort_measure_judge_the_same_way", &pi) {
+        return;
+    }
+    let good = pi.helper().start();
+    let nopie = Helper::default()
+        .serve_with(pi.gcc.0, pi.gcc.1, "-fno-pie")
+        .serve(pi.gxx.0, pi.gxx.1)
+        .start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(
+        dir.path(),
+        &format!("{} {}", nopie.spec(8), good.spec(4)),
+        "",
+    );
+    let compilers = pi.compilers();
+    let with_pi = |args: &[&str]| {
+        let out = bin()
+            .env("PATH", path_with(compilers.path()))
+            .arg("--config")
+            .arg(&conf)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr),
+        )
+    };
+    let (code, text) = with_pi(&["doctor", "--timeout", "5"]);
+    assert_eq!(code, 1, "{text}");
+    assert!(
+        text.contains(&format!("{} fails the probe", nopie.spec(8))),
+        "{text}"
+    );
+    assert!(text.contains("non-PIE"), "{text}");
+    assert!(
+        text.contains(&format!(
+            "{} compiles for aarch64 as this machine would",
+            good.spec(4)
+        )),
+        "{text}"
+    );
+    // sort --measure times only the helper that passes; the other goes last, named.
+    let (code, text) = with_pi(&["sort", "--measure", "--runs", "1", "--yes"]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("failed the probe"), "{text}");
+    let vars = bash_vars(&[&conf]);
+    let hosts = scalar_value(&vars["DISTCC_HOSTS"]);
+    assert!(
+        hosts.starts_with(&good.spec(4)),
+        "the helper that passes goes first: {hosts}"
+    );
+    drop::<Distccd>(good);
+}
+
+/// The wizard's check of a helper as it is entered judges it the same way, in a real
+/// pseudo-terminal: a helper without default PIE is "not usable yet", with the cause.
+#[test]
+fn the_wizards_check_reports_the_difference() {
+    use expectrl::session::OsSession;
+    use expectrl::{Eof, Expect};
+    let pi = AARCH64;
+    if !skip_unless("the_wizards_check_reports_the_difference", &pi) {
+        return;
+    }
+    let nopie = Helper::default()
+        .serve_with(pi.gcc.0, pi.gcc.1, "-fno-pie")
+        .serve(pi.gxx.0, pi.gxx.1)
+        .start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(dir.path(), "", "");
+    let original = std::fs::read(&conf).unwrap();
+    let compilers = pi.compilers();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
+    cmd.arg("--config")
+        .arg(&conf)
+        .args(["wizard", "--dry-run", "--timeout", "5"])
+        // A search, if ever started, stays on loopback.
+        .args(["--subnet", "127.0.0.248/29"])
+        .env("PATH", path_with(compilers.path()))
+        .env("HOME", "/nonexistent-alarm-distcc-home")
+        .env_remove("MAKEPKG_CONF")
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut s = OsSession::spawn(cmd).expect("spawn in a pty");
+    s.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    let mut answer = |prompt: &str, keys: &str| {
+        s.expect(prompt)
+            .unwrap_or_else(|e| panic!("waiting for {prompt:?}: {e}"));
+        s.send(keys).unwrap();
+    };
+    answer("Slots for this machine", "2\r");
+    answer("Search the network for helpers?", "n");
+    answer("Add a helper?", "y");
+    answer("Helper address", &format!("{}\r", nopie.spec(4)));
+    s.expect("not usable yet:").unwrap();
+    let check = s.expect("Keep this helper anyway?").unwrap();
+    let said = String::from_utf8_lossy(check.before()).into_owned();
+    assert!(
+        said.contains("makes non-PIE objects, this machine's compiler PIE ones"),
+        "{said}"
+    );
+    s.send("n").unwrap();
+    s.expect("Add a helper?").unwrap();
+    s.send("n").unwrap();
+    let _ = s.expect(Eof);
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+}
+
+/// Discovery judges what it finds the same way: a helper that builds for the Pi but not as
+/// the Pi's compiler does is "incompatible", not usable, with its cause.
+#[test]
+fn discover_marks_an_incompatible_helper() {
+    let pi = AARCH64;
+    if !skip_unless("discover_marks_an_incompatible_helper", &pi) {
+        return;
+    }
+    let _nopie = Helper::default()
+        .listen("127.0.0.41")
+        .port(3636)
+        .serve_with(pi.gcc.0, pi.gcc.1, "-fno-pie")
+        .serve(pi.gxx.0, pi.gxx.1)
+        .start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(dir.path(), "", "");
+    let compilers = pi.compilers();
+    let out = bin()
+        .env("PATH", path_with(compilers.path()))
+        .arg("--config")
+        .arg(&conf)
+        .args(["discover", "--subnet", "127.0.0.40/30", "--port", "3636"])
+        .args(["--timeout", "1", "--json"])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let found = &v["helpers"][0];
+    assert_eq!(found["host"], "127.0.0.41", "{v}");
+    assert_eq!(found["verdict"], "incompatible", "{v}");
+    assert_eq!(found["usable"], false);
+    assert!(found["causes"].to_string().contains("non-PIE"), "{v}");
+}
