@@ -107,7 +107,8 @@ pub enum Command {
         #[arg(long, value_name = "ARCH")]
         expect_arch: Option<String>,
     },
-    /// Send each helper a real compile over distcc's protocol and check the object's architecture
+    /// Send each helper what this machine sends (its compiler names, CFLAGS, a C++ job) and
+    /// compare its objects with those of this machine's own compiler
     Probe {
         /// Hosts to probe [default: the effective DISTCC_HOSTS]
         #[arg(value_name = "HOST")]
@@ -115,7 +116,7 @@ pub enum Command {
         /// Seconds each host may take
         #[arg(long, default_value_t = 4.0)]
         timeout: f64,
-        /// Compiler name to send [default: gcc and <CHOST>-gcc]
+        /// Compiler name to send, bare and with CFLAGS, no C++ job [default: <CHOST>-gcc, <CHOST>-g++, and gcc for information]
         #[arg(long)]
         compiler: Option<String>,
         /// Architecture the objects must be for [default: CARCH]
