@@ -209,7 +209,11 @@ pub fn probe_table(
                 },
                 paint(
                     color,
-                    outcome_tone(&a.outcome, expected),
+                    match outcome_tone(&a.outcome, expected) {
+                        // A right object from a helper that still fails: see the errors.
+                        Tone::Good if j.verdict == Verdict::Failed => Tone::Warn,
+                        tone => tone,
+                    },
                     &format!("{detail:<40}")
                 ),
                 ms(a.connect),

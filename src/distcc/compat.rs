@@ -381,7 +381,7 @@ impl Judged {
             self.concerns
                 .iter()
                 .filter(|c| c.severity == Severity::Error)
-                .map(|c| format!("{}; fix: {}", c.message, c.fix)),
+                .map(|c| format!("{}; {}", c.message, c.fix)),
         );
         out
     }
