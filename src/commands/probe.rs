@@ -4,7 +4,7 @@ use crate::conf::buildflags::{BuildFlags, Flags};
 use crate::conf::document::Document;
 use crate::conf::layers::{self, Value};
 use crate::distcc::advice::{describe, outcome_name};
-use crate::distcc::compat::{Checker, Concern, Judged, LocalOutcome, Severity};
+use crate::distcc::compat::{Checker, Concern, Judged, LocalOutcome, Severity, version_of};
 use crate::distcc::elf::{Arch, CodeModel};
 use crate::distcc::hosts::{HostList, HostSpec, HostToken, SpecError};
 use crate::distcc::protocol::{self, Attempt, JobKind, Outcome, Verdict};
@@ -103,10 +103,8 @@ fn job_name(a: &Attempt) -> &'static str {
 /// `gcc 12.2.0, PIE` for an object.
 fn object_summary(code_model: Option<CodeModel>, compiler: Option<&str>) -> String {
     let mut parts = Vec::new();
-    if let Some(c) = compiler {
-        parts.push(c.strip_prefix("GCC: ").map_or(c.to_string(), |c| {
-            format!("gcc {}", c.rsplit(' ').next().unwrap_or(c))
-        }));
+    if compiler.is_some() {
+        parts.push(version_of(compiler));
     }
     if let Some(m) = code_model {
         parts.push(m.to_string());

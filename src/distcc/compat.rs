@@ -399,7 +399,8 @@ fn object_of(a: Option<&Attempt>, expected: Arch) -> Option<(Option<CodeModel>, 
     }
 }
 
-fn version_of(comment: Option<&str>) -> String {
+/// `gcc 12.2.0` from a `.comment` line.
+pub fn version_of(comment: Option<&str>) -> String {
     comment
         .and_then(|c| c.strip_prefix("GCC: "))
         .map(|c| format!("gcc {}", c.rsplit(' ').next().unwrap_or(c)))
@@ -524,6 +525,90 @@ fn flags_concern(
     }
 }
 
+/// PIE on one side and not on the other. The flagged pair is compared when both carry code;
+/// the bare pair otherwise (LTO objects have none).
+fn code_model_concern(
+    at: &str,
+    report: &HostReport,
+    reference: &Reference,
+    expected: Arch,
+    comparison: &mut Comparison,
+) -> Option<Concern> {
+    let (helper, local) = [JobKind::CFlags, JobKind::Bare]
+        .into_iter()
+        .find_map(|kind| {
+            let helper = object_of(report.decisive(kind), expected)?.0?;
+            let local = reference.object(kind)?.code_model?;
+            Some((helper, local))
+        })?;
+    comparison.helper_code_model = Some(helper);
+    comparison.local_code_model = Some(local);
+    if helper == local {
+        return None;
+    }
+    let (built, flag) = match local {
+        CodeModel::Pie => ("with", "-fPIE"),
+        CodeModel::NotPie => ("without", "-fno-pie"),
+    };
+    Some(Concern {
+        severity: Severity::Error,
+        message: format!(
+            "{at} makes {helper} objects, this machine's compiler {local} ones: links mixing \
+             them fail (\"relocation ... recompile with -fPIC\")"
+        ),
+        fix: format!(
+            "use a helper toolchain built {built} default PIE, or add {flag} to CFLAGS and \
+             CXXFLAGS so both agree"
+        ),
+    })
+}
+
+/// Another gcc major version on the helper: an error when LTO objects must be linked
+/// together, else a warning.
+fn version_concern(
+    at: &str,
+    helper_comment: Option<&str>,
+    reference: &Reference,
+    lto: bool,
+    comparison: &mut Comparison,
+) -> Option<Concern> {
+    let local_comment = reference
+        .object(JobKind::CFlags)
+        .or(reference.object(JobKind::Bare))
+        .and_then(|i| i.compiler.clone());
+    comparison.local_compiler = local_comment.clone();
+    let helper_major = helper_comment.and_then(compiler_major)?;
+    let local_major = local_comment.as_deref().and_then(compiler_major)?;
+    if helper_major == local_major {
+        return None;
+    }
+    let (helper, local) = (
+        version_of(helper_comment),
+        version_of(local_comment.as_deref()),
+    );
+    Some(if lto {
+        Concern {
+            severity: Severity::Error,
+            message: format!(
+                "{at} runs {helper}, this machine {local}: with LTO on, objects from different \
+                 major versions cannot be linked together"
+            ),
+            fix: format!(
+                "install gcc {local_major} on the helper, or turn LTO off (`!lto` in OPTIONS)"
+            ),
+        }
+    } else {
+        Concern {
+            severity: Severity::Warning,
+            message: format!(
+                "{at} runs {helper}, this machine {local}: objects usually link, but warnings, \
+                 defaults and bugs differ between major versions"
+            ),
+            fix: format!("install gcc {local_major} on the helper to match"),
+        }
+    })
+}
+
 /// Judges one report against this machine's compiler.
 pub fn judge(
     report: HostReport,
@@ -565,77 +650,20 @@ pub fn judge(
         }
     }
     if let Some(reference) = comparable {
-        // The flagged pair when both carry code; the bare pair otherwise (LTO objects have none).
-        let pair = [JobKind::CFlags, JobKind::Bare]
-            .into_iter()
-            .find_map(|kind| {
-                let helper = object_of(report.decisive(kind), expected)?.0?;
-                let local = reference.object(kind)?.code_model?;
-                Some((helper, local))
-            });
-        if let Some((helper, local)) = pair {
-            comparison.helper_code_model = Some(helper);
-            comparison.local_code_model = Some(local);
-            if helper != local {
-                concerns.push(Concern {
-                    severity: Severity::Error,
-                    message: format!(
-                        "{at} makes {helper} objects, this machine's compiler {local} ones: links \
-                         mixing them fail (\"relocation ... recompile with -fPIC\")"
-                    ),
-                    fix: format!(
-                        "use a helper toolchain built {} default PIE, or add {} to CFLAGS and \
-                         CXXFLAGS so both agree",
-                        if local == CodeModel::Pie {
-                            "with"
-                        } else {
-                            "without"
-                        },
-                        if local == CodeModel::Pie {
-                            "-fPIE"
-                        } else {
-                            "-fno-pie"
-                        }
-                    ),
-                });
-            }
-        }
-        let local_comment = reference
-            .object(JobKind::CFlags)
-            .or(reference.object(JobKind::Bare))
-            .and_then(|i| i.compiler.clone());
-        comparison.local_compiler = local_comment.clone();
-        let (h, l) = (
-            helper_comment.and_then(compiler_major),
-            local_comment.as_deref().and_then(compiler_major),
-        );
-        if let (Some(h), Some(l)) = (h, l)
-            && h != l
-        {
-            concerns.push(if lto {
-                Concern {
-                    severity: Severity::Error,
-                    message: format!(
-                        "{at} runs {helper_version}, this machine {}: with LTO on, objects \
-                             from different major versions cannot be linked together",
-                        version_of(local_comment.as_deref())
-                    ),
-                    fix: format!(
-                        "install gcc {l} on the helper, or turn LTO off (`!lto` in OPTIONS)"
-                    ),
-                }
-            } else {
-                Concern {
-                    severity: Severity::Warning,
-                    message: format!(
-                        "{at} runs {helper_version}, this machine {}: objects usually link, \
-                             but warnings, defaults and bugs differ between major versions",
-                        version_of(local_comment.as_deref())
-                    ),
-                    fix: format!("install gcc {l} on the helper to match"),
-                }
-            });
-        }
+        concerns.extend(code_model_concern(
+            &at,
+            &report,
+            reference,
+            expected,
+            &mut comparison,
+        ));
+        concerns.extend(version_concern(
+            &at,
+            helper_comment,
+            reference,
+            lto,
+            &mut comparison,
+        ));
     }
     if concerns.iter().any(|c| c.severity == Severity::Error) {
         verdict = Verdict::Failed;
