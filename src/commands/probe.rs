@@ -7,7 +7,7 @@ use crate::distcc::advice::{describe, outcome_name};
 use crate::distcc::compat::{Checker, Concern, Judged, LocalOutcome, Severity, version_of};
 use crate::distcc::elf::{Arch, CodeModel};
 use crate::distcc::hosts::{HostList, HostSpec, HostToken, SpecError};
-use crate::distcc::protocol::{self, Attempt, JobKind, Outcome, Verdict};
+use crate::distcc::protocol::{self, Attempt, Outcome, Verdict};
 use crate::error::bad_input;
 use crate::session::Session;
 use crate::ui::{Tone, ms, paint, timeout_of, with_spinner};
@@ -93,11 +93,7 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
 }
 
 fn job_name(a: &Attempt) -> &'static str {
-    a.job.as_ref().map_or("-", |j| match j.kind {
-        JobKind::Bare => "bare",
-        JobKind::CFlags => "CFLAGS",
-        JobKind::Cxx => "C++",
-    })
+    a.job.as_ref().map_or("-", |j| j.kind.label())
 }
 
 /// `gcc 12.2.0, PIE` for an object.
@@ -114,7 +110,15 @@ fn object_summary(code_model: Option<CodeModel>, compiler: Option<&str>) -> Stri
 
 fn flags_lines(flags: &BuildFlags) -> Vec<String> {
     let mut out = Vec::new();
-    for (var, value) in [("CFLAGS", &flags.cflags), ("CXXFLAGS", &flags.cxxflags)] {
+    for (var, value, from) in [
+        ("CFLAGS", &flags.cflags, &flags.cflags_from),
+        ("CXXFLAGS", &flags.cxxflags, &flags.cxxflags_from),
+    ] {
+        let var = if from.is_empty() {
+            var.to_string()
+        } else {
+            format!("{var} ({})", from.join(", "))
+        };
         match value {
             Ok(words) if words.is_empty() => out.push(format!("{var}: none")),
             Ok(words) => out.push(format!("{var}: {}", words.join(" "))),
@@ -137,7 +141,7 @@ fn local_lines(checker: &Checker) -> Vec<String> {
         .iter()
         .filter_map(|r| {
             let compiler = r.compiler.as_ref()?;
-            let job = r.job.kind.name();
+            let job = r.job.kind.label();
             Some(match &r.outcome {
                 LocalOutcome::Object(info) => format!(
                     "{job}: {} ({})",
@@ -285,6 +289,8 @@ pub fn probe_json(judged: &[Judged], checker: &Checker, flags: &BuildFlags) -> s
         "flags": {
             "cflags": flags_json(&flags.cflags),
             "cxxflags": flags_json(&flags.cxxflags),
+            "cflags_from": flags.cflags_from,
+            "cxxflags_from": flags.cxxflags_from,
             "not_sent": not_sent,
             "kept_local": checker.kept_local.iter().map(|k| json!({"variable": k.var, "flag": k.flag, "reason": k.reason})).collect::<Vec<_>>(),
             "lto": flags.lto,

@@ -26,16 +26,22 @@ pub struct BuildFlags {
     pub cxxflags: Flags,
     /// `lto` in OPTIONS, or `-flto` in the flags: objects carry the compiler's own bytecode.
     pub lto: bool,
+    /// Where CFLAGS and CXXFLAGS were written (`file:line`, the last `=` then each `+=`).
+    pub cflags_from: Vec<String>,
+    pub cxxflags_from: Vec<String>,
     pub notes: Vec<String>,
 }
 
 struct Layers {
     vars: HashMap<String, Var>,
+    /// Where each variable's value was written: its last `=` and the `+=` after it.
+    origins: HashMap<String, Vec<String>>,
 }
 
 impl Layers {
     fn read(docs: &[(PathBuf, Document)]) -> Layers {
         let mut vars: HashMap<String, Var> = HashMap::new();
+        let mut origins: HashMap<String, Vec<String>> = HashMap::new();
         for (path, doc) in docs {
             for item in doc.items() {
                 match &item.kind {
@@ -80,6 +86,12 @@ impl Layers {
                             (Op::Append, Some(_), _) => at(),
                         };
                         vars.insert(a.name.clone(), next);
+                        let place = format!("{}:{}", path.display(), item.line);
+                        let seen = origins.entry(a.name.clone()).or_default();
+                        if a.op == Op::Set {
+                            seen.clear();
+                        }
+                        seen.push(place);
                     }
                     ItemKind::Logic(touches) => {
                         for t in touches {
@@ -98,7 +110,7 @@ impl Layers {
                 }
             }
         }
-        Layers { vars }
+        Layers { vars, origins }
     }
 
     fn scalar(&self, name: &str) -> Result<String, String> {
@@ -180,10 +192,13 @@ pub fn build_flags(docs: &[(PathBuf, Document)]) -> BuildFlags {
             .is_ok_and(|w| w.iter().any(|w| w.starts_with("-flto") && w != "-fno-lto"))
     };
     let lto = has_lto(&cflags) || has_lto(&cxxflags);
+    let from = |var: &str| layers.origins.get(var).cloned().unwrap_or_default();
     BuildFlags {
         cflags,
         cxxflags,
         lto,
+        cflags_from: from("CFLAGS"),
+        cxxflags_from: from("CXXFLAGS"),
         notes,
     }
 }
@@ -208,6 +223,8 @@ mod tests {
             "CFLAGS+=' -fhardened'\n",
         ]);
         assert_eq!(f.cflags.unwrap(), ["-O2", "-pipe", "-fhardened"]);
+        assert_eq!(f.cflags_from, ["/l0.conf:1", "/l1.conf:1"]);
+        assert_eq!(f.cxxflags_from, ["/l0.conf:2"]);
         // CXXFLAGS took CFLAGS' value when it was assigned, as bash does.
         assert_eq!(
             f.cxxflags.unwrap(),

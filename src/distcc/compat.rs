@@ -154,7 +154,11 @@ impl Reference {
                         format!("it rejects {}", rejected.join(" "))
                     }
                 ),
-                fix: format!("correct {var} in the config (`alarm-distcc show` names the files)"),
+                fix: if rejected.is_empty() {
+                    format!("correct {var} (`alarm-distcc probe` shows where it is set)")
+                } else {
+                    format!("drop {} from {var} (`alarm-distcc probe` shows where it is set)", rejected.join(" "))
+                },
             });
         }
         out

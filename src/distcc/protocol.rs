@@ -31,6 +31,16 @@ pub enum JobKind {
 }
 
 impl JobKind {
+    /// As shown to the user.
+    pub fn label(self) -> &'static str {
+        match self {
+            JobKind::Bare => "bare",
+            JobKind::CFlags => "CFLAGS",
+            JobKind::Cxx => "C++",
+        }
+    }
+
+    /// As written in `--json`.
     pub fn name(self) -> &'static str {
         match self {
             JobKind::Bare => "bare",
