@@ -425,6 +425,10 @@ fn vfp_args(section: &[u8], little: bool) -> Option<u64> {
             let block_end = block_start.checked_add(block_len)?;
             let block = sub.get(..block_end)?;
             p += 4;
+            // A block shorter than its own tag and length would never move on.
+            if block_end < p {
+                return None;
+            }
             if scope != 1 {
                 p = block_end; // section or symbol attributes: not the file's ABI
                 continue;
@@ -522,6 +526,22 @@ mod tests {
         // Unreadable attributes: the header flag decides.
         assert_eq!(
             elf_arch(&arm_object(b"B", 0x0500_0400)),
+            Ok(Arch::Arm { hard_float: true })
+        );
+    }
+
+    /// Found by fuzzing: a section-scope block whose length is 0 looped for ever.
+    #[test]
+    fn a_block_shorter_than_its_header_ends_the_read() {
+        let mut section = vec![b'A'];
+        let sub_len = 4 + 6 + 5;
+        section.extend_from_slice(&(sub_len as u32).to_le_bytes());
+        section.extend_from_slice(b"aeabi\0");
+        section.push(2); // section scope
+        section.extend_from_slice(&0u32.to_le_bytes());
+        assert_eq!(vfp_args(&section, true), None);
+        assert_eq!(
+            elf_arch(&arm_object(&section, 0x0500_0400)),
             Ok(Arch::Arm { hard_float: true })
         );
     }
