@@ -618,3 +618,46 @@ fn discover_marks_an_incompatible_helper() {
     assert_eq!(found["usable"], false);
     assert!(found["causes"].to_string().contains("non-PIE"), "{v}");
 }
+
+/// What cannot be known is said, never guessed: CFLAGS computed by shell code sends no flags
+/// job, and without the Pi's compiler here nothing is compared.
+#[test]
+fn what_cannot_be_known_is_said() {
+    let pi = AARCH64;
+    if !skip_unless("what_cannot_be_known_is_said", &pi) {
+        return;
+    }
+    let helper = pi.helper().start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(
+        dir.path(),
+        &helper.spec(4),
+        "CFLAGS=\"-O2 $(getconf LONG_BIT)\"\n",
+    );
+    let compilers = pi.compilers();
+    let p = probe(&conf, compilers.path());
+    assert_eq!(p.code, 0, "{}", p.text);
+    assert_eq!(p.json["flags"]["cflags"], Value::Null);
+    let not_sent = p.json["flags"]["not_sent"].to_string();
+    assert!(
+        not_sent.contains("CFLAGS is computed") && not_sent.contains("makepkg.conf:12"),
+        "{not_sent}"
+    );
+    assert!(
+        !host(&p.json)["attempts"].to_string().contains("\"cflags\""),
+        "no flags job: {}",
+        p.json
+    );
+    assert!(p.text.contains("CFLAGS: not sent"), "{}", p.text);
+
+    // The same helper probed from a machine without the Pi's compiler: x86_64 `cc` is not
+    // the Pi's, so nothing is compared, and the probe says why.
+    let empty = tempfile::tempdir().unwrap();
+    let conf = pi.config(dir.path(), &helper.spec(4), "");
+    let p = probe(&conf, empty.path());
+    assert_eq!(p.code, 0, "{}", p.text);
+    assert_eq!(p.json["local"]["comparable"], false);
+    let why = p.json["local"]["not_comparable"].as_str().unwrap();
+    assert!(why.contains("not the Pi's compiler"), "{why}");
+    assert_eq!(host(&p.json)["compared"]["local_code_model"], Value::Null);
+}

@@ -114,14 +114,15 @@ fn flags_lines(flags: &BuildFlags) -> Vec<String> {
         ("CFLAGS", &flags.cflags, &flags.cflags_from),
         ("CXXFLAGS", &flags.cxxflags, &flags.cxxflags_from),
     ] {
-        let var = if from.is_empty() {
+        let named = if from.is_empty() {
             var.to_string()
         } else {
             format!("{var} ({})", from.join(", "))
         };
         match value {
-            Ok(words) if words.is_empty() => out.push(format!("{var}: none")),
-            Ok(words) => out.push(format!("{var}: {}", words.join(" "))),
+            Ok(words) if words.is_empty() => out.push(format!("{named}: none")),
+            Ok(words) => out.push(format!("{named}: {}", words.join(" "))),
+            // The reason names the place already.
             Err(why) => out.push(format!("{var}: not sent: {why}")),
         }
     }
