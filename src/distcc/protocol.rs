@@ -85,6 +85,25 @@ impl Job {
     }
 }
 
+/// A job; a flag that keeps jobs on this machine is never sent, so it is left out.
+fn job(kind: JobKind, compiler: &str, flags: &[String], decisive: bool) -> Job {
+    Job {
+        kind,
+        compiler: compiler.to_string(),
+        flags: flags
+            .iter()
+            .filter(|f| kept_local(f).is_none())
+            .cloned()
+            .collect(),
+        decisive,
+    }
+}
+
+/// The config's C flags, when any of them would be sent (else no flags job).
+fn sent_flags(flags: Option<&[String]>) -> Option<&[String]> {
+    flags.filter(|f| f.iter().any(|f| kept_local(f).is_none()))
+}
+
 /// The jobs a probe sends. `chost` names the compiler distcc on the Pi sends (it rewrites
 /// `cc`/`gcc` to `<CHOST>-gcc` when that is on PATH, as on Arch Linux ARM); without it,
 /// `gcc` decides. `gcc` is still asked, for information. Flags that cannot be known are None.
@@ -98,23 +117,12 @@ pub fn jobs_for(
         Some(c) => (format!("{c}-gcc"), format!("{c}-g++")),
         None => ("gcc".to_string(), "g++".to_string()),
     };
-    // A flag that keeps jobs here is never sent: the probe sends what would be.
-    let job = |kind, compiler: &str, flags: &[String], decisive| Job {
-        kind,
-        compiler: compiler.to_string(),
-        flags: flags
-            .iter()
-            .filter(|f| kept_local(f).is_none())
-            .cloned()
-            .collect(),
-        decisive,
-    };
     let mut jobs = Vec::new();
     if chost.is_some() {
         jobs.push(job(JobKind::Bare, "gcc", &[], false));
     }
     jobs.push(job(JobKind::Bare, &cc, &[], true));
-    if let Some(flags) = cflags.filter(|f| f.iter().any(|f| kept_local(f).is_none())) {
+    if let Some(flags) = sent_flags(cflags) {
         jobs.push(job(JobKind::CFlags, &cc, flags, true));
     }
     jobs.push(job(JobKind::Cxx, &cxx, cxxflags.unwrap_or(&[]), true));
@@ -123,23 +131,9 @@ pub fn jobs_for(
 
 /// The jobs for one compiler name given on the command line: bare, then with the flags.
 pub fn jobs_for_compiler(compiler: &str, cflags: Option<&[String]>) -> Vec<Job> {
-    let mut jobs = vec![Job {
-        kind: JobKind::Bare,
-        compiler: compiler.to_string(),
-        flags: Vec::new(),
-        decisive: true,
-    }];
-    if let Some(flags) = cflags.filter(|f| f.iter().any(|f| kept_local(f).is_none())) {
-        jobs.push(Job {
-            kind: JobKind::CFlags,
-            compiler: compiler.to_string(),
-            flags: flags
-                .iter()
-                .filter(|f| kept_local(f).is_none())
-                .cloned()
-                .collect(),
-            decisive: true,
-        });
+    let mut jobs = vec![job(JobKind::Bare, compiler, &[], true)];
+    if let Some(flags) = sent_flags(cflags) {
+        jobs.push(job(JobKind::CFlags, compiler, flags, true));
     }
     jobs
 }
