@@ -62,31 +62,37 @@ pub fn kept_local_flags(cflags: Option<&[String]>, cxxflags: Option<&[String]>) 
 }
 
 impl KeptLocal {
-    /// `-march=native`/`-mtune=native` are doctor's own finding; here they are said and left
-    /// out. Any other such flag silently stops distcc for every job: an error.
-    pub fn concern(&self) -> Concern {
+    pub fn message(&self) -> String {
         let Self { var, flag, reason } = self;
-        let native = flag.ends_with("=native");
+        format!(
+            "{flag} in {var}: distcc compiles every job carrying it on this machine (\"{reason}\")"
+        )
+    }
+
+    pub fn fix(&self) -> String {
+        if self.flag == "-flto" {
+            "set LTOFLAGS=\"-flto=auto\" (as Arch Linux does): the same LTO, and distcc sends the \
+             jobs"
+                .into()
+        } else if self.flag.ends_with("=native") {
+            "name the Pi's CPU instead (-march=armv8-a for aarch64, -march=armv7-a for armv7h)"
+                .into()
+        } else {
+            format!("drop {} from {}", self.flag, self.var)
+        }
+    }
+
+    /// As the probe reports it. `-march=native`/`-mtune=native` are doctor's own finding; here
+    /// they are said and left out. Any other such flag silently stops distcc for every job.
+    pub fn concern(&self) -> Concern {
         Concern {
-            severity: if native {
+            severity: if self.flag.ends_with("=native") {
                 Severity::Warning
             } else {
                 Severity::Error
             },
-            message: format!(
-                "{flag} in {var}: distcc compiles every job carrying it on this machine \
-                 (\"{reason}\"); the probe leaves it out"
-            ),
-            fix: if flag == "-flto" {
-                "set LTOFLAGS=\"-flto=auto\" (as Arch Linux does): the same LTO, and distcc sends \
-                 the jobs"
-                    .into()
-            } else if native {
-                "name the Pi's CPU instead (-march=armv8-a for aarch64, -march=armv7-a for armv7h)"
-                    .into()
-            } else {
-                format!("drop {flag} from {var}")
-            },
+            message: format!("{}; the probe leaves it out", self.message()),
+            fix: self.fix(),
         }
     }
 }

@@ -5,7 +5,7 @@ pub mod rules;
 
 use crate::conf::document::Document;
 use crate::conf::layers;
-use crate::distcc::compat::Severity;
+use crate::distcc::compat::{Reference, Severity};
 use crate::distcc::hosts::Kind;
 use crate::distcc::protocol::{Target, Verdict, targets_of};
 use crate::session::Session;
@@ -111,12 +111,14 @@ fn probe_findings(
             findings.push(finding(Level::Warning, c.message.clone(), &c.fix));
         }
     }
-    for c in checker.general_concerns() {
-        let level = match c.severity {
-            Severity::Error => Level::Error,
-            Severity::Warning => Level::Warning,
-        };
-        findings.push(finding(level, c.message, &c.fix));
+    // Flags that keep jobs here are a rule of their own (also offline); this is what this
+    // machine's compiler itself says of the flags.
+    for c in checker
+        .reference()
+        .map(Reference::concerns)
+        .unwrap_or_default()
+    {
+        findings.push(finding(Level::Error, c.message, &c.fix));
     }
     Ok(findings)
 }

@@ -1,10 +1,12 @@
 //! The doctor's rules: one small function per pitfall, each returning its findings. Adding a
 //! rule is adding a function and a line in `RULES`.
 
+use crate::conf::buildflags::build_flags;
 use crate::conf::document::{Document, array_elements};
 use crate::conf::layers::{self, Effective, Value, layered_scalar};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::alarm;
+use crate::distcc::compat::kept_local_flags;
 use crate::distcc::hosts::{HostList, HostOption, Kind};
 use std::path::PathBuf;
 
@@ -126,7 +128,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("no-pump-mode", no_pump_mode),
     ("port-matches-arch", port_matches_arch),
     ("jobs-match-slots", jobs_match_slots),
-    ("no-native-cpu-flags", no_native_cpu_flags),
+    ("no-flags-kept-local", no_flags_kept_local),
     ("not-with-sccache", not_with_sccache),
     ("distcc-installed", distcc_installed),
     ("masquerade-dir", masquerade_dir),
@@ -287,20 +289,13 @@ fn jobs_match_slots(ctx: &Context) -> Vec<Finding> {
     vec![finding(Level::Warning, message, "alarm-distcc sort")]
 }
 
-fn no_native_cpu_flags(ctx: &Context) -> Vec<Finding> {
-    ["CFLAGS", "CXXFLAGS"]
-        .into_iter()
-        .filter(|flags| {
-            layered_scalar(ctx.docs, flags)
-                .is_some_and(|v| v.contains("-march=native") || v.contains("-mtune=native"))
-        })
-        .map(|flags| {
-            finding(
-                Level::Error,
-                format!("{flags} has -march=native/-mtune=native: distcc then distributes nothing"),
-                format!("name the CPU instead in {flags} (e.g. -march=armv8-a)"),
-            )
-        })
+/// Flags that make distcc compile every job on this machine (`-march=native`, a plain
+/// `-flto`...), in CFLAGS and CXXFLAGS as makepkg passes them.
+fn no_flags_kept_local(ctx: &Context) -> Vec<Finding> {
+    let flags = build_flags(ctx.docs);
+    kept_local_flags(flags.cflags.as_deref().ok(), flags.cxxflags.as_deref().ok())
+        .iter()
+        .map(|k| finding(Level::Error, k.message(), k.fix()))
         .collect()
 }
 
@@ -495,13 +490,31 @@ mod tests {
     }
 
     #[test]
-    fn no_native_cpu_flags_flags_each_variable() {
+    fn no_flags_kept_local_flags_each_one() {
         let f = check(
-            no_native_cpu_flags,
+            no_flags_kept_local,
             "CFLAGS=\"-O2 -march=native\"\nCXXFLAGS=\"-O2 -mtune=native\"\n",
             &HEALTHY,
         );
         assert_eq!(levels(&f), [Level::Error, Level::Error]);
+        // Through a reference, and what makepkg adds for `lto` with an empty LTOFLAGS.
+        let f = check(
+            no_flags_kept_local,
+            "CFLAGS=\"-march=native\"\nCXXFLAGS=\"$CFLAGS\"\nOPTIONS=(lto)\n",
+            &HEALTHY,
+        );
+        let messages: Vec<&str> = f.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(
+            messages[0].starts_with("-march=native in CFLAGS and CXXFLAGS"),
+            "{messages:?}"
+        );
+        assert!(
+            messages[1].starts_with("-flto in CFLAGS and CXXFLAGS"),
+            "{messages:?}"
+        );
+        assert!(f[1].fixes[0].contains("-flto=auto"), "{f:?}");
+        assert!(check(no_flags_kept_local, "CFLAGS=\"-O2 -flto=auto\"\n", &HEALTHY).is_empty());
     }
 
     #[test]
