@@ -379,3 +379,69 @@ fn wrong_helper_is_predicted_and_the_build_fails() {
         "{objects:?}"
     );
 }
+
+/// A helper that compiles for aarch64 only under `gcc` gets no job at all from a real
+/// makepkg build, since the Pi's distcc sends `<CHOST>-gcc`: probe and doctor, which judge
+/// by that name, say so before the build.
+#[test]
+fn a_helper_without_the_pis_compiler_name_gets_no_job() {
+    if let Some(why) = cannot_build(&AARCH64) {
+        return skip("e2e name", &why);
+    }
+    let helper = Helper::default()
+        .listen("127.0.0.124")
+        .port(AARCH64.port)
+        .serve("gcc", AARCH64.gcc.1)
+        .start();
+    let pi = Pi::new(&AARCH64);
+    pi.alarm_distcc(&["add-host", &helper.spec(6), "--yes"]);
+    pi.alarm_distcc(&["set-local", "0", "--yes"]);
+
+    let probe = run(&pi.conf, &["probe", "--timeout", "10"]);
+    assert_eq!(probe.code, 1, "{}", probe.stdout);
+    assert!(
+        probe.stdout.contains("takes `gcc`")
+            && probe
+                .stdout
+                .contains(&format!("whitelist `{}`", AARCH64.gcc.0)),
+        "{}",
+        probe.stdout
+    );
+    let doctor = run(&pi.conf, &["doctor", "--timeout", "10"]);
+    assert_eq!(doctor.code, 1, "{}", doctor.stdout);
+    assert!(
+        doctor
+            .stdout
+            .contains(&format!("{} fails the probe", helper.spec(6))),
+        "{}",
+        doctor.stdout
+    );
+
+    // The build succeeds, every unit compiled here: the helper refused each job's name.
+    let before = helper.compiled().len();
+    let (code, out) = pi.makepkg();
+    assert_eq!(code, 0, "distcc falls back to local compiles:\n{out}");
+    let log = helper.log_when(|log| {
+        log.matches(&format!(
+            "lookup of {} in DISTCC_CMDLIST failed",
+            AARCH64.gcc.0
+        ))
+        .count()
+            >= SOURCES.len()
+    });
+    assert_eq!(
+        helper.compiled().len(),
+        before,
+        "no job compiled on the helper:\n{log}"
+    );
+    assert!(
+        log.contains(&format!(
+            "lookup of {} in DISTCC_CMDLIST failed",
+            AARCH64.gcc.0
+        )),
+        "{log}"
+    );
+    for (c, arch) in pi.objects() {
+        assert_eq!(arch, Arch::Aarch64, "{c} compiled locally");
+    }
+}
