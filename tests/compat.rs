@@ -661,3 +661,36 @@ fn what_cannot_be_known_is_said() {
     assert!(why.contains("not the Pi's compiler"), "{why}");
     assert_eq!(host(&p.json)["compared"]["local_code_model"], Value::Null);
 }
+
+/// When this machine has the Pi's C compiler but its C++ falls back to a compiler for
+/// another architecture (`c++` here is x86_64), C++ is not compared, and not blamed on the
+/// flags.
+#[test]
+fn a_foreign_cxx_fallback_is_not_compared() {
+    let pi = ARMV7H;
+    if !skip_unless("a_foreign_cxx_fallback_is_not_compared", &pi) {
+        return;
+    }
+    let helper = pi.helper().start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(dir.path(), &helper.spec(4), "");
+    let only_gcc = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(which(pi.gcc.1), only_gcc.path().join(pi.gcc.0)).unwrap();
+    let p = probe(&conf, only_gcc.path());
+    assert_eq!(p.code, 0, "{}", p.text);
+    assert_eq!(p.json["problems"], serde_json::json!([]), "{}", p.json);
+    let cxx = p.json["local"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["job"] == "cxx")
+        .unwrap();
+    assert_eq!(cxx["result"], "missing", "{cxx}");
+    assert!(
+        cxx["error"]
+            .as_str()
+            .unwrap()
+            .contains("C++ is not compared"),
+        "{cxx}"
+    );
+}

@@ -116,6 +116,11 @@ impl Pi {
 
     /// Real makepkg on the package, bounded in time; (exit code, its output).
     fn makepkg(&self) -> (i32, String) {
+        self.makepkg_with(&[])
+    }
+
+    /// The same with more variables in makepkg's environment.
+    fn makepkg_with(&self, extra: &[(&str, &str)]) -> (i32, String) {
         let home = self.dir.path().join("home");
         // A fresh client state each time: distcc backs off a host that failed recently.
         let _ = std::fs::remove_dir_all(home.join(".distcc"));
@@ -129,6 +134,10 @@ impl Pi {
             ("DISTCC_NO_REWRITE_CROSS", "1".into()),
             ("DISTCC_DIR", home.join(".distcc").display().to_string()),
         ];
+        let vars: Vec<(&str, String)> = vars
+            .into_iter()
+            .chain(extra.iter().map(|(k, v)| (*k, v.to_string())))
+            .collect();
         if is_root() {
             ensure_build_user();
             let status = Command::new("chown")
@@ -418,7 +427,6 @@ fn a_helper_without_the_pis_compiler_name_gets_no_job() {
     );
 
     // The build succeeds, every unit compiled here: the helper refused each job's name.
-    let before = helper.compiled().len();
     let (code, out) = pi.makepkg();
     assert_eq!(code, 0, "distcc falls back to local compiles:\n{out}");
     let log = helper.log_when(|log| {
@@ -429,9 +437,10 @@ fn a_helper_without_the_pis_compiler_name_gets_no_job() {
         .count()
             >= SOURCES.len()
     });
-    assert_eq!(
-        helper.compiled().len(),
-        before,
+    // (The probe's own `gcc` compile may be logged late; the package's files never are.)
+    assert!(
+        !log.lines()
+            .any(|l| l.contains("COMPILE_OK") && SOURCES.iter().any(|c| l.contains(c))),
         "no job compiled on the helper:\n{log}"
     );
     assert!(
@@ -444,4 +453,76 @@ fn a_helper_without_the_pis_compiler_name_gets_no_job() {
     for (c, arch) in pi.objects() {
         assert_eq!(arch, Arch::Aarch64, "{c} compiled locally");
     }
+}
+
+/// distcc issue #229, for real: an armv7h helper whose gcc does not default to PIE hands back
+/// objects this Pi's (PIE) link refuses ("recompile with -fPIC"). probe predicts it; the same
+/// build with a helper like the Pi links.
+#[test]
+fn a_helper_without_default_pie_breaks_the_armv7h_link_as_probe_says() {
+    if let Some(why) = cannot_build(&ARMV7H) {
+        return skip("e2e pie", &why);
+    }
+    let good = Helper::default()
+        .listen("127.0.0.125")
+        .port(ARMV7H.port)
+        .serve(ARMV7H.gcc.0, ARMV7H.gcc.1)
+        .start();
+    let nopie = Helper::default()
+        .listen("127.0.0.126")
+        .port(ARMV7H.port)
+        .serve_with(ARMV7H.gcc.0, ARMV7H.gcc.1, "-fno-pie")
+        .start();
+    let pi = Pi::new(&ARMV7H);
+    // The Pi's own compiler is the one first on PATH after distcc's masquerade folder.
+    let local = pi.path.split(':').nth(1).unwrap().to_string();
+    let probe = |pi: &Pi| {
+        let out = bin()
+            .env("PATH", path_with(Path::new(&local)))
+            .arg("--config")
+            .arg(&pi.conf)
+            .args(["probe", "--timeout", "10"])
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    // A default (PIE) link, as a package without -static does.
+    let dynamic = [("STATIC", "")];
+    pi.alarm_distcc(&["set-local", "0", "--yes"]);
+
+    pi.alarm_distcc(&["add-host", &good.spec(4), "--yes"]);
+    let (code, out) = probe(&pi);
+    assert_eq!(code, 0, "{out}");
+    let (code, out) = pi.makepkg_with(&dynamic);
+    assert_eq!(code, 0, "a helper like the Pi links:\n{out}");
+    let package_jobs = |d: &Distccd| {
+        d.log_when(|log| {
+            log.lines()
+                .filter(|l| l.contains("COMPILE_OK") && SOURCES.iter().any(|c| l.contains(c)))
+                .count()
+                >= SOURCES.len()
+        })
+        .lines()
+        .filter(|l| l.contains("COMPILE_OK") && SOURCES.iter().any(|c| l.contains(c)))
+        .count()
+    };
+    assert_eq!(package_jobs(&good), SOURCES.len(), "{}", good.log_text());
+
+    pi.alarm_distcc(&["remove-host", &good.host_port(), "--yes"]);
+    pi.alarm_distcc(&["add-host", &nopie.spec(4), "--yes"]);
+    let (code, out) = probe(&pi);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("makes non-PIE objects"), "{out}");
+    let (code, out) = pi.makepkg_with(&dynamic);
+    assert_ne!(code, 0, "the PIE link cannot take non-PIE objects:\n{out}");
+    assert!(out.contains("recompile with -fPIC"), "{out}");
+    assert_eq!(
+        package_jobs(&nopie),
+        SOURCES.len(),
+        "the objects came from the helper:\n{}",
+        nopie.log_text()
+    );
 }

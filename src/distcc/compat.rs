@@ -264,6 +264,35 @@ fn compile_here(compiler: &Path, job: &Job, timeout: Duration) -> LocalOutcome {
     }
 }
 
+/// The C++ job here. C++ may be found under another name than C (`c++` when there is no
+/// `<CHOST>-g++`), so it counts only if that compiler builds for `expected` at all: its
+/// failure with CXXFLAGS then says something about the flags.
+fn cxx_here(compiler: &Path, job: &Job, expected: Arch, timeout: Duration) -> LocalOutcome {
+    let not_compared = |what: String| {
+        LocalOutcome::Missing(format!(
+            "{} {what}, not {expected}: C++ is not compared",
+            compiler.display()
+        ))
+    };
+    match compile_here(compiler, job, timeout) {
+        LocalOutcome::Object(info) if info.arch != expected => {
+            not_compared(format!("builds {}", info.arch))
+        }
+        LocalOutcome::Failed(err) => {
+            let bare = Job {
+                flags: Vec::new(),
+                ..job.clone()
+            };
+            match compile_here(compiler, &bare, timeout) {
+                LocalOutcome::Object(info) if info.arch == expected => LocalOutcome::Failed(err),
+                LocalOutcome::Object(info) => not_compared(format!("builds {}", info.arch)),
+                _ => not_compared("does not build C++".into()),
+            }
+        }
+        other => other,
+    }
+}
+
 /// This machine's compiler on the decisive jobs.
 pub fn reference(jobs: &[Job], expected: Arch, timeout: Duration) -> Reference {
     let runs: Vec<LocalRun> = std::thread::scope(|s| {
@@ -274,6 +303,7 @@ pub fn reference(jobs: &[Job], expected: Arch, timeout: Duration) -> Reference {
                 s.spawn(move || {
                     let compiler = local_compiler(job);
                     let outcome = match &compiler {
+                        Some(c) if job.kind == JobKind::Cxx => cxx_here(c, job, expected, timeout),
                         Some(c) => compile_here(c, job, timeout),
                         None => LocalOutcome::Missing(format!("no `{}` here", job.compiler)),
                     };
