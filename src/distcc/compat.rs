@@ -554,8 +554,13 @@ fn flags_concern(
             ),
             fix: "install the cross compiler (C++ included) on the helper and put its bin on distccd's PATH".into(),
         }),
+        // The C jobs decide the verdict, so theirs is an error; C++ only warns.
         other => Some(Concern {
-            severity: Severity::Warning,
+            severity: if job.kind == JobKind::Cxx {
+                Severity::Warning
+            } else {
+                Severity::Error
+            },
             message: format!(
                 "{at}: the {what} with {var} got no answer ({})",
                 crate::distcc::advice::describe(other, expected)
