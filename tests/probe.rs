@@ -239,9 +239,11 @@ fn sort_measure_finds_the_throughput_order_of_real_helpers() {
     if let Some(why) = missing(&[AARCH64_GCC.1]) {
         return skip("sort_measure_throughput", &why);
     }
+    // With a base compile time b, the order holds while b < 2*0.8 - 3*0.02 (quick before
+    // middle) and b < 3*2.5 - 4*0.8 (middle before slow): over a second of margin under load.
     let slow_big = Helper::default()
         .serve(AARCH64_GCC.0, AARCH64_GCC.1)
-        .delay(1.0)
+        .delay(2.5)
         .start();
     let quick_small = Helper::default()
         .serve(AARCH64_GCC.0, AARCH64_GCC.1)
@@ -249,7 +251,7 @@ fn sort_measure_finds_the_throughput_order_of_real_helpers() {
         .start();
     let middle = Helper::default()
         .serve(AARCH64_GCC.0, AARCH64_GCC.1)
-        .delay(0.3)
+        .delay(0.8)
         .start();
     let dead = free_port();
     let (_dir, conf) = scratch_copy(&stock_aarch64());
