@@ -82,6 +82,14 @@ impl Pi {
         dir
     }
 
+    /// `probe` of `helper` from this Pi, with `extra` appended to its config.
+    fn probe(&self, helper: &Distccd, extra: &str) -> Probed {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = self.config(dir.path(), &helper.spec(4), extra);
+        let compilers = self.compilers();
+        probe(&conf, compilers.path())
+    }
+
     /// A helper serving both names from Debian's cross compilers.
     fn helper(&self) -> Helper {
         Helper::default()
@@ -180,10 +188,7 @@ fn a_helper_like_the_pi_agrees_on_everything() {
             return;
         }
         let helper = pi.helper().start();
-        let dir = tempfile::tempdir().unwrap();
-        let conf = pi.config(dir.path(), &helper.spec(4), "");
-        let compilers = pi.compilers();
-        let p = probe(&conf, compilers.path());
+        let p = pi.probe(&helper, "");
         assert_eq!(p.code, 0, "{}: {}", pi.carch, p.text);
         assert_eq!(host(&p.json)["verdict"], "ok");
         assert_eq!(problems(&p.json), [], "{}", p.json);
@@ -233,10 +238,7 @@ fn a_helper_without_default_pie_is_an_error() {
             .serve_with(pi.gcc.0, pi.gcc.1, "-fno-pie")
             .serve(pi.gxx.0, pi.gxx.1)
             .start();
-        let dir = tempfile::tempdir().unwrap();
-        let conf = pi.config(dir.path(), &helper.spec(4), "");
-        let compilers = pi.compilers();
-        let p = probe(&conf, compilers.path());
+        let p = pi.probe(&helper, "");
         assert_eq!(p.code, 1, "{}", p.text);
         assert_eq!(host(&p.json)["verdict"], "failed");
         let compared = &host(&p.json)["compared"];
@@ -380,14 +382,10 @@ fn plugin_flags_are_refused_by_distccd_policy() {
         return;
     }
     let helper = pi.helper().start();
-    let dir = tempfile::tempdir().unwrap();
-    let conf = pi.config(
-        dir.path(),
-        &helper.spec(4),
+    let p = pi.probe(
+        &helper,
         "CFLAGS+=\" -fplugin=/usr/lib/alarm-probe-plugin.so\"\n",
     );
-    let compilers = pi.compilers();
-    let p = probe(&conf, compilers.path());
     assert_eq!(p.code, 1, "{}", p.text);
     assert_eq!(attempt(&p.json, "cflags")["result"], "rejected");
     let found = problems(&p.json);
@@ -412,10 +410,7 @@ fn a_missing_cxx_compiler_is_reported_for_cxx_only() {
             .serve(pi.gcc.0, pi.gcc.1)
             .whitelist(pi.gxx.0)
             .start();
-        let dir = tempfile::tempdir().unwrap();
-        let conf = pi.config(dir.path(), &helper.spec(4), "");
-        let compilers = pi.compilers();
-        let p = probe(&conf, compilers.path());
+        let p = pi.probe(&helper, "");
         assert_eq!(p.code, 0, "C still distributes: {}", p.text);
         assert_eq!(host(&p.json)["verdict"], "ok");
         assert_eq!(attempt(&p.json, "cxx")["result"], "compiler_missing");
@@ -628,14 +623,7 @@ fn what_cannot_be_known_is_said() {
         return;
     }
     let helper = pi.helper().start();
-    let dir = tempfile::tempdir().unwrap();
-    let conf = pi.config(
-        dir.path(),
-        &helper.spec(4),
-        "CFLAGS=\"-O2 $(getconf LONG_BIT)\"\n",
-    );
-    let compilers = pi.compilers();
-    let p = probe(&conf, compilers.path());
+    let p = pi.probe(&helper, "CFLAGS=\"-O2 $(getconf LONG_BIT)\"\n");
     assert_eq!(p.code, 0, "{}", p.text);
     assert_eq!(p.json["flags"]["cflags"], Value::Null);
     let not_sent = p.json["flags"]["not_sent"].to_string();
@@ -652,6 +640,7 @@ fn what_cannot_be_known_is_said() {
 
     // The same helper probed from a machine without the Pi's compiler: x86_64 `cc` is not
     // the Pi's, so nothing is compared, and the probe says why.
+    let dir = tempfile::tempdir().unwrap();
     let empty = tempfile::tempdir().unwrap();
     let conf = pi.config(dir.path(), &helper.spec(4), "");
     let p = probe(&conf, empty.path());

@@ -232,33 +232,27 @@ pub fn probe_table(
             let _ = writeln!(out, "{} {line}", paint(color, Tone::Warn, "fix:"));
         }
         for c in &j.concerns {
-            let (tone, label) = match c.severity {
-                Severity::Error => (Tone::Bad, "error:"),
-                Severity::Warning => (Tone::Warn, "warning:"),
-            };
-            let _ = writeln!(
-                out,
-                "{} {}\n  fix: {}",
-                paint(color, tone, label),
-                c.message,
-                c.fix
-            );
+            out.push_str(&concern_text(c, color));
         }
     }
     for c in checker.general_concerns() {
-        let (tone, label) = match c.severity {
-            Severity::Error => (Tone::Bad, "error:"),
-            Severity::Warning => (Tone::Warn, "warning:"),
-        };
-        let _ = writeln!(
-            out,
-            "{} {}\n  fix: {}",
-            paint(color, tone, label),
-            c.message,
-            c.fix
-        );
+        out.push_str(&concern_text(&c, color));
     }
     out
+}
+
+/// `error: MESSAGE` (or `warning:`), then its fix on the next line.
+fn concern_text(c: &Concern, color: bool) -> String {
+    let (tone, label) = match c.severity {
+        Severity::Error => (Tone::Bad, "error:"),
+        Severity::Warning => (Tone::Warn, "warning:"),
+    };
+    format!(
+        "{} {}\n  fix: {}\n",
+        paint(color, tone, label),
+        c.message,
+        c.fix
+    )
 }
 
 fn concern_json(c: &Concern) -> serde_json::Value {

@@ -662,57 +662,19 @@ pub fn judge(
     lto: bool,
     reference: Option<&Reference>,
 ) -> Judged {
-    let at = format!("{}:{}", report.target.host, report.target.port);
-    let mut verdict = report.verdict(expected);
     let fixes = advice(&report, expected, carch);
     let notes = notes(&report, expected);
-    let mut concerns = Vec::new();
     let mut comparison = Comparison::default();
-    let bare = report.decisive(JobKind::Bare);
-    let bare_ok = object_of(bare, expected);
-    // The name itself does not work there: the fixes say why, and there is nothing to compare.
-    if bare_ok.is_none() {
-        return Judged {
-            report,
-            verdict,
-            fixes,
-            concerns,
-            notes,
-            comparison,
-        };
-    }
-    let comparable = reference.filter(|r| r.not_comparable.is_none());
-    let flagged = report.decisive(JobKind::CFlags);
-    let helper_comment = object_of(flagged, expected)
-        .or(bare_ok)
-        .and_then(|(_, c)| c);
-    comparison.helper_compiler = helper_comment.map(str::to_string);
-    let helper_version = version_of(helper_comment);
-    for kind in [JobKind::CFlags, JobKind::Cxx] {
-        if let Some(a) = report.decisive(kind) {
-            let local = comparable.and_then(|r| r.run(kind));
-            concerns.extend(flags_concern(&at, a, &helper_version, local, expected));
-        }
-    }
-    if let Some(reference) = comparable {
-        concerns.extend(code_model_concern(
-            &at,
-            &report,
-            reference,
-            expected,
-            &mut comparison,
-        ));
-        concerns.extend(version_concern(
-            &at,
-            helper_comment,
-            reference,
-            lto,
-            &mut comparison,
-        ));
-    }
-    if concerns.iter().any(|c| c.severity == Severity::Error) {
-        verdict = Verdict::Failed;
-    }
+    // When the name itself does not work there, the fixes say why; nothing to compare.
+    let concerns = match object_of(report.decisive(JobKind::Bare), expected) {
+        Some(bare) => compare(&report, bare, expected, lto, reference, &mut comparison),
+        None => Vec::new(),
+    };
+    let verdict = if concerns.iter().any(|c| c.severity == Severity::Error) {
+        Verdict::Failed
+    } else {
+        report.verdict(expected)
+    };
     Judged {
         report,
         verdict,
@@ -721,6 +683,44 @@ pub fn judge(
         notes,
         comparison,
     }
+}
+
+/// The flags jobs' trouble, then (when this machine's compiler is the Pi's) PIE and version.
+fn compare(
+    report: &HostReport,
+    bare: (Option<CodeModel>, Option<&str>),
+    expected: Arch,
+    lto: bool,
+    reference: Option<&Reference>,
+    comparison: &mut Comparison,
+) -> Vec<Concern> {
+    let at = format!("{}:{}", report.target.host, report.target.port);
+    let comparable = reference.filter(|r| r.not_comparable.is_none());
+    let helper_comment = object_of(report.decisive(JobKind::CFlags), expected)
+        .unwrap_or(bare)
+        .1;
+    comparison.helper_compiler = helper_comment.map(str::to_string);
+    let helper_version = version_of(helper_comment);
+    let mut concerns = Vec::new();
+    for kind in [JobKind::CFlags, JobKind::Cxx] {
+        if let Some(a) = report.decisive(kind) {
+            let local = comparable.and_then(|r| r.run(kind));
+            concerns.extend(flags_concern(&at, a, &helper_version, local, expected));
+        }
+    }
+    if let Some(reference) = comparable {
+        concerns.extend(code_model_concern(
+            &at, report, reference, expected, comparison,
+        ));
+        concerns.extend(version_concern(
+            &at,
+            helper_comment,
+            reference,
+            lto,
+            comparison,
+        ));
+    }
+    concerns
 }
 
 /// Everything a probe needs, built once per command from the config.
