@@ -92,6 +92,7 @@ fn options(global: &GlobalOpts) -> Options {
         dry_run: global.dry_run,
         yes: global.yes,
         drop_in: global.drop_in,
+        no_verify: global.no_verify,
         color: match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,

@@ -34,6 +34,10 @@ pub struct GlobalOpts {
     /// Write the settings to <config>.d/distcc.conf instead of the main file
     #[arg(long, global = true)]
     pub drop_in: bool,
+    /// Write without checking the edit with bash first (unsafe: makepkg may read something
+    /// else than intended)
+    #[arg(long, global = true)]
+    pub no_verify: bool,
     /// Colour the diff, the levels and the verdicts
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,

@@ -60,3 +60,38 @@ pub fn paint(color: bool, tone: Tone, text: &str) -> String {
     }
     .to_string()
 }
+
+/// Text from outside (helpers, compilers, files) made safe for a terminal: every control
+/// character but newline and tab is shown as an escape (`\x1b`), so no sequence reaches the
+/// terminal (window title, screen clear, clipboard).
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() => {
+                let code = c as u32;
+                if code <= 0xff {
+                    out.push_str(&format!("\\x{code:02x}"));
+                } else {
+                    out.push_str(&format!("\\u{{{code:x}}}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape;
+
+    #[test]
+    fn escapes_terminal_sequences_keeps_lines() {
+        assert_eq!(
+            escape("a\x1b]0;t\x07\x1b[2J\tb\nc\r\u{9b}"),
+            "a\\x1b]0;t\\x07\\x1b[2J\tb\nc\\x0d\\x9b"
+        );
+    }
+}

@@ -174,25 +174,32 @@ fn edits_go_to_the_layer_makepkg_takes_the_value_from() {
     );
 }
 
-/// Editing a file that a later layer overrides warns, naming only what the diff changes.
+/// Editing a file that a later layer overrides is refused: bash reads the later value, and
+/// the refusal names its line. With --no-verify the override is still warned about.
 #[test]
 fn editing_the_main_file_warns_about_later_overrides_of_what_changed() {
     let t = Tree::new();
     std::fs::create_dir_all(t.root.join("etc")).unwrap();
     std::fs::copy(fixture("alarm-aarch64-stock.conf"), t.main()).unwrap();
+    let original = std::fs::read(t.main()).unwrap();
     t.write(
         "etc/makepkg.conf.d/zz-local.conf",
         "MAKEFLAGS=\"-j16\"\nBUILDENV+=(distcc)\n",
     );
     let (code, _, err) = t.bin(&["add-host", "10.0.0.3:3632/2", "--yes"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bash reads -j16"), "{err}");
+    assert!(err.contains("zz-local.conf:1"), "{err}");
+    assert_eq!(std::fs::read(t.main()).unwrap(), original);
+    let (code, _, err) = t.bin(&["add-host", "10.0.0.3:3632/2", "--yes", "--no-verify"]);
     assert_eq!(code, 0, "{err}");
     assert!(
         err.contains("zz-local.conf:1 sets MAKEFLAGS=\"-j16\""),
         "{err}"
     );
-    assert!(err.contains("--drop-in"), "{err}");
+    assert!(err.contains("edit that file instead"), "{err}");
     // Removing the host changes only DISTCC_HOSTS (and -j): no word of BUILDENV.
-    let (code, _, err) = t.bin(&["remove-host", "10.0.0.3", "--yes"]);
+    let (code, _, err) = t.bin(&["remove-host", "10.0.0.3", "--yes", "--no-verify"]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("BUILDENV"), "{err}");
 }
@@ -610,6 +617,26 @@ fn a_new_drop_in_is_read_before_the_user_file_whatever_their_names() {
         .env("ALARM_DISTCC_DEFAULT_CONF", t.main())
         .env("HOME", t.root.join("aaa-home"))
         .args(["--drop-in", "add-host", "10.0.0.3:3632/2", "--yes"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // bash reads the user file last, so the drop-in's list would never be used: refused.
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("bash sets it at") && err.contains("aaa-home/.config/pacman/makepkg.conf:1"),
+        "{err}"
+    );
+    assert!(!t.root.join("etc/makepkg.conf.d/distcc.conf").exists());
+    let out = bin()
+        .env("ALARM_DISTCC_DEFAULT_CONF", t.main())
+        .env("HOME", t.root.join("aaa-home"))
+        .args([
+            "--drop-in",
+            "add-host",
+            "10.0.0.3:3632/2",
+            "--yes",
+            "--no-verify",
+        ])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);

@@ -206,9 +206,12 @@ fn show_reports_values_sources_and_mismatch() {
 #[test]
 fn computed_job_count_is_replaced_and_said() {
     let (_dir, conf) = scratch_copy(&fixture("trailing-comments.conf"));
-    let r = run(&conf, &["set-local", "2", "--yes"]);
+    // distcc is off there: set-local alone keeps it off and leaves -j alone.
+    let r = run(&conf, &["enable", "--yes"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("computed job count"), "{}", r.stderr);
+    let r = run(&conf, &["set-local", "2", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
     let text = std::fs::read_to_string(&conf).unwrap();
     assert!(
         text.contains("MAKEFLAGS=\"-e -j14 -O line\" ## Change this for DistCC/SMP systems"),

@@ -228,7 +228,7 @@ fn the_wizard_offers_what_it_finds_and_scans_nothing_else() {
     s.expect("Add another helper?").unwrap();
     s.send("n").unwrap();
     s.expect("Write ").unwrap();
-    s.send("y").unwrap();
+    s.send("y\r").unwrap();
     s.expect(expectrl::Eof).unwrap();
     let vars = bash_vars(&[&conf]);
     assert_eq!(

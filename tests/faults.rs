@@ -39,7 +39,7 @@ fn file_replaced_while_the_prompt_waits_is_not_overwritten() {
     let theirs = b"# replaced by someone else\nBUILDENV=(!distcc)\n";
     std::fs::write(conf.with_extension("new"), theirs).unwrap();
     std::fs::rename(conf.with_extension("new"), &conf).unwrap();
-    s.send("y").unwrap();
+    s.send("y\r").unwrap();
     s.expect("changed since it was read").unwrap();
     assert_eq!(std::fs::read(&conf).unwrap(), theirs);
     assert!(temp_files(conf.parent().unwrap()).is_empty());
@@ -153,23 +153,30 @@ fn killed_mid_write_leaves_old_or_new_and_temps_are_cleaned() {
 
 #[test]
 fn a_full_disk_fails_cleanly() {
-    // RLIMIT_FSIZE stands in for a full disk: the write fails with EFBIG (SIGXFSZ ignored).
-    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
-    let original = std::fs::read(&conf).unwrap();
-    let out = Command::new("bash")
-        .args(["-c", r#"trap '' XFSZ; ulimit -f 1; exec "$@""#, "x"])
-        .arg(env!("CARGO_BIN_EXE_alarm-distcc"))
-        .arg("--config")
-        .arg(&conf)
-        .args(["set-local", "2", "--yes"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(err.contains("could not write"), "{err}");
-    assert_eq!(std::fs::read(&conf).unwrap(), original);
-    assert!(temp_files(conf.parent().unwrap()).is_empty());
+    // RLIMIT_FSIZE stands in for a full disk: writes fail with EFBIG (SIGXFSZ ignored). The
+    // bash check's private copies fail first; with --no-verify the write itself fails.
+    for (extra, says) in [
+        (None, "could not prepare the bash check"),
+        (Some("--no-verify"), "could not write"),
+    ] {
+        let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+        let original = std::fs::read(&conf).unwrap();
+        let out = Command::new("bash")
+            .args(["-c", r#"trap '' XFSZ; ulimit -f 1; exec "$@""#, "x"])
+            .arg(env!("CARGO_BIN_EXE_alarm-distcc"))
+            .arg("--config")
+            .arg(&conf)
+            .args(["set-local", "2", "--yes"])
+            .args(extra)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains(says), "{err}");
+        assert_eq!(std::fs::read(&conf).unwrap(), original);
+        assert!(temp_files(conf.parent().unwrap()).is_empty());
+    }
 }
 
 #[test]

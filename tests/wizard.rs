@@ -61,7 +61,7 @@ fn happy_path_on_a_stock_config() {
         .unwrap();
     s.expect("+BUILDENV=(distcc color !ccache check !sign)")
         .unwrap();
-    answer(&mut s, "Write ", "y");
+    answer(&mut s, "Write ", "y\r");
     s.expect("alarm-distcc helper --arch armv8").unwrap();
     assert_eq!(exit_code(s), 0);
 
@@ -89,7 +89,7 @@ fn invalid_host_is_explained_and_asked_again() {
     answer(&mut s, "Port [3636]", "\r");
     answer(&mut s, "Slots (compile jobs", "\r");
     answer(&mut s, "Add another helper?", "n");
-    answer(&mut s, "Write ", "y");
+    answer(&mut s, "Write ", "y\r");
     assert_eq!(exit_code(s), 0);
     let vars = bash_vars(&[&conf]);
     assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "127.0.0.3:3636/4");
@@ -116,7 +116,7 @@ fn existing_helper_removed() {
     s.expect("removed 127.0.0.4:3636/4").unwrap();
     answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "n");
-    answer(&mut s, "Write ", "y");
+    answer(&mut s, "Write ", "y\r");
     assert_eq!(exit_code(s), 0);
     let text = std::fs::read_to_string(&conf).unwrap();
     assert!(text.contains("DISTCC_HOSTS=\"localhost/2\"\n"), "{text}");
@@ -149,7 +149,8 @@ fn cancel_anywhere_leaves_the_file_byte_identical() {
     answer(&mut s, "Slots for this machine", "2\r");
     answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "n");
-    answer(&mut s, "Write ", "\x1b");
+    // Ctrl-D (end of input) at the final confirm is a no, too.
+    answer(&mut s, "Write ", "\x04");
     assert_ne!(exit_code(s), 0);
     assert_eq!(std::fs::read(&conf).unwrap(), original);
 }
@@ -193,7 +194,7 @@ fn each_helper_is_probed_as_entered() {
     s.expect("nothing listens").unwrap();
     answer(&mut s, "Keep this helper anyway?", "n");
     answer(&mut s, "Add a helper?", "n");
-    answer(&mut s, "Write ", "n");
+    answer(&mut s, "Write ", "n\r");
     assert_eq!(exit_code(s), 1);
     assert_eq!(std::fs::read(&conf).unwrap(), original);
 }
@@ -237,7 +238,7 @@ fn permission_denied_at_the_end_gives_the_sudo_command() {
     answer(&mut s, "Slots for this machine", "2\r");
     answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "n");
-    answer(&mut s, "Write ", "y");
+    answer(&mut s, "Write ", "y\r");
     s.expect("permission denied").unwrap();
     s.expect(
         format!(
@@ -277,7 +278,7 @@ fn pasted_spec_kept_failure_and_next_steps() {
     answer(&mut s, "Add another helper?", "n");
     s.expect(format!("DISTCC_HOSTS=\"127.0.0.1:{dead}/6 localhost/2\"").as_str())
         .unwrap();
-    answer(&mut s, "Write ", "y");
+    answer(&mut s, "Write ", "y\r");
     s.expect(format!("Kept although its check failed: 127.0.0.1:{dead}/6").as_str())
         .unwrap();
     s.expect(format!("alarm-distcc --config {} probe", conf.display()).as_str())

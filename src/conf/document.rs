@@ -183,13 +183,17 @@ impl Document {
             })
     }
 
-    /// Places inside shell logic that touch `name`, with the index of their item.
+    /// Places inside shell logic that touch `name`, with the index of their item. A function
+    /// definition touches nothing until it is called, and a call is not a touch the static
+    /// reading can see: the bash check before every write catches what a call changes.
     pub fn touches<'a>(&'a self, name: &'a str) -> impl Iterator<Item = (usize, &'a Touch)> + 'a {
         self.items
             .iter()
             .enumerate()
             .filter_map(|(i, item)| match &item.kind {
-                ItemKind::Logic(t) => Some(t.iter().map(move |t| (i, t))),
+                ItemKind::Logic(t) if !is_function_definition(self.slice(item.span.clone())) => {
+                    Some(t.iter().map(move |t| (i, t)))
+                }
                 _ => None,
             })
             .flatten()
@@ -198,6 +202,50 @@ impl Document {
 }
 
 const META: &[u8] = b" \t\n;&|<>()";
+
+/// `NAME() {...}`, `function NAME {...}` or `function NAME() (...)`, and nothing after its
+/// closing brace but blanks and a comment.
+fn is_function_definition(text: &[u8]) -> bool {
+    let blank = |b: &u8| b.is_ascii_whitespace();
+    let mut i = text.iter().take_while(|b| blank(b)).count();
+    let keyword = text[i..].starts_with(b"function") && text.get(i + 8).is_some_and(blank);
+    if keyword {
+        i += 8;
+        i += text[i..].iter().take_while(|b| blank(b)).count();
+    }
+    let name = text[i..]
+        .iter()
+        .take_while(|b| is_name_char(**b) || matches!(b, b'-' | b'.' | b':'))
+        .count();
+    if name == 0 {
+        return false;
+    }
+    i += name;
+    i += text[i..]
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count();
+    let parens = text[i..].starts_with(b"()");
+    if parens {
+        i += 2;
+    } else if !keyword {
+        return false;
+    }
+    i += text[i..].iter().take_while(|b| blank(b)).count();
+    let close = match text.get(i) {
+        Some(b'{') => b'}',
+        Some(b'(') => b')',
+        _ => return false,
+    };
+    // The item ends at the body's close: only blanks or a comment may follow it.
+    let end = text.iter().rposition(|b| *b == close).unwrap_or(0);
+    let tail = &text[end + 1..];
+    let tail = &tail[tail
+        .iter()
+        .take_while(|b| matches!(b, b' ' | b'\t'))
+        .count()..];
+    end > i && (tail.is_empty() || tail[0] == b'\n' || tail[0] == b'#')
+}
 
 fn is_name_start(b: u8) -> bool {
     b.is_ascii_alphabetic() || b == b'_'
@@ -764,7 +812,8 @@ pub fn decode_word_with(raw: &[u8], lookup: &dyn Fn(&str) -> Option<String>) -> 
                 Some(next) => i = next,
                 None => return Decoded::Dynamic,
             },
-            b'$' if raw.get(i + 1) == Some(&b'\'') => return Decoded::Dynamic,
+            // `$'...'` and `$"..."` (translated by the locale) are bash's to decode.
+            b'$' if matches!(raw.get(i + 1), Some(b'\'' | b'"')) => return Decoded::Dynamic,
             b'*' | b'?' | b'[' | b'{' | b'}' => return Decoded::Dynamic,
             b'~' if i == 0 => return Decoded::Dynamic,
             c => {
@@ -909,6 +958,26 @@ mod tests {
                 "Z=2"
             ]
         );
+    }
+
+    #[test]
+    fn a_function_definition_touches_nothing_until_called() {
+        for def in [
+            "f() { MAKEFLAGS=-j1; }\n",
+            "function f { MAKEFLAGS=-j1; }\n",
+            "function f() (\n  MAKEFLAGS=-j1\n)\n",
+            "f () {\n  MAKEFLAGS=-j1\n} # pin\n",
+        ] {
+            let doc = Document::parse(format!("{def}MAKEFLAGS=-j2\n"));
+            assert_eq!(doc.touches("MAKEFLAGS").count(), 0, "{def:?}");
+        }
+        for logic in [
+            "f() { MAKEFLAGS=-j1; }; f\n",
+            "if x; then MAKEFLAGS=-j1; fi\n",
+        ] {
+            let doc = Document::parse(logic);
+            assert_eq!(doc.touches("MAKEFLAGS").count(), 1, "{logic:?}");
+        }
     }
 
     #[test]

@@ -24,9 +24,16 @@ pub struct JobFlag {
 fn words(text: &[u8]) -> Vec<Range<usize>> {
     let mut out = Vec::new();
     let mut i = 0;
+    // An escaped blank (`-j2\ -l3`, unquoted) separates words in the value bash makes.
+    let escaped_blank =
+        |i: usize| text[i] == b'\\' && text.get(i + 1).is_some_and(|c| c.is_ascii_whitespace());
     while i < text.len() {
         if text[i].is_ascii_whitespace() {
             i += 1;
+            continue;
+        }
+        if escaped_blank(i) {
+            i += 2;
             continue;
         }
         let start = i;
@@ -34,6 +41,7 @@ fn words(text: &[u8]) -> Vec<Range<usize>> {
         let mut in_backticks = false;
         while i < text.len() {
             match text[i] {
+                b'\\' if depth == 0 && !in_backticks && escaped_blank(i) => break,
                 b'\\' => i += 1,
                 b'`' => in_backticks = !in_backticks,
                 b'(' | b'{' => depth += 1,
@@ -139,6 +147,14 @@ pub fn with_jobs(text: &str, jobs: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_escaped_blank_separates_words() {
+        let flags = find_job_flags(br"-j2\ -l3");
+        assert_eq!(flags.len(), 1);
+        assert_eq!(flags[0].count, JobCount::Fixed(2));
+        assert_eq!(with_jobs(r"-j2\ -l3", 4), r"-j4\ -l3");
+    }
 
     fn counts(s: &str) -> Vec<(String, JobCount)> {
         find_job_flags(s.as_bytes())

@@ -76,6 +76,7 @@ pub fn plan_hosts(
     inherited: &Inherited,
 ) -> Result<Plan, Refusal> {
     let (mut list, line) = starting_hosts(doc, inherited)?;
+    let start: Vec<String> = list.tokens.iter().map(|t| t.raw.clone()).collect();
     let mut notes = Vec::new();
     let sorting = matches!(
         change,
@@ -144,11 +145,37 @@ pub fn plan_hosts(
             ),
         });
     }
+    let unchanged = list
+        .tokens
+        .iter()
+        .map(|t| t.raw.as_str())
+        .eq(start.iter().map(String::as_str));
+    if unchanged && !matches!(change, HostChange::Add(_) | HostChange::Replace(_)) {
+        // Writing the same list would still uncomment `#DISTCC_HOSTS=""`, which makes distcc
+        // stop reading its hosts file: leave the file alone.
+        return Ok(Plan {
+            doc: doc.clone(),
+            notes,
+        });
+    }
     let has_helper = list
         .specs()
         .any(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh));
     let edited = edit::set_hosts(doc, &list)?;
     let on = distcc_on(doc, inherited);
+    // Only adding a helper turns distcc on; other edits keep a deliberate `disable`.
+    let turns_on = matches!(change, HostChange::Add(_) | HostChange::Replace(_));
+    if has_helper && !on && !turns_on {
+        notes.push(
+            "distcc stays off, as BUILDENV says; `alarm-distcc enable` turns it on (and sets \
+             -j to the total slots)"
+                .into(),
+        );
+        return Ok(Plan {
+            doc: edited.doc,
+            notes,
+        });
+    }
     if !has_helper {
         // Without a helper distcc has nothing to hand out: BUILDENV stays as it is, and -j
         // follows the slots only while distcc is on.

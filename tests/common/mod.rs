@@ -157,7 +157,7 @@ pub fn scratch_copy(src: &Path) -> (tempfile::TempDir, PathBuf) {
 /// What bash holds after sourcing `files` in order, as `declare -p` prints it, by name.
 /// Variables of bash itself are left out.
 pub fn bash_vars(files: &[&Path]) -> BTreeMap<String, String> {
-    let script = r#"for f in "$@"; do source "$f" >/dev/null 2>&1; done; declare -p"#;
+    let script = r#"for __oracle_file in "$@"; do source "$__oracle_file" >/dev/null 2>&1; done; unset __oracle_file; declare -p"#;
     let out = Command::new("bash")
         .args(["--norc", "--noprofile", "-c", script, "oracle"])
         .args(files)

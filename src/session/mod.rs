@@ -5,16 +5,13 @@ use crate::conf::buildflags::{self, BuildFlags};
 use crate::conf::document::Document;
 use crate::conf::edit::Refusal;
 use crate::conf::layers::{self, Env, Role, Value};
-use crate::conf::plan::{self, HostChange, Plan};
-use crate::conf::write::{self, Loaded, WriteError};
+use crate::conf::plan::{self, HostChange};
+use crate::conf::write::Loaded;
 use crate::distcc::compat::{self, Checker};
 use crate::distcc::elf::{Arch, arch_for_carch};
 use crate::distcc::protocol;
-use crate::distcc::scan::{self, DEFAULT_PORTS, Found, Search};
-use crate::error::{Cancelled, bad_input};
-use crate::ui::timeout_of;
+use crate::error::bad_input;
 use anyhow::{Result, anyhow};
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 /// What every command shares from the command line.
@@ -25,6 +22,8 @@ pub struct Options {
     pub dry_run: bool,
     pub yes: bool,
     pub drop_in: bool,
+    /// `--no-verify`: write without the bash check (unsafe).
+    pub no_verify: bool,
     /// Colour on (`--color`, else a terminal without `NO_COLOR`).
     pub color: bool,
 }
@@ -59,7 +58,14 @@ pub struct Target {
     pub doc: Document,
     /// Every layer with its document, the target included.
     pub layers: Vec<(PathBuf, Document)>,
+    /// What bash reads from those layers before any edit (None with `--no-verify`).
+    pub bash: Option<crate::conf::bash_check::Reading>,
 }
+
+mod pipeline;
+mod search;
+
+pub use pipeline::is_yes;
 
 const DROP_IN_HEADER: &str = "# distcc settings for makepkg, written by alarm-distcc.\n\
 # makepkg reads this file after the main makepkg.conf, so these values win.\n";
@@ -154,10 +160,13 @@ impl Session {
                 .count();
             layers.insert(at, (path.clone(), doc.clone()));
         }
+        refuse_line_endings(&path, doc.as_bytes())?;
+        let bash = self.bash_reading(&layers)?;
         Ok(Target {
             loaded,
             doc,
             layers,
+            bash,
         })
     }
 
@@ -211,112 +220,6 @@ impl Session {
         }
     }
 
-    /// Shows the diff, asks, writes. Shared by every editing command and the wizard.
-    pub fn apply(&self, target: &Target, plan: Plan) -> Result<()> {
-        let path = &target.loaded.path;
-        for note in &plan.notes {
-            eprintln!("note: {note}");
-        }
-        let old = target.loaded.original.clone().unwrap_or_default();
-        let new = plan.doc.as_bytes();
-        if target.loaded.original.is_some() && old == new {
-            eprintln!("nothing to change in {}", path.display());
-            return Ok(());
-        }
-        let old_label = if target.loaded.original.is_some() {
-            path.display().to_string()
-        } else {
-            "/dev/null".into()
-        };
-        let diff = write::unified_diff(&old, new, &old_label, &path.display().to_string());
-        print!(
-            "{}",
-            if self.opts.color {
-                write::colorize(&diff)
-            } else {
-                diff
-            }
-        );
-
-        let mut layers_after = target.layers.clone();
-        if let Some(slot) = layers_after.iter_mut().find(|(p, _)| p == path) {
-            slot.1 = plan.doc.clone();
-        }
-        let changed = layers::changed_vars(&target.doc, &plan.doc);
-        for o in layers::overrides(&layers_after, path, &changed) {
-            eprintln!(
-                "warning: {o}, which makepkg reads later and which overrides this change; edit \
-                 that file, or use --drop-in"
-            );
-        }
-        if self.opts.dry_run {
-            eprintln!("dry run: {} not written", path.display());
-            return Ok(());
-        }
-        if !self.opts.yes {
-            self.confirm(path)?;
-        }
-        write::write_atomic(&target.loaded, new).map_err(|e| self.write_error(e))?;
-        let before = layers::effective(&target.layers);
-        let after = layers::effective(&layers_after);
-        let summary = layers::change_summary(&before, &after);
-        eprintln!(
-            "{} {}{}",
-            if target.loaded.original.is_some() {
-                "wrote"
-            } else {
-                "created"
-            },
-            path.display(),
-            if summary.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", summary.join("; "))
-            }
-        );
-        let helpers = layers::hosts_of(&after.hosts).is_some_and(|l| {
-            l.specs()
-                .any(|s| s.kind() == crate::distcc::hosts::Kind::Tcp)
-        });
-        if helpers && matches!(after.distcc, Value::Known(ref s) if s.value) {
-            eprintln!(
-                "next: {} (checks each helper with a real compile)",
-                self.command("probe")
-            );
-        }
-        Ok(())
-    }
-
-    fn confirm(&self, path: &Path) -> Result<()> {
-        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
-            return Err(anyhow!(
-                "not written: no terminal to confirm on; pass --yes to write {} (or --dry-run to \
-                 only look)",
-                path.display()
-            ));
-        }
-        let answer = dialoguer::Confirm::new()
-            .with_prompt(format!("Write {}?", path.display()))
-            .default(false)
-            .interact_opt()
-            .map_err(crate::error::prompt_error)?;
-        match answer {
-            Some(true) => Ok(()),
-            _ => Err(Cancelled(format!("not written: {} is unchanged", path.display())).into()),
-        }
-    }
-
-    fn write_error(&self, e: WriteError) -> anyhow::Error {
-        match e {
-            WriteError::PermissionDenied(p) => anyhow!(
-                "permission denied writing {}; nothing was changed. Run it as root:\n  sudo {}",
-                p.display(),
-                shell_command_line()
-            ),
-            other => anyhow::Error::new(other),
-        }
-    }
-
     /// A command line to suggest, runnable as printed: `--config` is repeated when it was given.
     pub fn command(&self, args: &str) -> String {
         match &self.opts.config {
@@ -326,70 +229,6 @@ impl Session {
             ),
             None => format!("alarm-distcc {args}"),
         }
-    }
-
-    /// The search as the wizard and `discover` run it: subnets chosen and announced, a progress
-    /// bar on a terminal, the probes, the verdicts.
-    pub fn search_helpers(
-        &self,
-        docs: &[(PathBuf, Document)],
-        opts: &SearchOptions,
-    ) -> Result<(Vec<Found>, Arch)> {
-        let (subnets, notes) =
-            scan::choose_subnets(&opts.subnets, opts.public).map_err(bad_input)?;
-        for note in notes {
-            eprintln!("note: {note}");
-        }
-        let ports = if opts.ports.is_empty() {
-            DEFAULT_PORTS.to_vec()
-        } else {
-            opts.ports.clone()
-        };
-        if ports.contains(&0) {
-            return Err(bad_input("--port 0 is not a port"));
-        }
-        let timeout = timeout_of(opts.timeout)?;
-        let (checker, _) = self.checker(docs, None, None)?;
-        let expected = checker.expected;
-        let listed = layers::hosts_of(&layers::effective(docs).hosts).unwrap_or_default();
-        let addresses: u64 = subnets.iter().map(|n| n.host_count()).sum();
-        eprintln!(
-            "searching {} ({addresses} address(es)) on port(s) {}",
-            subnets
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            ports
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-        let bar = std::io::stderr().is_terminal().then(|| {
-            let bar = indicatif::ProgressBar::new(addresses * ports.len() as u64);
-            bar.set_message("connecting");
-            bar
-        });
-        let found = scan::search(
-            &Search {
-                subnets: &subnets,
-                ports: &ports,
-                timeout,
-                checker: &checker,
-                listed: &listed,
-            },
-            &|done, _| {
-                if let Some(bar) = &bar {
-                    bar.set_position(done as u64);
-                    bar.set_message("checking what answered");
-                }
-            },
-        );
-        if let Some(bar) = bar {
-            bar.finish_and_clear();
-        }
-        Ok((found, expected))
     }
 
     /// What the helpers must compile for: `--expect-arch`, else CARCH, else this binary's arch.
@@ -434,6 +273,30 @@ impl Session {
         let kept = compat::kept_local_flags(cflags, flags.cxxflags.as_deref().ok());
         Ok((Checker::new(jobs, expected, carch, flags.lto, kept), flags))
     }
+}
+
+/// Windows line endings put a `\r` at the end of every value bash reads, and a byte order
+/// mark glues itself to the first command: neither is a file to edit as it is.
+fn refuse_line_endings(path: &Path, text: &[u8]) -> Result<()> {
+    if let Some(at) = text.windows(2).position(|w| w == b"\r\n") {
+        let line = 1 + text[..at].iter().filter(|&&b| b == b'\n').count();
+        return Err(bad_input(format!(
+            "{}:{line}: the file has Windows line endings (CRLF): bash reads the \\r at each line's \
+             end into the values (DISTCC_HOSTS=\"host\\r\"), and makepkg with it. Convert it \
+             first: sed -i 's/\\r$//' {}",
+            path.display(),
+            shell_quote(&path.display().to_string())
+        )));
+    }
+    if text.starts_with(b"\xef\xbb\xbf") {
+        return Err(bad_input(format!(
+            "{}:1: the file starts with a UTF-8 byte order mark, which bash reads as part of the \
+             first line's command. Remove it first: sed -i '1s/^\\xEF\\xBB\\xBF//' {}",
+            path.display(),
+            shell_quote(&path.display().to_string())
+        )));
+    }
+    Ok(())
 }
 
 /// A makepkg.conf is a few KiB; anything this big is not one, and is refused before reading.
@@ -484,7 +347,7 @@ fn main_read_error(path: &Path, e: std::io::Error) -> anyhow::Error {
 }
 
 /// This invocation as a shell command line, for "run it with sudo" advice.
-fn shell_command_line() -> String {
+pub(crate) fn shell_command_line() -> String {
     std::env::args()
         .enumerate()
         .map(|(i, a)| {

@@ -1,0 +1,560 @@
+//! What bash itself reads from the config layers, sourced the way makepkg sources them. Every
+//! write is checked with it (the static model of the file is only a guess at what bash does),
+//! and `show` and `doctor` compare their static reading with it.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long bash may take to source every layer: a makepkg.conf loads in milliseconds.
+pub const TIME_BOUND: Duration = Duration::from_secs(2);
+
+/// Output kept from bash: a reading of a config the tool accepts is far smaller.
+const MAX_REPORT: usize = 32 << 20;
+const MAX_STDERR: usize = 8 << 10;
+
+/// One file in makepkg's order, as bash is to read it.
+pub struct LayerText<'a> {
+    pub path: &'a Path,
+    pub text: &'a [u8],
+}
+
+/// A variable as bash holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BashVar {
+    /// `$NAME`: for an array, its first element, as distcc and make would get it if exported.
+    pub value: String,
+    /// Declared as an array (makepkg then exports nothing for it).
+    pub array: bool,
+}
+
+/// Where bash last changed a value: a layer and a line in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub path: PathBuf,
+    pub line: usize,
+}
+
+/// What makepkg ends with once bash has sourced every layer.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Reading {
+    /// distcc as makepkg's `check_buildoption` decides: the last `distcc` or `!distcc`
+    /// in BUILDENV; None when BUILDENV names neither (distcc off).
+    pub distcc: Option<bool>,
+    /// BUILDENV's entries other than distcc's, in order.
+    pub buildenv_rest: Vec<String>,
+    pub hosts: Option<BashVar>,
+    pub makeflags: Option<BashVar>,
+    /// Every other variable, as `declare -p` prints it.
+    pub others: BTreeMap<String, String>,
+}
+
+impl BashError {
+    /// Whether the config itself is the cause (bad input), not this machine.
+    pub fn is_config(&self) -> bool {
+        !matches!(self, BashError::NotFound(_) | BashError::Setup(_))
+    }
+}
+
+impl Reading {
+    pub fn distcc_on(&self) -> bool {
+        self.distcc == Some(true)
+    }
+}
+
+/// Why there is no reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BashError {
+    /// bash is not on PATH (or could not start).
+    NotFound(String),
+    TimedOut,
+    /// `source` of a layer returned non-zero: makepkg stops with "Failed to source".
+    SourceFailed {
+        path: PathBuf,
+        status: i32,
+        stderr: String,
+    },
+    /// bash ended while reading a layer (an `exit`, a fatal error).
+    Stopped {
+        path: PathBuf,
+        stderr: String,
+    },
+    /// The throwaway folder could not be made or handed to the unprivileged user.
+    Setup(String),
+}
+
+impl std::fmt::Display for BashError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let first_line = |s: &str| {
+            s.lines()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| format!(": bash says `{}`", crate::ui::escape(l.trim())))
+                .unwrap_or_default()
+        };
+        match self {
+            BashError::NotFound(e) => write!(f, "bash could not be run ({e})"),
+            BashError::TimedOut => write!(
+                f,
+                "bash did not finish sourcing the config within {} s",
+                TIME_BOUND.as_secs()
+            ),
+            BashError::SourceFailed {
+                path,
+                status,
+                stderr,
+            } => write!(
+                f,
+                "sourcing {} ends with status {status}, so makepkg stops with \"Failed to \
+                 source\"{}",
+                path.display(),
+                first_line(stderr)
+            ),
+            BashError::Stopped { path, stderr } => write!(
+                f,
+                "bash stopped while reading {} (an `exit` or a fatal error), so makepkg would \
+                 stop there too{}",
+                path.display(),
+                first_line(stderr)
+            ),
+            BashError::Setup(e) => write!(f, "could not prepare the bash check: {e}"),
+        }
+    }
+}
+
+/// The user bash runs as: makepkg never runs as root, and the per-user file is the user's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunAs {
+    /// None: as this process.
+    pub ids: Option<(u32, u32)>,
+    pub name: String,
+    pub home: PathBuf,
+}
+
+impl RunAs {
+    /// This process when not root; else `SUDO_USER`; else `nobody`.
+    pub fn for_process() -> RunAs {
+        // SAFETY: geteuid has no preconditions.
+        let euid = unsafe { libc::geteuid() };
+        let home_of = |h: Option<PathBuf>| h.unwrap_or_else(|| PathBuf::from("/nonexistent"));
+        if euid != 0 {
+            return RunAs {
+                ids: None,
+                name: std::env::var("USER").unwrap_or_default(),
+                home: home_of(dirs::home_dir()),
+            };
+        }
+        let sudo = std::env::var("SUDO_USER").ok().filter(|u| u != "root");
+        for name in sudo.iter().map(String::as_str).chain(["nobody"]) {
+            if let Some((uid, gid, home)) = passwd_entry(name) {
+                return RunAs {
+                    ids: Some((uid, gid)),
+                    name: name.to_string(),
+                    home,
+                };
+            }
+        }
+        // No nobody in passwd: the conventional overflow ids.
+        RunAs {
+            ids: Some((65534, 65534)),
+            name: "nobody".into(),
+            home: PathBuf::from("/nonexistent"),
+        }
+    }
+}
+
+fn passwd_entry(name: &str) -> Option<(u32, u32, PathBuf)> {
+    let passwd = std::fs::read_to_string("/etc/passwd").ok()?;
+    passwd.lines().find_map(|l| {
+        let f: Vec<&str> = l.split(':').collect();
+        (f.len() >= 7 && f[0] == name)
+            .then(|| Some((f[2].parse().ok()?, f[3].parse().ok()?, PathBuf::from(f[5]))))?
+    })
+}
+
+/// The driver: makepkg's load_makepkg_config -> source_makepkg_config -> source_safe, one
+/// function call per layer (so `local` and plain `declare` in a file stay local, as in
+/// makepkg), then a report on fd 3, which the config itself never sees.
+const DRIVER: &str = r#"
+exec 3>&1 >/dev/null </dev/null
+__alarm_distcc_source() {
+	local shellopts=$(shopt -p extglob)
+	shopt -u extglob
+	source "$1" 3>&-
+	local __alarm_distcc_rc=$?
+	eval "$shellopts"
+	return $__alarm_distcc_rc
+}
+__alarm_distcc_load() {
+	local __alarm_distcc_i=0 __alarm_distcc_f
+	for __alarm_distcc_f in "$@"; do
+		printf 'L\0%s\0' "$__alarm_distcc_i" >&3
+		__alarm_distcc_source "$__alarm_distcc_f"
+		__alarm_distcc_rc=$?
+		if ((__alarm_distcc_rc)); then
+			printf 'F\0%s\0' "$__alarm_distcc_rc" >&3
+			exit 0
+		fi
+		((__alarm_distcc_i++))
+	done
+}
+__alarm_distcc_load "$@"
+unset -f __alarm_distcc_source __alarm_distcc_load
+unset __alarm_distcc_rc
+__alarm_distcc_v=none
+for __alarm_distcc_o in "${BUILDENV[@]}"; do
+	case $__alarm_distcc_o in
+		distcc) __alarm_distcc_v=on ;;
+		'!distcc') __alarm_distcc_v=off ;;
+		*) printf 'B\0%s\0' "$__alarm_distcc_o" >&3 ;;
+	esac
+done
+printf 'D\0%s\0' "$__alarm_distcc_v" >&3
+[[ -v DISTCC_HOSTS ]] && printf 'H\0%s\0%s\0' "${DISTCC_HOSTS@a}" "$DISTCC_HOSTS" >&3
+[[ -v MAKEFLAGS ]] && printf 'M\0%s\0%s\0' "${MAKEFLAGS@a}" "$MAKEFLAGS" >&3
+unset __alarm_distcc_v __alarm_distcc_o
+printf 'V\0' >&3
+declare -p >&3
+printf '\0E\0' >&3
+"#;
+
+/// Variables bash keeps itself (or that differ between two runs whatever the config says).
+const BASH_OWN: &[&str] = &[
+    "BASH",
+    "BASHOPTS",
+    "BASHPID",
+    "BASH_ALIASES",
+    "BASH_ARGC",
+    "BASH_ARGV",
+    "BASH_ARGV0",
+    "BASH_CMDS",
+    "BASH_COMMAND",
+    "BASH_EXECUTION_STRING",
+    "BASH_LINENO",
+    "BASH_LOADABLES_PATH",
+    "BASH_REMATCH",
+    "BASH_SOURCE",
+    "BASH_SUBSHELL",
+    "BASH_VERSINFO",
+    "BASH_VERSION",
+    "COMP_WORDBREAKS",
+    "DIRSTACK",
+    "EPOCHREALTIME",
+    "EPOCHSECONDS",
+    "EUID",
+    "FUNCNAME",
+    "GROUPS",
+    "HISTCMD",
+    "HOSTNAME",
+    "HOSTTYPE",
+    "IFS",
+    "LINENO",
+    "MACHTYPE",
+    "OLDPWD",
+    "OPTERR",
+    "OPTIND",
+    "OSTYPE",
+    "PIPESTATUS",
+    "PPID",
+    "PS4",
+    "PWD",
+    "RANDOM",
+    "SECONDS",
+    "SHELLOPTS",
+    "SHLVL",
+    "SRANDOM",
+    "UID",
+    "_",
+];
+
+/// The bash makepkg runs on (its `#!/usr/bin/bash`), else bash on PATH;
+/// `ALARM_DISTCC_BASH` names another one (for systems that keep it elsewhere).
+fn find_bash() -> Option<PathBuf> {
+    let runnable =
+        |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.mode() & 0o111 != 0);
+    if let Some(p) = std::env::var_os("ALARM_DISTCC_BASH") {
+        let p = PathBuf::from(p);
+        return runnable(&p).then_some(p);
+    }
+    let usr = Path::new("/usr/bin/bash");
+    if runnable(usr) {
+        return Some(usr.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("bash"))
+        .find(|p| runnable(p))
+}
+
+/// Sources `layers` in order with real bash, as `run_as`, and reports what makepkg ends with.
+pub fn read(layers: &[LayerText], run_as: &RunAs) -> Result<Reading, BashError> {
+    let run = run(layers, run_as, MAX_STDERR)?;
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    parse_report(&run.report, layers, stderr)
+}
+
+struct Run {
+    report: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+fn run(layers: &[LayerText], run_as: &RunAs, stderr_cap: usize) -> Result<Run, BashError> {
+    let bash = find_bash().ok_or_else(|| BashError::NotFound("not found on PATH".into()))?;
+    // A throwaway folder: the working folder, and each layer's text as a private copy the
+    // unprivileged user can read whatever the permissions of the real folders.
+    let dir = tempfile::Builder::new()
+        .prefix("alarm-distcc-bash-")
+        .tempdir_in(if run_as.ids.is_some() {
+            PathBuf::from("/tmp")
+        } else {
+            std::env::temp_dir()
+        })
+        .map_err(|e| BashError::Setup(e.to_string()))?;
+    let setup = |e: std::io::Error| BashError::Setup(e.to_string());
+    let mut names = Vec::new();
+    for (i, layer) in layers.iter().enumerate() {
+        let file = dir.path().join(format!("layer-{i}.conf"));
+        std::fs::write(&file, layer.text).map_err(setup)?;
+        names.push(file);
+    }
+    if let Some((uid, gid)) = run_as.ids {
+        for p in names.iter().chain([&dir.path().to_path_buf()]) {
+            std::os::unix::fs::chown(p, Some(uid), Some(gid)).map_err(setup)?;
+        }
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
+            .map_err(setup)?;
+    }
+
+    let mut cmd = Command::new(&bash);
+    cmd.args(["--noprofile", "--norc", "-c", DRIVER, "alarm-distcc-check"])
+        .args(&names)
+        .current_dir(dir.path())
+        .env_clear()
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    for key in ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ"] {
+        if let Some(v) = std::env::var_os(key) {
+            cmd.env(key, v);
+        }
+    }
+    cmd.env("HOME", &run_as.home)
+        .env("USER", &run_as.name)
+        .env("LOGNAME", &run_as.name);
+    if let Some((uid, gid)) = run_as.ids {
+        cmd.uid(uid).gid(gid);
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| BashError::NotFound(format!("{}: {e}", bash.display())))?;
+    let pgid = child.id() as i32;
+    let out = bounded_reader(child.stdout.take().expect("piped"), MAX_REPORT);
+    let err = bounded_reader(child.stderr.take().expect("piped"), stderr_cap);
+    let deadline = Instant::now() + TIME_BOUND;
+    let finished = loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break true,
+            Ok(None) if Instant::now() >= deadline => break false,
+            Ok(None) => std::thread::sleep(Duration::from_millis(1)),
+            Err(_) => break false,
+        }
+    };
+    // Whatever the config left running in the background goes too.
+    // SAFETY: kill has no memory preconditions; the group is the child's own.
+    unsafe {
+        libc::kill(-pgid, libc::SIGKILL);
+    }
+    let _ = child.wait();
+    let left = Duration::from_millis(500);
+    let report = out.recv_timeout(left).unwrap_or_default();
+    let stderr = err.recv_timeout(left).unwrap_or_default();
+    if !finished {
+        return Err(BashError::TimedOut);
+    }
+    // bash names the private copies; the user knows the real files.
+    let mut stderr = String::from_utf8_lossy(&stderr).into_owned();
+    for (name, layer) in names.iter().zip(layers).rev() {
+        stderr = stderr.replace(
+            name.to_string_lossy().as_ref(),
+            layer.path.to_string_lossy().as_ref(),
+        );
+    }
+    Ok(Run {
+        report,
+        stderr: stderr.into_bytes(),
+    })
+}
+
+fn bounded_reader(
+    mut from: impl Read + Send + 'static,
+    max: usize,
+) -> std::sync::mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut kept = Vec::new();
+        let mut buf = [0u8; 64 << 10];
+        loop {
+            match from.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    let room = max.saturating_sub(kept.len());
+                    kept.extend_from_slice(&buf[..n.min(room)]);
+                }
+            }
+        }
+        let _ = tx.send(kept);
+    });
+    rx
+}
+
+fn parse_report(report: &[u8], layers: &[LayerText], stderr: String) -> Result<Reading, BashError> {
+    let mut fields = report.split(|&b| b == 0);
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    let mut reading = Reading::default();
+    let mut layer: Option<usize> = None;
+    let mut complete = false;
+    let layer_path = |i: Option<usize>| {
+        i.and_then(|i| layers.get(i))
+            .map_or_else(PathBuf::new, |l| l.path.to_path_buf())
+    };
+    while let Some(tag) = fields.next() {
+        match tag {
+            b"L" => layer = fields.next().and_then(|i| text(i).parse().ok()),
+            b"F" => {
+                let status = fields.next().map_or(1, |s| text(s).parse().unwrap_or(1));
+                return Err(BashError::SourceFailed {
+                    path: layer_path(layer),
+                    status,
+                    stderr,
+                });
+            }
+            b"B" => reading
+                .buildenv_rest
+                .push(text(fields.next().unwrap_or_default())),
+            b"D" => {
+                reading.distcc = match fields.next() {
+                    Some(b"on") => Some(true),
+                    Some(b"off") => Some(false),
+                    _ => None,
+                }
+            }
+            b"H" | b"M" => {
+                let attrs = text(fields.next().unwrap_or_default());
+                let var = BashVar {
+                    array: attrs.contains('a') || attrs.contains('A'),
+                    value: text(fields.next().unwrap_or_default()),
+                };
+                if tag == b"H" {
+                    reading.hosts = Some(var);
+                } else {
+                    reading.makeflags = Some(var);
+                }
+            }
+            b"V" => {
+                let decls = fields.next().unwrap_or_default();
+                reading.others = split_declarations(&text(decls));
+            }
+            b"E" => {
+                complete = true;
+                break;
+            }
+            _ => {}
+        }
+    }
+    if !complete {
+        return Err(BashError::Stopped {
+            path: layer_path(layer),
+            stderr,
+        });
+    }
+    Ok(reading)
+}
+
+/// `declare -p` output split by variable. A value holding a line that starts with
+/// `declare ` only moves text between two entries: any change still shows as a difference.
+fn split_declarations(text: &str) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    let mut current: Option<(String, String)> = None;
+    for line in text.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("declare ") {
+            if let Some((k, v)) = current.take() {
+                vars.insert(k, v);
+            }
+            let decl = rest.split_once(' ').map_or("", |x| x.1);
+            let name: String = decl
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            current = Some((name, line.to_string()));
+        } else if let Some((_, v)) = current.as_mut() {
+            v.push_str(line);
+        }
+    }
+    if let Some((k, v)) = current.take() {
+        vars.insert(k, v);
+    }
+    vars.retain(|k, _| {
+        !BASH_OWN.contains(&k.as_str())
+            && !matches!(k.as_str(), "BUILDENV" | "DISTCC_HOSTS" | "MAKEFLAGS")
+    });
+    vars
+}
+
+/// The traced run, for a message: where bash last changed each watched value. Only run once
+/// a difference is found, since the trap costs a check per command.
+pub fn origins(layers: &[LayerText], run_as: &RunAs) -> BTreeMap<String, Origin> {
+    // The trap is installed by a first layer of its own, so every real layer and the
+    // functions they call are watched (functrace), each command with its file and line.
+    let trap = "set -T\n\
+        declare -gA __alarm_distcc_seen=()\n\
+        __alarm_distcc_w() { local n v; for n in BUILDENV DISTCC_HOSTS MAKEFLAGS; do \
+        if [[ $n == BUILDENV ]]; then v=\"${BUILDENV[*]-}\"; else v=\"${!n-$'\\1'}\"; fi; \
+        if [[ ${__alarm_distcc_seen[$n]-$'\\2'} != \"$v\" ]]; then __alarm_distcc_seen[$n]=$v; \
+        printf '\\0O\\0%s\\0%s\\0' \"$n\" \"$__alarm_distcc_at\" >&2; fi; done; \
+        __alarm_distcc_at=\"${BASH_SOURCE[1]##*/layer-}:${BASH_LINENO[0]}\"; }\n\
+        trap __alarm_distcc_w DEBUG\n";
+    let mut all: Vec<LayerText> = vec![LayerText {
+        path: Path::new("(trace)"),
+        text: trap.as_bytes(),
+    }];
+    all.extend(layers.iter().map(|l| LayerText {
+        path: l.path,
+        text: l.text,
+    }));
+    let mut out = BTreeMap::new();
+    let Ok(run) = run(&all, run_as, MAX_REPORT) else {
+        return out;
+    };
+    let mut fields = run.stderr.split(|&b| b == 0);
+    while let Some(tag) = fields.next() {
+        if tag != b"O" {
+            continue;
+        }
+        let (Some(name), Some(at)) = (fields.next(), fields.next()) else {
+            break;
+        };
+        let at = String::from_utf8_lossy(at);
+        let Some((layer, line)) = at.split_once(':') else {
+            continue;
+        };
+        let layer = layer.trim_end_matches(".conf").parse::<usize>().ok();
+        let (Some(layer), Ok(line)) = (layer, line.parse::<usize>()) else {
+            continue;
+        };
+        // Layer 0 is the trap's own.
+        if let Some(l) = layer.checked_sub(1).and_then(|i| layers.get(i)) {
+            out.insert(
+                String::from_utf8_lossy(name).into_owned(),
+                Origin {
+                    path: l.path.to_path_buf(),
+                    line,
+                },
+            );
+        }
+    }
+    out
+}

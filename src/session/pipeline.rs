@@ -1,0 +1,577 @@
+//! The write pipeline every edit ends in: planned document -> bash check -> diff -> confirm ->
+//! atomic write. Nothing is written that bash would read differently from what was intended.
+
+use super::{Session, Target, shell_command_line};
+use crate::conf::bash_check::{self, BashError, LayerText, Reading, RunAs};
+use crate::conf::document::Document;
+use crate::conf::layers::{self, Effective, Value};
+use crate::conf::makeflags::{JobCount, find_job_flags};
+use crate::conf::plan::Plan;
+use crate::conf::write::{self, WriteError};
+use crate::error::{Cancelled, bad_input};
+use crate::ui::escape;
+use anyhow::{Result, anyhow};
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+/// What the bash check found for an edit.
+enum Verdict {
+    /// bash reads what was intended, and something changed.
+    Intended,
+    /// bash reads exactly what it read before: the edit would change nothing makepkg sees.
+    NoChange,
+    /// `--no-verify`.
+    Unchecked,
+}
+
+impl Session {
+    /// Shows the diff, asks, writes. Shared by every editing command and the wizard.
+    pub fn apply(&self, target: &Target, plan: Plan) -> Result<()> {
+        let path = &target.loaded.path;
+        for note in &plan.notes {
+            eprintln!("note: {note}");
+        }
+        let old = target.loaded.original.clone().unwrap_or_default();
+        let new = plan.doc.as_bytes();
+        if target.loaded.original.is_some() && old == new {
+            eprintln!("nothing to change in {}", path.display());
+            return Ok(());
+        }
+        check_links(&target.loaded.real)?;
+        let mut layers_after = target.layers.clone();
+        if let Some(slot) = layers_after.iter_mut().find(|(p, _)| p == path) {
+            slot.1 = plan.doc.clone();
+        }
+        let verdict = self.verify(target, &layers_after)?;
+        if let Verdict::NoChange = verdict {
+            eprintln!(
+                "nothing to change in {}: bash reads the same values with or without this edit",
+                path.display()
+            );
+            return Ok(());
+        }
+
+        let old_label = if target.loaded.original.is_some() {
+            path.display().to_string()
+        } else {
+            "/dev/null".into()
+        };
+        let diff = write::unified_diff(&old, new, &old_label, &path.display().to_string());
+        let diff = escape(&diff);
+        print!(
+            "{}",
+            if self.opts.color {
+                write::colorize(&diff)
+            } else {
+                diff
+            }
+        );
+        let changed = layers::changed_vars(&target.doc, &plan.doc);
+        for o in layers::overrides(&layers_after, path, &changed) {
+            eprintln!(
+                "warning: {o}, which makepkg reads later and which overrides this change; edit \
+                 that file instead",
+            );
+        }
+        let checked = match verdict {
+            Verdict::Unchecked => "not checked with bash (--no-verify)",
+            _ => "checked with bash: makepkg reads the intended values",
+        };
+        if self.opts.dry_run {
+            eprintln!("dry run: {checked}; {} not written", path.display());
+            return Ok(());
+        }
+        if !self.opts.yes {
+            self.confirm(path)?;
+        }
+        write::write_atomic(&target.loaded, new).map_err(|e| self.write_error(e))?;
+        let before = layers::effective(&target.layers);
+        let after = layers::effective(&layers_after);
+        let summary = layers::change_summary(&before, &after);
+        eprintln!(
+            "{} {}{}",
+            if target.loaded.original.is_some() {
+                "wrote"
+            } else {
+                "created"
+            },
+            path.display(),
+            if summary.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", summary.join("; "))
+            }
+        );
+        let helpers = layers::hosts_of(&after.hosts).is_some_and(|l| {
+            l.specs()
+                .any(|s| s.kind() == crate::distcc::hosts::Kind::Tcp)
+        });
+        if helpers && matches!(after.distcc, Value::Known(ref s) if s.value) {
+            eprintln!(
+                "next: {} (checks each helper with a real compile)",
+                self.command("probe")
+            );
+        }
+        Ok(())
+    }
+
+    /// Sources the layers before and after the edit with real bash and compares what makepkg
+    /// would read with what the edit intends. Any difference refuses the write (exit 2).
+    fn verify(&self, target: &Target, after: &[(PathBuf, Document)]) -> Result<Verdict> {
+        if self.opts.no_verify {
+            eprintln!(
+                "warning: --no-verify: the edit is not checked with bash; makepkg may read \
+                 something else than intended"
+            );
+            return Ok(Verdict::Unchecked);
+        }
+        let run_as = RunAs::for_process();
+        let path = &target.loaded.path;
+        let refuse = |why: String| {
+            bad_input(format!(
+                "{}: not written: {why}{}",
+                path.display(),
+                no_verify_hint(&why)
+            ))
+        };
+        // This machine, not the config, is at fault: exit 1.
+        let cannot_check = |e: BashError| {
+            anyhow!(
+                "{}: not written: {e}; the edit cannot be checked with bash (to write without \
+                 the check, which is unsafe, add --no-verify)",
+                path.display()
+            )
+        };
+        let fail = |e: BashError, what: &str| {
+            if e.is_config() {
+                refuse(format!("{what}{e}"))
+            } else {
+                cannot_check(e)
+            }
+        };
+        let texts = |docs: &[(PathBuf, Document)]| -> Vec<(PathBuf, Vec<u8>)> {
+            docs.iter()
+                .map(|(p, d)| (p.clone(), d.as_bytes().to_vec()))
+                .collect()
+        };
+        let after_texts = texts(after);
+        let Some(before) = target.bash.clone() else {
+            return Ok(Verdict::Unchecked);
+        };
+        let after_reading =
+            read_layers(&after_texts, &run_as).map_err(|e| fail(e, "after this edit, "))?;
+        // What the edit means makepkg to end with: the layers up to the edited file. A later
+        // layer that overrides it makes bash disagree, and the write is refused.
+        let upto = target
+            .layers
+            .iter()
+            .position(|(p, _)| p == path)
+            .map_or(target.layers.len(), |i| i + 1);
+        let intended = Intended::new(
+            &layers::effective(&target.layers[..upto]),
+            &layers::effective(&after[..upto]),
+        );
+        let problems = compare(&intended, &before, &after_reading);
+        if problems.is_empty() {
+            return Ok(if before == after_reading {
+                Verdict::NoChange
+            } else {
+                Verdict::Intended
+            });
+        }
+        let layer_texts: Vec<LayerText> = after_texts
+            .iter()
+            .map(|(p, t)| LayerText { path: p, text: t })
+            .collect();
+        let origins = bash_check::origins(&layer_texts, &run_as);
+        let lines: Vec<String> = problems
+            .iter()
+            .map(|p| match origins.get(p.var.as_str()) {
+                Some(o) if p.watched => format!(
+                    "{} (bash sets it at {}:{})",
+                    p.text,
+                    o.path.display(),
+                    o.line
+                ),
+                _ => p.text.clone(),
+            })
+            .collect();
+        Err(refuse(format!(
+            "bash would read something else than this edit intends:\n  {}",
+            lines.join("\n  ")
+        )))
+    }
+
+    /// What bash reads from `layers` now; a config bash cannot read is refused before any
+    /// edit is planned, with bash's own reason.
+    pub(super) fn bash_reading(&self, layers: &[(PathBuf, Document)]) -> Result<Option<Reading>> {
+        if self.opts.no_verify {
+            return Ok(None);
+        }
+        let texts: Vec<(PathBuf, Vec<u8>)> = layers
+            .iter()
+            .map(|(p, d)| (p.clone(), d.as_bytes().to_vec()))
+            .collect();
+        match read_layers(&texts, &RunAs::for_process()) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.is_config() => Err(bad_input(format!(
+                "bash cannot read the config as it is: {e}; nothing written"
+            ))),
+            Err(e) => Err(anyhow!(
+                "{e}; edits are checked with bash before they are written (to write without \
+                 the check, which is unsafe, add --no-verify)"
+            )),
+        }
+    }
+
+    /// A pacman-style question: a whole line is read, and only `y` or `yes` writes.
+    fn confirm(&self, path: &Path) -> Result<()> {
+        if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+            return Err(anyhow!(
+                "not written: no terminal to confirm on; pass --yes to write {} (or --dry-run to \
+                 only look)",
+                path.display()
+            ));
+        }
+        let mut err = std::io::stderr();
+        let _ = write!(err, "Write {}? [y/N] ", path.display());
+        let _ = err.flush();
+        let mut line = String::new();
+        let read = std::io::stdin().lock().read_line(&mut line);
+        if read.as_ref().is_ok_and(|n| *n == 0) {
+            // End of input (Ctrl-D): the shell prompt must start on a line of its own.
+            let _ = writeln!(err);
+        }
+        read.map_err(anyhow::Error::new)?;
+        if is_yes(&line) {
+            Ok(())
+        } else {
+            Err(Cancelled(format!("not written: {} is unchanged", path.display())).into())
+        }
+    }
+
+    pub(super) fn write_error(&self, e: WriteError) -> anyhow::Error {
+        match e {
+            WriteError::PermissionDenied(p) => anyhow!(
+                "permission denied writing {}; nothing was changed. Run it as root:\n  sudo {}",
+                p.display(),
+                shell_command_line()
+            ),
+            other => anyhow::Error::new(other),
+        }
+    }
+}
+
+/// `y` or `yes` in any case, with blanks around; anything else (Enter included) is no.
+pub fn is_yes(answer: &str) -> bool {
+    matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
+}
+
+fn no_verify_hint(why: &str) -> &'static str {
+    if why.contains("did not finish") {
+        "\n(to write without the check, which is unsafe, add --no-verify)"
+    } else {
+        ""
+    }
+}
+
+/// The atomic rename would split a file with several names: refuse rather than do it silently.
+fn check_links(real: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    if let Ok(meta) = std::fs::metadata(real)
+        && meta.nlink() > 1
+    {
+        return Err(bad_input(format!(
+            "{} has {} hard links: replacing it atomically would leave the other names with the \
+             old text. Nothing written; make it a single file (or a symlink) first",
+            real.display(),
+            meta.nlink()
+        )));
+    }
+    Ok(())
+}
+
+fn read_layers(texts: &[(PathBuf, Vec<u8>)], run_as: &RunAs) -> Result<Reading, BashError> {
+    let layers: Vec<LayerText> = texts
+        .iter()
+        .map(|(p, t)| LayerText { path: p, text: t })
+        .collect();
+    bash_check::read(&layers, run_as)
+}
+
+/// What the edit means makepkg to read, for each distcc value the edit changes (static
+/// reading before and after differ); None where the value is not meant to change, so bash's
+/// reading after must equal its reading before.
+struct Intended {
+    distcc: Option<bool>,
+    hosts: Option<Option<String>>,
+    jobs: Option<Option<u32>>,
+}
+
+impl Intended {
+    fn new(before: &Effective, after: &Effective) -> Intended {
+        let on = |v: &Value<bool>| match v {
+            Value::Known(s) => Some(s.value),
+            Value::Unset => Some(false),
+            Value::Unknown { .. } => None,
+        };
+        let hosts = |v: &Value<String>| match v {
+            Value::Known(s) => Some(Some(tokens(&s.value))),
+            Value::Unset => Some(None),
+            Value::Unknown { .. } => None,
+        };
+        // The count the edit writes is the last fixed `-j` of the new text, whatever the
+        // static reading makes of the words around it.
+        let text = |v: &Value<crate::conf::view::Makeflags>| match v {
+            Value::Known(m) => Some(m.value.text.clone()),
+            Value::Unset => None,
+            Value::Unknown { text, .. } => Some(text.clone()),
+        };
+        let (text_before, text_after) = (text(&before.makeflags), text(&after.makeflags));
+        let jobs = (text_before != text_after).then(|| {
+            text_after.as_deref().and_then(|t| {
+                find_job_flags(t.as_bytes())
+                    .iter()
+                    .rev()
+                    .find_map(|f| match f.count {
+                        JobCount::Fixed(n) => Some(n),
+                        _ => None,
+                    })
+            })
+        });
+        Intended {
+            distcc: changed(on(&before.distcc), on(&after.distcc)),
+            hosts: changed(hosts(&before.hosts), hosts(&after.hosts)),
+            jobs,
+        }
+    }
+}
+
+/// The value after, when the edit changes it.
+fn changed<T: PartialEq>(before: Option<T>, after: Option<T>) -> Option<T> {
+    if before != after { after } else { None }
+}
+
+fn tokens(hosts: &str) -> String {
+    hosts.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The last `-j` count bash's MAKEFLAGS gives make, and its other words.
+fn jobs_and_rest(value: &str) -> (Option<u32>, Vec<String>) {
+    let flags = find_job_flags(value.as_bytes());
+    let jobs = flags.last().and_then(|f| match f.count {
+        JobCount::Fixed(n) => Some(n),
+        _ => None,
+    });
+    let mut rest = String::new();
+    let mut at = 0;
+    for f in &flags {
+        rest.push_str(&value[at..f.range.start]);
+        rest.push(' ');
+        at = f.range.end;
+    }
+    rest.push_str(&value[at..]);
+    (jobs, rest.split_whitespace().map(String::from).collect())
+}
+
+struct Problem {
+    /// The variable, as the origin trace names it.
+    var: String,
+    /// Whether the trace follows it (the three distcc variables).
+    watched: bool,
+    text: String,
+}
+
+fn shown(v: &Option<String>) -> String {
+    match v {
+        Some(v) => format!("\"{}\"", escape(v)),
+        None => "nothing (unset)".into(),
+    }
+}
+
+fn compare(intended: &Intended, before: &Reading, after: &Reading) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut push = |var: &str, watched: bool, text: String| {
+        out.push(Problem {
+            var: var.into(),
+            watched,
+            text,
+        })
+    };
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    match intended.distcc {
+        Some(want) if after.distcc_on() != want => push(
+            "BUILDENV",
+            true,
+            format!(
+                "distcc in BUILDENV: intended {}, bash reads {}",
+                on_off(want),
+                on_off(after.distcc_on())
+            ),
+        ),
+        None if after.distcc != before.distcc => push(
+            "BUILDENV",
+            true,
+            format!(
+                "distcc in BUILDENV: meant to stay {}, bash reads {}",
+                on_off(before.distcc_on()),
+                on_off(after.distcc_on())
+            ),
+        ),
+        _ => {}
+    }
+    if after.buildenv_rest != before.buildenv_rest {
+        push(
+            "BUILDENV",
+            true,
+            format!(
+                "BUILDENV's other entries: meant to stay ({}), bash reads ({})",
+                escape(&before.buildenv_rest.join(" ")),
+                escape(&after.buildenv_rest.join(" "))
+            ),
+        );
+    }
+    for (name, var) in [
+        ("DISTCC_HOSTS", &after.hosts),
+        ("MAKEFLAGS", &after.makeflags),
+    ] {
+        if var.as_ref().is_some_and(|v| v.array) {
+            push(
+                name,
+                true,
+                format!(
+                    "{name} is an array in bash, which makepkg cannot hand to distcc and make \
+                     (write it as a string: {name}=\"...\")"
+                ),
+            );
+        }
+    }
+    let hosts_of = |r: &Reading| r.hosts.as_ref().map(|h| tokens(&h.value));
+    match &intended.hosts {
+        Some(want) if hosts_of(after) != *want => push(
+            "DISTCC_HOSTS",
+            true,
+            format!(
+                "DISTCC_HOSTS: intended {}, bash reads {}",
+                shown(want),
+                shown(&hosts_of(after))
+            ),
+        ),
+        None if hosts_of(after) != hosts_of(before) => push(
+            "DISTCC_HOSTS",
+            true,
+            format!(
+                "DISTCC_HOSTS: meant to stay {}, bash reads {}",
+                shown(&hosts_of(before)),
+                shown(&hosts_of(after))
+            ),
+        ),
+        _ => {}
+    }
+    let mf = |r: &Reading| jobs_and_rest(r.makeflags.as_ref().map_or("", |m| &m.value));
+    let ((jobs_before, rest_before), (jobs_after, rest_after)) = (mf(before), mf(after));
+    let j = |n: Option<u32>| n.map_or("no -j".to_string(), |n| format!("-j{n}"));
+    if let Some(m) = &after.makeflags
+        && let Some(last) = find_job_flags(m.value.as_bytes()).pop()
+        && matches!(last.count, JobCount::Computed(_))
+    {
+        push(
+            "MAKEFLAGS",
+            true,
+            format!(
+                "MAKEFLAGS: bash reads `{}`, which is not a job count make takes (MAKEFLAGS=\"{}\")",
+                escape(&last.text),
+                escape(&m.value)
+            ),
+        );
+    }
+    match intended.jobs {
+        Some(want) if jobs_after != want => push(
+            "MAKEFLAGS",
+            true,
+            format!(
+                "MAKEFLAGS: intended {}, bash reads {}{}",
+                j(want),
+                j(jobs_after),
+                after
+                    .makeflags
+                    .as_ref()
+                    .map_or(" (MAKEFLAGS unset)".into(), |m| format!(
+                        " (MAKEFLAGS=\"{}\")",
+                        escape(&m.value)
+                    ))
+            ),
+        ),
+        None if jobs_after != jobs_before => push(
+            "MAKEFLAGS",
+            true,
+            format!(
+                "MAKEFLAGS: meant to keep {}, bash reads {}",
+                j(jobs_before),
+                j(jobs_after)
+            ),
+        ),
+        _ => {}
+    }
+    if rest_after != rest_before {
+        push(
+            "MAKEFLAGS",
+            true,
+            format!(
+                "MAKEFLAGS' other words: meant to stay \"{}\", bash reads \"{}\"",
+                escape(&rest_before.join(" ")),
+                escape(&rest_after.join(" "))
+            ),
+        );
+    }
+    let names: std::collections::BTreeSet<&String> =
+        before.others.keys().chain(after.others.keys()).collect();
+    for name in names {
+        let (b, a) = (before.others.get(name), after.others.get(name));
+        if b != a {
+            let show = |v: Option<&String>| {
+                v.map_or("unset".to_string(), |d| {
+                    let d = d.trim_end();
+                    let d = d.splitn(3, ' ').nth(2).unwrap_or(d);
+                    let d: String = d.chars().take(120).collect();
+                    format!("`{}`", escape(&d))
+                })
+            };
+            push(
+                name,
+                false,
+                format!(
+                    "{} would change too: {} before, {} after",
+                    escape(name),
+                    show(b),
+                    show(a)
+                ),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_y_or_yes_is_yes() {
+        for yes in ["y\n", "Y\n", "yes\n", " YeS \n"] {
+            assert!(is_yes(yes), "{yes:?}");
+        }
+        for no in ["", "\n", "okay\n", "maybe\n", "nope\n", "yess\n", "n\n"] {
+            assert!(!is_yes(no), "{no:?}");
+        }
+    }
+
+    #[test]
+    fn makeflags_jobs_and_other_words() {
+        assert_eq!(
+            jobs_and_rest("-j2 -l3 --jobs=8"),
+            (Some(8), vec!["-l3".to_string()])
+        );
+        assert_eq!(jobs_and_rest(""), (None, vec![]));
+    }
+}
