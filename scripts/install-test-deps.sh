@@ -2,7 +2,8 @@
 # Installs what the tests drive for real: distccd (probe, discover), setpriv/runuser (tests
 # as root), bash (the oracle), Debian's ARM cross gcc and g++ (plus gcc 11 for aarch64, a
 # helper whose version differs), and for the end-to-end build makepkg with pacman,
-# qemu-user-static, fakeroot, bsdtar and xz. Debian/Ubuntu via apt-get (with
+# qemu-user-static, fakeroot, bsdtar and xz; setfacl and setfattr (the write keeps ACLs and
+# extended attributes). Debian/Ubuntu via apt-get (with
 # sudo when not root); elsewhere it only lists what is missing, and the tests that need it
 # say they are skipped.
 set -euo pipefail
@@ -30,6 +31,8 @@ need=(
   fakeroot:fakeroot
   bsdtar:libarchive-tools
   xz:xz-utils
+  setfacl:acl
+  setfattr:attr
 )
 missing=()
 for pair in "${need[@]}"; do

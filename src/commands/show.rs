@@ -231,6 +231,7 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
             Makepkg::NotFound => serde_json::Value::Null,
         };
         println!("{}", serde_json::to_string_pretty(&v)?);
+        notes_on_the_files(session, &docs);
     } else {
         let text = show_text(&docs, &eff, session.opts.color);
         match makepkg_note(session) {
@@ -241,6 +242,36 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
             }
             None => print!("{text}"),
         }
+        notes_on_the_files(session, &docs);
     }
     Ok(())
+}
+
+/// Where bash reads something else than the plain lines say, and what an interrupted write
+/// left behind.
+fn notes_on_the_files(
+    session: &Session,
+    docs: &[(std::path::PathBuf, crate::conf::document::Document)],
+) {
+    match session.bash_differences(docs) {
+        Ok(Some((_, differences))) => {
+            for d in differences {
+                eprintln!("note: {d}");
+            }
+        }
+        Ok(None) => {
+            eprintln!("note: bash could not be run here, so this is the static reading only")
+        }
+        Err(why) => eprintln!("warning: makepkg cannot read this config: {why}"),
+    }
+    for (path, _) in docs {
+        for temp in crate::conf::write::leftover_temps(path) {
+            eprintln!(
+                "note: {} is left from an interrupted write (makepkg does not read it); the next \
+                 edit removes it, or: rm {}",
+                temp.display(),
+                crate::session::shell_quote(&temp.display().to_string())
+            );
+        }
+    }
 }

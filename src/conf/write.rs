@@ -118,7 +118,7 @@ pub fn write_atomic(loaded: &Loaded, new: &[u8]) -> Result<(), WriteError> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     if loaded.original.is_none() && !dir.exists() {
-        fs::create_dir_all(dir).map_err(io_err(dir))?;
+        create_readable_dirs(dir).map_err(io_err(dir))?;
     }
     // The lock lives on the file itself (or on the folder for a new file).
     let lock_file = match &loaded.original {
@@ -148,13 +148,15 @@ pub fn write_atomic(loaded: &Loaded, new: &[u8]) -> Result<(), WriteError> {
     tmp.write_all(new).map_err(io_err(tmp.path()))?;
     if loaded.original.is_some() {
         let meta = fs::metadata(real).map_err(io_err(real))?;
-        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(meta.mode() & 0o7777))
-            .map_err(io_err(real))?;
+        // Owner first: chown clears setuid/setgid, so the mode comes after it.
         let tmp_meta = fs::metadata(tmp.path()).map_err(io_err(real))?;
         if (tmp_meta.uid(), tmp_meta.gid()) != (meta.uid(), meta.gid()) {
             std::os::unix::fs::chown(tmp.path(), Some(meta.uid()), Some(meta.gid()))
                 .map_err(io_err(real))?;
         }
+        copy_xattrs(real, tmp.as_file()).map_err(io_err(real))?;
+        fs::set_permissions(tmp.path(), fs::Permissions::from_mode(meta.mode() & 0o7777))
+            .map_err(io_err(real))?;
     } else {
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644)).map_err(io_err(real))?;
     }
@@ -164,6 +166,109 @@ pub fn write_atomic(loaded: &Loaded, new: &[u8]) -> Result<(), WriteError> {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Folders for a new file (a drop-in's `makepkg.conf.d`), 0755 whatever the umask: makepkg
+/// runs as a user and must be able to read them.
+fn create_readable_dirs(dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = Some(dir);
+    while let Some(d) = at.filter(|d| !d.as_os_str().is_empty() && !d.exists()) {
+        missing.push(d.to_path_buf());
+        at = d.parent();
+    }
+    for d in missing.iter().rev() {
+        fs::create_dir(d)?;
+        fs::set_permissions(d, fs::Permissions::from_mode(0o755))?;
+    }
+    Ok(())
+}
+
+/// Extended attributes (POSIX ACLs among them) of `from`, set on `to`, so the replacement
+/// keeps them.
+fn copy_xattrs(from: &Path, to: &File) -> io::Result<()> {
+    use std::ffi::CString;
+    use std::os::fd::AsRawFd;
+    use std::os::unix::ffi::OsStrExt;
+    let path = CString::new(from.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: a null buffer of size 0 asks for the size only.
+    let size = unsafe { libc::listxattr(path.as_ptr(), std::ptr::null_mut(), 0) };
+    if size < 0 {
+        let e = io::Error::last_os_error();
+        return match e.raw_os_error() {
+            Some(libc::ENOTSUP) => Ok(()),
+            _ => Err(e),
+        };
+    }
+    let mut names = vec![0u8; size as usize];
+    // SAFETY: the buffer is `names.len()` bytes long.
+    let size = unsafe { libc::listxattr(path.as_ptr(), names.as_mut_ptr().cast(), names.len()) };
+    if size < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    names.truncate(size as usize);
+    for name in names.split(|b| *b == 0).filter(|n| !n.is_empty()) {
+        let cname = CString::new(name).map_err(io::Error::other)?;
+        // SAFETY: as above, size first, then a buffer of that size.
+        let len = unsafe { libc::getxattr(path.as_ptr(), cname.as_ptr(), std::ptr::null_mut(), 0) };
+        if len < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let mut value = vec![0u8; len as usize];
+        let len = unsafe {
+            libc::getxattr(
+                path.as_ptr(),
+                cname.as_ptr(),
+                value.as_mut_ptr().cast(),
+                value.len(),
+            )
+        };
+        if len < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: the value buffer holds `len` bytes; the fd is open.
+        let set = unsafe {
+            libc::fsetxattr(
+                to.as_raw_fd(),
+                cname.as_ptr(),
+                value.as_ptr().cast(),
+                len as usize,
+                0,
+            )
+        };
+        if set < 0 {
+            let e = io::Error::last_os_error();
+            return Err(io::Error::new(
+                e.kind(),
+                format!(
+                    "could not keep the attribute {}: {e}",
+                    String::from_utf8_lossy(name)
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Temp files that a write killed before its rename left beside `real` (removed by the next
+/// write; makepkg never reads them).
+pub fn leftover_temps(real: &Path) -> Vec<PathBuf> {
+    let dir = real
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let prefix = temp_prefix(real);
+    let mut out: Vec<PathBuf> = fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+                .map(|e| e.path())
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
 }
 
 /// Temp files left by a writer that was killed before its rename.

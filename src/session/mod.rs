@@ -82,7 +82,11 @@ impl Session {
             match read_config(&layer.path) {
                 Ok(bytes) => docs.push((layer.path.clone(), parse_config(&layer.path, bytes)?)),
                 Err(e)
-                    if layer.role == Role::Main || e.kind() == std::io::ErrorKind::FileTooLarge =>
+                    if layer.role == Role::Main
+                        || matches!(
+                            e.kind(),
+                            std::io::ErrorKind::FileTooLarge | std::io::ErrorKind::InvalidInput
+                        ) =>
                 {
                     return Err(main_read_error(&layer.path, e));
                 }
@@ -303,7 +307,28 @@ fn refuse_line_endings(path: &Path, text: &[u8]) -> Result<()> {
 pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
 
 fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
-    let size = std::fs::metadata(path)?.len();
+    let meta = std::fs::metadata(path)?;
+    if !meta.is_file() {
+        // Checked before opening: a FIFO would block the read, a device would be replaced.
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        let kind = if t.is_dir() {
+            "a folder"
+        } else if t.is_fifo() {
+            "a FIFO"
+        } else if t.is_socket() {
+            "a socket"
+        } else if t.is_char_device() || t.is_block_device() {
+            "a device"
+        } else {
+            "not a regular file"
+        };
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("is {kind}, not a regular file; give the makepkg.conf itself"),
+        ));
+    }
+    let size = meta.len();
     if size > MAX_CONFIG_BYTES {
         return Err(std::io::Error::new(
             std::io::ErrorKind::FileTooLarge,
@@ -337,6 +362,7 @@ fn main_read_error(path: &Path, e: std::io::Error) -> anyhow::Error {
             path.display(),
             MAX_CONFIG_BYTES >> 20
         )),
+        std::io::ErrorKind::InvalidInput => bad_input(format!("{} {e}", path.display())),
         std::io::ErrorKind::PermissionDenied => anyhow!(
             "permission denied reading {}; run it as root:\n  sudo {}",
             path.display(),

@@ -224,6 +224,79 @@ impl Session {
         }
     }
 
+    /// What bash reads from `docs`, set against the static reading: one line per value where
+    /// the two differ (with bash's line where it can be found). `Err` when bash cannot read
+    /// the config at all (the reason), `Ok(None)` when bash cannot be run here.
+    pub fn bash_differences(
+        &self,
+        docs: &[(PathBuf, Document)],
+    ) -> std::result::Result<Option<(Reading, Vec<String>)>, String> {
+        let texts: Vec<(PathBuf, Vec<u8>)> = docs
+            .iter()
+            .map(|(p, d)| (p.clone(), d.as_bytes().to_vec()))
+            .collect();
+        let run_as = RunAs::for_process();
+        let reading = match read_layers(&texts, &run_as) {
+            Ok(r) => r,
+            Err(e) if e.is_config() => return Err(e.to_string()),
+            Err(_) => return Ok(None),
+        };
+        let eff = layers::effective(docs);
+        let mut out = Vec::new();
+        let origin = |name: &str| -> String {
+            let layers: Vec<LayerText> = texts
+                .iter()
+                .map(|(p, t)| LayerText { path: p, text: t })
+                .collect();
+            bash_check::origins(&layers, &run_as)
+                .get(name)
+                .map(|o| format!(" (set at {}:{})", o.path.display(), o.line))
+                .unwrap_or_default()
+        };
+        if let Value::Known(s) = &eff.distcc
+            && s.value != reading.distcc_on()
+        {
+            out.push(format!(
+                "bash reads distcc {} in BUILDENV{}, though {}:{} says {}",
+                if reading.distcc_on() { "on" } else { "off" },
+                origin("BUILDENV"),
+                s.path.display(),
+                s.line,
+                if s.value { "distcc" } else { "!distcc" }
+            ));
+        }
+        let bash_hosts = reading.hosts.as_ref().map(|h| tokens(&h.value));
+        if let Value::Known(s) = &eff.hosts
+            && Some(tokens(&s.value)) != bash_hosts
+        {
+            out.push(format!(
+                "bash reads DISTCC_HOSTS={}{}, though {}:{} says \"{}\"",
+                shown(&bash_hosts),
+                origin("DISTCC_HOSTS"),
+                s.path.display(),
+                s.line,
+                escape(&s.value)
+            ));
+        }
+        let bash_mf = reading.makeflags.as_ref().map(|m| m.value.clone());
+        if let Value::Known(s) = &eff.makeflags {
+            let (bash_jobs, _) = jobs_and_rest(bash_mf.as_deref().unwrap_or(""));
+            let (static_jobs, _) = jobs_and_rest(&s.value.text);
+            let fixed = matches!(s.value.jobs, Some(JobCount::Fixed(_)));
+            if fixed && bash_jobs != static_jobs {
+                out.push(format!(
+                    "bash reads MAKEFLAGS={}{}, though {}:{} says \"{}\"",
+                    shown(&bash_mf),
+                    origin("MAKEFLAGS"),
+                    s.path.display(),
+                    s.line,
+                    escape(&s.value.text)
+                ));
+            }
+        }
+        Ok(Some((reading, out)))
+    }
+
     /// A pacman-style question: a whole line is read, and only `y` or `yes` writes.
     fn confirm(&self, path: &Path) -> Result<()> {
         if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {

@@ -9,7 +9,7 @@ use crate::distcc::compat::{Reference, Severity};
 use crate::distcc::hosts::Kind;
 use crate::distcc::protocol::{Target, Verdict, targets_of};
 use crate::session::Session;
-use crate::ui::{Tone, ms, paint, timeout_of, with_spinner};
+use crate::ui::{Tone, escape, ms, paint, timeout_of, with_spinner};
 use anyhow::{Result, anyhow};
 use rules::{Context, Finding, Level, Machine, diagnose, finding};
 use std::path::PathBuf;
@@ -19,6 +19,42 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
     let docs = session.layers()?;
     let machine = Machine::read();
     let mut findings = diagnose(&Context::new(&docs, &machine));
+    match session.bash_differences(&docs) {
+        Ok(Some((_, differences))) => {
+            for d in differences {
+                findings.push(finding(
+                    Level::Warning,
+                    d,
+                    "make the value a plain top-level line, or remove what overrides it",
+                ));
+            }
+        }
+        Ok(None) => findings.push(finding(
+            Level::Warning,
+            "bash could not be run here: the config was read statically only",
+            "",
+        )),
+        Err(why) => findings.push(finding(
+            Level::Error,
+            format!("makepkg cannot read this config: {why}"),
+            "fix the line bash names",
+        )),
+    }
+    for (path, _) in &docs {
+        for temp in crate::conf::write::leftover_temps(path) {
+            findings.push(finding(
+                Level::Warning,
+                format!(
+                    "{} is left from an interrupted write (makepkg does not read it)",
+                    temp.display()
+                ),
+                format!(
+                    "rm {} (the next edit removes it too)",
+                    crate::session::shell_quote(&temp.display().to_string())
+                ),
+            ));
+        }
+    }
     if !offline {
         let eff = layers::effective(&docs);
         if let Some(list) = layers::hosts_of(&eff.hosts) {
@@ -37,9 +73,10 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
             Level::Warning => paint(session.opts.color, Tone::Warn, "warning"),
             Level::Error => paint(session.opts.color, Tone::Bad, "error  "),
         };
-        println!("{level}  {}", f.message);
+        // Messages quote helpers, compilers and files: no control character gets through.
+        println!("{level}  {}", escape(&f.message));
         for fix in &f.fixes {
-            println!("         fix: {fix}");
+            println!("         fix: {}", escape(fix));
         }
     }
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();
