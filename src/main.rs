@@ -29,10 +29,11 @@ fn main() {
         if err.is::<Interrupted>() {
             interrupted();
         }
+        // Errors quote input (files, helpers): no control character reaches the terminal.
         if err.is::<Cancelled>() {
-            eprintln!("{err}");
+            eprintln!("{}", alarm_distcc::ui::escape(&err.to_string()));
         } else {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", alarm_distcc::ui::escape(&format!("{err:#}")));
         }
         std::process::exit(alarm_distcc::error::exit_code(&err));
     }

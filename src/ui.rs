@@ -83,9 +83,48 @@ pub fn escape(text: &str) -> String {
     out
 }
 
+/// `escape` for text this tool coloured itself: colour codes (`ESC [ digits ; m`) pass,
+/// every other control character is escaped. A colour code from outside can only recolour.
+pub fn escape_except_colors(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\x1b') {
+        out.push_str(&escape(&rest[..at]));
+        let tail = &rest[at + 1..];
+        let code = tail
+            .strip_prefix('[')
+            .map(|t| {
+                t.bytes()
+                    .take_while(|b| b.is_ascii_digit() || *b == b';')
+                    .count()
+            })
+            .filter(|n| tail.as_bytes().get(1 + n) == Some(&b'm'));
+        match code {
+            Some(n) => {
+                out.push_str(&rest[at..at + 3 + n]);
+                rest = &rest[at + 3 + n..];
+            }
+            None => {
+                out.push_str("\\x1b");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(&escape(rest));
+    out
+}
+
 #[cfg(test)]
 mod tests {
-    use super::escape;
+    use super::{escape, escape_except_colors};
+
+    #[test]
+    fn colour_codes_pass_other_sequences_do_not() {
+        assert_eq!(
+            escape_except_colors("\x1b[1;31mred\x1b[0m \x1b]0;t\x07 \x1b[2J"),
+            "\x1b[1;31mred\x1b[0m \\x1b]0;t\\x07 \\x1b[2J"
+        );
+    }
 
     #[test]
     fn escapes_terminal_sequences_keeps_lines() {

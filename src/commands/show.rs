@@ -233,7 +233,8 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         notes_on_the_files(session, &docs);
     } else {
-        let text = show_text(&docs, &eff, session.opts.color);
+        // Values come from the files: only this tool's own colour codes reach the terminal.
+        let text = crate::ui::escape_except_colors(&show_text(&docs, &eff, session.opts.color));
         match makepkg_note(session) {
             // Right under the list of files it explains.
             Some(note) => {
@@ -256,7 +257,7 @@ fn notes_on_the_files(
     match session.bash_differences(docs) {
         Ok(Some((_, differences))) => {
             for d in differences {
-                eprintln!("note: {d}");
+                eprintln!("note: {}", crate::ui::escape(&d));
             }
         }
         Ok(None) => {

@@ -15,6 +15,7 @@ pub fn describe(o: &Outcome, expected: Arch) -> String {
         Outcome::CompilerMissing(_) => "compiler missing on helper (exit 110)".into(),
         Outcome::CompileFailed { status, .. } => format!("compile failed (exit {status})"),
         Outcome::ProtocolError(e) => format!("protocol error: {e}"),
+        Outcome::DamagedObject(e) => format!("returned a damaged object ({e})"),
         Outcome::Object { arch, .. } if *arch == expected => format!("ok: {arch} object"),
         Outcome::Object { arch, .. } => format!("WRONG ARCH: {arch} object, need {expected}"),
     }
@@ -95,6 +96,10 @@ pub fn advice(r: &HostReport, expected: Arch, carch: &str) -> Vec<String> {
                 format!("{at} failed to compile with `{}`: {stderr}", a.compiler)
             }
             Outcome::ProtocolError(e) => format!("{at} does not speak distcc's protocol: {e}"),
+            Outcome::DamagedObject(e) => format!(
+                "{at} returned a damaged object ({e}): its compiler or its distccd is broken; \
+                 reinstall them on the helper"
+            ),
             Outcome::Unresolvable(e) => format!("{} cannot be resolved: {e}", t.host),
             _ => continue,
         };
@@ -116,6 +121,7 @@ pub fn outcome_name(o: &Outcome) -> &'static str {
         Outcome::CompilerMissing(_) => "compiler_missing",
         Outcome::CompileFailed { .. } => "compile_failed",
         Outcome::ProtocolError(_) => "protocol_error",
+        Outcome::DamagedObject(_) => "damaged_object",
         Outcome::Object { .. } => "object",
     }
 }

@@ -253,7 +253,7 @@ fn compile_here(compiler: &Path, job: &Job, timeout: Duration) -> LocalOutcome {
     };
     let err = std::fs::read_to_string(&stderr_file).unwrap_or_default();
     if !status.success() {
-        return LocalOutcome::Failed(err.trim().to_string());
+        return LocalOutcome::Failed(crate::ui::escape(err.trim()));
     }
     match std::fs::read(&obj)
         .map_err(|e| e.to_string())

@@ -324,10 +324,83 @@ pub fn compiler_major(comment: &str) -> Option<u32> {
         .find_map(|w| w.split('.').next()?.parse().ok())
 }
 
-/// Everything the probe reads from an object; bounded on any input.
+impl Elf<'_> {
+    /// A relocatable object whose header and tables stay inside the file, sections that do
+    /// not overlap: what any compiler writes. Anything else is a damaged answer.
+    fn check_sound(&self) -> Result<Vec<Section>, String> {
+        let len = self.data.len() as u64;
+        let header = if self.wide { 64 } else { 52 };
+        if len < header {
+            return Err(format!("cut to {len} bytes, inside its own header"));
+        }
+        if self.u16_at(16) != Some(1) {
+            return Err("not a relocatable object (ELF type is not REL)".into());
+        }
+        let (shoff, entsize, num, strndx) = if self.wide {
+            (
+                self.u64_at(40),
+                self.u16_at(58),
+                self.u16_at(60),
+                self.u16_at(62),
+            )
+        } else {
+            (
+                self.u32_at(32).map(u64::from),
+                self.u16_at(46),
+                self.u16_at(48),
+                self.u16_at(50),
+            )
+        };
+        let (Some(shoff), Some(entsize), Some(num), Some(strndx)) = (shoff, entsize, num, strndx)
+        else {
+            return Err("header cut short".into());
+        };
+        let want = if self.wide { 64 } else { 40 };
+        if shoff == 0 || num == 0 {
+            return Err("no section table".into());
+        }
+        if u64::from(entsize) != want {
+            return Err(format!("section entries of {entsize} bytes, not {want}"));
+        }
+        let end = shoff.checked_add(u64::from(num) * want);
+        if end.is_none_or(|e| e > len) || shoff < header {
+            return Err(format!(
+                "section table at {shoff} ({num} entries) outside the {len}-byte file"
+            ));
+        }
+        if strndx >= num {
+            return Err("section-name table index out of range".into());
+        }
+        let sections = self.sections();
+        let mut spans: Vec<(u64, u64)> = Vec::new();
+        for s in &sections {
+            // NULL and NOBITS (.bss) take no room in the file.
+            if s.kind == 0 || s.kind == 8 || s.size == 0 {
+                continue;
+            }
+            let end = s.offset.checked_add(s.size);
+            if end.is_none_or(|e| e > len) || s.offset < header {
+                return Err(format!(
+                    "a section at {} of {} bytes runs outside the {len}-byte file",
+                    s.offset, s.size
+                ));
+            }
+            spans.push((s.offset, s.offset + s.size));
+        }
+        spans.push((shoff, shoff + u64::from(num) * want));
+        spans.sort_unstable();
+        if spans.windows(2).any(|w| w[1].0 < w[0].1) {
+            return Err("sections overlap".into());
+        }
+        Ok(sections)
+    }
+}
+
+/// Everything the probe reads from an object; bounded on any input. An object that is not
+/// sound ELF is an error, never a verdict.
 pub fn object_info(obj: &[u8]) -> Result<ObjectInfo, String> {
     let elf = Elf::new(obj)?;
-    let sections = elf.sections();
+    let sections = elf.check_sound()?;
     let machine = elf.machine();
     let arch = match machine {
         EM_X86_64 => Arch::X86_64,
@@ -460,12 +533,7 @@ mod tests {
 
     #[test]
     fn reads_elf_machines() {
-        let mut obj = vec![0u8; 64];
-        obj[..4].copy_from_slice(b"\x7fELF");
-        obj[4] = 1;
-        obj[5] = 1;
-        obj[18] = 0x28;
-        obj[36..40].copy_from_slice(&0x0500_0400u32.to_le_bytes());
+        let mut obj = arm_object(b"", 0x0500_0400);
         assert_eq!(elf_arch(&obj), Ok(Arch::Arm { hard_float: true }));
         obj[18] = 0xb7;
         assert_eq!(elf_arch(&obj), Ok(Arch::Aarch64));
@@ -478,6 +546,7 @@ mod tests {
         obj[..4].copy_from_slice(b"\x7fELF");
         obj[4] = 1;
         obj[5] = 1;
+        obj[16] = 1; // ET_REL
         obj[18] = 0x28;
         obj[36..40].copy_from_slice(&e_flags.to_le_bytes());
         let data_at = obj.len();
@@ -528,6 +597,57 @@ mod tests {
             elf_arch(&arm_object(b"B", 0x0500_0400)),
             Ok(Arch::Arm { hard_float: true })
         );
+    }
+
+    #[test]
+    fn a_damaged_object_is_an_error() {
+        let good = arm_object(&aeabi(b"\x1c\x01"), 0x0500_0000);
+        assert!(object_info(&good).is_ok());
+        let shoff = u32::from_le_bytes(good[32..36].try_into().unwrap()) as usize;
+        let with = |at: usize, bytes: &[u8]| {
+            let mut o = good.clone();
+            o[at..at + bytes.len()].copy_from_slice(bytes);
+            o
+        };
+        let past_end = (good.len() as u32 + 8).to_le_bytes();
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            ("table past the end", with(32, &past_end), "outside"),
+            (
+                "table at 0xffffff00",
+                with(32, &0xffff_ff00u32.to_le_bytes()),
+                "outside",
+            ),
+            (
+                "entry size 0",
+                with(46, &0u16.to_le_bytes()),
+                "entries of 0 bytes",
+            ),
+            (
+                "no table",
+                with(32, &0u32.to_le_bytes()),
+                "no section table",
+            ),
+            (
+                "overlapping sections",
+                // The attributes section claims to run into the section table.
+                with(shoff + 40 + 20, &((shoff - 52 + 8) as u32).to_le_bytes()),
+                "overlap",
+            ),
+            ("cut to 70 bytes", good[..70].to_vec(), "outside"),
+            ("the header alone", good[..52].to_vec(), "outside"),
+            ("cut inside the header", good[..40].to_vec(), "not an ELF"),
+            (
+                "an executable",
+                with(16, &2u16.to_le_bytes()),
+                "not a relocatable",
+            ),
+        ];
+        for (name, obj, says) in cases {
+            match object_info(&obj) {
+                Err(e) => assert!(e.contains(says), "{name}: {e}"),
+                Ok(i) => panic!("{name}: passed as {:?}", i.arch),
+            }
+        }
     }
 
     /// Found by fuzzing: a section-scope block whose length is 0 looped for ever.

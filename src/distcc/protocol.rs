@@ -259,6 +259,8 @@ pub enum Outcome {
         stderr: String,
     },
     ProtocolError(String),
+    /// A `DOTO` that is not a sound ELF object (tables past its end, overlapping sections...).
+    DamagedObject(String),
     Object {
         arch: Arch,
         size: usize,
@@ -306,7 +308,22 @@ enum ReadError {
     Garbage(String),
 }
 
-fn read_exact_or(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(), ReadError> {
+/// A stream read under one deadline for the whole answer: each read gets only the time left,
+/// so a helper that drips its bytes cannot stretch the probe past its timeout.
+struct DeadlineReader<'a> {
+    stream: &'a mut TcpStream,
+    deadline: Instant,
+}
+
+impl Read for DeadlineReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let left = remaining(self.deadline).ok_or(io::ErrorKind::TimedOut)?;
+        self.stream.set_read_timeout(Some(left))?;
+        self.stream.read(buf)
+    }
+}
+
+fn read_exact_or(stream: &mut DeadlineReader, buf: &mut [u8]) -> Result<(), ReadError> {
     stream.read_exact(buf).map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => ReadError::Eof,
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => ReadError::Timeout,
@@ -315,13 +332,27 @@ fn read_exact_or(stream: &mut TcpStream, buf: &mut [u8]) -> Result<(), ReadError
     })
 }
 
-/// Largest body the probe accepts (an object of a tiny unit is a few KiB).
-const MAX_BODY: usize = 16 << 20;
+/// Largest object the probe accepts: the probe's units make a few KiB, the benchmark's a few
+/// tens; anything near this is not a compile of them.
+const MAX_OBJECT: usize = 1 << 20;
+/// Compiler messages kept (the rest is read and dropped, so a flood costs no memory).
+const MAX_KEPT_TEXT: usize = 64 << 10;
+
+/// How much of a packet's body is kept.
+#[derive(Clone, Copy)]
+enum Keep {
+    /// Read none: a header only.
+    NoBody,
+    /// Keep up to this many bytes, drop the rest.
+    Prefix(usize),
+    /// All of it, refusing a body over this size.
+    Whole(usize),
+}
 
 fn read_packet(
-    stream: &mut TcpStream,
+    stream: &mut DeadlineReader,
     token: &str,
-    body: bool,
+    keep: Keep,
 ) -> Result<(u32, Vec<u8>), ReadError> {
     let mut head = [0u8; 12];
     read_exact_or(stream, &mut head)?;
@@ -334,17 +365,28 @@ fn read_packet(
     let hex = std::str::from_utf8(&head[4..]).unwrap_or("");
     let value = u32::from_str_radix(hex, 16)
         .map_err(|_| ReadError::Garbage(format!("bad {token} value {hex:?}")))?;
-    if !body {
-        return Ok((value, Vec::new()));
-    }
     let len = value as usize;
-    if len > MAX_BODY {
-        return Err(ReadError::Garbage(format!(
-            "{token} body of {len} bytes is absurd"
-        )));
+    let kept = match keep {
+        Keep::NoBody => return Ok((value, Vec::new())),
+        Keep::Whole(max) if len > max => {
+            return Err(ReadError::Garbage(format!(
+                "{token} body of {len} bytes is far more than a probe's object"
+            )));
+        }
+        Keep::Whole(_) => len,
+        Keep::Prefix(max) => len.min(max),
+    };
+    // Grown as bytes arrive: a body that is only announced costs nothing.
+    let mut data = Vec::new();
+    let mut chunk = [0u8; 16 << 10];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        read_exact_or(stream, &mut chunk[..n])?;
+        let room = kept.saturating_sub(data.len());
+        data.extend_from_slice(&chunk[..n.min(room)]);
+        left -= n;
     }
-    let mut data = vec![0u8; len];
-    read_exact_or(stream, &mut data)?;
     Ok((value, data))
 }
 
@@ -454,23 +496,21 @@ fn exchange(stream: &mut TcpStream, request: &[u8], deadline: Instant) -> Outcom
         ReadError::Timeout => Outcome::TimedOut(stage),
         ReadError::Garbage(g) => Outcome::ProtocolError(g),
     };
-    let mut step = |token: &str, body: bool| -> Result<(u32, Vec<u8>), Outcome> {
-        if !set_timeouts(stream) {
-            return Err(Outcome::TimedOut("reply"));
-        }
-        read_packet(stream, token, body).map_err(|e| map(e, "reply"))
+    let mut reader = DeadlineReader { stream, deadline };
+    let mut step = |token: &str, keep: Keep, stage: &'static str| {
+        read_packet(&mut reader, token, keep).map_err(|e| map(e, stage))
     };
     let result = (|| {
-        let (version, _) = step("DONE", false)?;
+        let (version, _) = step("DONE", Keep::NoBody, "waiting for the reply")?;
         if version != 1 {
             return Err(Outcome::ProtocolError(format!(
                 "DONE version {version}, sent 1"
             )));
         }
-        let (status, _) = step("STAT", false)?;
-        let (_, serr) = step("SERR", true)?;
-        let (_, _sout) = step("SOUT", true)?;
-        let (_, obj) = step("DOTO", true)?;
+        let (status, _) = step("STAT", Keep::NoBody, "reading the reply")?;
+        let (_, serr) = step("SERR", Keep::Prefix(MAX_KEPT_TEXT), "reading the reply")?;
+        let (_, _sout) = step("SOUT", Keep::Prefix(0), "reading the reply")?;
+        let (_, obj) = step("DOTO", Keep::Whole(MAX_OBJECT), "reading the object")?;
         Ok((status, serr, obj))
     })();
     let (status, serr, obj) = match result {
@@ -478,7 +518,8 @@ fn exchange(stream: &mut TcpStream, request: &[u8], deadline: Instant) -> Outcom
         // EOF after DONE is a protocol error, not a rejection.
         Err(o) => return o,
     };
-    let stderr = String::from_utf8_lossy(&serr).trim().to_string();
+    // Text from the helper: escaped here, once, so no command can print it raw.
+    let stderr = crate::ui::escape(String::from_utf8_lossy(&serr).trim());
     if status != 0 {
         let exit = status >> 8;
         return if exit == 110 {
@@ -497,7 +538,7 @@ fn exchange(stream: &mut TcpStream, request: &[u8], deadline: Instant) -> Outcom
             code_model: info.code_model,
             compiler: info.compiler,
         },
-        Err(e) => Outcome::ProtocolError(e),
+        Err(e) => Outcome::DamagedObject(e),
     }
 }
 

@@ -309,6 +309,8 @@ pub enum FoundVerdict {
     Silent,
     /// Answered, but not as distccd.
     NotDistcc,
+    /// Answered with an object that is not sound ELF.
+    Damaged,
     /// Accepted the sweep's connection, then refused the probe's.
     Gone,
     /// Compiles for this machine's architecture, but not as this machine's compiler does
@@ -326,6 +328,7 @@ impl FoundVerdict {
             FoundVerdict::CompileFailed => "compile_failed",
             FoundVerdict::Silent => "silent",
             FoundVerdict::NotDistcc => "not_distcc",
+            FoundVerdict::Damaged => "damaged_object",
             FoundVerdict::Gone => "gone",
             FoundVerdict::Incompatible => "incompatible",
         }
@@ -342,6 +345,7 @@ impl FoundVerdict {
             FoundVerdict::CompileFailed => "the compile failed on the helper".into(),
             FoundVerdict::Silent => "silent: accepts connections, never answers".into(),
             FoundVerdict::NotDistcc => "answers, but not as distccd".into(),
+            FoundVerdict::Damaged => "returned a damaged object".into(),
             FoundVerdict::Gone => "went away while being probed".into(),
             FoundVerdict::Incompatible => {
                 format!("compiles for {expected}, but unlike this machine's compiler")
@@ -396,6 +400,8 @@ pub fn verdict_of(judged: &Judged, expected: Arch) -> FoundVerdict {
         FoundVerdict::CompileFailed
     } else if has(&|o| matches!(o, Outcome::Rejected)) {
         FoundVerdict::Rejected
+    } else if has(&|o| matches!(o, Outcome::DamagedObject(_))) {
+        FoundVerdict::Damaged
     } else if has(&|o| matches!(o, Outcome::ProtocolError(_))) {
         FoundVerdict::NotDistcc
     } else if has(&|o| matches!(o, Outcome::TimedOut(_))) {
