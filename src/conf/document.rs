@@ -169,6 +169,20 @@ impl Document {
         Document::parse(text)
     }
 
+    /// A new document with each range replaced, parsed once: `edits` do not overlap.
+    pub fn splice_all(&self, mut edits: Vec<(Range<usize>, Vec<u8>)>) -> Document {
+        edits.sort_by_key(|(r, _)| r.start);
+        let mut text = Vec::with_capacity(self.text.len());
+        let mut at = 0;
+        for (range, replacement) in edits {
+            text.extend_from_slice(&self.text[at..range.start]);
+            text.extend_from_slice(&replacement);
+            at = range.end;
+        }
+        text.extend_from_slice(&self.text[at..]);
+        Document::parse(text)
+    }
+
     /// Top-level assignments to `name`, in file order, with their item index.
     pub fn assignments<'a>(
         &'a self,

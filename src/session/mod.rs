@@ -304,7 +304,11 @@ fn refuse_line_endings(path: &Path, text: &[u8]) -> Result<()> {
 }
 
 /// A makepkg.conf is a few KiB; anything this big is not one, and is refused before reading.
-pub const MAX_CONFIG_BYTES: u64 = 16 << 20;
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// A makepkg.conf sets a few dozen variables. bash lists variables in time that grows with
+/// their square (20,000 take it a second), so a file that sets more is refused at once.
+pub const MAX_VARIABLES: usize = 10_000;
 
 fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
     let meta = std::fs::metadata(path)?;
@@ -340,6 +344,22 @@ fn read_config(path: &Path) -> std::io::Result<Vec<u8>> {
 
 fn parse_config(path: &Path, bytes: Vec<u8>) -> Result<Document> {
     let doc = Document::parse(bytes);
+    let names: std::collections::HashSet<&str> = doc
+        .items()
+        .iter()
+        .filter_map(|i| match &i.kind {
+            crate::conf::document::ItemKind::Assignment(a) => Some(a.name.as_str()),
+            _ => None,
+        })
+        .collect();
+    if names.len() > MAX_VARIABLES {
+        return Err(bad_input(format!(
+            "{} sets {} variables; a makepkg.conf sets a few dozen, and bash could not be asked \
+             about this many in reasonable time: refusing to read it",
+            path.display(),
+            names.len()
+        )));
+    }
     if let Some(line) = doc.too_deep_at() {
         return Err(bad_input(format!(
             "{}:{line}: shell nesting deeper than {} levels; this is not a makepkg.conf the tool \
