@@ -98,7 +98,8 @@ fn killed_mid_write_leaves_old_or_new_and_temps_are_cleaned() {
     let conf = dir.path().join("makepkg.conf");
     // A big file so that writes take long enough to be interrupted.
     let mut text = std::fs::read_to_string(fixture("alarm-aarch64-stock.conf")).unwrap();
-    for i in 0..60_000 {
+    // Just under the 1 MiB a config may have, so a write takes a while.
+    for i in 0..20_000 {
         text.push_str(&format!("# padding line {i} so the write takes a while\n"));
     }
     std::fs::write(&conf, &text).unwrap();
@@ -126,7 +127,7 @@ fn killed_mid_write_leaves_old_or_new_and_temps_are_cleaned() {
             let doc = alarm_distcc::document::Document::parse(now.clone());
             assert_eq!(doc.to_bytes(), now);
             assert!(
-                now.ends_with(b"# padding line 59999 so the write takes a while\n"),
+                now.ends_with(b"# padding line 19999 so the write takes a while\n"),
                 "truncated"
             );
             let vars = bash_vars(&[&conf]);
@@ -193,15 +194,15 @@ fn hostile_inputs_get_a_clear_answer() {
     assert!(r.stderr.contains("refusing to read"), "{}", r.stderr);
     assert_eq!(std::fs::metadata(&huge).unwrap().len(), 100 << 20);
 
-    // A 10 MB line: read, edited around, kept byte for byte.
+    // A 1,000,000-byte line: read, edited around, kept byte for byte.
     let long = dir.path().join("long.conf");
-    let mut text = format!("# {}\n", "x".repeat(10 << 20));
+    let mut text = format!("# {}\n", "x".repeat(1_000_000));
     text.push_str("BUILDENV=(!distcc color)\n#MAKEFLAGS=\"-j2\"\n");
     std::fs::write(&long, &text).unwrap();
     let r = run(&long, &["add-host", "10.0.0.2/6", "localhost/2", "--yes"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let after = std::fs::read_to_string(&long).unwrap();
-    assert!(after.starts_with(&text[..(10 << 20) + 3]));
+    assert!(after.starts_with(&text[..1_000_003]));
     assert!(
         after.ends_with(
             "BUILDENV=(distcc color)\nDISTCC_HOSTS=\"10.0.0.2/6 localhost/2\"\nMAKEFLAGS=\"-j8\"\n"

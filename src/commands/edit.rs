@@ -1,6 +1,5 @@
 //! The editing commands: add-host, remove-host, set-local, enable, disable, sort.
 
-use crate::conf::layers::layered_scalar;
 use crate::conf::plan::{self, HostChange};
 use crate::distcc::alarm;
 use crate::distcc::hosts::{DEFAULT_PORT, HostList, HostSpec, is_loopback, parse_host_port};
@@ -14,7 +13,7 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
         .map(|s| s.parse::<HostSpec>().map_err(|e| bad_input(e.to_string())))
         .collect::<Result<Vec<_>>>()?;
     let target = session.target(Focus::Hosts)?;
-    let carch = layered_scalar(&target.layers, "CARCH").unwrap_or_default();
+    let carch = crate::conf::layers::carch(&target.layers).unwrap_or_default();
     let listed = plan::starting_hosts(&target.doc, &session.inherited(&target))
         .map(|(l, _)| l)
         .unwrap_or_default();

@@ -265,7 +265,7 @@ pub fn run(session: &Session, opts: HelperOptions) -> Result<()> {
     let arch = match opts.arch {
         Some(a) => a,
         None => {
-            let carch = crate::conf::layers::layered_scalar(&docs, "CARCH")
+            let carch = crate::conf::layers::carch(&docs)
                 .unwrap_or_else(|| std::env::consts::ARCH.to_string());
             HelperArch::from_carch(&carch).ok_or_else(|| {
                 bad_input(format!(

@@ -2,7 +2,7 @@
 //! commands, and ends in the same diff, confirm and atomic write. The questions go through
 //! the `Prompter` trait so the decisions can be tested with scripted answers.
 
-use crate::conf::layers::{self, Value, layered_scalar};
+use crate::conf::layers::{self, Value};
 use crate::conf::plan::{self, HostChange};
 use crate::distcc::alarm::{self, HelperArch};
 use crate::distcc::compat::Severity;
@@ -472,11 +472,10 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
     let (hosts, _) = plan::starting_hosts(&target.doc, &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
     let eff = layers::effective(&target.layers);
-    let (carch, carch_from) =
-        match layered_scalar(&target.layers, "CARCH").filter(|c| !c.contains('@')) {
-            Some(c) => (c, "CARCH in the config"),
-            None => (std::env::consts::ARCH.to_string(), "this machine, uname -m"),
-        };
+    let (carch, carch_from) = match crate::conf::layers::carch(&target.layers) {
+        Some(c) => (c, "CARCH in the config"),
+        None => (std::env::consts::ARCH.to_string(), "this machine, uname -m"),
+    };
     let facts = Facts {
         config: target.loaded.path.clone(),
         layers: target.layers.iter().map(|(p, _)| p.clone()).collect(),

@@ -21,6 +21,9 @@ const MAX_STDERR: usize = 8 << 10;
 pub struct LayerText<'a> {
     pub path: &'a Path,
     pub text: &'a [u8],
+    /// A file another layer sources: bash reads it (this text) when that `source` line
+    /// runs, not in turn.
+    pub sourced: bool,
 }
 
 /// A variable as bash holds it.
@@ -180,10 +183,29 @@ fn passwd_entry(name: &str) -> Option<(u32, u32, PathBuf)> {
 /// makepkg), then a report on fd 3, which the config itself never sees.
 const DRIVER: &str = r#"
 exec 3>&1 >/dev/null </dev/null
+# $1 layers in order, then pairs: a path some layer sources, and the text to read for it.
+__alarm_distcc_n=$1
+shift
+declare -A __alarm_distcc_served=()
+for ((__alarm_distcc_i = __alarm_distcc_n + 1; __alarm_distcc_i < $#; __alarm_distcc_i += 2)); do
+	__alarm_distcc_j=$((__alarm_distcc_i + 1))
+	__alarm_distcc_served[${!__alarm_distcc_i}]=${!__alarm_distcc_j}
+done
+unset __alarm_distcc_i __alarm_distcc_j
+source() {
+	if [[ -n ${1:-} && -n ${__alarm_distcc_served[$1]:-} ]]; then
+		local __alarm_distcc_as=${__alarm_distcc_served[$1]}
+		shift
+		builtin source "$__alarm_distcc_as" "$@"
+	else
+		builtin source "$@"
+	fi
+}
+.() { source "$@"; }
 __alarm_distcc_source() {
 	local shellopts=$(shopt -p extglob)
 	shopt -u extglob
-	source "$1" 3>&-
+	builtin source "$1" 3>&-
 	local __alarm_distcc_rc=$?
 	eval "$shellopts"
 	return $__alarm_distcc_rc
@@ -201,7 +223,7 @@ __alarm_distcc_load() {
 		((__alarm_distcc_i++))
 	done
 }
-__alarm_distcc_load "$@"
+__alarm_distcc_load "${@:1:__alarm_distcc_n}"
 unset -f __alarm_distcc_source __alarm_distcc_load
 unset __alarm_distcc_rc
 __alarm_distcc_v=none
@@ -328,10 +350,20 @@ fn run(layers: &[LayerText], run_as: &RunAs, stderr_cap: usize) -> Result<Run, B
             .map_err(setup)?;
     }
 
+    let in_order: Vec<&PathBuf> = names
+        .iter()
+        .zip(layers)
+        .filter(|(_, l)| !l.sourced)
+        .map(|(n, _)| n)
+        .collect();
     let mut cmd = Command::new(&bash);
     cmd.args(["--noprofile", "--norc", "-c", DRIVER, "alarm-distcc-check"])
-        .args(&names)
-        .current_dir(dir.path())
+        .arg(in_order.len().to_string())
+        .args(in_order);
+    for (name, layer) in names.iter().zip(layers).filter(|(_, l)| l.sourced) {
+        cmd.arg(layer.path).arg(name);
+    }
+    cmd.current_dir(dir.path())
         .env_clear()
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -417,8 +449,9 @@ fn parse_report(report: &[u8], layers: &[LayerText], stderr: String) -> Result<R
     let mut reading = Reading::default();
     let mut layer: Option<usize> = None;
     let mut complete = false;
+    let in_order: Vec<&LayerText> = layers.iter().filter(|l| !l.sourced).collect();
     let layer_path = |i: Option<usize>| {
-        i.and_then(|i| layers.get(i))
+        i.and_then(|i| in_order.get(i))
             .map_or_else(PathBuf::new, |l| l.path.to_path_buf())
     };
     while let Some(tag) = fields.next() {
@@ -499,6 +532,7 @@ fn split_declarations(text: &str) -> BTreeMap<String, String> {
     }
     vars.retain(|k, _| {
         !BASH_OWN.contains(&k.as_str())
+            && !k.starts_with("__alarm_distcc")
             && !matches!(k.as_str(), "BUILDENV" | "DISTCC_HOSTS" | "MAKEFLAGS")
     });
     vars
@@ -520,10 +554,12 @@ pub fn origins(layers: &[LayerText], run_as: &RunAs) -> BTreeMap<String, Origin>
     let mut all: Vec<LayerText> = vec![LayerText {
         path: Path::new("(trace)"),
         text: trap.as_bytes(),
+        sourced: false,
     }];
     all.extend(layers.iter().map(|l| LayerText {
         path: l.path,
         text: l.text,
+        sourced: l.sourced,
     }));
     let mut out = BTreeMap::new();
     let Ok(run) = run(&all, run_as, MAX_REPORT) else {

@@ -7,6 +7,7 @@
 //! again, which keeps every byte outside the edited range.
 
 use std::ops::Range;
+use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Op {
@@ -167,6 +168,37 @@ impl Document {
         text.extend_from_slice(replacement);
         text.extend_from_slice(&self.text[range.end..]);
         Document::parse(text)
+    }
+
+    /// Files this document sources at top level (`source /path` or `. /path`, an absolute
+    /// path written as a plain word), with their line: makepkg reads them as part of it.
+    pub fn sourced_files(&self) -> Vec<(usize, PathBuf)> {
+        self.items
+            .iter()
+            .filter(|i| matches!(i.kind, ItemKind::Logic(_)))
+            .filter_map(|i| {
+                let text = self.slice(i.span.clone());
+                let text = match text.iter().position(|b| *b == b'#') {
+                    Some(n) => &text[..n],
+                    None => text,
+                };
+                let words: Vec<&[u8]> = text
+                    .split(|b| b.is_ascii_whitespace())
+                    .filter(|w| !w.is_empty())
+                    .collect();
+                match words.as_slice() {
+                    [cmd, file] if *cmd == b"source" || *cmd == b".".as_slice() => {
+                        match decode_word(file) {
+                            Decoded::Static(f) if f.starts_with('/') => {
+                                Some((i.line, PathBuf::from(f)))
+                            }
+                            _ => None,
+                        }
+                    }
+                    _ => None,
+                }
+            })
+            .collect()
     }
 
     /// A new document with each range replaced, parsed once: `edits` do not overlap.

@@ -159,6 +159,11 @@ pub fn set_distcc(doc: &Document, enabled: bool) -> EditResult {
             doc: doc.splice(flag.range, word.as_bytes()),
             notes: Vec::new(),
         }),
+        // The entry goes after the inherited ones, so it wins whatever they say.
+        BuildenvState::Inherits { after, .. } => Ok(Edited {
+            doc: doc.splice(after..after, format!(" {word}").as_bytes()),
+            notes: Vec::new(),
+        }),
         // makepkg's default is !distcc: nothing to turn off.
         BuildenvState::NoEntry { .. } | BuildenvState::Unset if !enabled => Ok(Edited::same(doc)),
         BuildenvState::NoEntry { chain } => {

@@ -285,6 +285,18 @@ pub fn effective(docs: &[(PathBuf, Document)]) -> Effective {
                     });
                 }
             }
+            BuildenvState::Inherits { before, .. } => {
+                // The earlier layers' entry stands; without one, the entry ahead of theirs.
+                if !matches!(distcc, Value::Known(_))
+                    && let Some(f) = before
+                {
+                    distcc = Value::Known(Sourced {
+                        value: f.enabled,
+                        path: path.clone(),
+                        line: f.line,
+                    });
+                }
+            }
             BuildenvState::Blocked(b) => {
                 distcc = Value::Unknown {
                     path: path.clone(),
@@ -360,6 +372,12 @@ pub fn layered_scalar(docs: &[(PathBuf, Document)], name: &str) -> Option<String
             Scalar::Static { value, .. } => Some(value),
             _ => None,
         })
+}
+
+/// CARCH as the layers set it, unless it is a template's placeholder (`@CARCH@` in
+/// pacman's source tree, `%CARCH%` in some packagers'): that is no machine's architecture.
+pub fn carch(docs: &[(PathBuf, Document)]) -> Option<String> {
+    layered_scalar(docs, "CARCH").filter(|c| !c.contains(['@', '%']) && !c.is_empty())
 }
 
 /// The file a value comes from, when it is set.

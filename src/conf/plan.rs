@@ -22,6 +22,8 @@ pub struct Inherited {
     pub makeflags: Option<String>,
     /// Whether distcc is on in BUILDENV before this file.
     pub distcc: bool,
+    /// Whether an earlier file has a distcc entry at all.
+    pub distcc_set: bool,
 }
 
 /// Whether distcc is on once `doc` is read after what it inherits.
@@ -30,6 +32,9 @@ fn distcc_on(doc: &Document, inherited: &Inherited) -> bool {
         BuildenvState::Flag { flag, .. } => flag.enabled,
         // A plain `BUILDENV=(...)` without the entry means makepkg's default, off.
         BuildenvState::NoEntry { .. } => false,
+        BuildenvState::Inherits { before, .. } if !inherited.distcc_set => {
+            before.is_some_and(|f| f.enabled)
+        }
         _ => inherited.distcc,
     }
 }
@@ -212,9 +217,16 @@ pub fn plan_hosts(
     let total = list.total_slots();
     // The later edits are tried on the file as read too, so a refusal names the user's line
     // rather than one shifted by the host-list edit.
-    edit::set_distcc(doc, true)?;
+    // distcc already on (here or in an earlier layer) needs no `BUILDENV+=(distcc)`.
+    if !on {
+        edit::set_distcc(doc, true)?;
+    }
     edit::set_jobs(doc, total, inherited.makeflags.as_deref())?;
-    let enabled = edit::set_distcc(&edited.doc, true)?;
+    let enabled = if on {
+        edited
+    } else {
+        edit::set_distcc(&edited.doc, true)?
+    };
     let jobs = edit::set_jobs(&enabled.doc, total, inherited.makeflags.as_deref())?;
     notes.extend(jobs.notes);
     Ok(Plan {

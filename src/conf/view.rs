@@ -96,6 +96,13 @@ pub enum BuildenvState {
         flag: DistccFlag,
         chain: Vec<usize>,
     },
+    /// `BUILDENV=("${BUILDENV[@]}" ...)` with no distcc entry after the earlier layers'
+    /// entries: what they said stands (or `before`, an entry ahead of them, when they say
+    /// nothing). `after` is where an entry that must win goes.
+    Inherits {
+        before: Option<DistccFlag>,
+        after: usize,
+    },
     Blocked(Blocker),
 }
 
@@ -109,12 +116,23 @@ pub fn buildenv(doc: &Document) -> BuildenvState {
         Resolution::Blocked(b) => BuildenvState::Blocked(b),
         Resolution::Chain { items, .. } => {
             let mut flag = None;
+            // (entry ahead of the inherited ones, end of the `"${BUILDENV[@]}"` element)
+            let mut inherits: Option<(Option<DistccFlag>, usize)> = None;
             for &i in &items {
                 let a = assignment(doc, i);
                 if !a.is_array {
                     continue;
                 }
-                for el in array_elements(doc.slice(a.value.clone())) {
+                let raw = doc.slice(a.value.clone());
+                for el in array_elements(raw) {
+                    let text = &raw[el.range.clone()];
+                    let spliced = [&b"${BUILDENV[@]}"[..], b"${BUILDENV[*]}"]
+                        .iter()
+                        .any(|p| text.windows(p.len()).any(|w| w == *p));
+                    if spliced {
+                        inherits = Some((flag.take(), a.value.start + el.range.end));
+                        continue;
+                    }
                     let enabled = match el.value.as_static() {
                         Some("distcc") => true,
                         Some("!distcc") => false,
@@ -128,9 +146,10 @@ pub fn buildenv(doc: &Document) -> BuildenvState {
                     });
                 }
             }
-            match flag {
-                Some(flag) => BuildenvState::Flag { flag, chain: items },
-                None => BuildenvState::NoEntry { chain: items },
+            match (flag, inherits) {
+                (Some(flag), _) => BuildenvState::Flag { flag, chain: items },
+                (None, Some((before, after))) => BuildenvState::Inherits { before, after },
+                (None, None) => BuildenvState::NoEntry { chain: items },
             }
         }
     }
@@ -253,6 +272,21 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn the_per_user_idiom_inherits_the_earlier_entries() {
+        let doc = Document::parse("BUILDENV=(\"${BUILDENV[@]}\" ccache)\n");
+        assert!(matches!(
+            buildenv(&doc),
+            BuildenvState::Inherits { before: None, .. }
+        ));
+        let doc = Document::parse("BUILDENV=(distcc \"${BUILDENV[@]}\")\n");
+        assert!(
+            matches!(buildenv(&doc), BuildenvState::Inherits { before: Some(f), .. } if f.enabled)
+        );
+        let doc = Document::parse("BUILDENV=(\"${BUILDENV[@]}\" !distcc)\n");
+        assert!(matches!(buildenv(&doc), BuildenvState::Flag { flag, .. } if !flag.enabled));
     }
 
     #[test]

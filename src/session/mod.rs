@@ -93,7 +93,46 @@ impl Session {
                 Err(_) => {} // a drop-in or user file that vanished or cannot be read
             }
         }
-        Ok(docs)
+        self.with_sourced_files(docs)
+    }
+
+    /// Each file a layer sources at top level, as a layer of its own right after it (and
+    /// the files those source, a few levels deep): its values are makepkg's, and an edit of
+    /// one of them goes to it.
+    fn with_sourced_files(
+        &self,
+        docs: Vec<(PathBuf, Document)>,
+    ) -> Result<Vec<(PathBuf, Document)>> {
+        const MAX_DEPTH: usize = 8;
+        let mut out: Vec<(PathBuf, Document)> = Vec::new();
+        let mut stack: Vec<((PathBuf, Document), usize)> =
+            docs.into_iter().rev().map(|d| (d, 0)).collect();
+        while let Some(((path, doc), depth)) = stack.pop() {
+            let sourced = if depth < MAX_DEPTH {
+                doc.sourced_files()
+            } else {
+                Vec::new()
+            };
+            out.push((path, doc));
+            for (_, file) in sourced.into_iter().rev() {
+                if out.iter().any(|(p, _)| *p == file) || stack.iter().any(|((p, _), _)| *p == file)
+                {
+                    continue;
+                }
+                match read_config(&file) {
+                    Ok(bytes) => {
+                        let doc = parse_config(&file, bytes)?;
+                        stack.push(((file, doc), depth + 1));
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
+                        return Err(main_read_error(&file, e));
+                    }
+                    // Missing or unreadable: bash reports it when it sources the file.
+                    Err(_) => {}
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Reads every layer and picks the file to edit: the drop-in with --drop-in, else the
@@ -220,7 +259,8 @@ impl Session {
                 Value::Known(m) => Some(m.value.text),
                 _ => None,
             },
-            distcc: matches!(before.distcc, Value::Known(s) if s.value),
+            distcc: matches!(before.distcc, Value::Known(ref s) if s.value),
+            distcc_set: matches!(before.distcc, Value::Known(_)),
         }
     }
 
@@ -243,9 +283,7 @@ impl Session {
     ) -> Result<(String, Arch)> {
         let name = match expect {
             Some(e) => e.to_string(),
-            None => layers::layered_scalar(docs, "CARCH")
-                .filter(|c| !c.contains('@'))
-                .unwrap_or_else(|| std::env::consts::ARCH.to_string()),
+            None => layers::carch(docs).unwrap_or_else(|| std::env::consts::ARCH.to_string()),
         };
         let arch = arch_for_carch(&name).ok_or_else(|| {
             bad_input(format!(

@@ -149,12 +149,7 @@ impl Session {
                 cannot_check(e)
             }
         };
-        let texts = |docs: &[(PathBuf, Document)]| -> Vec<(PathBuf, Vec<u8>)> {
-            docs.iter()
-                .map(|(p, d)| (p.clone(), d.as_bytes().to_vec()))
-                .collect()
-        };
-        let after_texts = texts(after);
+        let after_texts = texts_of(after);
         let Some(before) = target.bash.clone() else {
             return Ok(Verdict::Unchecked);
         };
@@ -179,11 +174,7 @@ impl Session {
                 Verdict::Intended
             });
         }
-        let layer_texts: Vec<LayerText> = after_texts
-            .iter()
-            .map(|(p, t)| LayerText { path: p, text: t })
-            .collect();
-        let origins = bash_check::origins(&layer_texts, &run_as);
+        let origins = bash_check::origins(&layer_texts(&after_texts), &run_as);
         let lines: Vec<String> = problems
             .iter()
             .map(|p| match origins.get(p.var.as_str()) {
@@ -208,11 +199,7 @@ impl Session {
         if self.opts.no_verify {
             return Ok(None);
         }
-        let texts: Vec<(PathBuf, Vec<u8>)> = layers
-            .iter()
-            .map(|(p, d)| (p.clone(), d.as_bytes().to_vec()))
-            .collect();
-        match read_layers(&texts, &RunAs::for_process()) {
+        match read_layers(&texts_of(layers), &RunAs::for_process()) {
             Ok(r) => Ok(Some(r)),
             Err(e) if e.is_config() => Err(bad_input(format!(
                 "bash cannot read the config as it is: {e}; nothing written"
@@ -231,10 +218,7 @@ impl Session {
         &self,
         docs: &[(PathBuf, Document)],
     ) -> std::result::Result<Option<(Reading, Vec<String>)>, String> {
-        let texts: Vec<(PathBuf, Vec<u8>)> = docs
-            .iter()
-            .map(|(p, d)| (p.clone(), d.as_bytes().to_vec()))
-            .collect();
+        let texts = texts_of(docs);
         let run_as = RunAs::for_process();
         let reading = match read_layers(&texts, &run_as) {
             Ok(r) => r,
@@ -244,11 +228,7 @@ impl Session {
         let eff = layers::effective(docs);
         let mut out = Vec::new();
         let origin = |name: &str| -> String {
-            let layers: Vec<LayerText> = texts
-                .iter()
-                .map(|(p, t)| LayerText { path: p, text: t })
-                .collect();
-            bash_check::origins(&layers, &run_as)
+            bash_check::origins(&layer_texts(&texts), &run_as)
                 .get(name)
                 .map(|o| format!(" (set at {}:{})", o.path.display(), o.line))
                 .unwrap_or_default()
@@ -364,12 +344,33 @@ fn check_links(real: &Path) -> Result<()> {
     Ok(())
 }
 
-fn read_layers(texts: &[(PathBuf, Vec<u8>)], run_as: &RunAs) -> Result<Reading, BashError> {
-    let layers: Vec<LayerText> = texts
+/// Each layer's path, text, and whether another layer sources it (bash then reads it at
+/// that `source` line).
+type Texts = Vec<(PathBuf, Vec<u8>, bool)>;
+
+fn texts_of(docs: &[(PathBuf, Document)]) -> Texts {
+    let sourced: std::collections::HashSet<PathBuf> = docs
         .iter()
-        .map(|(p, t)| LayerText { path: p, text: t })
+        .flat_map(|(_, d)| d.sourced_files().into_iter().map(|(_, f)| f))
         .collect();
-    bash_check::read(&layers, run_as)
+    docs.iter()
+        .map(|(p, d)| (p.clone(), d.as_bytes().to_vec(), sourced.contains(p)))
+        .collect()
+}
+
+fn layer_texts(texts: &Texts) -> Vec<LayerText<'_>> {
+    texts
+        .iter()
+        .map(|(path, text, sourced)| LayerText {
+            path,
+            text,
+            sourced: *sourced,
+        })
+        .collect()
+}
+
+fn read_layers(texts: &Texts, run_as: &RunAs) -> Result<Reading, BashError> {
+    bash_check::read(&layer_texts(texts), run_as)
 }
 
 /// What the edit means makepkg to read, for each distcc value the edit changes (static

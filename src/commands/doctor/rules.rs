@@ -3,7 +3,7 @@
 
 use crate::conf::buildflags::build_flags;
 use crate::conf::document::{Document, array_elements};
-use crate::conf::layers::{self, Effective, Value, layered_scalar};
+use crate::conf::layers::{self, Effective, Value};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::alarm;
 use crate::distcc::compat::kept_local_flags;
@@ -91,7 +91,7 @@ impl<'a> Context<'a> {
             eff,
             machine,
             hosts,
-            carch: layered_scalar(docs, "CARCH").unwrap_or_default(),
+            carch: crate::conf::layers::carch(docs).unwrap_or_default(),
         }
     }
 
