@@ -131,6 +131,24 @@ fn finds_each_daemon_with_its_verdict_and_adds_only_the_usable_one() {
     assert_eq!(std::fs::read(&conf).unwrap(), before);
 }
 
+/// discover --add writes through the bash check: a function called last that empties the
+/// list makes the addition meaningless, so it is refused and the file left as it was.
+#[test]
+fn discover_add_is_refused_when_bash_reads_something_else() {
+    let Some(_lan) = lan() else { return };
+    let (_d, conf) = scratch_copy(&stock_aarch64());
+    let text = std::fs::read_to_string(&conf).unwrap() + "pin() { DISTCC_HOSTS=\"\"; }\npin\n";
+    std::fs::write(&conf, &text).unwrap();
+    let r = run(&conf, &[ADD, &["--yes"]].concat());
+    assert_eq!(r.code, 2, "{} {}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("bash would read something else"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
+}
+
 #[test]
 fn only_private_networks_unless_said_public() {
     let (_d, conf) = scratch_copy(&stock_aarch64());

@@ -545,3 +545,40 @@ fn real_cross_helpers_pass_for_aarch64_and_armv7h_and_soft_float_is_refused() {
     let (code, _, _) = probe_json(&pi7, &[&aarch64.host_port()]);
     assert_eq!(code, 1);
 }
+
+/// sort --measure writes through the bash check too: a function called after the list
+/// keeps bash's -j where it was, so what the measurement would write is refused.
+#[test]
+fn sort_measure_is_refused_when_bash_reads_something_else() {
+    let a = Distccd::start("127.0.0.1");
+    let b = Distccd::start("127.0.0.1");
+    let (_dir, conf) = scratch_copy(&stock_aarch64());
+    let add = run(&conf, &["add-host", &a.spec(2), &b.spec(5), "--yes"]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    // -j off the slots in the file, and pinned there by a function called last.
+    let text = std::fs::read_to_string(&conf)
+        .unwrap()
+        .replace("MAKEFLAGS=\"-j7\"", "MAKEFLAGS=\"-j3\"")
+        + "pin() { MAKEFLAGS=\"-j3\"; }\npin\n";
+    std::fs::write(&conf, &text).unwrap();
+    let r = run(
+        &conf,
+        &[
+            "sort",
+            "--measure",
+            "--runs",
+            "1",
+            "--expect-arch",
+            native_arch(),
+            "--yes",
+        ],
+    );
+    assert_eq!(r.code, 2, "{} {}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("bash would read something else"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("bash reads -j3"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
+}

@@ -146,3 +146,19 @@ fn a_template_placeholder_is_no_architecture() {
     let r = run(&conf, &["doctor", "--offline"]);
     assert!(!r.stdout.contains("@CARCH@"), "{}", r.stdout);
 }
+
+#[test]
+fn each_name_of_an_export_line_is_a_plain_assignment() {
+    let text = "BUILDENV=(distcc color)\nDISTCC_HOSTS=\"127.0.0.5:3632/4\"\nexport A=1 MAKEFLAGS=\"-j4\"\n";
+    let (_dir, conf) = tree(text);
+    let r = run(&conf, &["add-host", "127.0.0.9:3632/4", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        std::fs::read_to_string(&conf)
+            .unwrap()
+            .ends_with("export A=1 MAKEFLAGS=\"-j8\"\n")
+    );
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j8");
+    assert_eq!(scalar_value(&vars["A"]), "1");
+}

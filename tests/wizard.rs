@@ -291,3 +291,22 @@ fn pasted_spec_kept_failure_and_next_steps() {
         format!("127.0.0.1:{dead}/6 localhost/2")
     );
 }
+
+/// The wizard's write goes through the bash check: a function called last that turns distcc
+/// off again is found, the write refused, the file untouched.
+#[test]
+fn the_wizard_write_is_checked_with_bash() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let text =
+        std::fs::read_to_string(&conf).unwrap() + "pin() { BUILDENV=(!distcc color); }\npin\n";
+    std::fs::write(&conf, &text).unwrap();
+    let mut s = spawn(&conf, &["--no-probe"]);
+    answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Search the network for helpers?", "n");
+    answer(&mut s, "Add a helper?", "y");
+    answer(&mut s, "Helper address", "127.0.0.2:3636/6\r");
+    answer(&mut s, "Add another helper?", "n");
+    s.expect("bash would read something else").unwrap();
+    assert_eq!(exit_code(s), 2);
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
+}

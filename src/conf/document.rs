@@ -102,6 +102,7 @@ impl Document {
             line_starts: &line_starts,
             depth: 0,
             too_deep_at: None,
+            in_export: false,
         };
         let items = parser.items();
         let too_deep_at = parser.too_deep_at;
@@ -321,6 +322,8 @@ struct Parser<'a> {
     line_starts: &'a [usize],
     depth: usize,
     too_deep_at: Option<usize>,
+    /// The next item continues an `export A=1 B=2` line: its assignment is exported too.
+    in_export: bool,
 }
 
 impl Parser<'_> {
@@ -387,8 +390,8 @@ impl Parser<'_> {
 
     /// `[export ]NAME(=|+=)VALUE[ blanks][# comment](\n|EOF)`, else None (position undefined).
     fn simple_assignment(&mut self) -> Option<Assignment> {
-        let mut export = false;
-        if self.at(b"export") && matches!(self.s.get(self.pos + 6), Some(b' ' | b'\t')) {
+        let mut export = std::mem::take(&mut self.in_export);
+        if !export && self.at(b"export") && matches!(self.s.get(self.pos + 6), Some(b' ' | b'\t')) {
             export = true;
             self.pos += 6;
             self.skip_blanks();
@@ -412,6 +415,11 @@ impl Parser<'_> {
             None => {}
             Some(b'\n') => self.pos += 1,
             Some(b'#') => self.skip_line(),
+            // `export A=1 MAKEFLAGS="-j4"`: each name is a plain assignment, made in turn; the
+            // next one is an item of its own on the same line.
+            Some(_) if export && assignment_prefix(&self.s[self.pos..]).is_some() => {
+                self.in_export = true;
+            }
             Some(_) => return None,
         }
         Some(Assignment {
@@ -893,6 +901,7 @@ pub fn array_elements(raw: &[u8]) -> Vec<Element> {
         line_starts: &[0],
         depth: 0,
         too_deep_at: None,
+        in_export: false,
     };
     let mut elements = Vec::new();
     loop {
@@ -1003,6 +1012,30 @@ mod tests {
                 "logic[B]",
                 "Z=2"
             ]
+        );
+    }
+
+    #[test]
+    fn each_name_of_an_export_is_an_assignment() {
+        let text = "export A=1 MAKEFLAGS=\"-j4\"  # x\nB=2\n";
+        let doc = Document::parse(text);
+        assert_eq!(doc.to_bytes(), text.as_bytes());
+        let names: Vec<(&str, bool)> = doc
+            .items()
+            .iter()
+            .filter_map(|i| match &i.kind {
+                ItemKind::Assignment(a) => Some((a.name.as_str(), a.export)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, [("A", true), ("MAKEFLAGS", true), ("B", false)]);
+        assert_eq!(doc.touches("MAKEFLAGS").count(), 0);
+        // A command after the names is logic, as before.
+        let doc = Document::parse("export A=1 B=2 ; echo\n");
+        assert!(
+            doc.items()
+                .iter()
+                .any(|i| matches!(i.kind, ItemKind::Logic(_)))
         );
     }
 

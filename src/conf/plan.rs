@@ -155,7 +155,8 @@ pub fn plan_hosts(
         .iter()
         .map(|t| t.raw.as_str())
         .eq(start.iter().map(String::as_str));
-    if unchanged && !matches!(change, HostChange::Add(_) | HostChange::Replace(_)) {
+    // (A sort still sets -j to the slots: that is how a -j mismatch is fixed.)
+    if unchanged && matches!(change, HostChange::Remove(_) | HostChange::SetLocal(_)) {
         // Writing the same list would still uncomment `#DISTCC_HOSTS=""`, which makes distcc
         // stop reading its hosts file: leave the file alone.
         return Ok(Plan {
