@@ -25,9 +25,12 @@ enum Mode {
     Escapes,
     /// An object whose section table lies past its end.
     DamagedObject,
+    /// A right aarch64 object for the probe's jobs, a drip for sort --measure's benchmark.
+    DripBenchmark,
 }
 
 struct Hostile {
+    addr: String,
     port: u16,
     stop: Arc<AtomicBool>,
 }
@@ -35,7 +38,7 @@ struct Hostile {
 impl Drop for Hostile {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        let _ = TcpStream::connect((self.addr.as_str(), self.port));
     }
 }
 
@@ -49,8 +52,8 @@ fn header(token: &str, value: usize) -> Vec<u8> {
     format!("{token}{value:08x}").into_bytes()
 }
 
-/// Reads one request (DIST, ARGC, ARGV..., DOTI) as distccd would.
-fn read_request(s: &mut TcpStream) -> std::io::Result<()> {
+/// Reads one request (DIST, ARGC, ARGV..., DOTI) as distccd would; its argv.
+fn read_request(s: &mut TcpStream) -> std::io::Result<Vec<String>> {
     let mut head = [0u8; 12];
     let mut next = |s: &mut TcpStream| -> std::io::Result<(String, usize)> {
         s.read_exact(&mut head)?;
@@ -61,13 +64,38 @@ fn read_request(s: &mut TcpStream) -> std::io::Result<()> {
     };
     let (_, _) = next(s)?; // DIST
     let (_, argc) = next(s)?;
+    let mut argv = Vec::new();
     for _ in 0..argc {
         let (_, len) = next(s)?;
-        std::io::copy(&mut s.take(len as u64), &mut std::io::sink())?;
+        let mut arg = Vec::new();
+        s.take(len as u64).read_to_end(&mut arg)?;
+        argv.push(String::from_utf8_lossy(&arg).into_owned());
     }
     let (_, len) = next(s)?; // DOTI
     std::io::copy(&mut s.take(len as u64), &mut std::io::sink())?;
-    Ok(())
+    Ok(argv)
+}
+
+/// A real aarch64 object from Debian's cross gcc, made once.
+fn real_object() -> Option<Vec<u8>> {
+    static OBJECT: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    OBJECT
+        .get_or_init(|| {
+            let dir = tempfile::tempdir().ok()?;
+            let src = dir.path().join("u.c");
+            std::fs::write(&src, "extern int v; int f(void) { return v + 1; }\n").ok()?;
+            let obj = dir.path().join("u.o");
+            let ok = Command::new("aarch64-linux-gnu-gcc")
+                .arg("-c")
+                .arg(&src)
+                .arg("-o")
+                .arg(&obj)
+                .status()
+                .ok()?
+                .success();
+            ok.then(|| std::fs::read(&obj).ok()).flatten()
+        })
+        .clone()
 }
 
 /// A relocatable aarch64 ELF header whose section table lies far past its end.
@@ -86,10 +114,17 @@ fn damaged_object() -> Vec<u8> {
 }
 
 fn answer(s: &mut TcpStream, mode: Mode, stop: &AtomicBool) -> std::io::Result<()> {
-    read_request(s)?;
+    let argv = read_request(s)?;
     s.write_all(&header("DONE", 1))?;
+    let benchmark = argv.iter().any(|a| a == "bench.c");
     match mode {
-        Mode::Drip => {
+        Mode::DripBenchmark if !benchmark => {
+            s.write_all(&header("STAT", 0))?;
+            s.write_all(&packet("SERR", b""))?;
+            s.write_all(&packet("SOUT", b""))?;
+            s.write_all(&packet("DOTO", &real_object().unwrap_or_default()))?;
+        }
+        Mode::Drip | Mode::DripBenchmark => {
             s.write_all(&header("STAT", 0))?;
             s.write_all(&packet("SERR", b""))?;
             s.write_all(&packet("SOUT", b""))?;
@@ -139,7 +174,11 @@ fn answer(s: &mut TcpStream, mode: Mode, stop: &AtomicBool) -> std::io::Result<(
 }
 
 fn hostile(mode: Mode) -> Hostile {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    hostile_at("127.0.0.1", 0, mode)
+}
+
+fn hostile_at(addr: &str, port: u16, mode: Mode) -> Hostile {
+    let listener = TcpListener::bind((addr, port)).unwrap();
     let port = listener.local_addr().unwrap().port();
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
@@ -155,7 +194,11 @@ fn hostile(mode: Mode) -> Hostile {
             });
         }
     });
-    Hostile { port, stop }
+    Hostile {
+        addr: addr.to_string(),
+        port,
+        stop,
+    }
 }
 
 struct Measured {
@@ -229,6 +272,12 @@ fn tool(conf: &std::path::Path, args: &[&str]) -> Command {
 const MIB: i64 = 1024;
 
 fn assert_clean(what: &str, m: &Measured, max_secs: u64, max_mib: i64) {
+    // The figures behind BENCHMARKS.md (`cargo test --test hostile_helpers -- --nocapture`).
+    eprintln!(
+        "{what}: {:.2} s, peak {} KiB",
+        m.elapsed.as_secs_f64(),
+        m.max_rss_kib
+    );
     assert!(
         m.elapsed < Duration::from_secs(max_secs),
         "{what}: took {:?}\n{}",
@@ -316,4 +365,78 @@ fn discover_and_sort_measure_stay_bounded() {
             m.out
         );
     }
+}
+
+#[test]
+fn a_benchmark_that_times_out_after_a_passed_probe_is_said_so() {
+    if real_object().is_none() {
+        skip(
+            "a_benchmark_that_times_out_after_a_passed_probe_is_said_so",
+            "aarch64-linux-gnu-gcc is not installed",
+        );
+        return;
+    }
+    let h = hostile(Mode::DripBenchmark);
+    let (_dir, conf) = config_with(h.port);
+    let m = measured(tool(
+        &conf,
+        &[
+            "sort",
+            "--measure",
+            "--runs",
+            "2",
+            "--timeout",
+            "2",
+            "--dry-run",
+        ],
+    ));
+    assert_clean("sort --measure DripBenchmark", &m, 20, 64);
+    assert!(
+        m.out
+            .contains("passed the probe, but its benchmark compile timed out"),
+        "{}",
+        m.out
+    );
+    assert!(!m.out.contains("failed the probe"), "{}", m.out);
+}
+
+/// Six hostile helpers at once on a /28: discover stays within its memory and time.
+#[test]
+fn discover_of_many_hostile_helpers_stays_small() {
+    let port = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let modes = [
+        Mode::Drip,
+        Mode::HugeObject,
+        Mode::StderrFlood,
+        Mode::Escapes,
+        Mode::DamagedObject,
+        Mode::Drip,
+    ];
+    let _servers: Vec<Hostile> = modes
+        .iter()
+        .enumerate()
+        .map(|(i, m)| hostile_at(&format!("127.0.0.{}", i + 33), port, *m))
+        .collect();
+    let (_dir, conf) = config_with(port);
+    let port = port.to_string();
+    let m = measured(tool(
+        &conf,
+        &[
+            "discover",
+            "--subnet",
+            "127.0.0.32/28",
+            "--port",
+            &port,
+            "--timeout",
+            "2",
+            "--json",
+        ],
+    ));
+    assert_clean("discover /28", &m, 20, 128);
+    let found = m.out.matches("\"host\"").count();
+    assert_eq!(found, 6, "{}", m.out);
+    assert!(!m.out.contains("\"usable\": true"), "{}", m.out);
 }

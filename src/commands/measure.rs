@@ -50,15 +50,20 @@ pub struct MeasureOptions {
     pub expect_arch: Option<String>,
 }
 
+/// A helper's median benchmark seconds, or why no run gave an object.
+type Benchmark = Result<f64, String>;
+
 /// Median seconds of the benchmark compile on each helper that passes the probe (by spec
-/// as written in `targets_of`), and on this machine when it has slots.
+/// as written in `targets_of`; the last failure when no run gave an object), and on this
+/// machine when it has slots.
 fn measure(
     list: &HostList,
     checker: &Checker,
     runs: u32,
     timeout: Duration,
-) -> (Vec<(String, Option<f64>)>, Option<f64>) {
+) -> (Vec<(String, Benchmark)>, Option<f64>) {
     let quick = checker.check(&targets_of(list), timeout.min(Duration::from_secs(4)));
+    let expected = checker.expected;
     let bench = protocol::benchmark_source();
     std::thread::scope(|s| {
         let handles: Vec<_> = quick
@@ -71,6 +76,7 @@ fn measure(
                 let bench = &bench;
                 let target = &j.report.target;
                 Some(s.spawn(move || {
+                    let mut failure = String::from("gave no object");
                     let times: Vec<f64> = (0..runs)
                         .filter_map(|_| {
                             let a = protocol::compile_argv(
@@ -83,11 +89,14 @@ fn measure(
                             );
                             match a.outcome {
                                 Outcome::Object { .. } => a.round_trip.map(|d| d.as_secs_f64()),
-                                _ => None,
+                                other => {
+                                    failure = crate::distcc::advice::describe(&other, expected);
+                                    None
+                                }
                             }
                         })
                         .collect();
-                    (target.spec.clone(), median(times))
+                    (target.spec.clone(), median(times).ok_or(failure))
                 }))
             })
             .collect();
@@ -122,7 +131,7 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
             _ => remote_times
                 .iter()
                 .find(|(s, _)| *s == spec.to_string())
-                .and_then(|(_, t)| *t),
+                .and_then(|(_, t)| t.as_ref().ok().copied()),
         };
         let score = secs
             .filter(|s| *s > 0.0)
@@ -142,7 +151,17 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
         }
     }
     for (spec, _, _) in rows.iter().filter(|r| r.2.is_none()) {
+        let benchmark_failure = remote_times
+            .iter()
+            .find(|(s, _)| *s == spec.to_string())
+            .and_then(|(_, t)| t.as_ref().err());
         match spec.kind() {
+            // It passed the probe: only its benchmark went wrong.
+            Kind::Tcp if benchmark_failure.is_some() => eprintln!(
+                "warning: {spec} passed the probe, but its benchmark compile {}; it goes after \
+                 the measured helpers (a longer --timeout gives it more time)",
+                benchmark_failure.map_or("", |w| w.as_str())
+            ),
             Kind::Tcp => eprintln!(
                 "warning: {spec} failed the probe (details: {}); it goes after the measured \
                  helpers. To remove it: {}",
