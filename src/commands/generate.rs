@@ -126,9 +126,11 @@ pub fn man_page() -> String {
         "EXIT STATUS",
         &[
             "0: done (or nothing to change). 1: a failure, a declined prompt, a helper that \
-             fails the probe, or a problem doctor reports as an error. 2: bad usage or bad \
-             input (an unknown host spec, a config the tool will not edit safely); the message \
-             names the file and line. 130: interrupted (Ctrl-C); nothing was written.",
+             fails the probe, a problem doctor reports as an error, or bash could not be run \
+             to check an edit. 2: bad usage or bad input (an unknown host spec, a config the \
+             tool will not edit safely, an edit that bash would read otherwise than intended); \
+             the message names the file and line. 130: interrupted (Ctrl-C); nothing was \
+             written.",
         ],
     );
     items(
@@ -171,6 +173,11 @@ pub fn man_page() -> String {
                 "where the per-user file is looked for first.",
             ),
             ("NO_COLOR", "plain output with --color auto (the default)."),
+            (
+                "ALARM_DISTCC_BASH",
+                "the bash that checks every edit [default: /usr/bin/bash, makepkg's own, else \
+                 bash on PATH].",
+            ),
             (
                 "PATH",
                 "the makepkg found on it decides whether makepkg.conf.d is read (pacman 6.1+).",
