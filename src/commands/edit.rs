@@ -2,7 +2,7 @@
 
 use crate::conf::plan::{self, HostChange};
 use crate::distcc::alarm;
-use crate::distcc::hosts::{DEFAULT_PORT, HostList, HostSpec, is_loopback, parse_host_port};
+use crate::distcc::hosts::{HostSpec, parse_host_port};
 use crate::error::bad_input;
 use crate::session::{Focus, Session};
 use anyhow::Result;
@@ -19,7 +19,13 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
         .unwrap_or_default();
     let specs = specs
         .into_iter()
-        .map(|spec| with_default_port(spec, &carch, &listed))
+        .map(|spec| {
+            let (spec, notes) = alarm::resolve_added(spec, &carch, &listed);
+            for n in notes {
+                eprintln!("note: {n}");
+            }
+            spec
+        })
         .collect::<Vec<_>>();
     for spec in &specs {
         if let Some(why) = spec.port().and_then(|p| alarm::port_mismatch(p, &carch)) {
@@ -32,56 +38,21 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
     session.apply_hosts(&target, &HostChange::Add(specs))
 }
 
-/// A helper given without a port gets the one it most likely listens on: the port of the
-/// same host already listed, else distccd-alarm's port for this CARCH (as the wizard
-/// offers), else distcc's 3632.
-fn with_default_port(spec: HostSpec, carch: &str, listed: &HostList) -> HostSpec {
-    let HostSpec::Tcp {
-        host,
-        port: None,
-        slots,
-        options,
-    } = spec
-    else {
-        return spec;
-    };
-    let same_host = listed.specs().find_map(|s| match s {
-        HostSpec::Tcp { host: h, port, .. } if h.eq_ignore_ascii_case(&host) => Some(*port),
-        _ => None,
-    });
-    let port = match same_host {
-        Some(port) => port,
-        None => {
-            let port = alarm::default_port(carch);
-            if is_loopback(&host) {
-                eprintln!(
-                    "note: {host} is this machine: it compiles here only through a distccd \
-                     running here; for plain local jobs use `alarm-distcc set-local N`"
-                );
-            }
-            if port != DEFAULT_PORT {
-                eprintln!(
-                    "note: {host}: no port given; using {port}, distccd-alarm's port for {carch} \
-                     (write {host}:{DEFAULT_PORT} for a plain distccd)"
-                );
-                Some(port)
-            } else {
-                None
-            }
-        }
-    };
-    HostSpec::Tcp {
-        host,
-        port,
-        slots,
-        options,
+/// A host to remove, as `show` prints it or shorter: slots and options are ignored, the
+/// host and port match.
+fn removal_target(arg: &str) -> Result<(String, Option<u16>)> {
+    match arg.parse::<HostSpec>() {
+        Ok(HostSpec::Tcp { host, port, .. }) => Ok((host, port)),
+        Ok(HostSpec::Local { .. }) => Ok(("localhost".into(), None)),
+        Ok(HostSpec::Ssh { host, .. }) => Ok((host, None)),
+        _ => parse_host_port(arg).map_err(|e| bad_input(e.to_string())),
     }
 }
 
 pub fn remove_hosts(session: &Session, hosts: &[String]) -> Result<()> {
     let targets = hosts
         .iter()
-        .map(|h| parse_host_port(h).map_err(|e| bad_input(e.to_string())))
+        .map(|h| removal_target(h))
         .collect::<Result<Vec<_>>>()?;
     session.edit_hosts(&HostChange::Remove(targets))
 }

@@ -35,9 +35,16 @@ fn list_to_probe(docs: &[(PathBuf, Document)], hosts: &[String]) -> Result<HostL
             )),
         };
     }
+    // A host given without a port gets add-host's port: the listed one, else CARCH's.
+    let listed = layers::hosts_of(&layers::effective(docs).hosts).unwrap_or_default();
+    let carch = layers::carch(docs).unwrap_or_default();
     let mut list = HostList::default();
     for h in hosts {
         let spec: HostSpec = h.parse().map_err(|e: SpecError| bad_input(e.to_string()))?;
+        let (spec, note) = crate::distcc::alarm::with_default_port(spec, &carch, &listed);
+        if let Some(note) = note {
+            eprintln!("note: {note}");
+        }
         list.tokens.push(HostToken::new(spec));
     }
     Ok(list)

@@ -117,7 +117,14 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective, color: bool) -> 
             let _ = writeln!(out, "MAKEFLAGS:    not set");
         }
     }
-    let verdict = jobs_verdict(jobs_of(eff), total);
+    let distcc_on = matches!(&eff.distcc, Value::Known(s) if s.value);
+    let verdict = if distcc_on || total == 0 {
+        jobs_verdict(jobs_of(eff), total)
+    } else {
+        // A deliberate `disable`: -j is for this machine alone, not the helpers' slots.
+        "distcc is off, so -j is this machine's own; `alarm-distcc enable` sets it to the slots"
+            .to_string()
+    };
     let tone = if verdict.starts_with("MISMATCH") {
         Tone::Warn
     } else if total == 0 {

@@ -2,6 +2,8 @@
 //! 3635 with /opt/x-tools7h, armv8 on 3636 with /opt/x-tools8; 3633 and 3634 were armv5 and
 //! armv6h until 2022.
 
+use crate::distcc::hosts::{DEFAULT_PORT, HostList, HostSpec, is_loopback};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum HelperArch {
     Armv8,
@@ -114,4 +116,105 @@ pub fn port_mismatch(port: u16, carch: &str) -> Option<String> {
          helpers listen on {}",
         port_for(carch).map_or("another port".into(), |p| p.to_string())
     ))
+}
+
+/// A helper given without a port gets the one it most likely listens on: the port of the
+/// same host already listed, else distccd-alarm's port for this CARCH (as the wizard
+/// offers), else distcc's 3632. Returns the spec and what to tell the user.
+pub fn with_default_port(
+    spec: HostSpec,
+    carch: &str,
+    listed: &HostList,
+) -> (HostSpec, Option<String>) {
+    let HostSpec::Tcp {
+        host,
+        port: None,
+        slots,
+        options,
+    } = spec
+    else {
+        return (spec, None);
+    };
+    let same_host = listed.specs().find_map(|s| match s {
+        HostSpec::Tcp { host: h, port, .. } if h.eq_ignore_ascii_case(&host) => Some(*port),
+        _ => None,
+    });
+    let (port, note) = match same_host {
+        Some(port) => (
+            port,
+            Some(format!(
+                "{host}: no port given; using {}, the port it is listed with",
+                port.unwrap_or(DEFAULT_PORT)
+            )),
+        ),
+        None => {
+            let port = default_port(carch);
+            if port != DEFAULT_PORT {
+                (
+                    Some(port),
+                    Some(format!(
+                        "{host}: no port given; using {port}, distccd-alarm's port for {carch} \
+                         (write {host}:{DEFAULT_PORT} for a plain distccd)"
+                    )),
+                )
+            } else {
+                (
+                    None,
+                    Some(format!(
+                        "{host}: no port given; using distcc's {DEFAULT_PORT}"
+                    )),
+                )
+            }
+        }
+    };
+    (
+        HostSpec::Tcp {
+            host,
+            port,
+            slots,
+            options,
+        },
+        note,
+    )
+}
+
+/// A spec as `add-host` writes it: a portless loopback address means this machine's own
+/// slots (`localhost/N`, as `set-local` writes); a helper already listed and given without
+/// slots or options keeps its own; else the port is defaulted.
+pub fn resolve_added(spec: HostSpec, carch: &str, listed: &HostList) -> (HostSpec, Vec<String>) {
+    if let HostSpec::Tcp {
+        host,
+        port: None,
+        slots,
+        ..
+    } = &spec
+        && is_loopback(host)
+    {
+        let local = HostSpec::Local { slots: *slots };
+        return (
+            local.clone(),
+            vec![format!(
+                "{spec} has no port, so it means this machine: written as {local}, as \
+                 set-local does (a distccd on this machine needs its port: {host}:PORT/N)"
+            )],
+        );
+    }
+    let mut notes = Vec::new();
+    let (spec, note) = with_default_port(spec, carch, listed);
+    notes.extend(note);
+    if let HostSpec::Tcp {
+        slots: None,
+        options,
+        ..
+    } = &spec
+        && options.is_empty()
+        && let Some(existing) = listed.specs().find(|s| s.key() == spec.key())
+    {
+        notes.push(format!(
+            "{spec} is listed already as {existing}: its slots and options are kept (give \
+             HOST:PORT/N to change them)"
+        ));
+        return (existing.clone(), notes);
+    }
+    (spec, notes)
 }

@@ -88,7 +88,7 @@ impl Session {
                             std::io::ErrorKind::FileTooLarge | std::io::ErrorKind::InvalidInput
                         ) =>
                 {
-                    return Err(main_read_error(&layer.path, e));
+                    return Err(main_read_error(&layer.path, e, &self.as_root()));
                 }
                 Err(_) => {} // a drop-in or user file that vanished or cannot be read
             }
@@ -125,7 +125,7 @@ impl Session {
                         stack.push(((file, doc), depth + 1));
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => {
-                        return Err(main_read_error(&file, e));
+                        return Err(main_read_error(&file, e, &self.as_root()));
                     }
                     // Missing or unreadable: bash reports it when it sources the file.
                     Err(_) => {}
@@ -184,14 +184,20 @@ impl Session {
             None => match read_config(&path) {
                 Ok(bytes) => Some(bytes),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-                Err(e) => return Err(main_read_error(&path, e)),
+                Err(e) => return Err(main_read_error(&path, e, &self.as_root())),
             },
         };
         let loaded = Loaded::new(&path, original);
         let doc = match &loaded.original {
             Some(bytes) => parse_config(&path, bytes.clone())?,
             None if self.opts.drop_in => Document::parse(DROP_IN_HEADER),
-            None => return Err(main_read_error(&path, std::io::ErrorKind::NotFound.into())),
+            None => {
+                return Err(main_read_error(
+                    &path,
+                    std::io::ErrorKind::NotFound.into(),
+                    &self.as_root(),
+                ));
+            }
         };
         if !layers.iter().any(|(p, _)| p == &path) {
             // A new drop-in goes among the drop-ins by name: after the main file (first), before
@@ -409,7 +415,7 @@ fn parse_config(path: &Path, bytes: Vec<u8>) -> Result<Document> {
     Ok(doc)
 }
 
-fn main_read_error(path: &Path, e: std::io::Error) -> anyhow::Error {
+fn main_read_error(path: &Path, e: std::io::Error, as_root: &str) -> anyhow::Error {
     match e.kind() {
         std::io::ErrorKind::NotFound => bad_input(format!(
             "{} not found; give the file with --config PATH (or set MAKEPKG_CONF)",
@@ -421,28 +427,34 @@ fn main_read_error(path: &Path, e: std::io::Error) -> anyhow::Error {
             MAX_CONFIG_BYTES >> 20
         )),
         std::io::ErrorKind::InvalidInput => bad_input(format!("{} {e}", path.display())),
-        std::io::ErrorKind::PermissionDenied => anyhow!(
-            "permission denied reading {}; run it as root:\n  sudo {}",
-            path.display(),
-            shell_command_line()
-        ),
+        std::io::ErrorKind::PermissionDenied => {
+            anyhow!("permission denied reading {}; {as_root}", path.display())
+        }
         _ => anyhow::Error::new(e).context(format!("reading {}", path.display())),
     }
 }
 
-/// This invocation as a shell command line, for "run it with sudo" advice.
-pub(crate) fn shell_command_line() -> String {
-    std::env::args()
-        .enumerate()
-        .map(|(i, a)| {
-            if i == 0 {
-                "alarm-distcc".to_string()
-            } else {
-                shell_quote(&a)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+impl Session {
+    /// What to do when the file cannot be read or written: sudo with this very command, the
+    /// file named (`--config`) when it is not the default, since sudo drops MAKEPKG_CONF; as
+    /// root already, the likely causes instead.
+    pub(crate) fn as_root(&self) -> String {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            return format!(
+                "even root cannot: the file may be immutable (lsattr {0}; chattr -i {0}) or on \
+                 a read-only filesystem",
+                shell_quote(&self.main.display().to_string())
+            );
+        }
+        let mut words: Vec<String> = vec!["alarm-distcc".into()];
+        if self.opts.config.is_none() && self.main != self.env.default_conf {
+            words.push("--config".into());
+            words.push(shell_quote(&self.main.display().to_string()));
+        }
+        words.extend(std::env::args().skip(1).map(|a| shell_quote(&a)));
+        format!("run it as root:\n  sudo {}", words.join(" "))
+    }
 }
 
 /// `word` as the shell reads it back: bare when safe, else in single quotes.

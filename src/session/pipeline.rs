@@ -1,7 +1,7 @@
 //! The write pipeline every edit ends in: planned document -> bash check -> diff -> confirm ->
 //! atomic write. Nothing is written that bash would read differently from what was intended.
 
-use super::{Session, Target, shell_command_line};
+use super::{Session, Target};
 use crate::conf::bash_check::{self, BashError, LayerText, Reading, RunAs};
 use crate::conf::document::Document;
 use crate::conf::layers::{self, Effective, Value};
@@ -306,9 +306,9 @@ impl Session {
     pub(super) fn write_error(&self, e: WriteError) -> anyhow::Error {
         match e {
             WriteError::PermissionDenied(p) => anyhow!(
-                "permission denied writing {}; nothing was changed. Run it as root:\n  sudo {}",
+                "permission denied writing {}; nothing was changed: {}",
                 p.display(),
-                shell_command_line()
+                self.as_root()
             ),
             other => anyhow::Error::new(other),
         }

@@ -265,7 +265,9 @@ fn port_matches_arch(ctx: &Context) -> Vec<Finding> {
 
 fn jobs_match_slots(ctx: &Context) -> Vec<Finding> {
     let total = ctx.total_slots();
-    if total == 0 {
+    // While distcc is off, -j is this machine's own business: no mismatch.
+    let on = matches!(&ctx.eff.distcc, Value::Known(s) if s.value);
+    if total == 0 || !on {
         return Vec::new();
     }
     let message = match &ctx.eff.makeflags {
@@ -469,7 +471,10 @@ mod tests {
 
     #[test]
     fn jobs_match_slots_compares_with_the_total() {
-        let hosts = "DISTCC_HOSTS=\"a/6 localhost/2\"\n";
+        // While distcc is off, -j is this machine's: nothing to compare.
+        let off = "BUILDENV=(!distcc)\nDISTCC_HOSTS=\"a/6 localhost/2\"\nMAKEFLAGS=\"-j2\"\n";
+        assert!(check(jobs_match_slots, off, &HEALTHY).is_empty());
+        let hosts = "BUILDENV=(distcc)\nDISTCC_HOSTS=\"a/6 localhost/2\"\n";
         assert!(
             check(
                 jobs_match_slots,

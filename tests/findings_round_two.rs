@@ -1,0 +1,172 @@
+//! Issue 18, what a new user hit: each finding fixed here has a test that failed before.
+
+mod common;
+
+use common::*;
+
+fn stock() -> (tempfile::TempDir, std::path::PathBuf) {
+    scratch_copy(&fixture("alarm-aarch64-stock.conf"))
+}
+
+fn distcc_entry(conf: &std::path::Path) -> String {
+    let vars = bash_vars(&[conf]);
+    array_values(&vars["BUILDENV"])
+        .into_iter()
+        .rev()
+        .find(|e| e == "distcc" || e == "!distcc")
+        .unwrap_or_default()
+}
+
+/// 2. Only enable (and add-host) turn distcc on; while it is off nothing calls -j a mismatch.
+#[test]
+fn edits_keep_a_deliberate_disable() {
+    let (_dir, conf) = stock();
+    for args in [
+        vec!["add-host", "192.168.1.100:3636/6"],
+        vec!["set-local", "2"],
+        vec!["disable"],
+    ] {
+        let mut a = args.clone();
+        a.push("--yes");
+        assert_eq!(run(&conf, &a).code, 0, "{args:?}");
+    }
+    assert_eq!(distcc_entry(&conf), "!distcc");
+    for args in [
+        vec!["remove-host", "10.1.1.1"],
+        vec!["set-local", "3"],
+        vec!["set-local", "0"],
+        vec!["sort"],
+    ] {
+        let mut a = args.clone();
+        a.push("--yes");
+        let r = run(&conf, &a);
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
+        assert_eq!(distcc_entry(&conf), "!distcc", "{args:?} turned distcc on");
+    }
+    let r = run(&conf, &["show"]);
+    assert!(!r.stdout.contains("MISMATCH"), "{}", r.stdout);
+    let r = run(&conf, &["doctor", "--offline"]);
+    assert!(!r.stdout.contains("fix: alarm-distcc sort"), "{}", r.stdout);
+}
+
+/// 3. The seed's `127.0.0.1/2` through add-host means this machine: localhost/2, no port.
+#[test]
+fn a_portless_loopback_address_is_this_machines_slots() {
+    let (_dir, conf) = stock();
+    let r = run(
+        &conf,
+        &["add-host", "127.0.0.1/2", "192.168.1.100:3636/6", "--yes"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("written as localhost/2"), "{}", r.stderr);
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(
+        scalar_value(&vars["DISTCC_HOSTS"]),
+        "192.168.1.100:3636/6 localhost/2"
+    );
+    assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j8");
+    // doctor has no set-local fix to give any more.
+    let r = run(&conf, &["doctor", "--offline"]);
+    assert!(!r.stdout.contains("set-local"), "{}", r.stdout);
+}
+
+/// 5. The sudo hint names the file when it came from MAKEPKG_CONF (sudo drops it).
+#[test]
+fn the_sudo_hint_names_the_file() {
+    if !is_root() {
+        return skip(
+            "the_sudo_hint_names_the_file",
+            "needs root to run as another user",
+        );
+    }
+    ensure_build_user();
+    let (dir, conf) = stock();
+    // Readable, not writable, by the build user.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let out = as_build_user(
+        env!("CARGO_BIN_EXE_alarm-distcc"),
+        &[
+            ("MAKEPKG_CONF", conf.display().to_string()),
+            ("PATH", std::env::var("PATH").unwrap()),
+            ("HOME", "/nonexistent".into()),
+        ],
+    )
+    .args(["--yes", "set-local", "2"])
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "sudo alarm-distcc --config {} --yes set-local 2",
+            conf.display()
+        )),
+        "{err}"
+    );
+}
+
+/// 6. probe HOST without a port uses the listed port, and says so.
+#[test]
+fn probe_without_a_port_uses_the_listed_one() {
+    let (_dir, conf) = stock();
+    let port = common::distccd::free_port();
+    let r = run(
+        &conf,
+        &["add-host", &format!("127.0.0.1:{port}/4"), "--yes"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&conf, &["probe", "127.0.0.1", "--timeout", "1", "--json"]);
+    assert!(
+        r.stderr
+            .contains(&format!("using {port}, the port it is listed with")),
+        "{}",
+        r.stderr
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["hosts"][0]["port"], port, "{v}");
+}
+
+/// 7. remove-host takes a host as show prints it.
+#[test]
+fn remove_host_takes_a_full_spec() {
+    let (_dir, conf) = stock();
+    assert_eq!(
+        run(&conf, &["add-host", "192.168.1.100:3636/6", "--yes"]).code,
+        0
+    );
+    let r = run(&conf, &["remove-host", "192.168.1.100:3636/6", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("removed 192.168.1.100:3636/6"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(scalar_value(&bash_vars(&[&conf])["DISTCC_HOSTS"]), "");
+}
+
+/// 8. Re-adding a listed helper without slots keeps its slots.
+#[test]
+fn re_adding_without_slots_keeps_them() {
+    let (_dir, conf) = stock();
+    assert_eq!(
+        run(&conf, &["add-host", "192.168.1.100:3636/6", "--yes"]).code,
+        0
+    );
+    let before = std::fs::read(&conf).unwrap();
+    let r = run(&conf, &["add-host", "192.168.1.100", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("its slots and options are kept"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read(&conf).unwrap(), before);
+    // New slots still change them.
+    let r = run(&conf, &["add-host", "192.168.1.100:3636/8", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(scalar_value(&bash_vars(&[&conf])["MAKEFLAGS"]), "-j8");
+}
