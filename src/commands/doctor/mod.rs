@@ -76,7 +76,13 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
         // Messages quote helpers, compilers and files: no control character gets through.
         println!("{level}  {}", escape(&f.message));
         for fix in &f.fixes {
-            println!("         fix: {}", escape(fix));
+            // A fix runs as printed: on the same file (`--config` repeated when given).
+            let fix = if fix.contains("alarm-distcc --config") {
+                fix.clone()
+            } else {
+                fix.replace("alarm-distcc ", &session.command(""))
+            };
+            println!("         fix: {}", escape(&fix));
         }
     }
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();

@@ -151,6 +151,8 @@ fn distcc_in_buildenv(ctx: &Context) -> Vec<Finding> {
             "make BUILDENV a plain top-level array",
         )],
         _ if ctx.enabled() => vec![finding(Level::Ok, "distcc is on in BUILDENV", "")],
+        // With no helper, turning distcc on is no fix: has-helper says what is.
+        _ if ctx.remote_hosts() == 0 => Vec::new(),
         _ => vec![finding(
             Level::Warning,
             "distcc is off in BUILDENV: makepkg will not use the helpers",
@@ -171,15 +173,29 @@ fn hosts_literal(ctx: &Context) -> Vec<Finding> {
 }
 
 fn has_helper(ctx: &Context) -> Vec<Finding> {
-    if ctx.enabled() && ctx.remote_hosts() == 0 {
-        vec![finding(
+    if ctx.remote_hosts() > 0 || matches!(ctx.eff.hosts, Value::Unknown { .. }) {
+        return Vec::new();
+    }
+    let (level, message) = if ctx.enabled() {
+        (
             Level::Error,
             "distcc is on but DISTCC_HOSTS names no helper: every compile runs here",
-            "alarm-distcc add-host HOST:PORT/SLOTS",
-        )]
+        )
     } else {
-        Vec::new()
-    }
+        (
+            Level::Warning,
+            "no helper is listed yet, so distcc has nothing to hand out",
+        )
+    };
+    vec![Finding {
+        level,
+        message: message.into(),
+        fixes: vec![
+            "add one: alarm-distcc add-host HOST:PORT/SLOTS (distcc on too)".into(),
+            "or find one on this network: alarm-distcc discover --add".into(),
+            "or set it all up step by step: alarm-distcc wizard".into(),
+        ],
+    }]
 }
 
 fn hosts_valid(ctx: &Context) -> Vec<Finding> {
@@ -397,10 +413,14 @@ mod tests {
             levels(&check(distcc_in_buildenv, ON, &HEALTHY)),
             [Level::Ok]
         );
+        let off_with_helper = format!("{OFF}DISTCC_HOSTS=\"a:3632/4\"\n");
         assert_eq!(
-            levels(&check(distcc_in_buildenv, OFF, &HEALTHY)),
+            levels(&check(distcc_in_buildenv, &off_with_helper, &HEALTHY)),
             [Level::Warning]
         );
+        // No helper: enabling is no fix, has-helper speaks instead.
+        assert!(check(distcc_in_buildenv, OFF, &HEALTHY).is_empty());
+        assert_eq!(levels(&check(has_helper, OFF, &HEALTHY)), [Level::Warning]);
         let computed = "if true; then\nBUILDENV=(distcc)\nfi\n";
         let f = check(distcc_in_buildenv, computed, &HEALTHY);
         assert!(f[0].message.contains("shell code"), "{f:?}");
@@ -423,8 +443,9 @@ mod tests {
         );
         let with_helper = format!("{ON}DISTCC_HOSTS=\"10.0.0.2:3636/8 localhost/2\"\n");
         assert!(check(has_helper, &with_helper, &HEALTHY).is_empty());
+        // Off and no helper: a warning that says how to get one (not an error).
         let off = format!("{OFF}DISTCC_HOSTS=\"localhost/4\"\n");
-        assert!(check(has_helper, &off, &HEALTHY).is_empty());
+        assert_eq!(levels(&check(has_helper, &off, &HEALTHY)), [Level::Warning]);
     }
 
     #[test]
