@@ -89,7 +89,8 @@ pub enum Command {
     /// Set this machine's slots (localhost/N); 0 removes the local entry
     #[command(name = "set-local")]
     SetLocal {
-        #[arg(value_name = "N")]
+        /// Slots for this machine, 0 to 1024
+        #[arg(value_name = "N", allow_negative_numbers = true, value_parser = parse_slots)]
         slots: u32,
     },
     /// Turn distcc on in BUILDENV (the host list is kept)
@@ -101,11 +102,11 @@ pub enum Command {
         /// Time real compiles on each helper and on this machine, and order by that
         #[arg(long)]
         measure: bool,
-        /// Compiles per host with --measure (the median counts)
-        #[arg(long, default_value_t = 3)]
+        /// Compiles per host with --measure (the median counts), 1 to 20
+        #[arg(long, default_value_t = 3, requires = "measure", value_parser = clap::value_parser!(u32).range(1..=20))]
         runs: u32,
         /// Seconds one compile may take with --measure
-        #[arg(long, default_value_t = 30.0)]
+        #[arg(long, default_value_t = 30.0, requires = "measure")]
         timeout: f64,
         /// Architecture the objects must be for [default: CARCH]
         #[arg(long, value_name = "ARCH")]
@@ -177,4 +178,15 @@ pub enum Command {
     },
     /// Print the man page (roff)
     Man,
+}
+
+/// Slots as distcc takes them: a whole number from 0 to 1024 (0 removes the entry).
+fn parse_slots(text: &str) -> Result<u32, String> {
+    match text.parse::<i64>() {
+        Ok(n) if (0..=i64::from(crate::distcc::hosts::MAX_SLOTS)).contains(&n) => Ok(n as u32),
+        _ => Err(format!(
+            "slots must be a whole number from 0 to {} (0 removes the local entry)",
+            crate::distcc::hosts::MAX_SLOTS
+        )),
+    }
 }

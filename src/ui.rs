@@ -23,7 +23,7 @@ pub fn with_spinner<T>(message: String, work: impl FnOnce() -> T) -> T {
 pub fn timeout_of(secs: f64) -> Result<Duration> {
     if !(secs.is_finite() && secs > 0.0 && secs <= 600.0) {
         return Err(bad_input(format!(
-            "--timeout {secs}: give seconds between 0 and 600"
+            "--timeout {secs}: give seconds above 0 and at most 600"
         )));
     }
     Ok(Duration::from_secs_f64(secs))

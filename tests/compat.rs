@@ -563,7 +563,7 @@ fn the_wizards_check_reports_the_difference() {
         s.send(keys).unwrap();
     };
     answer("Slots for this machine", "2\r");
-    answer("Search the network for helpers?", "n");
+    answer("Search the network for helpers (", "n");
     answer("Add a helper?", "y");
     answer("Helper address", &format!("{}\r", nopie.spec(4)));
     s.expect("not usable yet:").unwrap();

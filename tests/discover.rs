@@ -217,7 +217,7 @@ fn wizard(conf: &std::path::Path, search: &[&str]) -> expectrl::session::OsSessi
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
     cmd.arg("--config")
         .arg(conf)
-        .args(["wizard", "--no-probe", "--timeout", "1"])
+        .args(["wizard", "--timeout", "1"])
         .args(search)
         .env("HOME", "/nonexistent-alarm-distcc-home")
         .env("TERM", "xterm")
@@ -234,7 +234,7 @@ fn the_wizard_offers_what_it_finds_and_scans_nothing_else() {
     let mut s = wizard(&conf, &["--subnet", "127.0.0.0/27"]);
     s.expect("Slots for this machine").unwrap();
     s.send("2\r").unwrap();
-    s.expect("Search the network for helpers?").unwrap();
+    s.expect("Search the network for helpers (").unwrap();
     s.send("y").unwrap();
     s.expect("Helpers to use").unwrap();
     // The usable one starts picked: Enter takes it.
@@ -262,7 +262,7 @@ fn the_wizard_offers_what_it_finds_and_scans_nothing_else() {
     let mut s = wizard(&conf2, &["--subnet", "127.0.0.32/29", "--port", &port]);
     s.expect("Slots for this machine").unwrap();
     s.send("0\r").unwrap();
-    s.expect("Search the network for helpers?").unwrap();
+    s.expect("Search the network for helpers (").unwrap();
     s.send("y").unwrap();
     s.expect("Helpers to use").unwrap();
     s.expect("127.0.0.33").unwrap();

@@ -51,7 +51,6 @@ fn happy_path_on_a_stock_config() {
     let mut s = spawn(&conf, &["--no-probe"]);
     s.expect("Building for: aarch64").unwrap();
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "y");
     answer(&mut s, "Helper address", "127.0.0.2\r");
     answer(&mut s, "Port [3636]", "\r");
@@ -79,7 +78,6 @@ fn invalid_host_is_explained_and_asked_again() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
     let mut s = spawn(&conf, &["--no-probe"]);
     answer(&mut s, "Slots for this machine", "0\r");
-    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "y");
     answer(&mut s, "Helper address", "192.168.1.300\r");
     s.expect("not a valid IPv4 address").unwrap();
@@ -114,7 +112,6 @@ fn existing_helper_removed() {
         &format!("{DOWN}{DOWN}\r"),
     );
     s.expect("removed 127.0.0.4:3636/4").unwrap();
-    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "n");
     answer(&mut s, "Write ", "y\r");
     assert_eq!(exit_code(s), 0);
@@ -130,7 +127,6 @@ fn cancel_anywhere_leaves_the_file_byte_identical() {
         let original = std::fs::read(&conf).unwrap();
         let mut s = spawn(&conf, &["--no-probe"]);
         answer(&mut s, "Slots for this machine", "2\r");
-        answer(&mut s, "Search the network for helpers?", "n");
         answer(&mut s, "Add a helper?", "y");
         answer(&mut s, "Helper address", "127.0.0.2\r");
         answer(&mut s, "Port", keys);
@@ -147,7 +143,6 @@ fn cancel_anywhere_leaves_the_file_byte_identical() {
     let original = std::fs::read(&conf).unwrap();
     let mut s = spawn(&conf, &["--no-probe"]);
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "n");
     // Ctrl-D (end of input) at the final confirm is a no, too.
     answer(&mut s, "Write ", "\x04");
@@ -161,7 +156,6 @@ fn dry_run_walks_everything_and_writes_nothing() {
     let original = std::fs::read(&conf).unwrap();
     let mut s = spawn(&conf, &["--no-probe", "--dry-run"]);
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "y");
     answer(&mut s, "Helper address", "127.0.0.2\r");
     answer(&mut s, "Port", "\r");
@@ -185,7 +179,7 @@ fn each_helper_is_probed_as_entered() {
     let original = std::fs::read(&conf).unwrap();
     let mut s = spawn(&conf, &["--timeout", "1"]);
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Search the network for helpers?", "n");
+    answer(&mut s, "Search the network for helpers (", "n");
     answer(&mut s, "Add a helper?", "y");
     answer(&mut s, "Helper address", "127.0.0.1\r");
     answer(&mut s, "Port", &format!("{dead}\r"));
@@ -235,11 +229,12 @@ fn permission_denied_at_the_end_gives_the_sudo_command() {
         .env("TERM", "xterm");
     let mut s = Session::spawn(cmd).unwrap();
     s.set_expect_timeout(Some(Duration::from_secs(15)));
-    answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Search the network for helpers?", "n");
-    answer(&mut s, "Add a helper?", "n");
-    answer(&mut s, "Write ", "y\r");
-    s.expect("permission denied").unwrap();
+    // Said before the first question, not after the last.
+    let seen = s.expect("permission denied").unwrap();
+    assert!(
+        !String::from_utf8_lossy(seen.before()).contains("Slots for this machine"),
+        "asked first"
+    );
     s.expect(
         format!(
             "sudo alarm-distcc --config {} wizard --no-probe",
@@ -266,7 +261,7 @@ fn pasted_spec_kept_failure_and_next_steps() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
     let mut s = spawn(&conf, &["--timeout", "1"]);
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Search the network for helpers?", "n");
+    answer(&mut s, "Search the network for helpers (", "n");
     answer(&mut s, "Add a helper?", "y");
     answer(&mut s, "Helper address", &format!("127.0.0.1:{dead}/6\r"));
     s.expect("is this machine, not a helper").unwrap();
@@ -302,11 +297,41 @@ fn the_wizard_write_is_checked_with_bash() {
     std::fs::write(&conf, &text).unwrap();
     let mut s = spawn(&conf, &["--no-probe"]);
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Search the network for helpers?", "n");
     answer(&mut s, "Add a helper?", "y");
     answer(&mut s, "Helper address", "127.0.0.2:3636/6\r");
     answer(&mut s, "Add another helper?", "n");
     s.expect("bash would read something else").unwrap();
     assert_eq!(exit_code(s), 2);
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
+}
+
+/// --no-probe means no traffic at all: no search question, no probe.
+#[test]
+fn no_probe_never_searches() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let mut s = spawn(&conf, &["--no-probe"]);
+    answer(&mut s, "Slots for this machine", "2\r");
+    let seen = s.expect("Add a helper?").unwrap();
+    assert!(
+        !String::from_utf8_lossy(seen.before()).contains("Search"),
+        "{}",
+        String::from_utf8_lossy(seen.before())
+    );
+    s.send("n").unwrap();
+    answer(&mut s, "Write ", "n\r");
+    assert_eq!(exit_code(s), 1);
+}
+
+/// The search question names what it would scan before anything is sent.
+#[test]
+fn the_search_question_names_subnets_and_ports() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let mut s = spawn(&conf, &["--timeout", "1", "--port", "3636"]);
+    answer(&mut s, "Slots for this machine", "2\r");
+    s.expect("Search the network for helpers (127.0.0.248/29 on port(s) 3636)?")
+        .unwrap();
+    s.send("n").unwrap();
+    answer(&mut s, "Add a helper?", "n");
+    answer(&mut s, "Write ", "n\r");
+    assert_eq!(exit_code(s), 1);
 }

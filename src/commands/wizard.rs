@@ -58,6 +58,8 @@ pub struct Facts {
     pub cpus: u32,
     /// This machine's own addresses: a "helper" there is no helper.
     pub own_addresses: Vec<String>,
+    /// What a search would scan ("192.168.1.0/24 on ports ..."), or why it cannot run.
+    pub search_scope: Result<String, String>,
 }
 
 /// What the person chose.
@@ -251,8 +253,14 @@ pub fn gather(
         }
     }
 
-    if let Some(search) = search {
-        take_search_results(p, search, &mut helpers, &mut kept_failing)?;
+    match (search, &facts.search_scope) {
+        (Some(search), Ok(scope)) => {
+            take_search_results(p, search, scope, &mut helpers, &mut kept_failing)?
+        }
+        (Some(_), Err(why)) => p.say(&format!(
+            "No network search: {why}. Type the helpers' addresses instead."
+        )),
+        (None, _) => {}
     }
 
     loop {
@@ -314,10 +322,12 @@ pub fn gather(
 fn take_search_results(
     p: &mut dyn Prompter,
     search: HelperSearch,
+    scope: &str,
     helpers: &mut Vec<HostSpec>,
     kept_failing: &mut Vec<String>,
 ) -> Result<()> {
-    if !p.confirm("Search the network for helpers?", true)? {
+    // The question says what it would scan before anything is sent.
+    if !p.confirm(&format!("Search the network for helpers ({scope})?"), true)? {
         return Ok(());
     }
     let offers = search()?;
@@ -465,9 +475,33 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
             "the wizard needs a terminal; in scripts use add-host, remove-host, set-local and enable",
         ));
     }
-    // A --subnet the search would refuse is said before any question.
-    scan::choose_subnets(&search.subnets, search.public).map_err(bad_input)?;
+    // A --subnet the search would refuse is said before any question; without one, a
+    // machine with no (private) network goes on to typed addresses.
+    let search_scope = match scan::choose_subnets(&search.subnets, search.public) {
+        Ok((nets, _)) => Ok(format!(
+            "{} on port(s) {}",
+            nets.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if search.ports.is_empty() {
+                scan::DEFAULT_PORTS.to_vec()
+            } else {
+                search.ports.clone()
+            }
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", ")
+        )),
+        Err(e) if !search.subnets.is_empty() => return Err(bad_input(e)),
+        Err(e) => Err(e),
+    };
     let target = session.target(Focus::Hosts)?;
+    // Asking everything and then failing to write would waste the answers: check first.
+    if !session.opts.dry_run {
+        session.check_writable(&target.loaded.real)?;
+    }
     let inherited = session.inherited(&target);
     let (hosts, _) = plan::starting_hosts(&target.doc, &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
@@ -485,6 +519,7 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
         hosts,
         cpus: std::thread::available_parallelism().map_or(2, |n| n.get() as u32),
         own_addresses: own_lan_addresses(),
+        search_scope,
     };
     let expected = arch_for_carch(&carch);
     let checker = match expected {
@@ -551,7 +586,8 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
         &mut prompter,
         &facts,
         if no_probe { None } else { Some(&checker) },
-        Some(&searcher),
+        // --no-probe: no traffic at all, so no search either.
+        if no_probe { None } else { Some(&searcher) },
     )?;
     let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(answers.list), &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
@@ -659,6 +695,7 @@ mod tests {
             hosts: HostList::parse(hosts),
             cpus: 4,
             own_addresses: vec!["192.168.1.50".into()],
+            search_scope: Ok("192.168.1.0/24 on port(s) 3636".into()),
         }
     }
 

@@ -187,12 +187,29 @@ pub fn choose_subnets(
         );
     }
     let mut nets = Vec::new();
+    let mut skipped = Vec::new();
     for (net, addr) in own {
         let (net, why) = net.capped(addr, MAX_DEFAULT_BITS);
+        // The same guard as for a --subnet given by hand.
+        if !net.is_private() && !public {
+            skipped.push(net.to_string());
+            continue;
+        }
         notes.extend(why);
         if !nets.contains(&net) {
             nets.push(net);
         }
+    }
+    if !skipped.is_empty() {
+        let msg = format!(
+            "this machine's network {} is outside the private ranges, so it is not searched \
+             without --public (only if it is yours)",
+            skipped.join(", ")
+        );
+        if nets.is_empty() {
+            return Err(msg);
+        }
+        notes.push(msg);
     }
     Ok((nets, notes))
 }

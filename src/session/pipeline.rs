@@ -277,6 +277,31 @@ impl Session {
         Ok(Some((reading, out)))
     }
 
+    /// Whether `real` (and its folder, for the atomic rename) can be written, before any
+    /// question is asked; the same advice as a failed write.
+    pub fn check_writable(&self, real: &Path) -> Result<()> {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = real
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        for p in [real, dir] {
+            let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
+                continue;
+            };
+            // SAFETY: a valid NUL-terminated path; access has no other preconditions.
+            let missing = unsafe { libc::access(c.as_ptr(), libc::F_OK) } != 0;
+            if !missing && unsafe { libc::access(c.as_ptr(), libc::W_OK) } != 0 {
+                return Err(anyhow!(
+                    "cannot write {} (permission denied), so the answers could not be saved: {}",
+                    p.display(),
+                    self.as_root()
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// A pacman-style question: a whole line is read, and only `y` or `yes` writes.
     fn confirm(&self, path: &Path) -> Result<()> {
         if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
