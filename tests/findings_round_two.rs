@@ -170,3 +170,24 @@ fn re_adding_without_slots_keeps_them() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(scalar_value(&bash_vars(&[&conf])["MAKEFLAGS"]), "-j8");
 }
+
+/// 14. probe shows the compiler's own reason, and the fix keeps the flag's prefix.
+#[test]
+fn probe_shows_the_compilers_reason() {
+    use common::distccd::*;
+    if let Some(why) = missing(&["distccd", "gcc"]) {
+        return skip("probe_shows_the_compilers_reason", &why);
+    }
+    // ALARM's compiler name served by this machine's x86_64 gcc: the classic wrong helper.
+    let d = Helper::default()
+        .listen("127.0.0.1")
+        .port(free_port())
+        .serve("aarch64-unknown-linux-gnu-gcc", "gcc")
+        .start();
+    let (_dir, conf) = stock();
+    let r = run(&conf, &["probe", &d.spec(4), "--timeout", "10"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("compiler says:"), "{}", r.stdout);
+    assert!(r.stdout.contains("armv8-a"), "{}", r.stdout);
+    assert!(r.stdout.contains("-march=armv8-a"), "{}", r.stdout);
+}

@@ -229,6 +229,14 @@ pub fn probe_table(
                 ms(a.connect),
                 ms(a.round_trip)
             );
+            // The compiler's own reason, under its row (already escaped at the boundary).
+            if let Outcome::CompileFailed { stderr, .. } | Outcome::CompilerMissing(stderr) =
+                &a.outcome
+                && let Some(first) = stderr.lines().map(str::trim).find(|l| !l.is_empty())
+            {
+                let first: String = first.chars().take(160).collect();
+                let _ = writeln!(out, "{:<26}   compiler says: {first}", "");
+            }
         }
     }
     for j in judged {

@@ -359,7 +359,17 @@ pub fn rejected_flags(stderr: &str) -> Vec<String> {
         if !rejects {
             continue;
         }
-        if let Some(flag) = quoted(line)
+        // gcc's "bad value 'armv8-a' for '-march=' switch": the flag is both words.
+        let flag = match (
+            quoted(line),
+            line.split_once(" for ").and_then(|(_, r)| quoted(r)),
+        ) {
+            (Some(value), Some(prefix)) if lower.contains("bad value") && prefix.ends_with('=') => {
+                Some(format!("{prefix}{value}"))
+            }
+            (flag, _) => flag,
+        };
+        if let Some(flag) = flag
             && !out.contains(&flag)
         {
             out.push(flag);
@@ -798,6 +808,9 @@ mod tests {
             ["-fstrict-flex-arrays=3", "-fhardened"]
         );
         assert!(rejected_flags("t.c:1: error: expected ';'").is_empty());
+        // An x86_64 gcc given the Pi's CPU: the fix must name the whole flag.
+        let x86 = "cc1: error: bad value ‘armv8-a’ for ‘-march=’ switch\n";
+        assert_eq!(rejected_flags(x86), ["-march=armv8-a"]);
     }
 
     #[test]
