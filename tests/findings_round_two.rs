@@ -191,3 +191,44 @@ fn probe_shows_the_compilers_reason() {
     assert!(r.stdout.contains("armv8-a"), "{}", r.stdout);
     assert!(r.stdout.contains("-march=armv8-a"), "{}", r.stdout);
 }
+
+/// 9. An armv7h helper seen from an aarch64 Pi: the rejection names the likely cause.
+#[test]
+fn a_rejection_on_another_archs_port_names_the_cause() {
+    use common::distccd::*;
+    if let Some(why) = missing(&["distccd", ARMV7H_GCC.1]) {
+        return skip("a_rejection_on_another_archs_port_names_the_cause", &why);
+    }
+    let d = Helper::default()
+        .listen("127.0.0.77")
+        .port(3635)
+        .serve(ARMV7H_GCC.0, ARMV7H_GCC.1)
+        .start();
+    let (_dir, conf) = stock();
+    let r = run(&conf, &["probe", &d.spec(4), "--timeout", "5"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("likely cause: 3635 is distccd-alarm's armv7h port"),
+        "{}",
+        r.stdout
+    );
+    let r = run(
+        &conf,
+        &[
+            "discover",
+            "--subnet",
+            "127.0.0.77/32",
+            "--port",
+            "3635",
+            "--timeout",
+            "2",
+        ],
+    );
+    assert!(
+        r.stdout
+            .contains("likely: 3635 is distccd-alarm's armv7h port"),
+        "{}",
+        r.stdout
+    );
+}

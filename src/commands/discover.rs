@@ -23,7 +23,7 @@ fn tone(v: FoundVerdict) -> Tone {
     }
 }
 
-pub fn table(found: &[Found], expected: Arch, color: bool) -> String {
+pub fn table(found: &[Found], expected: Arch, carch: &str, color: bool) -> String {
     use std::fmt::Write;
     let mut out = format!("{:<22} {:<24} {:<7} VERDICT\n", "HELPER", "NAME", "LISTED");
     for f in found {
@@ -33,13 +33,13 @@ pub fn table(found: &[Found], expected: Arch, color: bool) -> String {
             f.host_port(),
             f.name.as_deref().unwrap_or("-"),
             if f.listed { "yes" } else { "no" },
-            paint(color, tone(f.verdict), &f.verdict.describe(expected))
+            paint(color, tone(f.verdict), &f.verdict_text(expected, carch))
         );
     }
     out
 }
 
-pub fn json(found: &[Found], expected: Arch) -> serde_json::Value {
+pub fn json(found: &[Found], expected: Arch, carch: &str) -> serde_json::Value {
     serde_json::json!({
         "helpers": found.iter().map(|f| serde_json::json!({
             "host": f.addr.ip().to_string(),
@@ -48,6 +48,7 @@ pub fn json(found: &[Found], expected: Arch) -> serde_json::Value {
             "usable": f.verdict == FoundVerdict::Usable,
             "verdict": f.verdict.name(),
             "detail": f.verdict.describe(expected),
+            "likely_cause": crate::distcc::alarm::port_mismatch(f.addr.port(), carch),
             "causes": f.causes,
             "listed": f.listed,
         })).collect::<Vec<_>>(),
@@ -70,12 +71,16 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
         None => session.layers()?,
     };
     let (found, expected) = session.search_helpers(&docs, &opts.search)?;
+    let carch = crate::conf::layers::carch(&docs).unwrap_or_default();
     if opts.json {
-        println!("{}", serde_json::to_string_pretty(&json(&found, expected))?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&json(&found, expected, &carch))?
+        );
     } else if found.is_empty() {
         eprintln!("no distccd answered");
     } else {
-        print!("{}", table(&found, expected, session.opts.color));
+        print!("{}", table(&found, expected, &carch, session.opts.color));
         let unusable: Vec<String> = found
             .iter()
             .filter(|f| f.verdict != FoundVerdict::Usable)

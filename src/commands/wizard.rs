@@ -574,7 +574,7 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
                     "{:<21} {}{}",
                     f.host_port(),
                     f.name.as_ref().map_or(String::new(), |n| format!("({n}) ")),
-                    f.verdict.describe(expected)
+                    f.verdict_text(expected, &carch)
                 ),
                 usable: f.verdict == FoundVerdict::Usable,
                 listed: f.listed,

@@ -103,6 +103,14 @@ pub fn advice(r: &HostReport, expected: Arch, carch: &str) -> Vec<String> {
             Outcome::Unresolvable(e) => format!("{} cannot be resolved: {e}", t.host),
             _ => continue,
         };
+        // A closed connection on another arch's distccd-alarm port: most likely that is why.
+        let line = match (
+            &a.outcome,
+            crate::distcc::alarm::port_mismatch(t.port, carch),
+        ) {
+            (Outcome::Rejected, Some(why)) => format!("{line}; likely cause: {why}"),
+            _ => line,
+        };
         if !out.contains(&line) {
             out.push(line);
         }

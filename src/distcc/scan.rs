@@ -428,6 +428,21 @@ pub fn verdict_of(judged: &Judged, expected: Arch) -> FoundVerdict {
     }
 }
 
+impl Found {
+    /// The verdict in words, with the likely cause of a rejection on another architecture's
+    /// distccd-alarm port (an armv7h helper on 3635 seen from an aarch64 Pi).
+    pub fn verdict_text(&self, expected: Arch, carch: &str) -> String {
+        let text = self.verdict.describe(expected);
+        match (
+            self.verdict,
+            crate::distcc::alarm::port_mismatch(self.addr.port(), carch),
+        ) {
+            (FoundVerdict::Rejected, Some(why)) => format!("{text}; likely: {why}"),
+            _ => text,
+        }
+    }
+}
+
 /// A daemon that answered.
 #[derive(Debug, Clone)]
 pub struct Found {
