@@ -232,3 +232,47 @@ fn a_rejection_on_another_archs_port_names_the_cause() {
         r.stdout
     );
 }
+
+/// 10. No advice that cannot work: no --drop-in where makepkg reads none.
+#[test]
+fn no_drop_in_advice_where_makepkg_reads_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &conf,
+        "BUILDENV=(distcc)\nDISTCC_HOSTS=\"$(echo 127.0.0.2/2)\"\n",
+    )
+    .unwrap();
+    let with = |version: &str| {
+        bin()
+            .env("PATH", path_with(&makepkg_standin(version)))
+            .arg("--config")
+            .arg(&conf)
+            .args(["add-host", "127.0.0.9:3632/4", "--yes"])
+            .output()
+            .unwrap()
+    };
+    let old = with("6.0.2");
+    let err = String::from_utf8_lossy(&old.stderr);
+    assert_eq!(old.status.code(), Some(2), "{err}");
+    assert!(!err.contains("--drop-in"), "{err}");
+    let new = with("7.1.0");
+    let err = String::from_utf8_lossy(&new.stderr);
+    assert!(err.contains("--drop-in"), "{err}");
+}
+
+/// 11. --drop-in on a per-user file is refused: makepkg never reads its .d folder.
+#[test]
+fn a_drop_in_beside_a_per_user_file_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let user = dir.path().join(".config/pacman/makepkg.conf");
+    std::fs::create_dir_all(user.parent().unwrap()).unwrap();
+    std::fs::write(&user, "MAKEFLAGS=\"-j2\"\n").unwrap();
+    let r = run(
+        &user,
+        &["--drop-in", "add-host", "127.0.0.9:3632/4", "--yes"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("is a per-user file"), "{}", r.stderr);
+    assert!(!user.with_extension("conf.d").exists());
+}

@@ -68,7 +68,7 @@ mod search;
 pub use pipeline::is_yes;
 
 const DROP_IN_HEADER: &str = "# distcc settings for makepkg, written by alarm-distcc.\n\
-# makepkg reads this file after the main makepkg.conf, so these values win.\n";
+# makepkg reads this file after the main makepkg.conf (and before a per-user file).\n";
 
 impl Session {
     pub fn new(opts: Options, env: Env) -> Session {
@@ -141,6 +141,20 @@ impl Session {
     pub fn target(&self, focus: Focus) -> Result<Target> {
         let mut layers = self.layers()?;
         let path = if self.opts.drop_in {
+            let per_user = self.env.user_file().as_deref() == Some(self.main.as_path())
+                || self.main.ends_with(".config/pacman/makepkg.conf")
+                || self.main.ends_with(".makepkg.conf");
+            if per_user {
+                return Err(bad_input(format!(
+                    "{} is a per-user file: makepkg reads drop-ins only beside the system file \
+                     ({}), never {}. Leave out --drop-in to edit this file, or give --drop-in \
+                     with --config {}",
+                    self.main.display(),
+                    layers::drop_in_dir(&self.env.default_conf).display(),
+                    layers::drop_in_dir(&self.main).display(),
+                    self.env.default_conf.display()
+                )));
+            }
             if !self.env.makepkg().reads_drop_ins() {
                 let layers::Makepkg::Version(v) = self.env.makepkg() else {
                     unreachable!("an unknown makepkg is assumed to read drop-ins")
@@ -219,7 +233,13 @@ impl Session {
         })
     }
 
-    pub fn refusal(&self, path: &Path, r: Refusal) -> anyhow::Error {
+    pub fn refusal(&self, path: &Path, mut r: Refusal) -> anyhow::Error {
+        // Only advice that works here: no drop-in where makepkg reads none, nor from one.
+        if let Some(at) = r.message.find(", or use --drop-in")
+            && (!self.env.makepkg().reads_drop_ins() || self.opts.drop_in)
+        {
+            r.message.truncate(at);
+        }
         if r.line == 0 {
             bad_input(format!("{}: {}", path.display(), r.message))
         } else {
