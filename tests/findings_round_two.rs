@@ -276,3 +276,40 @@ fn a_drop_in_beside_a_per_user_file_is_refused() {
     assert!(r.stderr.contains("is a per-user file"), "{}", r.stderr);
     assert!(!user.with_extension("conf.d").exists());
 }
+
+/// 12. Fixes that work and name the file: a bad token is removed first (sort would refuse
+/// the list), the message says it once, and a computed list is not "no hosts yet".
+#[test]
+fn fixes_for_a_bad_token_and_a_computed_list() {
+    let conf = fixture("refuse/bad-token.conf");
+    let r = run(&conf, &["show"]);
+    let remove = format!(
+        "alarm-distcc --config {} remove-host 10.0.0.3",
+        conf.display()
+    );
+    assert!(r.stdout.contains(&remove), "{}", r.stdout);
+    assert!(!r.stdout.contains("alarm-distcc sort"), "{}", r.stdout);
+    let r = run(&conf, &["doctor", "--offline"]);
+    assert!(r.stdout.contains(&remove), "{}", r.stdout);
+    assert!(!r.stdout.contains(" sort"), "{}", r.stdout);
+    assert_eq!(r.stdout.matches("whole").count(), 1, "{}", r.stdout);
+    // The fix printed works.
+    let (_dir, copy) = scratch_copy(&conf);
+    let fixed = run(&copy, &["remove-host", "10.0.0.3", "--yes"]);
+    assert_eq!(fixed.code, 0, "{}", fixed.stderr);
+
+    let dir = tempfile::tempdir().unwrap();
+    let case = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &case,
+        "BUILDENV=(distcc)\ncase x in x) DISTCC_HOSTS=\"a/2\";; esac\n",
+    )
+    .unwrap();
+    let r = run(&case, &["show"]);
+    assert!(!r.stdout.contains("no hosts yet"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("computed when makepkg runs"),
+        "{}",
+        r.stdout
+    );
+}

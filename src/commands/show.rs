@@ -118,7 +118,24 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective, color: bool) -> 
         }
     }
     let distcc_on = matches!(&eff.distcc, Value::Known(s) if s.value);
-    let verdict = if distcc_on || total == 0 {
+    let invalid = list
+        .as_ref()
+        .and_then(|l| l.invalid().next().map(|b| b.token.clone()));
+    let verdict = if let Some(token) = invalid {
+        // sort would refuse such a list: the token goes first.
+        let host = token
+            .split(['/', ':', ','])
+            .next()
+            .unwrap_or(&token)
+            .to_string();
+        format!(
+            "`{token}` makes distcc ignore the whole list; remove it first: alarm-distcc \
+             remove-host {host}"
+        )
+    } else if matches!(eff.hosts, Value::Unknown { .. }) {
+        "DISTCC_HOSTS is computed when makepkg runs, so -j cannot be checked against its slots"
+            .to_string()
+    } else if distcc_on || total == 0 {
         jobs_verdict(jobs_of(eff), total)
     } else {
         // A deliberate `disable`: -j is for this machine alone, not the helpers' slots.
@@ -242,6 +259,8 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
     } else {
         // Values come from the files: only this tool's own colour codes reach the terminal.
         let text = crate::ui::escape_except_colors(&show_text(&docs, &eff, session.opts.color));
+        // Every command it suggests runs as printed, on the same file.
+        let text = text.replace("alarm-distcc ", &session.command(""));
         match makepkg_note(session) {
             // Right under the list of files it explains.
             Some(note) => {

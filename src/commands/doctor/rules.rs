@@ -206,10 +206,18 @@ fn hosts_valid(ctx: &Context) -> Vec<Finding> {
         .map(|bad| {
             finding(
                 Level::Error,
-                format!(
-                    "{where_}: `{}` is rejected by distcc ({}), which then ignores the whole list",
-                    bad.token, bad.reason
-                ),
+                if bad.reason.contains("whole") {
+                    format!(
+                        "{where_}: `{}` is rejected by distcc: {}",
+                        bad.token, bad.reason
+                    )
+                } else {
+                    format!(
+                        "{where_}: `{}` is rejected by distcc ({}), which then ignores the whole \
+                         list",
+                        bad.token, bad.reason
+                    )
+                },
                 format!(
                     "alarm-distcc remove-host {}",
                     bad.token.split(['/', ':', ',']).next().unwrap_or("")
@@ -283,7 +291,12 @@ fn jobs_match_slots(ctx: &Context) -> Vec<Finding> {
     let total = ctx.total_slots();
     // While distcc is off, -j is this machine's own business: no mismatch.
     let on = matches!(&ctx.eff.distcc, Value::Known(s) if s.value);
-    if total == 0 || !on {
+    // A list distcc ignores is hosts-valid's error; `sort` would refuse it anyway.
+    let invalid = ctx
+        .hosts
+        .as_ref()
+        .is_some_and(|(l, _)| l.invalid().next().is_some());
+    if total == 0 || !on || invalid {
         return Vec::new();
     }
     let message = match &ctx.eff.makeflags {
