@@ -277,8 +277,8 @@ fn a_drop_in_beside_a_per_user_file_is_refused() {
     assert!(!user.with_extension("conf.d").exists());
 }
 
-/// 12. Fixes that work and name the file: a bad token is removed first (sort would refuse
-/// the list), the message says it once, and a computed list is not "no hosts yet".
+/// Finding 12: fixes that work and name the file. A bad token is removed first (sort would
+/// refuse the list), the message says it once, and a computed list is not "no hosts yet".
 #[test]
 fn fixes_for_a_bad_token_and_a_computed_list() {
     let conf = fixture("refuse/bad-token.conf");
