@@ -155,10 +155,18 @@ pub fn set_distcc(doc: &Document, enabled: bool) -> EditResult {
     match view::buildenv(doc) {
         BuildenvState::Blocked(b) => Err(blocked(&b)),
         BuildenvState::Flag { flag, .. } if flag.enabled == enabled => Ok(Edited::same(doc)),
-        BuildenvState::Flag { flag, .. } => Ok(Edited {
-            doc: doc.splice(flag.range, word.as_bytes()),
-            notes: Vec::new(),
-        }),
+        BuildenvState::Flag { flag, .. } => {
+            // `'!distcc'` becomes `'distcc'`: the entry keeps its quoting.
+            let raw = doc.slice(flag.range.clone());
+            let new = match raw.first() {
+                Some(q @ (b'\'' | b'"')) => format!("{0}{word}{0}", *q as char),
+                _ => word.to_string(),
+            };
+            Ok(Edited {
+                doc: doc.splice(flag.range, new.as_bytes()),
+                notes: Vec::new(),
+            })
+        }
         // The entry goes after the inherited ones, so it wins whatever they say.
         BuildenvState::Inherits { after, .. } => Ok(Edited {
             doc: doc.splice(after..after, format!(" {word}").as_bytes()),
@@ -246,6 +254,10 @@ pub fn set_hosts(doc: &Document, list: &HostList) -> EditResult {
         }),
         Resolution::Chain { items, .. } => {
             current_hosts(doc)?;
+            let value = with_layout_of(
+                &doc.str_lossy(view::assignment(doc, items[0]).value.clone()),
+                list,
+            );
             let new = replace_scalar_value(doc, items[0], &value);
             Ok(Edited {
                 doc: if new.as_bytes() == doc.as_bytes() {
@@ -257,6 +269,40 @@ pub fn set_hosts(doc: &Document, list: &HostList) -> EditResult {
             })
         }
     }
+}
+
+/// The list's tokens laid out as the old value was: its blanks, newlines and tabs between
+/// tokens (and around them) are kept in turn; a token added past the old ones gets the last
+/// separator (a space when there was none).
+fn with_layout_of(old_raw: &str, list: &HostList) -> String {
+    let inner = old_raw
+        .strip_prefix(['"', '\''])
+        .and_then(|r| r.strip_suffix(['"', '\'']))
+        .unwrap_or(old_raw);
+    if !inner.contains(['\n', '\t']) {
+        return list.render();
+    }
+    let lead: String = inner.chars().take_while(|c| c.is_whitespace()).collect();
+    let trail: String = inner
+        .chars()
+        .rev()
+        .take_while(|c| c.is_whitespace())
+        .collect();
+    let trail: String = trail.chars().rev().collect();
+    let gaps: Vec<&str> = inner
+        .trim()
+        .split(|c: char| !c.is_whitespace())
+        .filter(|g| !g.is_empty())
+        .collect();
+    let mut out = lead;
+    for (i, t) in list.tokens.iter().enumerate() {
+        if i > 0 {
+            out.push_str(gaps.get(i - 1).or(gaps.last()).copied().unwrap_or(" "));
+        }
+        out.push_str(&t.raw);
+    }
+    out.push_str(&trail);
+    out
 }
 
 /// Sets make's job count to `jobs`, keeping every other MAKEFLAGS flag. `inherited` is the
@@ -362,6 +408,23 @@ mod tests {
 
     fn text(e: EditResult) -> String {
         String::from_utf8(e.unwrap().doc.as_bytes().to_vec()).unwrap()
+    }
+
+    #[test]
+    fn layout_and_quoting_are_kept() {
+        let doc = Document::parse("DISTCC_HOSTS=\"\n  a/4\n  b/2\n\"\n");
+        let mut list = HostList::parse("a/4\nb/2");
+        list.add("c:3632/6".parse().unwrap());
+        let e = set_hosts(&doc, &list).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(e.doc.as_bytes()),
+            "DISTCC_HOSTS=\"\n  c:3632/6\n  a/4\n  b/2\n\"\n"
+        );
+        let doc = Document::parse("BUILDENV=('!distcc' 'color')\n");
+        assert_eq!(
+            text(set_distcc(&doc, true)),
+            "BUILDENV=('distcc' 'color')\n"
+        );
     }
 
     #[test]
