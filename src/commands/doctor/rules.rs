@@ -7,7 +7,7 @@ use crate::conf::layers::{self, Effective, Value};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::alarm;
 use crate::distcc::compat::kept_local_flags;
-use crate::distcc::hosts::{HostList, HostOption, Kind};
+use crate::distcc::hosts::{HostList, HostOption, HostSpec, Kind};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -231,8 +231,10 @@ fn loopback_network_host(ctx: &Context) -> Vec<Finding> {
     let Some((list, _)) = &ctx.hosts else {
         return Vec::new();
     };
+    // With an explicit port it is a distccd here on purpose, and the probe says whether it
+    // runs; without one it is the seed's `127.0.0.1/N`, meant as this machine's slots.
     list.specs()
-        .filter(|s| s.is_loopback_tcp())
+        .filter(|s| s.is_loopback_tcp() && matches!(s, HostSpec::Tcp { port: None, .. }))
         .map(|spec| {
             finding(
                 Level::Warning,
@@ -477,6 +479,13 @@ mod tests {
         );
         assert_eq!(levels(&f), [Level::Warning]);
         assert!(f[0].message.contains("127.0.0.1/2"));
+        // A port says it is a distccd here on purpose: the probe judges it.
+        let f = check(
+            loopback_network_host,
+            "DISTCC_HOSTS=\"127.0.0.1:3636/2\"\n",
+            &HEALTHY,
+        );
+        assert!(f.is_empty(), "{f:?}");
     }
 
     #[test]
