@@ -325,12 +325,14 @@ fn an_older_helper_gcc_rejects_newer_flags_and_differs_in_version() {
     let p = probe(&conf, compilers.path());
     assert_eq!(p.code, 0, "{}", p.text);
     let found = problems(&p.json);
-    assert_eq!(found.len(), 1, "{found:?}");
-    assert_eq!(found[0].0, "warning");
+    // Both sides of the helper are gcc 11: C and C++ each differ from this machine's 12.
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found.iter().all(|(s, _)| s == "warning"), "{found:?}");
     assert!(
         found[0].1.contains("gcc 11") && found[0].1.contains("gcc 12"),
         "{found:?}"
     );
+    assert!(found[1].1.contains("runs C++ gcc 11"), "{found:?}");
 
     // ...and an error with LTO on (as Arch sets it: -flto=auto, which distcc sends).
     let conf = pi.config(
@@ -345,6 +347,59 @@ fn an_older_helper_gcc_rejects_newer_flags_and_differs_in_version() {
         problems(&p.json)
             .iter()
             .any(|(s, m)| s == "error" && m.contains("LTO")),
+        "{}",
+        p.json
+    );
+}
+
+/// Finding 4: gcc 12 with g++ 11 on the helper. The C++ job is compared on its own, with the
+/// same warning (and LTO error) as C.
+#[test]
+fn a_cxx_compiler_of_another_generation_is_found() {
+    let pi = AARCH64;
+    let (_, old_gxx) = pi.older.unwrap();
+    if let Some(why) = pi.missing().or_else(|| missing(&[old_gxx])) {
+        return skip("a_cxx_compiler_of_another_generation_is_found", &why);
+    }
+    let helper = Helper::default()
+        .serve(pi.gcc.0, pi.gcc.1)
+        .serve(pi.gxx.0, old_gxx)
+        .start();
+    let compilers = pi.compilers();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(dir.path(), &helper.spec(4), "");
+    let p = probe(&conf, compilers.path());
+    assert_eq!(p.code, 0, "{}", p.text);
+    let found = problems(&p.json);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, "warning");
+    assert!(found[0].1.contains("C++ gcc 11"), "{found:?}");
+    let compared = &host(&p.json)["compared"];
+    assert!(
+        compared["helper_cxx_compiler"]
+            .as_str()
+            .unwrap_or("")
+            .contains(" 11."),
+        "{compared}"
+    );
+    assert!(
+        compared["local_cxx_compiler"]
+            .as_str()
+            .unwrap_or("")
+            .contains(" 12."),
+        "{compared}"
+    );
+    let conf = pi.config(
+        dir.path(),
+        &helper.spec(4),
+        "LTOFLAGS=\"-flto=auto\"\nOPTIONS+=(lto)\n",
+    );
+    let p = probe(&conf, compilers.path());
+    assert_eq!(p.code, 1, "{}", p.text);
+    assert!(
+        problems(&p.json)
+            .iter()
+            .any(|(s, m)| s == "error" && m.contains("C++") && m.contains("LTO")),
         "{}",
         p.json
     );

@@ -359,6 +359,8 @@ pub fn probe_json(judged: &[Judged], checker: &Checker, flags: &BuildFlags) -> s
                 "compared": {
                     "helper_compiler": j.comparison.helper_compiler,
                     "local_compiler": j.comparison.local_compiler,
+                    "helper_cxx_compiler": j.comparison.helper_cxx_compiler,
+                    "local_cxx_compiler": j.comparison.local_cxx_compiler,
                     "helper_code_model": j.comparison.helper_code_model.map(|m| m.to_string()),
                     "local_code_model": j.comparison.local_code_model.map(|m| m.to_string()),
                 },

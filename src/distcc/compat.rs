@@ -406,6 +406,9 @@ fn first_error(stderr: &str) -> String {
 pub struct Comparison {
     pub helper_compiler: Option<String>,
     pub local_compiler: Option<String>,
+    /// The C++ job's `.comment` on each side (g++ can be another generation than gcc).
+    pub helper_cxx_compiler: Option<String>,
+    pub local_cxx_compiler: Option<String>,
     pub helper_code_model: Option<CodeModel>,
     pub local_code_model: Option<CodeModel>,
 }
@@ -619,47 +622,41 @@ fn code_model_concern(
 }
 
 /// Another gcc major version on the helper: an error when LTO objects must be linked
-/// together, else a warning.
+/// together, else a warning. `what` names the compiler compared ("" for C, "C++ " for g++).
 fn version_concern(
     at: &str,
+    what: &str,
     helper_comment: Option<&str>,
-    reference: &Reference,
+    local_comment: Option<&str>,
     lto: bool,
-    comparison: &mut Comparison,
 ) -> Option<Concern> {
-    let local_comment = reference
-        .object(JobKind::CFlags)
-        .or(reference.object(JobKind::Bare))
-        .and_then(|i| i.compiler.clone());
-    comparison.local_compiler = local_comment.clone();
     let helper_major = helper_comment.and_then(compiler_major)?;
-    let local_major = local_comment.as_deref().and_then(compiler_major)?;
+    let local_major = local_comment.and_then(compiler_major)?;
     if helper_major == local_major {
         return None;
     }
-    let (helper, local) = (
-        version_of(helper_comment),
-        version_of(local_comment.as_deref()),
-    );
+    let (helper, local) = (version_of(helper_comment), version_of(local_comment));
+    let package = if what.is_empty() { "gcc" } else { "g++" };
     Some(if lto {
         Concern {
             severity: Severity::Error,
             message: format!(
-                "{at} runs {helper}, this machine {local}: with LTO on, objects from different \
-                 major versions cannot be linked together"
+                "{at} runs {what}{helper}, this machine {local}: with LTO on, objects from \
+                 different major versions cannot be linked together"
             ),
             fix: format!(
-                "install gcc {local_major} on the helper, or turn LTO off (`!lto` in OPTIONS)"
+                "install {package} {local_major} on the helper, or turn LTO off (`!lto` in \
+                 OPTIONS)"
             ),
         }
     } else {
         Concern {
             severity: Severity::Warning,
             message: format!(
-                "{at} runs {helper}, this machine {local}: objects usually link, but warnings, \
-                 defaults and bugs differ between major versions"
+                "{at} runs {what}{helper}, this machine {local}: objects usually link, but \
+                 warnings, defaults and bugs differ between major versions"
             ),
-            fix: format!("install gcc {local_major} on the helper to match"),
+            fix: format!("install {package} {local_major} on the helper to match"),
         }
     })
 }
@@ -722,12 +719,31 @@ fn compare(
         concerns.extend(code_model_concern(
             &at, report, reference, expected, comparison,
         ));
+        let local_comment = reference
+            .object(JobKind::CFlags)
+            .or(reference.object(JobKind::Bare))
+            .and_then(|i| i.compiler.clone());
+        comparison.local_compiler = local_comment.clone();
         concerns.extend(version_concern(
             &at,
+            "",
             helper_comment,
-            reference,
+            local_comment.as_deref(),
             lto,
-            comparison,
+        ));
+        // The C++ side on its own: a helper's g++ can be another generation than its gcc.
+        let helper_cxx = object_of(report.decisive(JobKind::Cxx), expected).and_then(|o| o.1);
+        let local_cxx = reference
+            .object(JobKind::Cxx)
+            .and_then(|i| i.compiler.clone());
+        comparison.helper_cxx_compiler = helper_cxx.map(str::to_string);
+        comparison.local_cxx_compiler = local_cxx.clone();
+        concerns.extend(version_concern(
+            &at,
+            "C++ ",
+            helper_cxx,
+            local_cxx.as_deref(),
+            lto,
         ));
     }
     concerns
