@@ -217,10 +217,21 @@ pub fn gather(
         "This machine's slots are the compile jobs it runs itself. A Pi is often slower than a \
          fifth of its helpers together; distcc's man page then advises 0 (leave it out).",
     );
+    // The file's own choice: its local entry, else 0 when it lists helpers without one
+    // (distcc then runs nothing here by design), else this machine's CPU count.
+    let has_helpers = facts
+        .hosts
+        .specs()
+        .any(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh));
+    let default_local = match current_local {
+        Some(n) => n,
+        None if has_helpers => 0,
+        None => facts.cpus,
+    };
     let local = ask_number(
         p,
         "Slots for this machine (0 leaves it out)",
-        current_local.unwrap_or(facts.cpus),
+        default_local,
         0,
         MAX_SLOTS,
     )?;
@@ -282,10 +293,23 @@ pub fn gather(
                 if !p.confirm("Keep this helper anyway?", false)? {
                     continue;
                 }
-                kept_failing.push(spec.to_string());
+                // The causes go with it, for the reminder at the end.
+                let causes: Vec<&str> = lines
+                    .iter()
+                    .skip(1)
+                    .map(|l| l.trim().trim_start_matches("- "))
+                    .collect();
+                kept_failing.push(if causes.is_empty() {
+                    spec.to_string()
+                } else {
+                    format!("{spec} ({})", causes.join("; "))
+                });
             }
         }
         if let Some(i) = helpers.iter().position(|h| h.key() == spec.key()) {
+            if helpers[i] != spec {
+                p.say(&format!("{} was picked already: now {spec}", helpers[i]));
+            }
             helpers[i] = spec;
         } else {
             helpers.push(spec);
@@ -370,7 +394,12 @@ fn take_search_results(
             options: Vec::new(),
         };
         if !o.usable {
-            kept_failing.push(spec.to_string());
+            // The same question a typed address that fails its check gets.
+            p.say(&format!("{}: not usable yet: {}", spec, o.line));
+            if !p.confirm("Keep this helper anyway?", false)? {
+                continue;
+            }
+            kept_failing.push(format!("{spec} ({})", o.line.trim()));
         }
         helpers.push(spec);
     }
@@ -594,8 +623,7 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
     session.apply(&target, plan)?;
     if !answers.kept_failing.is_empty() {
         eprintln!(
-            "\nKept although its check failed: {}. Fix it on the helper (see above), then check \
-             again: {}",
+            "\nKept although its check failed: {}. Fix it on the helper, then check again: {}",
             answers.kept_failing.join(", "),
             session.command("probe")
         );
@@ -775,7 +803,8 @@ mod tests {
         ]);
         let list = gather(&mut p, &facts(""), Some(&check), None).unwrap();
         assert_eq!(list.list.render(), "10.0.0.3:3636/4");
-        assert_eq!(list.kept_failing, ["10.0.0.3:3636/4"]);
+        // Kept with its causes, for the reminder at the end.
+        assert_eq!(list.kept_failing, ["10.0.0.3:3636/4 (refused)"]);
         // One line per cause.
         assert!(p.said.iter().any(|l| l == "  - refused"));
     }
@@ -843,10 +872,19 @@ mod tests {
             "192.168.1.102:3636/8 192.168.1.100:3636/6"
         );
         assert!(p.said.iter().any(|l| l.contains("already listed")));
-        // Picking the wrong-arch one too: kept, and recalled as failing.
-        let mut p = Scripted::new(&["0", "0", "", "0,1", "6", "2", "n"]);
+        // Picking the wrong-arch one too: asked as a typed one would be, kept on a yes, and
+        // recalled as failing with its verdict.
+        let mut p = Scripted::new(&["0", "0", "", "0,1", "6", "2", "y", "n"]);
         let answers = gather(&mut p, &facts("192.168.1.102:3636/8"), None, Some(&search)).unwrap();
-        assert_eq!(answers.kept_failing, ["192.168.1.101:3632/2"]);
+        assert_eq!(
+            answers.kept_failing,
+            ["192.168.1.101:3632/2 (192.168.1.101:3632 wrong arch)"]
+        );
+        // ... and dropped on a no.
+        let mut p = Scripted::new(&["0", "0", "", "0,1", "6", "2", "n", "n"]);
+        let answers = gather(&mut p, &facts("192.168.1.102:3636/8"), None, Some(&search)).unwrap();
+        assert!(answers.kept_failing.is_empty());
+        assert!(!answers.list.render().contains("192.168.1.101"));
         // No search: straight to typing.
         let mut p = Scripted::new(&["0", "0", "n", "n"]);
         let answers = gather(&mut p, &facts("192.168.1.102:3636/8"), None, Some(&search)).unwrap();
@@ -858,6 +896,33 @@ mod tests {
         let mut p = Scripted::new(&["2", "y", "<esc>"]);
         let err = gather(&mut p, &facts(""), None, None).unwrap_err();
         assert!(err.to_string().contains("cancelled"));
+    }
+
+    #[test]
+    fn default_local_slots_follow_the_file() {
+        // Helpers listed without a local entry: the file gives this machine 0 (then: keep
+        // the listed helper, no more).
+        let mut p = Scripted::new(&["", "0", "n"]);
+        let answers = gather(&mut p, &facts("192.168.1.102:3636/8"), None, None).unwrap();
+        assert_eq!(answers.list.render(), "192.168.1.102:3636/8");
+        // A fresh file: this machine's CPU count.
+        let mut p = Scripted::new(&["", "n"]);
+        let answers = gather(&mut p, &facts(""), None, None).unwrap();
+        assert_eq!(answers.list.render(), "localhost/4");
+    }
+
+    #[test]
+    fn retyping_a_helper_says_what_changed() {
+        let mut p = Scripted::new(&["0", "y", "10.0.0.2", "", "4", "y", "10.0.0.2", "", "6", "n"]);
+        let answers = gather(&mut p, &facts(""), None, None).unwrap();
+        assert_eq!(answers.list.render(), "10.0.0.2:3636/6");
+        assert!(
+            p.said
+                .iter()
+                .any(|l| l.contains("picked already: now 10.0.0.2:3636/6")),
+            "{:?}",
+            p.said
+        );
     }
 
     #[test]
