@@ -17,7 +17,7 @@ fn distcc_entry(conf: &std::path::Path) -> String {
         .unwrap_or_default()
 }
 
-/// 2. Only enable (and add-host) turn distcc on; while it is off nothing calls -j a mismatch.
+/// Finding 2: Only enable (and add-host) turn distcc on; while it is off nothing calls -j a mismatch.
 #[test]
 fn edits_keep_a_deliberate_disable() {
     let (_dir, conf) = stock();
@@ -49,7 +49,7 @@ fn edits_keep_a_deliberate_disable() {
     assert!(!r.stdout.contains("fix: alarm-distcc sort"), "{}", r.stdout);
 }
 
-/// 3. The seed's `127.0.0.1/2` through add-host means this machine: localhost/2, no port.
+/// Finding 3: The seed's `127.0.0.1/2` through add-host means this machine: localhost/2, no port.
 #[test]
 fn a_portless_loopback_address_is_this_machines_slots() {
     let (_dir, conf) = stock();
@@ -70,7 +70,7 @@ fn a_portless_loopback_address_is_this_machines_slots() {
     assert!(!r.stdout.contains("set-local"), "{}", r.stdout);
 }
 
-/// 5. The sudo hint names the file when it came from MAKEPKG_CONF (sudo drops it).
+/// Finding 5: The sudo hint names the file when it came from MAKEPKG_CONF (sudo drops it).
 #[test]
 fn the_sudo_hint_names_the_file() {
     if !is_root() {
@@ -109,7 +109,7 @@ fn the_sudo_hint_names_the_file() {
     );
 }
 
-/// 6. probe HOST without a port uses the listed port, and says so.
+/// Finding 6: probe HOST without a port uses the listed port, and says so.
 #[test]
 fn probe_without_a_port_uses_the_listed_one() {
     let (_dir, conf) = stock();
@@ -130,7 +130,7 @@ fn probe_without_a_port_uses_the_listed_one() {
     assert_eq!(v["hosts"][0]["port"], port, "{v}");
 }
 
-/// 7. remove-host takes a host as show prints it.
+/// Finding 7: remove-host takes a host as show prints it.
 #[test]
 fn remove_host_takes_a_full_spec() {
     let (_dir, conf) = stock();
@@ -148,7 +148,7 @@ fn remove_host_takes_a_full_spec() {
     assert_eq!(scalar_value(&bash_vars(&[&conf])["DISTCC_HOSTS"]), "");
 }
 
-/// 8. Re-adding a listed helper without slots keeps its slots.
+/// Finding 8: Re-adding a listed helper without slots keeps its slots.
 #[test]
 fn re_adding_without_slots_keeps_them() {
     let (_dir, conf) = stock();
@@ -171,7 +171,7 @@ fn re_adding_without_slots_keeps_them() {
     assert_eq!(scalar_value(&bash_vars(&[&conf])["MAKEFLAGS"]), "-j8");
 }
 
-/// 14. probe shows the compiler's own reason, and the fix keeps the flag's prefix.
+/// Finding 14: probe shows the compiler's own reason, and the fix keeps the flag's prefix.
 #[test]
 fn probe_shows_the_compilers_reason() {
     use common::distccd::*;
@@ -192,7 +192,7 @@ fn probe_shows_the_compilers_reason() {
     assert!(r.stdout.contains("-march=armv8-a"), "{}", r.stdout);
 }
 
-/// 9. An armv7h helper seen from an aarch64 Pi: the rejection names the likely cause.
+/// Finding 9: An armv7h helper seen from an aarch64 Pi: the rejection names the likely cause.
 #[test]
 fn a_rejection_on_another_archs_port_names_the_cause() {
     use common::distccd::*;
@@ -233,7 +233,7 @@ fn a_rejection_on_another_archs_port_names_the_cause() {
     );
 }
 
-/// 10. No advice that cannot work: no --drop-in where makepkg reads none.
+/// Finding 10: No advice that cannot work: no --drop-in where makepkg reads none.
 #[test]
 fn no_drop_in_advice_where_makepkg_reads_none() {
     let dir = tempfile::tempdir().unwrap();
@@ -261,7 +261,7 @@ fn no_drop_in_advice_where_makepkg_reads_none() {
     assert!(err.contains("--drop-in"), "{err}");
 }
 
-/// 11. --drop-in on a per-user file is refused: makepkg never reads its .d folder.
+/// Finding 11: --drop-in on a per-user file is refused: makepkg never reads its .d folder.
 #[test]
 fn a_drop_in_beside_a_per_user_file_is_refused() {
     let dir = tempfile::tempdir().unwrap();
@@ -312,4 +312,49 @@ fn fixes_for_a_bad_token_and_a_computed_list() {
         "{}",
         r.stdout
     );
+}
+
+/// Finding 16: Helper scripts: only the real distccd-alarm port is called that; a user's run has a
+/// log of its own; the default --allow is a private network of this machine, never a
+/// public address.
+#[test]
+fn helper_scripts_say_what_is_true() {
+    let (_dir, conf) = stock();
+    let r = run(&conf, &["helper", "--allow", "127.0.0.1", "--port", "3699"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stdout.contains("3699 is distccd-alarm's"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("port 3699 (distccd-alarm's armv8 port would be 3636)")
+    );
+    assert!(
+        r.stdout
+            .contains("LOG=${DISTCCD_LOG:-/tmp/distccd-armv8-$(id -un).log}")
+    );
+    assert!(r.stdout.contains("cannot write the log"));
+    let r = run(&conf, &["helper", "--allow", "127.0.0.1"]);
+    assert!(
+        r.stdout.contains("3636 is distccd-alarm's armv8 port"),
+        "{}",
+        r.stdout
+    );
+
+    let r = run(&conf, &["helper"]);
+    if r.code == 0 {
+        let allow = regex::Regex::new(r"--allow (\S+)").unwrap();
+        for c in allow.captures_iter(&r.stdout) {
+            let a = &c[1];
+            assert!(
+                a.starts_with("10.") || a.starts_with("192.168.") || a.starts_with("172."),
+                "a default --allow outside the private ranges: {a}"
+            );
+        }
+    } else {
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains("no private network"), "{}", r.stderr);
+    }
 }

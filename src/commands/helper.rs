@@ -22,7 +22,16 @@ pub struct HelperSetup {
 /// daemon in the foreground. `@...@` are filled in by `fill`.
 const SCRIPT_TAIL: &str = r#"
 # Started as root, distccd switches to an unprivileged user; the log must be writable by it.
-LOG=${DISTCCD_LOG:-@LOG@}
+# A user's run gets a log of its own, so a root run before it does not lock it out.
+if [[ $(id -u) -eq 0 ]]; then
+  LOG=${DISTCCD_LOG:-@LOG@}
+else
+  LOG=${DISTCCD_LOG:-@LOG_BASE@-$(id -un).log}
+fi
+if [[ -e $LOG && ! -w $LOG && $(id -u) -ne 0 ]]; then
+  echo "cannot write the log $LOG (another user's, from an earlier run?); remove it or set DISTCCD_LOG" >&2
+  exit 1
+fi
 run_as=()
 if [[ $(id -u) -eq 0 ]]; then
   user=nobody
@@ -31,7 +40,7 @@ if [[ $(id -u) -eq 0 ]]; then
   run_as=(--user "$user")
 fi
 
-# Only this Pi may connect; @PORT@ is distccd-alarm's @NAME@ port.
+# Only this Pi may connect; @PORT_NOTE@.
 ALLOW=(@ALLOW@)
 # WSL2 with NAT (its default): the Pi reaches distccd through Windows, forwarded with
 #   netsh interface portproxy add v4tov4 listenport=@PORT@ connectaddress=<WSL address> connectport=@PORT@
@@ -155,6 +164,21 @@ impl HelperSetup {
         out
     }
 
+    /// What the port is, in the script's own words: only the real distccd-alarm port is
+    /// called that.
+    fn port_note(&self) -> String {
+        if self.port == self.arch.port() {
+            format!("{} is distccd-alarm's {} port", self.port, self.arch.name())
+        } else {
+            format!(
+                "port {} (distccd-alarm's {} port would be {})",
+                self.port,
+                self.arch.name(),
+                self.arch.port()
+            )
+        }
+    }
+
     fn log_file(&self) -> String {
         format!("/tmp/distccd-{}.log", self.arch.name())
     }
@@ -177,6 +201,8 @@ impl HelperSetup {
             .replace("@PACKAGES@", &a.debian_packages().join(" "))
             .replace("@TOOLCHAIN@", &crate::session::shell_quote(&self.toolchain))
             .replace("@LOG@", &self.log_file())
+            .replace("@LOG_BASE@", self.log_file().trim_end_matches(".log"))
+            .replace("@PORT_NOTE@", &self.port_note())
             .replace("@PORT@", &self.port.to_string())
             .replace("@ALLOW@", &self.allow_args())
             .replace(
@@ -274,14 +300,25 @@ pub fn run(session: &Session, opts: HelperOptions) -> Result<()> {
             })?
         }
     };
+    // By default the private networks this machine (the Pi) is on: the helper then takes
+    // this Pi wherever its address moves within them. A public one is never a default.
     let allow = if opts.allow.is_empty() {
-        let own = own_lan_addresses();
-        if own.is_empty() {
-            return Err(bad_input(
-                "could not find this machine's LAN address; give --allow ADDRESS (this Pi's IP)",
-            ));
+        let private: Vec<String> = crate::distcc::scan::own_networks()
+            .into_iter()
+            .filter(|(net, _)| net.is_private())
+            .map(|(net, _)| net.to_string())
+            .collect();
+        if private.is_empty() {
+            return Err(bad_input(format!(
+                "this machine is on no private network ({}); give --allow ADDRESS, this Pi's \
+                 address as the helper sees it",
+                match own_lan_addresses().as_slice() {
+                    [] => "no address found".to_string(),
+                    own => format!("its address: {}", own.join(", ")),
+                }
+            )));
         }
-        own
+        private
     } else {
         opts.allow
     };
