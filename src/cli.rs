@@ -77,12 +77,15 @@ pub enum Command {
     /// A spec that starts with `-` (such as --randomize) goes after `--`.
     #[command(name = "add-host")]
     AddHost {
+        /// Helper as distcc writes it: HOST[:PORT][/SLOTS][,lzo] (a portless 127.x/N or
+        /// localhost/N is this machine's slots)
         #[arg(required = true, value_name = "SPEC")]
         specs: Vec<String>,
     },
-    /// Remove helpers by HOST or HOST:PORT
+    /// Remove helpers by HOST or HOST:PORT (a spec as show prints it works too)
     #[command(name = "remove-host")]
     RemoveHost {
+        /// Helper to remove: HOST, HOST:PORT or a whole spec (slots and options are ignored)
         #[arg(required = true, value_name = "HOST[:PORT]")]
         hosts: Vec<String>,
     },

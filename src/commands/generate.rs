@@ -97,7 +97,22 @@ pub fn man_page() -> String {
     let mut out = Vec::new();
     let _ = man.render_title(&mut out);
     let _ = man.render_name_section(&mut out);
-    let _ = man.render_synopsis_section(&mut out);
+    // clap_mangen's synopsis has no value names; this one says what each option takes.
+    let mut synopsis = Roff::new();
+    synopsis.control("SH", ["SYNOPSIS"]);
+    synopsis.text([
+        bold("alarm-distcc"),
+        roman(" [-c|--config "),
+        italic("PATH"),
+        roman("] [-n|--dry-run] [-y|--yes] [--drop-in] [--no-verify] [--color "),
+        italic("auto|always|never"),
+        roman("] "),
+        italic("COMMAND"),
+        roman(" ["),
+        italic("ARGS"),
+        roman("...]"),
+    ]);
+    out.extend_from_slice(synopsis.to_roff().as_bytes());
     let _ = man.render_description_section(&mut out);
     let _ = man.render_options_section(&mut out);
     let mut roff = Roff::new();
@@ -191,7 +206,8 @@ pub fn man_page() -> String {
             ("sudo alarm-distcc wizard", "the whole setup, step by step."),
             (
                 "sudo alarm-distcc set-local 2; sudo alarm-distcc add-host 192.168.1.100:3636/6",
-                "this Pi takes 2 jobs, a helper on distccd-alarm's armv8 port 6; -j becomes 8.",
+                "this Pi takes 2 jobs itself, and a helper on port 3636 (distccd-alarm's armv8 \
+                 port) takes 6; -j becomes 8.",
             ),
             (
                 "alarm-distcc discover",
