@@ -1,7 +1,7 @@
 //! Dispatch only: builds the session and hands each command to its module.
 
 use crate::cli::{Cli, Command};
-use crate::cli::{ColorChoice, GlobalOpts, SearchArgs};
+use crate::cli::{ColorChoice, GlobalOpts, SearchArgs, WriteArgs};
 use crate::commands::{discover, doctor, edit, generate, helper, measure, probe, show, wizard};
 use crate::conf::layers::Env;
 use crate::session::{Options, SearchOptions, Session};
@@ -9,20 +9,22 @@ use anyhow::Result;
 use std::io::IsTerminal;
 
 pub fn run(cli: Cli) -> Result<()> {
-    let session = Session::new(options(&cli.global), Env::from_process());
+    let given = write_args(&cli.command);
+    let session = Session::new(options(&cli.global, given), Env::from_process());
     match cli.command {
         Command::Show { json } => show::run(&session, json),
-        Command::AddHost { specs } => edit::add_hosts(&session, &specs),
-        Command::RemoveHost { hosts } => edit::remove_hosts(&session, &hosts),
-        Command::SetLocal { slots } => edit::set_local(&session, slots),
-        Command::Enable => edit::set_enabled(&session, true),
-        Command::Disable => edit::set_enabled(&session, false),
+        Command::AddHost { specs, .. } => edit::add_hosts(&session, &specs),
+        Command::RemoveHost { hosts, .. } => edit::remove_hosts(&session, &hosts),
+        Command::SetLocal { slots, .. } => edit::set_local(&session, slots),
+        Command::Enable { .. } => edit::set_enabled(&session, true),
+        Command::Disable { .. } => edit::set_enabled(&session, false),
         Command::Sort { measure: false, .. } => edit::sort(&session),
         Command::Sort {
             measure: true,
             runs,
             timeout,
             expect_arch,
+            ..
         } => measure::run(
             &session,
             &measure::MeasureOptions {
@@ -54,6 +56,7 @@ pub fn run(cli: Cli) -> Result<()> {
             timeout,
             json,
             add,
+            ..
         } => discover::run(
             &session,
             &discover::DiscoverOptions {
@@ -66,6 +69,7 @@ pub fn run(cli: Cli) -> Result<()> {
             no_probe,
             search,
             timeout,
+            ..
         } => wizard::run(
             &session,
             no_probe,
@@ -86,13 +90,30 @@ fn search_options(args: SearchArgs, timeout: f64) -> SearchOptions {
     }
 }
 
-fn options(global: &GlobalOpts) -> Options {
+/// The write options given after a command that writes.
+fn write_args(command: &Command) -> Option<&WriteArgs> {
+    match command {
+        Command::AddHost { write, .. }
+        | Command::RemoveHost { write, .. }
+        | Command::SetLocal { write, .. }
+        | Command::Enable { write }
+        | Command::Disable { write }
+        | Command::Sort { write, .. }
+        | Command::Discover { write, .. }
+        | Command::Wizard { write, .. } => Some(write),
+        _ => None,
+    }
+}
+
+fn options(global: &GlobalOpts, after: Option<&WriteArgs>) -> Options {
+    // Before the command or after it: either counts.
+    let w = |f: fn(&WriteArgs) -> bool| f(&global.write) || after.is_some_and(f);
     Options {
         config: global.config.clone(),
-        dry_run: global.dry_run,
-        yes: global.yes,
-        drop_in: global.drop_in,
-        no_verify: global.no_verify,
+        dry_run: w(|a| a.dry_run),
+        yes: w(|a| a.yes),
+        drop_in: w(|a| a.drop_in),
+        no_verify: w(|a| a.no_verify),
         color: match global.color {
             ColorChoice::Always => true,
             ColorChoice::Never => false,

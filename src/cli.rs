@@ -25,22 +25,30 @@ pub struct GlobalOpts {
     /// makepkg.conf to edit [default: $MAKEPKG_CONF, else /etc/makepkg.conf]
     #[arg(short = 'c', long, global = true, value_name = "PATH")]
     pub config: Option<PathBuf>,
-    /// Show the diff, write nothing
-    #[arg(short = 'n', long, global = true)]
-    pub dry_run: bool,
-    /// Write without asking
-    #[arg(short = 'y', long, global = true)]
-    pub yes: bool,
-    /// Write the settings to <config>.d/distcc.conf instead of the main file
-    #[arg(long, global = true)]
-    pub drop_in: bool,
-    /// Write without checking the edit with bash first (unsafe: makepkg may read something
-    /// else than intended)
-    #[arg(long, global = true)]
-    pub no_verify: bool,
+    #[command(flatten)]
+    pub write: WriteArgs,
     /// Colour the diff, the levels and the verdicts
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+}
+
+/// How an edit is written. Taken before the command or after it, and shown only with the
+/// commands that write (not global, so `show --help` does not list them).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct WriteArgs {
+    /// Show the diff and what the bash check found, write nothing
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Write without asking
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+    /// Write the settings to <config>.d/distcc.conf instead of the main file
+    #[arg(long)]
+    pub drop_in: bool,
+    /// Write without checking the edit with bash first (unsafe: makepkg may read something
+    /// else than intended)
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -81,6 +89,8 @@ pub enum Command {
         /// localhost/N is this machine's slots)
         #[arg(required = true, value_name = "SPEC")]
         specs: Vec<String>,
+        #[command(flatten)]
+        write: WriteArgs,
     },
     /// Remove helpers by HOST or HOST:PORT (a spec as show prints it works too)
     #[command(name = "remove-host")]
@@ -88,6 +98,8 @@ pub enum Command {
         /// Helper to remove: HOST, HOST:PORT or a whole spec (slots and options are ignored)
         #[arg(required = true, value_name = "HOST[:PORT]")]
         hosts: Vec<String>,
+        #[command(flatten)]
+        write: WriteArgs,
     },
     /// Set this machine's slots (localhost/N); 0 removes the local entry
     #[command(name = "set-local")]
@@ -95,11 +107,19 @@ pub enum Command {
         /// Slots for this machine, 0 to 1024
         #[arg(value_name = "N", allow_negative_numbers = true, value_parser = parse_slots)]
         slots: u32,
+        #[command(flatten)]
+        write: WriteArgs,
     },
     /// Turn distcc on in BUILDENV (the host list is kept)
-    Enable,
+    Enable {
+        #[command(flatten)]
+        write: WriteArgs,
+    },
     /// Turn distcc off in BUILDENV (the host list is kept)
-    Disable,
+    Disable {
+        #[command(flatten)]
+        write: WriteArgs,
+    },
     /// Reorder DISTCC_HOSTS fastest first and set -j to the total slots
     Sort {
         /// Time real compiles on each helper and on this machine, and order by that
@@ -114,6 +134,8 @@ pub enum Command {
         /// Architecture the objects must be for [default: CARCH]
         #[arg(long, value_name = "ARCH")]
         expect_arch: Option<String>,
+        #[command(flatten)]
+        write: WriteArgs,
     },
     /// Send each helper what this machine sends (its compiler names, CFLAGS, a C++ job) and
     /// compare its objects with those of this machine's own compiler
@@ -160,6 +182,8 @@ pub enum Command {
         /// Add the usable helpers not listed yet (4 slots each), as add-host would
         #[arg(long)]
         add: bool,
+        #[command(flatten)]
+        write: WriteArgs,
     },
     /// Set up distcc step by step in a terminal
     Wizard {
@@ -171,6 +195,8 @@ pub enum Command {
         /// Seconds each helper check may take [default: 4], and the search's connects [default: 1]
         #[arg(long, value_name = "SECONDS")]
         timeout: Option<f64>,
+        #[command(flatten)]
+        write: WriteArgs,
     },
     /// Print what to run on a helper machine (x86_64 Arch or Debian/Ubuntu, or WSL) to serve this Pi
     Helper(crate::commands::helper::HelperOptions),

@@ -210,6 +210,40 @@ fn show_reports_values_sources_and_mismatch() {
     assert_eq!(v["hosts"]["entries"][1]["valid"], false);
 }
 
+/// The write options are listed (and taken after the command) only where something is
+/// written; before the command they are taken everywhere.
+#[test]
+fn write_options_only_where_something_is_written() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    for cmd in ["show", "probe", "doctor", "helper", "man"] {
+        let out = bin().args([cmd, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(!help.contains("--dry-run"), "{cmd}: {help}");
+        assert_eq!(run(&conf, &[cmd, "--dry-run"]).code, 2, "{cmd}");
+    }
+    for cmd in [
+        "add-host",
+        "remove-host",
+        "set-local",
+        "enable",
+        "disable",
+        "sort",
+        "discover",
+        "wizard",
+    ] {
+        let out = bin().args([cmd, "--help"]).output().unwrap();
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("--dry-run") && help.contains("--no-verify"),
+            "{cmd}: {help}"
+        );
+    }
+    assert_eq!(run(&conf, &["--dry-run", "show"]).code, 0);
+    let r = run(&conf, &["add-host", "127.0.0.9:3632/4", "--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("dry run"), "{}", r.stderr);
+}
+
 #[test]
 fn computed_job_count_is_replaced_and_said() {
     let (_dir, conf) = scratch_copy(&fixture("trailing-comments.conf"));
@@ -396,8 +430,9 @@ fn every_refusal_names_the_line_and_leaves_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let conf = dir.path().join("makepkg.conf");
         std::fs::write(&conf, text).unwrap();
-        let mut all = args.to_vec();
-        all.push("--yes");
+        // Before the command, where every command takes it (after it, only those that write).
+        let mut all = vec!["--yes"];
+        all.extend_from_slice(args);
         let r = run(&conf, &all);
         assert_eq!(r.code, *code, "{args:?} on {text:?}: {}", r.stderr);
         if *code == 2 {
