@@ -263,3 +263,80 @@ fn arch_script_refuses_a_missing_toolchain() {
         "{err}"
     );
 }
+
+/// The Windows side of a WSL2 helper. PowerShell does not run here, so the text is checked:
+/// every command the issue asks for (admin check, mirrored mode, the WSL address, portproxy,
+/// a firewall rule limited to the Pi, how to undo both), balanced brackets and quotes, and no
+/// placeholder left. Each command was reviewed against Microsoft's documentation
+/// (New-NetFirewallRule, Get-NetFirewallRule, Remove-NetFirewallRule, netsh interface
+/// portproxy, WSL's networkingMode).
+#[test]
+fn the_powershell_side_of_a_wsl_helper() {
+    let conf = fixture("alarm-aarch64-stock.conf");
+    let r = run(
+        &conf,
+        &[
+            "helper",
+            "--allow",
+            "192.168.1.50",
+            "--format",
+            "powershell",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let ps = r.stdout;
+    for needle in [
+        "WindowsBuiltInRole]::Administrator",
+        "networkingMode\\s*=\\s*mirrored",
+        "wsl hostname -I",
+        "netsh interface portproxy add v4tov4 listenport=$Port listenaddress=0.0.0.0 connectport=$Port connectaddress=$wslAddress",
+        "New-NetFirewallRule -DisplayName $Rule -Direction Inbound -Protocol TCP -LocalPort $Port -RemoteAddress '192.168.1.50' -Action Allow",
+        "netsh interface portproxy delete v4tov4 listenport=$Port listenaddress=0.0.0.0",
+        "Remove-NetFirewallRule -DisplayName '$Rule'",
+        "$Port = 3636",
+    ] {
+        assert!(ps.contains(needle), "missing {needle}:\n{ps}");
+    }
+    assert!(!ps.contains('@'), "a placeholder is left:\n{ps}");
+    for (open, close) in [('{', '}'), ('(', ')'), ('[', ']')] {
+        assert_eq!(
+            ps.matches(open).count(),
+            ps.matches(close).count(),
+            "unbalanced {open}{close}:\n{ps}"
+        );
+    }
+    for line in ps.lines().filter(|l| !l.trim_start().starts_with('#')) {
+        assert_eq!(
+            line.matches('"').count() % 2,
+            0,
+            "odd double quotes: {line}"
+        );
+        assert_eq!(
+            line.matches('\'').count() % 2,
+            0,
+            "odd single quotes: {line}"
+        );
+    }
+    // Two Pi addresses: both in the rule, as PowerShell's array.
+    let r = run(
+        &conf,
+        &[
+            "helper",
+            "--allow",
+            "192.168.1.50",
+            "--allow",
+            "10.0.0.0/24",
+            "--format",
+            "powershell",
+            "--arch",
+            "armv7h",
+        ],
+    );
+    assert!(
+        r.stdout
+            .contains("-RemoteAddress '192.168.1.50','10.0.0.0/24'"),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("$Port = 3635"), "{}", r.stdout);
+}
