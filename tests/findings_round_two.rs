@@ -358,3 +358,31 @@ fn helper_scripts_say_what_is_true() {
         assert!(r.stderr.contains("no private network"), "{}", r.stderr);
     }
 }
+
+/// Finding 5, as root: an immutable file cannot be written even by root, and the advice
+/// names that cause instead of a sudo that would fail the same way.
+#[test]
+fn as_root_the_advice_is_not_sudo() {
+    if !is_root() {
+        return skip("as_root_the_advice_is_not_sudo", "needs root");
+    }
+    let (dir, conf) = stock();
+    let set = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(dir.path())
+        .status();
+    if !set.is_ok_and(|s| s.success()) {
+        return skip(
+            "as_root_the_advice_is_not_sudo",
+            "chattr +i is not supported here",
+        );
+    }
+    let r = run(&conf, &["set-local", "2", "--yes"]);
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(dir.path())
+        .status();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("sudo"), "{}", r.stderr);
+    assert!(r.stderr.contains("immutable"), "{}", r.stderr);
+}
