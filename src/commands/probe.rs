@@ -176,6 +176,9 @@ pub fn probe_table(
     use std::fmt::Write;
     let (expected, carch) = (checker.expected, checker.carch.as_str());
     let mut out = format!("target: {carch} ({expected})\n");
+    if let Some(names) = &checker.names {
+        let _ = writeln!(out, "  names sent: {names}");
+    }
     for line in flags_lines(flags) {
         let _ = writeln!(out, "  {line}");
     }
@@ -296,6 +299,7 @@ pub fn probe_json(judged: &[Judged], checker: &Checker, flags: &BuildFlags) -> s
     json!({
         "expected_arch": expected.to_string(),
         "carch": checker.carch,
+        "names_sent": checker.names,
         "flags": {
             "cflags": flags_json(&flags.cflags),
             "cxxflags": flags_json(&flags.cxxflags),

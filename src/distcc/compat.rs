@@ -756,6 +756,8 @@ pub struct Checker {
     pub carch: String,
     pub lto: bool,
     pub kept_local: Vec<KeptLocal>,
+    /// How the compiler names sent were found (this machine's distcc, or CHOST).
+    pub names: Option<String>,
     /// This machine's compiler is asked once, the first time a helper is checked.
     reference: OnceLock<Reference>,
 }
@@ -775,6 +777,7 @@ impl Checker {
             lto,
             kept_local,
             reference: OnceLock::new(),
+            names: None,
         }
     }
 

@@ -3,6 +3,7 @@
 
 pub mod advice;
 pub mod alarm;
+pub mod client;
 pub mod compat;
 pub mod elf;
 pub mod hosts;

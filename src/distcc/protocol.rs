@@ -129,6 +129,33 @@ pub fn jobs_for(
     jobs
 }
 
+/// The jobs for the names this machine's client sends (`sent`): those decide; the config's
+/// `<CHOST>-gcc` (ALARM's name) and plain `gcc`, where they differ, go along for information.
+pub fn jobs_for_sent(
+    sent: &crate::distcc::client::SentNames,
+    chost: Option<&str>,
+    cflags: Option<&[String]>,
+    cxxflags: Option<&[String]>,
+) -> Vec<Job> {
+    let chost = chost.filter(|c| !c.contains('@') && !c.is_empty());
+    let mut jobs = Vec::new();
+    let mut others: Vec<String> = vec!["gcc".into()];
+    if let Some(c) = chost {
+        others.push(format!("{c}-gcc"));
+    }
+    for other in others {
+        if other != sent.cc && !jobs.iter().any(|j: &Job| j.compiler == other) {
+            jobs.push(job(JobKind::Bare, &other, &[], false));
+        }
+    }
+    jobs.push(job(JobKind::Bare, &sent.cc, &[], true));
+    if let Some(flags) = sent_flags(cflags) {
+        jobs.push(job(JobKind::CFlags, &sent.cc, flags, true));
+    }
+    jobs.push(job(JobKind::Cxx, &sent.cxx, cxxflags.unwrap_or(&[]), true));
+    jobs
+}
+
 /// The jobs for one compiler name given on the command line: bare, then with the flags.
 pub fn jobs_for_compiler(compiler: &str, cflags: Option<&[String]>) -> Vec<Job> {
     let mut jobs = vec![job(JobKind::Bare, compiler, &[], true)];

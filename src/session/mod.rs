@@ -301,6 +301,35 @@ impl Session {
         }
     }
 
+    /// The names a build on this machine sends, when this machine is the Pi the config is
+    /// for (its architecture); else (a config checked from another machine) the config's
+    /// CHOST names, the Pi's as ALARM's gcc has them.
+    pub fn sent_names(
+        &self,
+        expected: Arch,
+        chost: Option<&str>,
+    ) -> crate::distcc::client::SentNames {
+        use crate::distcc::client::{SentNames, sent_names};
+        let here = match std::env::consts::ARCH {
+            "arm" => Some(Arch::Arm { hard_float: true }),
+            other => arch_for_carch(other),
+        };
+        let same = |a: Arch, b: Arch| std::mem::discriminant(&a) == std::mem::discriminant(&b);
+        if here.is_some_and(|h| same(h, expected)) {
+            return sent_names(&std::env::var_os("PATH").unwrap_or_default(), chost);
+        }
+        let chost = chost.filter(|c| !c.contains('@') && !c.is_empty());
+        SentNames {
+            cc: chost.map_or("gcc".into(), |c| format!("{c}-gcc")),
+            cxx: chost.map_or("g++".into(), |c| format!("{c}-g++")),
+            triple: None,
+            why: format!(
+                "this machine is {}, not the {expected} Pi: the Pi's names are taken from CHOST",
+                std::env::consts::ARCH
+            ),
+        }
+    }
+
     /// What the helpers must compile for: `--expect-arch`, else CARCH, else this binary's arch.
     pub fn expected_arch(
         &self,
@@ -330,16 +359,25 @@ impl Session {
         let (carch, expected) = self.expected_arch(docs, expect)?;
         let flags = buildflags::build_flags(docs);
         let cflags = flags.cflags.as_deref().ok();
+        let chost = layers::layered_scalar(docs, "CHOST");
+        let mut names = None;
         let jobs = match compiler {
             Some(c) => protocol::jobs_for_compiler(c, cflags),
-            None => protocol::jobs_for(
-                layers::layered_scalar(docs, "CHOST").as_deref(),
-                cflags,
-                flags.cxxflags.as_deref().ok(),
-            ),
+            None => {
+                let sent = self.sent_names(expected, chost.as_deref());
+                names = Some(sent.why.clone());
+                protocol::jobs_for_sent(
+                    &sent,
+                    chost.as_deref(),
+                    cflags,
+                    flags.cxxflags.as_deref().ok(),
+                )
+            }
         };
         let kept = compat::kept_local_flags(cflags, flags.cxxflags.as_deref().ok());
-        Ok((Checker::new(jobs, expected, carch, flags.lto, kept), flags))
+        let mut checker = Checker::new(jobs, expected, carch, flags.lto, kept);
+        checker.names = names;
+        Ok((checker, flags))
     }
 }
 
