@@ -274,6 +274,17 @@ pub fn skip(test: &str, why: &str) {
     let _ = writeln!(std::io::stderr(), "skipped {test}: {why}");
 }
 
+/// Skips (part of) a test that cannot mean anything on this machine's architecture: says
+/// why on the real stderr, under CI too (nothing is missing that an install would bring).
+pub fn not_on_this_arch(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped {test} on {}: {why}",
+        std::env::consts::ARCH
+    );
+}
+
 /// The unprivileged user the tests run makepkg and helper scripts as when they run as root.
 pub const BUILD_USER: &str = "alarmbuild";
 
