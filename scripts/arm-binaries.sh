@@ -4,7 +4,8 @@
 # libstd-rust-web-dev:arm64/:armhf; rustup cannot fetch targets here), links them with
 # Debian's cross gcc, runs each under qemu-user on the stock ALARM config (--version, show,
 # --dry-run add-host), checks the output is the x86_64 binary's byte for byte, and prints
-# the sizes. Installs what it needs on Debian/Ubuntu (as root or with sudo).
+# the sizes; then runs the library's tests for both targets under qemu-user. Installs what it
+# needs on Debian/Ubuntu (as root or with sudo).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sudo=""
@@ -78,3 +79,12 @@ for b in "$native" target/debian/aarch64-unknown-linux-gnu/release/alarm-distcc 
   printf '%-52s %10s  %s\n' "${b#target/debian/}" "$(stat -c %s "$b")" "$(file -b "$b" | cut -d, -f1-2)"
 done
 echo "ARM binaries: built, run under qemu, output identical to x86_64" >&2
+
+# The library's own tests on each target, run under qemu-user. (The integration tests in
+# tests/ drive the x86_64 helpers, compilers and makepkg of this machine; they run natively.)
+export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64-static
+export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUNNER=qemu-arm-static
+for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
+  echo "library tests on $target (qemu-user):" >&2
+  /usr/bin/cargo test --locked -q --lib --target "$target" 2>&1 | grep -E '^test result|FAILED|panicked'
+done
