@@ -162,3 +162,33 @@ fn each_name_of_an_export_line_is_a_plain_assignment() {
     assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j8");
     assert_eq!(scalar_value(&vars["A"]), "1");
 }
+
+/// A file sourced by a computed path is not a layer the tool edits: bash reads it from disk,
+/// and the refusal names it and its line.
+#[test]
+fn a_sourced_file_the_tool_does_not_edit_is_named() {
+    let (dir, conf) = tree("");
+    // Readable by whoever bash runs as (nobody, under root).
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let pin = dir.path().join("pin.inc");
+    std::fs::write(&pin, "MAKEFLAGS=\"-j1\"\n").unwrap();
+    std::fs::set_permissions(&pin, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let text = format!(
+        "BUILDENV=(!distcc color)\nDISTCC_HOSTS=\"\"\nMAKEFLAGS=\"-j2\"\nsource \"{}/${{X:-pin}}.inc\"\n",
+        dir.path().display()
+    );
+    std::fs::write(&conf, &text).unwrap();
+    let r = run(&conf, &["add-host", "127.0.0.9:3632/4", "--yes"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("bash sets it at {}:1", pin.display())),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
+}

@@ -549,7 +549,7 @@ pub fn origins(layers: &[LayerText], run_as: &RunAs) -> BTreeMap<String, Origin>
         if [[ $n == BUILDENV ]]; then v=\"${BUILDENV[*]-}\"; else v=\"${!n-$'\\1'}\"; fi; \
         if [[ ${__alarm_distcc_seen[$n]-$'\\2'} != \"$v\" ]]; then __alarm_distcc_seen[$n]=$v; \
         printf '\\0O\\0%s\\0%s\\0' \"$n\" \"$__alarm_distcc_at\" >&2; fi; done; \
-        __alarm_distcc_at=\"${BASH_SOURCE[1]##*/layer-}:${BASH_LINENO[0]}\"; }\n\
+        __alarm_distcc_at=\"${BASH_SOURCE[1]}:${BASH_LINENO[0]}\"; }\n\
         trap __alarm_distcc_w DEBUG\n";
     let mut all: Vec<LayerText> = vec![LayerText {
         path: Path::new("(trace)"),
@@ -574,23 +574,30 @@ pub fn origins(layers: &[LayerText], run_as: &RunAs) -> BTreeMap<String, Origin>
             break;
         };
         let at = String::from_utf8_lossy(at);
-        let Some((layer, line)) = at.split_once(':') else {
+        let Some((source, line)) = at.rsplit_once(':') else {
             continue;
         };
-        let layer = layer.trim_end_matches(".conf").parse::<usize>().ok();
-        let (Some(layer), Ok(line)) = (layer, line.parse::<usize>()) else {
+        let Ok(line) = line.parse::<usize>() else {
             continue;
         };
-        // Layer 0 is the trap's own.
-        if let Some(l) = layer.checked_sub(1).and_then(|i| layers.get(i)) {
-            out.insert(
-                String::from_utf8_lossy(name).into_owned(),
-                Origin {
-                    path: l.path.to_path_buf(),
-                    line,
-                },
-            );
-        }
+        // One of the private copies (layer 0 is the trap's own) names its real file; any
+        // other file is one bash read from disk itself (a `source` the tool does not edit),
+        // named as it is.
+        let copy = source
+            .rsplit_once("/layer-")
+            .and_then(|(_, n)| n.trim_end_matches(".conf").parse::<usize>().ok());
+        let path = match copy {
+            Some(i) => match i.checked_sub(1).and_then(|i| layers.get(i)) {
+                Some(l) => l.path.to_path_buf(),
+                None => continue,
+            },
+            None if source.starts_with('/') => PathBuf::from(source),
+            None => continue,
+        };
+        out.insert(
+            String::from_utf8_lossy(name).into_owned(),
+            Origin { path, line },
+        );
     }
     out
 }
