@@ -285,16 +285,7 @@ fn every_edit_command_is_checked() {
         vec!["sort"],
     ] {
         std::fs::write(&conf, PINNED).unwrap();
-        let mut full = args.clone();
-        full.push("--yes");
-        let r = run(&conf, &full);
-        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert!(
-            r.stderr.contains("bash would read something else"),
-            "{args:?}: {}",
-            r.stderr
-        );
-        assert_eq!(std::fs::read_to_string(&conf).unwrap(), PINNED, "{args:?}");
+        assert_left_alone(&conf, &args, 2, "bash would read something else");
     }
     // enable: the function turns distcc off again after the edit.
     let off = PINNED
@@ -339,23 +330,24 @@ fn fixture_text(name: &str) -> String {
 #[test]
 fn edits_that_change_nothing_bash_reads_write_nothing() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
-    let original = std::fs::read(&conf).unwrap();
     for args in [
         vec!["remove-host", "10.9.9.9"],
         vec!["set-local", "0"],
         vec!["disable"],
     ] {
-        let mut full = args.clone();
-        full.push("--yes");
-        let r = run(&conf, &full);
-        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
-        assert!(
-            r.stderr.contains("nothing to change"),
-            "{args:?}: {}",
-            r.stderr
-        );
-        assert_eq!(std::fs::read(&conf).unwrap(), original, "{args:?}");
+        assert_left_alone(&conf, &args, 0, "nothing to change");
     }
+}
+
+/// `args` with --yes exits with `code`, says `says`, and leaves the file byte-identical.
+fn assert_left_alone(conf: &Path, args: &[&str], code: i32, says: &str) {
+    let before = std::fs::read(conf).unwrap();
+    let mut full = args.to_vec();
+    full.push("--yes");
+    let r = run(conf, &full);
+    assert_eq!(r.code, code, "{args:?}: {}", r.stderr);
+    assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+    assert_eq!(std::fs::read(conf).unwrap(), before, "{args:?}");
 }
 
 #[test]

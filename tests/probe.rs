@@ -432,18 +432,7 @@ fn sort_measure_on_a_stock_config() {
     );
     assert_eq!(add.code, 0, "{}", add.stderr);
     // The helpers here compile for this machine, not for the aarch64 config: say so.
-    let r = run(
-        &conf,
-        &[
-            "sort",
-            "--measure",
-            "--runs",
-            "1",
-            "--expect-arch",
-            native_arch(),
-            "--yes",
-        ],
-    );
+    let r = sort_measure_once(&conf);
     assert_eq!(r.code, 0, "{} {}", r.stdout, r.stderr);
     let vars = bash_vars(&[&conf]);
     let hosts = scalar_value(&vars["DISTCC_HOSTS"]);
@@ -572,8 +561,21 @@ fn sort_measure_is_refused_when_bash_reads_something_else() {
         .replace("MAKEFLAGS=\"-j7\"", "MAKEFLAGS=\"-j3\"")
         + "pin() { MAKEFLAGS=\"-j3\"; }\npin\n";
     std::fs::write(&conf, &text).unwrap();
-    let r = run(
-        &conf,
+    let r = sort_measure_once(&conf);
+    assert_eq!(r.code, 2, "{} {}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("bash would read something else"),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("bash reads -j3"), "{}", r.stderr);
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
+}
+
+/// One measured run per helper, written with --yes; the helpers here compile for this machine.
+fn sort_measure_once(conf: &Path) -> Run {
+    run(
+        conf,
         &[
             "sort",
             "--measure",
@@ -583,13 +585,5 @@ fn sort_measure_is_refused_when_bash_reads_something_else() {
             native_arch(),
             "--yes",
         ],
-    );
-    assert_eq!(r.code, 2, "{} {}", r.stdout, r.stderr);
-    assert!(
-        r.stderr.contains("bash would read something else"),
-        "{}",
-        r.stderr
-    );
-    assert!(r.stderr.contains("bash reads -j3"), "{}", r.stderr);
-    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
+    )
 }
