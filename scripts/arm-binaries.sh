@@ -15,7 +15,7 @@ toolchain_ready() {
   [[ -x /usr/bin/rustc && -x /usr/bin/cargo ]] &&
     [[ -d /usr/lib/rustlib/aarch64-unknown-linux-gnu/lib && -d /usr/lib/rustlib/armv7-unknown-linux-gnueabihf/lib ]] &&
     [[ -e /lib/ld-linux-aarch64.so.1 && -e /lib/ld-linux-armhf.so.3 ]] &&
-    command -v aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc qemu-aarch64-static qemu-arm-static >/dev/null
+    command -v aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc qemu-aarch64-static qemu-arm-static file >/dev/null
 }
 if ! toolchain_ready; then
   for arch in arm64 armhf; do
@@ -27,7 +27,7 @@ if ! toolchain_ready; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
     rustc-web cargo-web libstd-rust-web-dev:arm64 libstd-rust-web-dev:armhf \
     gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross \
-    libc6:arm64 libc6:armhf qemu-user-static >/dev/null
+    libc6:arm64 libc6:armhf qemu-user-static file >/dev/null
 fi
 
 # Debian's cargo and rustc, not rustup's (which has no ARM standard library here).
