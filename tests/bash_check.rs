@@ -373,27 +373,27 @@ fn dry_run_reports_the_verdict() {
 fn without_bash_the_write_is_refused_unless_no_verify() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
     let original = std::fs::read(&conf).unwrap();
-    let out = bin()
-        .env("ALARM_DISTCC_BASH", "/nonexistent/bash")
-        .arg("--config")
-        .arg(&conf)
-        .args(["add-host", HELPER, "--yes"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let without_bash = |extra: &[&str]| {
+        let out = bin()
+            .env("ALARM_DISTCC_BASH", "/nonexistent/bash")
+            .arg("--config")
+            .arg(&conf)
+            .args(["add-host", HELPER, "--yes"])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, err) = without_bash(&[]);
+    assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("bash could not be run"), "{err}");
     assert!(err.contains("--no-verify"), "{err}");
     assert_eq!(std::fs::read(&conf).unwrap(), original);
-    let out = bin()
-        .env("ALARM_DISTCC_BASH", "/nonexistent/bash")
-        .arg("--config")
-        .arg(&conf)
-        .args(["add-host", HELPER, "--yes", "--no-verify"])
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let (code, err) = without_bash(&["--no-verify"]);
+    assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("not checked with bash"), "{err}");
     assert!(distcc_on(&bash_vars(&[&conf])));
 }
@@ -410,6 +410,7 @@ fn a_config_that_takes_too_long_is_refused_in_bounded_time() {
     assert!(started.elapsed() < Duration::from_secs(10));
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("did not finish"), "{}", r.stderr);
+    assert!(r.stderr.contains("--no-verify"), "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
 }
 

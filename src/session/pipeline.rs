@@ -127,34 +127,16 @@ impl Session {
         }
         let run_as = RunAs::for_process();
         let path = &target.loaded.path;
-        let refuse = |why: String| {
-            bad_input(format!(
-                "{}: not written: {why}{}",
-                path.display(),
-                no_verify_hint(&why)
-            ))
-        };
-        // This machine, not the config, is at fault: exit 1.
-        let cannot_check = |e: BashError| {
-            anyhow!(
-                "{}: not written: {e}; the edit cannot be checked with bash (to write without \
-                 the check, which is unsafe, add --no-verify)",
-                path.display()
-            )
-        };
-        let fail = |e: BashError, what: &str| {
-            if e.is_config() {
-                refuse(format!("{what}{e}"))
-            } else {
-                cannot_check(e)
-            }
-        };
         let after_texts = texts_of(after);
         let Some(before) = target.bash.clone() else {
             return Ok(Verdict::Unchecked);
         };
-        let after_reading =
-            read_layers(&after_texts, &run_as).map_err(|e| fail(e, "after this edit, "))?;
+        let after_reading = read_layers(&after_texts, &run_as).map_err(|e| {
+            bash_failure(
+                e,
+                &format!("{}: not written: after this edit, ", path.display()),
+            )
+        })?;
         // What the edit means makepkg to end with: the layers up to the edited file. A later
         // layer that overrides it makes bash disagree, and the write is refused.
         let upto = target
@@ -187,8 +169,9 @@ impl Session {
                 _ => p.text.clone(),
             })
             .collect();
-        Err(refuse(format!(
-            "bash would read something else than this edit intends:\n  {}",
+        Err(bad_input(format!(
+            "{}: not written: bash would read something else than this edit intends:\n  {}",
+            path.display(),
             lines.join("\n  ")
         )))
     }
@@ -199,16 +182,9 @@ impl Session {
         if self.opts.no_verify {
             return Ok(None);
         }
-        match read_layers(&texts_of(layers), &RunAs::for_process()) {
-            Ok(r) => Ok(Some(r)),
-            Err(e) if e.is_config() => Err(bad_input(format!(
-                "bash cannot read the config as it is: {e}; nothing written"
-            ))),
-            Err(e) => Err(anyhow!(
-                "{e}; edits are checked with bash before they are written (to write without \
-                 the check, which is unsafe, add --no-verify)"
-            )),
-        }
+        read_layers(&texts_of(layers), &RunAs::for_process())
+            .map(Some)
+            .map_err(|e| bash_failure(e, "nothing written: "))
     }
 
     /// What bash reads from `docs`, set against the static reading: one line per value where
@@ -227,8 +203,11 @@ impl Session {
         };
         let eff = layers::effective(docs);
         let mut out = Vec::new();
+        // The traced run costs a check per command: once, and only if something differs.
+        let origins = std::cell::OnceCell::new();
         let origin = |name: &str| -> String {
-            bash_check::origins(&layer_texts(&texts), &run_as)
+            origins
+                .get_or_init(|| bash_check::origins(&layer_texts(&texts), &run_as))
                 .get(name)
                 .map(|o| format!(" (set at {}:{})", o.path.display(), o.line))
                 .unwrap_or_default()
@@ -345,11 +324,20 @@ pub fn is_yes(answer: &str) -> bool {
     matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes")
 }
 
-fn no_verify_hint(why: &str) -> &'static str {
-    if why.contains("did not finish") {
+/// A bash reading that failed. The config's own fault (a syntax error, an `exit`) is bad
+/// input, exit 2; this machine's (no bash, no temp folder) a failure, exit 1. Where the text
+/// itself is not the cause (or may not be: a time-out), `--no-verify` is the way past.
+fn bash_failure(e: BashError, lead: &str) -> anyhow::Error {
+    let hint = if !e.is_config() || e == BashError::TimedOut {
         "\n(to write without the check, which is unsafe, add --no-verify)"
     } else {
         ""
+    };
+    let message = format!("{lead}{e}{hint}");
+    if e.is_config() {
+        bad_input(message)
+    } else {
+        anyhow!(message)
     }
 }
 
