@@ -510,7 +510,8 @@ pub fn search(s: &Search, progress: &dyn Fn(usize, usize)) -> Vec<Found> {
             Found {
                 addr: *addr,
                 listed: is_listed(s.listed, addr, name.as_deref()),
-                name,
+                // From /etc/hosts or a name server: outside text, shown escaped.
+                name: name.map(|n| crate::ui::escape(&n)),
                 verdict: verdict_of(judged, s.checker.expected),
                 causes: if judged.verdict == Verdict::Ok {
                     Vec::new()
