@@ -630,14 +630,23 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
     }
     match HelperArch::from_carch(&carch) {
         Some(arch) => {
-            let own = own_lan_addresses();
-            let allow = own
-                .first()
-                .map_or("<this Pi's address>".to_string(), Clone::clone);
+            // helper's own default is this machine's private networks; only without one
+            // must an address be named.
+            let private = scan::own_networks().iter().any(|(n, _)| n.is_private());
+            let allow = if private {
+                String::new()
+            } else {
+                format!(
+                    " --allow {}",
+                    own_lan_addresses()
+                        .first()
+                        .map_or("<this Pi's address>".to_string(), Clone::clone)
+                )
+            };
             eprintln!(
                 "\nNext, on each helper: run the script that this prints (make it here, copy it over;\n\
                  add --distro debian for a Debian or Ubuntu helper):\n  \
-                 alarm-distcc helper --arch {} --allow {allow} > distccd-{}.sh\n\
+                 alarm-distcc helper --arch {}{allow} > distccd-{}.sh\n\
                  Then check from here that each helper compiles for this Pi:\n  {}",
                 arch.name(),
                 arch.name(),
