@@ -2,6 +2,8 @@
 //! write is checked with it (the static model of the file is only a guess at what bash does),
 //! and `show` and `doctor` compare their static reading with it.
 
+pub mod compare;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

@@ -1,0 +1,278 @@
+//! What an edit intends makepkg to read, set against what bash reads after it: the pure
+//! half of the bash check, from the static readings before and after and bash's readings.
+
+use super::Reading;
+use crate::conf::layers::{Effective, Value};
+use crate::conf::makeflags::{JobCount, find_job_flags};
+use crate::ui::escape;
+
+/// What the edit means makepkg to read, for each distcc value the edit changes (static
+/// reading before and after differ); None where the value is not meant to change, so bash's
+/// reading after must equal its reading before.
+pub struct Intended {
+    pub distcc: Option<bool>,
+    pub hosts: Option<Option<String>>,
+    pub jobs: Option<Option<u32>>,
+}
+
+impl Intended {
+    pub fn new(before: &Effective, after: &Effective) -> Intended {
+        let on = |v: &Value<bool>| match v {
+            Value::Known(s) => Some(s.value),
+            Value::Unset => Some(false),
+            Value::Unknown { .. } => None,
+        };
+        let hosts = |v: &Value<String>| match v {
+            Value::Known(s) => Some(Some(tokens(&s.value))),
+            Value::Unset => Some(None),
+            Value::Unknown { .. } => None,
+        };
+        // The count the edit writes is the last fixed `-j` of the new text, whatever the
+        // static reading makes of the words around it.
+        let text = |v: &Value<crate::conf::view::Makeflags>| match v {
+            Value::Known(m) => Some(m.value.text.clone()),
+            Value::Unset => None,
+            Value::Unknown { text, .. } => Some(text.clone()),
+        };
+        let (text_before, text_after) = (text(&before.makeflags), text(&after.makeflags));
+        let jobs = (text_before != text_after).then(|| {
+            text_after.as_deref().and_then(|t| {
+                find_job_flags(t.as_bytes())
+                    .iter()
+                    .rev()
+                    .find_map(|f| match f.count {
+                        JobCount::Fixed(n) => Some(n),
+                        _ => None,
+                    })
+            })
+        });
+        Intended {
+            distcc: changed(on(&before.distcc), on(&after.distcc)),
+            hosts: changed(hosts(&before.hosts), hosts(&after.hosts)),
+            jobs,
+        }
+    }
+}
+
+/// The value after, when the edit changes it.
+fn changed<T: PartialEq>(before: Option<T>, after: Option<T>) -> Option<T> {
+    if before != after { after } else { None }
+}
+
+/// A host list as distcc splits it: its words, one space apart.
+pub fn tokens(hosts: &str) -> String {
+    hosts.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The last `-j` count bash's MAKEFLAGS gives make, and its other words.
+pub fn jobs_and_rest(value: &str) -> (Option<u32>, Vec<String>) {
+    let flags = find_job_flags(value.as_bytes());
+    let jobs = flags.last().and_then(|f| match f.count {
+        JobCount::Fixed(n) => Some(n),
+        _ => None,
+    });
+    let mut rest = String::new();
+    let mut at = 0;
+    for f in &flags {
+        rest.push_str(&value[at..f.range.start]);
+        rest.push(' ');
+        at = f.range.end;
+    }
+    rest.push_str(&value[at..]);
+    (jobs, rest.split_whitespace().map(String::from).collect())
+}
+
+pub struct Problem {
+    /// The variable, as the origin trace names it.
+    pub var: String,
+    /// Whether the trace follows it (the three distcc variables).
+    pub watched: bool,
+    pub text: String,
+}
+
+/// A value for a message: quoted and escaped, or "nothing (unset)".
+pub fn shown(v: &Option<String>) -> String {
+    match v {
+        Some(v) => format!("\"{}\"", escape(v)),
+        None => "nothing (unset)".into(),
+    }
+}
+
+/// Every way bash's reading after the edit differs from what was intended (or, for what
+/// the edit does not touch, from bash's reading before it).
+pub fn compare(intended: &Intended, before: &Reading, after: &Reading) -> Vec<Problem> {
+    let mut out = Vec::new();
+    let mut push = |var: &str, watched: bool, text: String| {
+        out.push(Problem {
+            var: var.into(),
+            watched,
+            text,
+        })
+    };
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    match intended.distcc {
+        Some(want) if after.distcc_on() != want => push(
+            "BUILDENV",
+            true,
+            format!(
+                "distcc in BUILDENV: intended {}, bash reads {}",
+                on_off(want),
+                on_off(after.distcc_on())
+            ),
+        ),
+        None if after.distcc != before.distcc => push(
+            "BUILDENV",
+            true,
+            format!(
+                "distcc in BUILDENV: meant to stay {}, bash reads {}",
+                on_off(before.distcc_on()),
+                on_off(after.distcc_on())
+            ),
+        ),
+        _ => {}
+    }
+    if after.buildenv_rest != before.buildenv_rest {
+        push(
+            "BUILDENV",
+            true,
+            format!(
+                "BUILDENV's other entries: meant to stay ({}), bash reads ({})",
+                escape(&before.buildenv_rest.join(" ")),
+                escape(&after.buildenv_rest.join(" "))
+            ),
+        );
+    }
+    for (name, var) in [
+        ("DISTCC_HOSTS", &after.hosts),
+        ("MAKEFLAGS", &after.makeflags),
+    ] {
+        if var.as_ref().is_some_and(|v| v.array) {
+            push(
+                name,
+                true,
+                format!(
+                    "{name} is an array in bash, which makepkg cannot hand to distcc and make \
+                     (write it as a string: {name}=\"...\")"
+                ),
+            );
+        }
+    }
+    let hosts_of = |r: &Reading| r.hosts.as_ref().map(|h| tokens(&h.value));
+    match &intended.hosts {
+        Some(want) if hosts_of(after) != *want => push(
+            "DISTCC_HOSTS",
+            true,
+            format!(
+                "DISTCC_HOSTS: intended {}, bash reads {}",
+                shown(want),
+                shown(&hosts_of(after))
+            ),
+        ),
+        None if hosts_of(after) != hosts_of(before) => push(
+            "DISTCC_HOSTS",
+            true,
+            format!(
+                "DISTCC_HOSTS: meant to stay {}, bash reads {}",
+                shown(&hosts_of(before)),
+                shown(&hosts_of(after))
+            ),
+        ),
+        _ => {}
+    }
+    let mf = |r: &Reading| jobs_and_rest(r.makeflags.as_ref().map_or("", |m| &m.value));
+    let ((jobs_before, rest_before), (jobs_after, rest_after)) = (mf(before), mf(after));
+    let j = |n: Option<u32>| n.map_or("no -j".to_string(), |n| format!("-j{n}"));
+    if let Some(m) = &after.makeflags
+        && let Some(last) = find_job_flags(m.value.as_bytes()).pop()
+        && matches!(last.count, JobCount::Computed(_))
+    {
+        push(
+            "MAKEFLAGS",
+            true,
+            format!(
+                "MAKEFLAGS: bash reads `{}`, which is not a job count make takes (MAKEFLAGS=\"{}\")",
+                escape(&last.text),
+                escape(&m.value)
+            ),
+        );
+    }
+    match intended.jobs {
+        Some(want) if jobs_after != want => push(
+            "MAKEFLAGS",
+            true,
+            format!(
+                "MAKEFLAGS: intended {}, bash reads {}{}",
+                j(want),
+                j(jobs_after),
+                after
+                    .makeflags
+                    .as_ref()
+                    .map_or(" (MAKEFLAGS unset)".into(), |m| format!(
+                        " (MAKEFLAGS=\"{}\")",
+                        escape(&m.value)
+                    ))
+            ),
+        ),
+        None if jobs_after != jobs_before => push(
+            "MAKEFLAGS",
+            true,
+            format!(
+                "MAKEFLAGS: meant to keep {}, bash reads {}",
+                j(jobs_before),
+                j(jobs_after)
+            ),
+        ),
+        _ => {}
+    }
+    if rest_after != rest_before {
+        push(
+            "MAKEFLAGS",
+            true,
+            format!(
+                "MAKEFLAGS' other words: meant to stay \"{}\", bash reads \"{}\"",
+                escape(&rest_before.join(" ")),
+                escape(&rest_after.join(" "))
+            ),
+        );
+    }
+    let names: std::collections::BTreeSet<&String> =
+        before.others.keys().chain(after.others.keys()).collect();
+    for name in names {
+        let (b, a) = (before.others.get(name), after.others.get(name));
+        if b != a {
+            let show = |v: Option<&String>| {
+                v.map_or("unset".to_string(), |d| {
+                    let d = d.trim_end();
+                    let d = d.splitn(3, ' ').nth(2).unwrap_or(d);
+                    let d: String = d.chars().take(120).collect();
+                    format!("`{}`", escape(&d))
+                })
+            };
+            push(
+                name,
+                false,
+                format!(
+                    "{} would change too: {} before, {} after",
+                    escape(name),
+                    show(b),
+                    show(a)
+                ),
+            );
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn makeflags_jobs_and_other_words() {
+        assert_eq!(
+            jobs_and_rest("-j2 -l3 --jobs=8"),
+            (Some(8), vec!["-l3".to_string()])
+        );
+        assert_eq!(jobs_and_rest(""), (None, vec![]));
+    }
+}
