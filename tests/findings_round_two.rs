@@ -386,3 +386,26 @@ fn as_root_the_advice_is_not_sudo() {
     assert!(!r.stderr.contains("sudo"), "{}", r.stderr);
     assert!(r.stderr.contains("immutable"), "{}", r.stderr);
 }
+
+/// Limits in messages: the real limit is said, and options that mean nothing are refused.
+#[test]
+fn limits_are_said_as_they_are() {
+    let (_dir, conf) = stock();
+    let original = std::fs::read(&conf).unwrap();
+    for (args, says) in [
+        (vec!["set-local", "-1"], "from 0 to 1024"),
+        (vec!["set-local", "2000"], "from 0 to 1024"),
+        (vec!["sort", "--measure", "--runs", "0"], "1..=20"),
+        (vec!["sort", "--runs", "2"], "--measure"),
+        (
+            vec!["probe", "127.0.0.1:1", "--timeout", "0"],
+            "above 0 and at most 600",
+        ),
+    ] {
+        let r = run(&conf, &args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("4294967295"), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+}
