@@ -289,7 +289,7 @@ fn permission_denied_says_sudo_and_changes_nothing() {
         std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
         std::process::Command::new("setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_alarm-distcc"))
+            .arg(tool_for_any_user())
             .arg("--config")
             .arg(&conf)
             .args(["set-local", "2", "--yes"])

@@ -87,8 +87,9 @@ fn the_sudo_hint_names_the_file() {
         std::os::unix::fs::PermissionsExt::from_mode(0o755),
     )
     .unwrap();
+    let tool = tool_for_any_user();
     let out = as_build_user(
-        env!("CARGO_BIN_EXE_alarm-distcc"),
+        tool.to_str().unwrap(),
         &[
             ("MAKEPKG_CONF", conf.display().to_string()),
             ("PATH", std::env::var("PATH").unwrap()),

@@ -221,7 +221,7 @@ fn permission_denied_at_the_end_gives_the_sudo_command() {
     let original = std::fs::read(&conf).unwrap();
     let mut cmd = Command::new("setpriv");
     cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(env!("CARGO_BIN_EXE_alarm-distcc"))
+        .arg(tool_for_any_user())
         .arg("--config")
         .arg(&conf)
         .args(["wizard", "--no-probe", "--subnet", "127.0.0.248/29"])

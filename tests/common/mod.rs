@@ -285,6 +285,27 @@ pub fn not_on_this_arch(test: &str, why: &str) {
     );
 }
 
+/// A copy of the tool that any user can run, in an open folder of its own: the build's own
+/// folder may be closed to other users (a clone under `mktemp -d`), and some tests run the
+/// tool as an unprivileged user. One copy per test binary.
+pub fn tool_for_any_user() -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    static COPY: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    COPY.get_or_init(|| {
+        let dir = tempfile::Builder::new()
+            .prefix("alarm-distcc-tool-")
+            .tempdir_in("/tmp")
+            .unwrap();
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let tool = dir.path().join("alarm-distcc");
+        std::fs::copy(env!("CARGO_BIN_EXE_alarm-distcc"), &tool).unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (dir, tool)
+    })
+    .1
+    .clone()
+}
+
 /// The unprivileged user the tests run makepkg and helper scripts as when they run as root.
 pub const BUILD_USER: &str = "alarmbuild";
 
