@@ -5,6 +5,7 @@
 //! (`dcc_gcc_rewrite_fqn`, compile.c). ALARM's gcc has `aarch64-unknown-linux-gnu-gcc`;
 //! Debian's arm64 gcc does not, so a Debian client sends plain `gcc`.
 
+use crate::distcc::elf::Arch;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -49,36 +50,43 @@ fn distcc_version(distcc: &Path) -> Option<String> {
         .map(str::to_string)
 }
 
-/// What the client on this machine sends, read from `path` (the PATH a build runs with):
-/// distcc's triple and whether `<triple>-gcc` exists there. Without distcc here, the
-/// config's CHOST names are the best guess, and `why` says so.
-pub fn sent_names(path: &std::ffi::OsStr, chost: Option<&str>) -> SentNames {
+/// The triple of the distcc client found on `path` (its `--version` line), if there is one.
+pub fn client_triple(path: &std::ffi::OsStr) -> Option<String> {
     let distcc = std::env::split_paths(path)
         .map(|d| d.join("distcc"))
-        .find(|p| p.is_file());
-    let Some(triple) = distcc
-        .as_deref()
-        .and_then(distcc_version)
-        .and_then(|v| triple_of_version(&v))
-    else {
-        return match chost {
-            Some(c) => SentNames {
-                cc: format!("{c}-gcc"),
-                cxx: format!("{c}-g++"),
-                triple: None,
-                why: format!(
-                    "distcc is not installed here, so the names are guessed from CHOST ({c}): \
-                     what the Pi sends depends on its own distcc"
-                ),
-            },
-            None => SentNames {
-                cc: "gcc".into(),
-                cxx: "g++".into(),
-                triple: None,
-                why: "distcc is not installed here and CHOST is not set: plain gcc".into(),
-            },
-        };
-    };
+        .find(|p| p.is_file())?;
+    distcc_version(&distcc).and_then(|v| triple_of_version(&v))
+}
+
+/// The architecture a triple's first word names (`aarch64-…`, `armv7l-…`, `x86_64-…`).
+pub fn arch_of_triple(triple: &str) -> Option<Arch> {
+    let cpu = triple.split('-').next()?;
+    Some(match cpu {
+        "aarch64" | "arm64" => Arch::Aarch64,
+        c if c.starts_with("arm") && triple.ends_with("hf") => Arch::Arm { hard_float: true },
+        c if c.starts_with("arm") => Arch::Arm { hard_float: false },
+        "x86_64" | "amd64" => Arch::X86_64,
+        "i386" | "i486" | "i586" | "i686" => Arch::I386,
+        "riscv64" => Arch::Riscv64,
+        _ => return None,
+    })
+}
+
+/// The config's CHOST names, when the client here cannot tell (no distcc, or a client of
+/// another architecture than the Pi's).
+pub fn chost_names(chost: Option<&str>, why: String) -> SentNames {
+    let chost = chost.filter(|c| !c.contains('@') && !c.is_empty());
+    SentNames {
+        cc: chost.map_or("gcc".into(), |c| format!("{c}-gcc")),
+        cxx: chost.map_or("g++".into(), |c| format!("{c}-g++")),
+        triple: None,
+        why,
+    }
+}
+
+/// What a client of `triple` sends when a build runs with `path`: `<triple>-gcc` when that
+/// name exists there, else plain `gcc` (and the same for g++).
+pub fn sent_names(triple: &str, path: &std::ffi::OsStr) -> SentNames {
     let rewritten = |base: &str| {
         let fqn = format!("{triple}-{base}");
         match on_path(&fqn, path) {
@@ -99,7 +107,7 @@ pub fn sent_names(path: &std::ffi::OsStr, chost: Option<&str>) -> SentNames {
     SentNames {
         cc,
         cxx,
-        triple: Some(triple),
+        triple: Some(triple.to_string()),
         why,
     }
 }
@@ -119,5 +127,23 @@ mod tests {
             Some("aarch64-unknown-linux-gnu")
         );
         assert_eq!(triple_of_version("distcc 3.4"), None);
+    }
+
+    #[test]
+    fn a_triple_names_its_architecture() {
+        assert_eq!(
+            arch_of_triple("aarch64-unknown-linux-gnu"),
+            Some(Arch::Aarch64)
+        );
+        assert_eq!(
+            arch_of_triple("armv7l-unknown-linux-gnueabihf"),
+            Some(Arch::Arm { hard_float: true })
+        );
+        assert_eq!(
+            arch_of_triple("arm-unknown-linux-gnueabihf"),
+            Some(Arch::Arm { hard_float: true })
+        );
+        assert_eq!(arch_of_triple("x86_64-linux-gnu"), Some(Arch::X86_64));
+        assert_eq!(arch_of_triple("mips-linux-gnu"), None);
     }
 }

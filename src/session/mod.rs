@@ -254,25 +254,31 @@ impl Session {
         expected: Arch,
         chost: Option<&str>,
     ) -> crate::distcc::client::SentNames {
-        use crate::distcc::client::{SentNames, sent_names};
-        let here = match std::env::consts::ARCH {
-            "arm" => Some(Arch::Arm { hard_float: true }),
-            other => arch_for_carch(other),
+        use crate::distcc::client::{arch_of_triple, chost_names, client_triple, sent_names};
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        // The client decides the name, so its own architecture says whether this machine is
+        // the Pi (an ARM binary under qemu on a PC still runs the PC's distcc).
+        let Some(triple) = client_triple(&path) else {
+            let why = match chost {
+                Some(c) if !c.is_empty() => format!(
+                    "distcc is not installed here, so the names are guessed from CHOST ({c}): \
+                     what the Pi sends depends on its own distcc"
+                ),
+                _ => "distcc is not installed here and CHOST is not set: plain gcc".into(),
+            };
+            return chost_names(chost, why);
         };
         let same = |a: Arch, b: Arch| std::mem::discriminant(&a) == std::mem::discriminant(&b);
-        if here.is_some_and(|h| same(h, expected)) {
-            return sent_names(&std::env::var_os("PATH").unwrap_or_default(), chost);
+        if arch_of_triple(&triple).is_some_and(|h| same(h, expected)) {
+            return sent_names(&triple, &path);
         }
-        let chost = chost.filter(|c| !c.contains('@') && !c.is_empty());
-        SentNames {
-            cc: chost.map_or("gcc".into(), |c| format!("{c}-gcc")),
-            cxx: chost.map_or("g++".into(), |c| format!("{c}-g++")),
-            triple: None,
-            why: format!(
-                "this machine is {}, not the {expected} Pi: the Pi's names are taken from CHOST",
-                std::env::consts::ARCH
+        chost_names(
+            chost,
+            format!(
+                "distcc here is {triple}, not the {expected} Pi's: the Pi's names are taken \
+                 from CHOST"
             ),
-        }
+        )
     }
 
     /// What the helpers must compile for: `--expect-arch`, else CARCH, else this binary's arch.
