@@ -314,7 +314,7 @@ fn wrong_helper_is_predicted_and_the_build_fails() {
     if let Some(why) = cannot_build(&AARCH64) {
         return skip("e2e wrong helper", &why);
     }
-    let native = if std::env::consts::ARCH == "x86_64" {
+    let native = if toolchain_carch() == "x86_64" {
         "/usr/bin/gcc"
     } else {
         return skip(

@@ -116,13 +116,15 @@ fn native_objects_read_too() {
         return common::skip("native_objects_read_too", &why);
     }
     // -mcmodel=small exists for x86_64 and aarch64 only (armv7 gcc rejects it).
-    let flags: &[&str] = match std::env::consts::ARCH {
+    let carch = common::toolchain_carch();
+    let flags: &[&str] = match carch.as_str() {
         "x86_64" | "aarch64" => &["-O2", "-fno-pie", "-mcmodel=small"],
         _ => &["-O2", "-fno-pie"],
     };
     let info = object_info(&compile("cc", flags)).unwrap();
-    match std::env::consts::ARCH {
-        "arm" => assert!(matches!(info.arch, Arch::Arm { .. }), "{:?}", info.arch),
+    match carch.as_str() {
+        "armv7h" => assert!(matches!(info.arch, Arch::Arm { .. }), "{:?}", info.arch),
+        "i686" => assert_eq!(info.arch, Arch::I386),
         arch => assert_eq!(info.arch.to_string(), arch),
     }
     assert!(info.compiler.is_some());

@@ -9,15 +9,9 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-/// The arch name of this test machine, as `--expect-arch` takes it.
-fn native_arch() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "x86_64",
-        "aarch64" => "aarch64",
-        "arm" => "armv7h",
-        "x86" => "i686",
-        other => panic!("no test mapping for {other}"),
-    }
+/// The arch of this machine's gcc and distccd, as `--expect-arch` takes it.
+fn native_arch() -> String {
+    toolchain_carch()
 }
 
 fn config_with(dir: &Path, carch: &str, chost: &str, hosts: &str) -> PathBuf {
@@ -46,10 +40,15 @@ fn probe_json(conf: &Path, args: &[&str]) -> (i32, serde_json::Value, String) {
 fn working_helper_right_arch_and_wrong_arch() {
     let d = Distccd::start("127.0.0.1");
     let dir = tempfile::tempdir().unwrap();
-    let conf = config_with(dir.path(), native_arch(), "x86_64-pc-linux-gnu", &d.spec(2));
+    let conf = config_with(
+        dir.path(),
+        &native_arch(),
+        "x86_64-pc-linux-gnu",
+        &d.spec(2),
+    );
     let (code, v, err) = probe_json(
         &conf,
-        &["--expect-arch", native_arch(), "--compiler", "gcc"],
+        &["--expect-arch", &native_arch(), "--compiler", "gcc"],
     );
     assert_eq!(code, 0, "{v} {err}");
     let host = &v["hosts"][0];
@@ -59,7 +58,7 @@ fn working_helper_right_arch_and_wrong_arch() {
 
     // The same helper seen from an aarch64 Pi: the classic x86-64 mistake, with the fix. On
     // an aarch64 machine this helper is the right one, so there is no mistake to show.
-    if std::env::consts::ARCH == "aarch64" {
+    if toolchain_carch() == "aarch64" {
         return not_on_this_arch(
             "working_helper_right_arch_and_wrong_arch (wrong-arch part)",
             "this machine is aarch64: its own helper is right for an aarch64 Pi",
@@ -94,7 +93,7 @@ fn refused_denied_and_not_whitelisted() {
     let dir = tempfile::tempdir().unwrap();
     let conf = config_with(
         dir.path(),
-        native_arch(),
+        &native_arch(),
         "x86_64-pc-linux-gnu",
         "localhost/2",
     );
@@ -123,7 +122,7 @@ fn refused_denied_and_not_whitelisted() {
             "--compiler",
             "notwhitelisted-gcc",
             "--expect-arch",
-            native_arch(),
+            &native_arch(),
         ],
     );
     assert_eq!(code, 1);
@@ -160,7 +159,7 @@ fn hung_and_garbage_servers_are_bounded_and_classified() {
     let dir = tempfile::tempdir().unwrap();
     let conf = config_with(
         dir.path(),
-        native_arch(),
+        &native_arch(),
         "x86_64-pc-linux-gnu",
         "localhost/2",
     );
@@ -201,7 +200,7 @@ fn twenty_hosts_fifteen_silent_finish_in_about_one_timeout() {
     let dir = tempfile::tempdir().unwrap();
     let conf = config_with(
         dir.path(),
-        native_arch(),
+        &native_arch(),
         "x86_64-pc-linux-gnu",
         "localhost/2",
     );
@@ -582,7 +581,7 @@ fn sort_measure_once(conf: &Path) -> Run {
             "--runs",
             "1",
             "--expect-arch",
-            native_arch(),
+            &native_arch(),
             "--yes",
         ],
     )

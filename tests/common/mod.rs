@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod distccd;
+pub mod pi;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -274,14 +275,38 @@ pub fn skip(test: &str, why: &str) {
     let _ = writeln!(std::io::stderr(), "skipped {test}: {why}");
 }
 
+/// The architecture of this machine's own compilers and daemons (gcc, distcc, distccd), as
+/// CARCH names it: what "this machine" is to a probe. Under qemu-user the test binary is
+/// ARM, but the gcc and distcc it finds stay the host's.
+pub fn toolchain_carch() -> String {
+    static CARCH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    CARCH
+        .get_or_init(|| {
+            let out = Command::new("gcc").arg("-dumpmachine").output();
+            let triple = out
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_default();
+            match triple.split('-').next().unwrap_or("") {
+                "x86_64" => "x86_64".into(),
+                "aarch64" => "aarch64".into(),
+                "arm" if triple.ends_with("hf") => "armv7h".into(),
+                "i386" | "i486" | "i586" | "i686" => "i686".into(),
+                "" => std::env::consts::ARCH.into(),
+                other => other.into(),
+            }
+        })
+        .clone()
+}
+
 /// Skips (part of) a test that cannot mean anything on this machine's architecture: says
 /// why on the real stderr, under CI too (nothing is missing that an install would bring).
 pub fn not_on_this_arch(test: &str, why: &str) {
     use std::io::Write;
     let _ = writeln!(
         std::io::stderr(),
-        "skipped {test} on {}: {why}",
-        std::env::consts::ARCH
+        "skipped {test} ({} binary, {} compilers): {why}",
+        std::env::consts::ARCH,
+        toolchain_carch()
     );
 }
 
