@@ -1,44 +1,14 @@
 #!/usr/bin/env bash
-# Builds the release binary for the Pi's two architectures (aarch64, armv7 hard-float) with
-# Debian's Rust toolchain and its ARM standard libraries (rustc-web, cargo-web,
-# libstd-rust-web-dev:arm64/:armhf; rustup cannot fetch targets here), links them with
-# Debian's cross gcc, runs each under qemu-user on the stock ALARM config (--version, show,
-# --dry-run add-host), checks the output is the x86_64 binary's byte for byte, and prints
-# the sizes; then runs the library's tests for both targets under qemu-user. Installs what it
-# needs on Debian/Ubuntu (as root or with sudo).
+# The Pi's binaries: builds them (scripts/build-arm.sh), runs each under qemu-user on the
+# stock ALARM config (--version, show, --dry-run add-host), checks the output is the x86_64
+# binary's byte for byte, prints the sizes; then runs the whole test suite for both targets
+# under qemu-user through binfmt_misc (scripts/install-test-deps.sh registers it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sudo=""
-[[ $(id -u) -eq 0 ]] || sudo="sudo"
-
-toolchain_ready() {
-  [[ -x /usr/bin/rustc && -x /usr/bin/cargo ]] &&
-    [[ -d /usr/lib/rustlib/aarch64-unknown-linux-gnu/lib && -d /usr/lib/rustlib/armv7-unknown-linux-gnueabihf/lib ]] &&
-    [[ -e /lib/ld-linux-aarch64.so.1 && -e /lib/ld-linux-armhf.so.3 ]] &&
-    command -v aarch64-linux-gnu-gcc arm-linux-gnueabihf-gcc qemu-aarch64-static qemu-arm-static file >/dev/null
-}
-if ! toolchain_ready; then
-  for arch in arm64 armhf; do
-    dpkg --print-foreign-architectures | grep -qx "$arch" || $sudo dpkg --add-architecture "$arch"
-  done
-  # A foreign index that fails to download (seen: bookworm-security armhf, size mismatch)
-  # must not stop the rest: the packages below are also in the indexes that did load.
-  $sudo apt-get update -qq || echo "apt-get update reported an error; going on with the indexes it loaded" >&2
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-    rustc-web cargo-web libstd-rust-web-dev:arm64 libstd-rust-web-dev:armhf \
-    gcc-aarch64-linux-gnu gcc-arm-linux-gnueabihf libc6-dev-arm64-cross libc6-dev-armhf-cross \
-    libc6:arm64 libc6:armhf qemu-user-static file >/dev/null
-fi
-
-# Debian's cargo and rustc, not rustup's (which has no ARM standard library here).
+./scripts/build-arm.sh
 export RUSTC=/usr/bin/rustc CARGO_TARGET_DIR=target/debian
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_LINKER=aarch64-linux-gnu-gcc
 export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_LINKER=arm-linux-gnueabihf-gcc
-echo "toolchain: $(/usr/bin/rustc --version)" >&2
-/usr/bin/cargo build --release --locked -q
-for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
-  /usr/bin/cargo build --release --locked -q --target "$target"
-done
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -80,11 +50,22 @@ for b in "$native" target/debian/aarch64-unknown-linux-gnu/release/alarm-distcc 
 done
 echo "ARM binaries: built, run under qemu, output identical to x86_64" >&2
 
-# The library's own tests on each target, run under qemu-user. (The integration tests in
-# tests/ drive the x86_64 helpers, compilers and makepkg of this machine; they run natively.)
-export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_GNU_RUNNER=qemu-aarch64-static
-export CARGO_TARGET_ARMV7_UNKNOWN_LINUX_GNUEABIHF_RUNNER=qemu-arm-static
+# The whole suite on each target: the test binaries and the tool they run are ARM, run by
+# qemu-user through binfmt_misc; the helpers, compilers and makepkg they drive stay this
+# machine's. A test that cannot mean anything there says so ("skipped ... on").
+[[ -e /proc/sys/fs/binfmt_misc/qemu-aarch64 && -e /proc/sys/fs/binfmt_misc/qemu-arm ]] || {
+  echo "qemu-aarch64/qemu-arm are not registered with binfmt_misc (scripts/install-test-deps.sh)" >&2
+  exit 1
+}
+export ALARM_DISTCC_CORPUS=${ALARM_DISTCC_CORPUS:-../shared/corpus}
 for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
-  echo "library tests on $target (qemu-user):" >&2
-  /usr/bin/cargo test --locked -q --lib --target "$target" 2>&1 | grep -E '^test result|FAILED|panicked'
+  echo "test suite on $target (qemu-user):" >&2
+  log=$work/tests-$target.log
+  if ! /usr/bin/cargo test --locked --target "$target" >"$log" 2>&1; then
+    grep -E '^test .* FAILED|panicked|^error' "$log" >&2 || tail -50 "$log" >&2
+    echo "the test suite failed on $target (log above)" >&2
+    exit 1
+  fi
+  grep -E '^skipped ' "$log" | sort | uniq -c >&2 || true
+  awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "  %d passed, %d failed, %d ignored\n", p, f, i }' "$log" >&2
 done

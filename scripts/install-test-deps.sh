@@ -3,9 +3,10 @@
 # as root), bash (the oracle), Debian's ARM cross gcc and g++ (plus gcc 11 for aarch64, a
 # helper whose version differs), and for the end-to-end build makepkg with pacman,
 # qemu-user-static, fakeroot, bsdtar and xz; setfacl and setfattr (the write keeps ACLs and
-# extended attributes). Debian/Ubuntu via apt-get (with
-# sudo when not root); elsewhere it only lists what is missing, and the tests that need it
-# say they are skipped.
+# extended attributes); for the emulated Pi (tests/emulated_pi.rs) mmdebstrap, qemu-user
+# registered with binfmt_misc, and the tool's own ARM binaries (scripts/build-arm.sh, with
+# Debian's Rust toolchain). Debian/Ubuntu via apt-get (with sudo when not root); elsewhere
+# it only lists what is missing, and the tests that need it say they are skipped.
 set -euo pipefail
 # command (or file) -> Debian package
 need=(
@@ -33,6 +34,8 @@ need=(
   xz:xz-utils
   setfacl:acl
   setfattr:attr
+  readelf:binutils
+  mmdebstrap:mmdebstrap
 )
 missing=()
 for pair in "${need[@]}"; do
@@ -42,15 +45,32 @@ for pair in "${need[@]}"; do
     missing+=("$pkg")
   fi
 done
+sudo=""
+[[ $(id -u) -eq 0 ]] || sudo="sudo"
 if ((${#missing[@]} == 0)); then
-  exit 0
-fi
-if command -v apt-get >/dev/null 2>&1; then
-  sudo=""
-  [[ $(id -u) -eq 0 ]] || sudo="sudo"
+  :
+elif command -v apt-get >/dev/null 2>&1; then
   # A foreign index that fails (seen: bookworm-security armhf) must not stop the install.
   $sudo apt-get update -qq || echo "apt-get update reported an error; going on with the indexes it loaded" >&2
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "not installed (the tests that need them are skipped): ${missing[*]}" >&2
+fi
+
+# qemu-user for ARM programs started by any process (inside a chroot too): a container has
+# binfmt_misc unmounted and nothing registered.
+if command -v qemu-aarch64-static >/dev/null 2>&1 && [[ -z $sudo || -n $(command -v sudo) ]]; then
+  mountpoint -q /proc/sys/fs/binfmt_misc ||
+    $sudo mount -t binfmt_misc binfmt_misc /proc/sys/fs/binfmt_misc || true
+  for a in aarch64 arm; do
+    if [[ -w /proc/sys/fs/binfmt_misc/register || -n $sudo ]] && [[ ! -e /proc/sys/fs/binfmt_misc/qemu-$a ]]; then
+      $sudo sh -c "cat /usr/lib/binfmt.d/qemu-$a.conf > /proc/sys/fs/binfmt_misc/register" ||
+        echo "could not register qemu-$a with binfmt_misc: the emulated Pi tests are skipped" >&2
+    fi
+  done
+fi
+
+# The tool's own ARM binaries, for the emulated Pi.
+if command -v apt-get >/dev/null 2>&1; then
+  "$(dirname "$0")/build-arm.sh"
 fi

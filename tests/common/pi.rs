@@ -1,0 +1,258 @@
+//! An emulated Raspberry Pi for the tests: a real arm64 or armhf Debian userland (made with
+//! mmdebstrap from Debian's packages), entered with chroot, its programs run by qemu-user
+//! through binfmt_misc. It has what a Pi that builds packages has: gcc, make, makepkg,
+//! fakeroot, bsdtar, the distcc client with ALARM's masquerade folder `/usr/lib/distcc/bin`,
+//! a build user, and the stock ALARM makepkg.conf as /etc/makepkg.conf. The ARM binary of
+//! alarm-distcc (built with Debian's Rust toolchain, scripts/arm-binaries.sh) is copied in.
+//!
+//! The root is made once by scripts/pi-root.sh and kept as a tarball in a cache folder
+//! (ALARM_DISTCC_PI_CACHE, else ~/.cache/alarm-distcc-tests); each test unpacks a fresh
+//! copy on a tmpfs (a 32-bit userland under qemu misreads directories on this 64-bit ext4
+//! host) and unmounts it at the end. It shares this machine's network namespace, so a
+//! distccd on the host's 127.0.0.1 is the Pi's helper on the LAN.
+
+use super::distccd::have;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PiArch {
+    Arm64,
+    Armhf,
+}
+
+impl PiArch {
+    pub fn debian(self) -> &'static str {
+        match self {
+            PiArch::Arm64 => "arm64",
+            PiArch::Armhf => "armhf",
+        }
+    }
+    /// ALARM's name for it (CARCH).
+    pub fn carch(self) -> &'static str {
+        match self {
+            PiArch::Arm64 => "aarch64",
+            PiArch::Armhf => "armv7h",
+        }
+    }
+    /// ALARM's CHOST (its compiler names).
+    pub fn chost(self) -> &'static str {
+        match self {
+            PiArch::Arm64 => "aarch64-unknown-linux-gnu",
+            PiArch::Armhf => "armv7l-unknown-linux-gnueabihf",
+        }
+    }
+    pub fn rust_target(self) -> &'static str {
+        match self {
+            PiArch::Arm64 => "aarch64-unknown-linux-gnu",
+            PiArch::Armhf => "armv7-unknown-linux-gnueabihf",
+        }
+    }
+    /// This machine's cross compiler for it (the helper's compiler).
+    pub fn cross_gcc(self) -> &'static str {
+        match self {
+            PiArch::Arm64 => "aarch64-linux-gnu-gcc",
+            PiArch::Armhf => "arm-linux-gnueabihf-gcc",
+        }
+    }
+    fn binfmt(self) -> &'static str {
+        match self {
+            PiArch::Arm64 => "qemu-aarch64",
+            PiArch::Armhf => "qemu-arm",
+        }
+    }
+    /// The stock ALARM config in the corpus.
+    pub fn stock(self) -> &'static str {
+        match self {
+            PiArch::Arm64 => "stock/alarm-7.1.0-aarch64.makepkg.conf",
+            PiArch::Armhf => "stock/alarm-7.1.0-armv7h.makepkg.conf",
+        }
+    }
+}
+
+pub const PI_USER: &str = "builder";
+
+/// The tarball scripts/pi-root.sh keeps in its cache, if it is there already.
+fn cached_tarball(arch: PiArch) -> bool {
+    let cache = std::env::var_os("ALARM_DISTCC_PI_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME").map(|d| PathBuf::from(d).join("alarm-distcc-tests"))
+        })
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/alarm-distcc-tests"))
+        });
+    cache.is_some_and(|c| {
+        std::fs::read_dir(c).is_ok_and(|mut d| {
+            d.any(|e| {
+                e.is_ok_and(|e| {
+                    let n = e.file_name().to_string_lossy().into_owned();
+                    n.starts_with(&format!("pi-{}-", arch.debian()))
+                        && n.ends_with(".tar")
+                        && !n.ends_with(".partial.tar")
+                })
+            })
+        })
+    })
+}
+
+/// The ARM binary of alarm-distcc for `arch`, built by scripts/arm-binaries.sh.
+pub fn arm_binary(arch: PiArch) -> PathBuf {
+    super::manifest_dir()
+        .join("target/debian")
+        .join(arch.rust_target())
+        .join("release/alarm-distcc")
+}
+
+/// Why an emulated Pi of `arch` cannot run here, if it cannot.
+pub fn cannot_emulate(arch: PiArch) -> Option<String> {
+    if !super::is_root() {
+        return Some("making and entering a root needs root (mount, chroot)".into());
+    }
+    let binfmt = Path::new("/proc/sys/fs/binfmt_misc").join(arch.binfmt());
+    if !std::fs::read_to_string(&binfmt).is_ok_and(|s| s.starts_with("enabled")) {
+        return Some(format!(
+            "{} is not registered with binfmt_misc (scripts/install-test-deps.sh registers it)",
+            arch.binfmt()
+        ));
+    }
+    if !cached_tarball(arch) && !have("mmdebstrap") {
+        return Some("mmdebstrap is not installed (scripts/install-test-deps.sh)".into());
+    }
+    let tool = arm_binary(arch);
+    if !tool.exists() {
+        return Some(format!(
+            "{} is not built (scripts/install-test-deps.sh builds it)",
+            tool.display()
+        ));
+    }
+    None
+}
+
+/// The root's tarball, made by scripts/pi-root.sh unless its cache has it.
+fn ensure_tarball(arch: PiArch) -> PathBuf {
+    let out = Command::new(super::manifest_dir().join("scripts/pi-root.sh"))
+        .arg(arch.debian())
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("scripts/pi-root.sh runs");
+    assert!(
+        out.status.success(),
+        "scripts/pi-root.sh {} failed",
+        arch.debian()
+    );
+    PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
+}
+
+/// One emulated Pi: a fresh copy of the root on its own tmpfs, /proc and /dev mounted.
+pub struct Pi {
+    pub arch: PiArch,
+    pub root: PathBuf,
+    _dir: tempfile::TempDir,
+    mounts: Vec<PathBuf>,
+}
+
+impl Pi {
+    /// A Pi with its stock ALARM config (`stock`, a corpus file) and alarm-distcc installed.
+    pub fn new(arch: PiArch, stock: &Path) -> Pi {
+        let tar = ensure_tarball(arch);
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("root");
+        std::fs::create_dir(&root).unwrap();
+        let mut pi = Pi {
+            arch,
+            root: root.clone(),
+            _dir: dir,
+            mounts: Vec::new(),
+        };
+        pi.mount(&["-t", "tmpfs", "-o", "size=3g,mode=755", "tmpfs"], &root);
+        let status = Command::new("tar")
+            .args(["-xf"])
+            .arg(&tar)
+            .args(["--numeric-owner", "-C"])
+            .arg(&root)
+            .status()
+            .unwrap();
+        assert!(status.success(), "unpacking {}", tar.display());
+        pi.mount(&["-t", "proc", "proc"], &root.join("proc"));
+        pi.mount(&["--bind", "/dev"], &root.join("dev"));
+        std::fs::copy(stock, root.join("etc/makepkg.conf")).unwrap();
+        let tool = root.join("usr/local/bin/alarm-distcc");
+        std::fs::copy(arm_binary(arch), &tool).unwrap();
+        pi
+    }
+
+    fn mount(&mut self, args: &[&str], at: &Path) {
+        let status = Command::new("mount").args(args).arg(at).status().unwrap();
+        assert!(status.success(), "mount {args:?} {}", at.display());
+        self.mounts.push(at.to_path_buf());
+    }
+
+    /// A path inside the root, as this machine sees it.
+    pub fn path(&self, inside: &str) -> PathBuf {
+        self.root.join(inside.trim_start_matches('/'))
+    }
+
+    /// `script` run by bash inside the Pi, as root or as the build user, with a clean
+    /// environment plus `vars`, bounded by `seconds`.
+    pub fn sh(
+        &self,
+        user: Option<&str>,
+        seconds: u32,
+        vars: &[(&str, &str)],
+        script: &str,
+    ) -> Output {
+        let home = match user {
+            Some(u) => format!("/home/{u}"),
+            None => "/root".into(),
+        };
+        let mut cmd = Command::new("timeout");
+        cmd.args(["-k", "5", &seconds.to_string(), "chroot"])
+            .arg(&self.root);
+        if let Some(u) = user {
+            cmd.args(["runuser", "-u", u, "--"]);
+        }
+        cmd.args(["env", "-i", "PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C"])
+            .arg(format!("HOME={home}"));
+        for (k, v) in vars {
+            cmd.arg(format!("{k}={v}"));
+        }
+        cmd.args(["bash", "-c", script])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// The same as root, asserting success; its stdout and stderr together.
+    pub fn root_ok(&self, script: &str) -> String {
+        let out = self.sh(None, 300, &[], script);
+        let text = text(&out);
+        assert!(out.status.success(), "in the Pi: {script}\n{text}");
+        text
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+impl Drop for Pi {
+    fn drop(&mut self) {
+        for at in self.mounts.iter().rev() {
+            let ok = Command::new("umount")
+                .arg(at)
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success());
+            if !ok {
+                // Something inside still holds it: detach now, freed when it exits.
+                let _ = Command::new("umount").arg("-l").arg(at).status();
+            }
+        }
+    }
+}
