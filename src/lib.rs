@@ -2,9 +2,11 @@
 //!
 //! Layers, top to bottom (nothing imports upwards): `app` (dispatch) -> `commands` ->
 //! `session` (read once, plan, diff, confirm, write) -> `conf` (the lossless makepkg.conf
-//! engine) and `distcc` (host grammar, protocol, ELF, distccd-alarm facts) -> `error`, `ui`.
+//! engine), `distcc` (host grammar, protocol, ELF, distccd-alarm facts) and `build` (a
+//! build's log reading, receipt and store) -> `error`, `ui`.
 
 pub mod app;
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod conf;

@@ -1,0 +1,464 @@
+//! Reads the distcc client's own log (DISTCC_LOG with DISTCC_VERBOSE=1) into jobs: one per
+//! distcc process, with where it ran and, for what ran here, distcc's reason. The lines are
+//! distcc 3.4's (`src/compile.c`, `src/arg.c`, `src/backoff.c`, `src/exec.c`); each starts
+//! with `distcc[PID] `, and a process's lines end with `(dcc_exit) exit: code N`.
+
+use std::collections::HashMap;
+
+/// Why a job ran on this machine instead of a helper.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum LocalReason {
+    /// configure's probes (`conftest.c`): one at a time, whatever the slots.
+    ConfigureProbe,
+    /// A flag distcc keeps local, with distcc's words (`-march=native generates code for
+    /// local machine`).
+    Flag(String),
+    /// A link: distcc never sends one.
+    Link,
+    /// `-E` (preprocessing only) or another call that is no compile.
+    NotACompile(String),
+    /// A helper failed this job and distcc ran it here.
+    Fallback { host: String },
+    /// Every helper was in backoff after an earlier failure.
+    Backoff { host: String },
+    /// distcc picked this machine's slot: the helpers' slots were busy (or listed after it).
+    LocalSlot,
+    /// The log does not say.
+    Unknown,
+}
+
+impl LocalReason {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            LocalReason::ConfigureProbe => "configure_probe",
+            LocalReason::Flag(_) => "local_flag",
+            LocalReason::Link => "link",
+            LocalReason::NotACompile(_) => "not_a_compile",
+            LocalReason::Fallback { .. } => "fallback",
+            LocalReason::Backoff { .. } => "backoff",
+            LocalReason::LocalSlot => "local_slot",
+            LocalReason::Unknown => "unknown",
+        }
+    }
+
+    pub fn describe(&self) -> String {
+        match self {
+            LocalReason::ConfigureProbe => {
+                "configure's checks (conftest), which run one at a time".into()
+            }
+            LocalReason::Flag(why) => format!("a flag distcc keeps local: {why}"),
+            LocalReason::Link => "linking, which distcc never sends".into(),
+            LocalReason::NotACompile(why) => format!("not a compile: {why}"),
+            LocalReason::Fallback { host } => format!("fallback after {host} failed the job"),
+            LocalReason::Backoff { host } => {
+                format!("{host} was in backoff after an earlier failure")
+            }
+            LocalReason::LocalSlot => {
+                "distcc picked this machine's slot (the helpers' slots were busy)".into()
+            }
+            LocalReason::Unknown => "the log does not say".into(),
+        }
+    }
+}
+
+/// One distcc process: a compile, a link or another call of the compiler.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Job {
+    pub pid: u32,
+    /// The source file (`compile from X to Y`, or the argv's source).
+    pub input: Option<String>,
+    /// Where it finally ran: `HOST:PORT` of a helper, or `localhost`.
+    pub ran_on: Option<String>,
+    /// Helpers that failed it (`HOST:PORT`), with the first error each gave.
+    pub failures: Vec<(String, String)>,
+    /// A helper distcc skipped because it was in backoff.
+    pub backoff: Option<String>,
+    scan_local: Option<String>,
+    argv: Vec<String>,
+    pub compile_from: bool,
+    /// The remote compile's time as the client saw it (`compiled on HOST in Ts`).
+    pub remote_seconds: Option<f64>,
+    pub elapsed_seconds: Option<f64>,
+    pub ok: bool,
+    pub exit_code: Option<i32>,
+    /// When its first and last line were read (seconds since the build started).
+    pub first_seen: f64,
+    pub last_seen: f64,
+}
+
+impl Job {
+    /// A distcc call (not the lines of a child it forked): it says what it runs.
+    pub fn is_job(&self) -> bool {
+        !self.argv.is_empty() || self.ran_on.is_some() || self.compile_from
+    }
+
+    pub fn on_helper(&self) -> bool {
+        self.ran_on.as_deref().is_some_and(|h| h != "localhost")
+    }
+
+    fn has_compile_flag(&self) -> bool {
+        self.argv.iter().any(|a| a == "-c" || a == "-S")
+    }
+
+    /// Whether this job compiled a source to an object (the package's compile units).
+    pub fn is_unit(&self) -> bool {
+        if self.on_helper() || self.compile_from {
+            return true;
+        }
+        match self.local_reason() {
+            LocalReason::Link | LocalReason::NotACompile(_) => false,
+            _ => self.has_compile_flag(),
+        }
+    }
+
+    /// Why it ran here (meaningless for a job that ran on a helper).
+    pub fn local_reason(&self) -> LocalReason {
+        let input = self.input.as_deref().unwrap_or("");
+        let base = input.rsplit('/').next().unwrap_or(input);
+        if base.starts_with("conftest") {
+            return LocalReason::ConfigureProbe;
+        }
+        if let Some(why) = &self.scan_local {
+            if why.contains("called for link") {
+                return LocalReason::Link;
+            }
+            if why.contains("-E call") || why.contains("not for compile") {
+                return LocalReason::NotACompile(why.clone());
+            }
+            return LocalReason::Flag(why.clone());
+        }
+        if let Some((host, _)) = self.failures.first() {
+            return LocalReason::Fallback { host: host.clone() };
+        }
+        if let Some(host) = &self.backoff {
+            return LocalReason::Backoff { host: host.clone() };
+        }
+        if self.compile_from {
+            return LocalReason::LocalSlot;
+        }
+        if !self.has_compile_flag() && !self.argv.is_empty() && !self.argv.iter().any(|a| a == "-E")
+        {
+            return LocalReason::Link;
+        }
+        LocalReason::Unknown
+    }
+}
+
+/// Reads the log as it grows: whole lines only, each stamped with the time it was read.
+#[derive(Debug, Default)]
+pub struct LogReader {
+    partial: Vec<u8>,
+    open: HashMap<u32, Job>,
+    pub done: Vec<Job>,
+    /// Lines that were too long to be distcc's (kept out of memory).
+    pub skipped: usize,
+}
+
+/// A line longer than this is not one of distcc's: it is dropped unread (bounded memory).
+const MAX_LINE: usize = 64 * 1024;
+
+impl LogReader {
+    pub fn feed(&mut self, bytes: &[u8], now: f64) {
+        self.partial.extend_from_slice(bytes);
+        let mut start = 0;
+        while let Some(nl) = self.partial[start..].iter().position(|&b| b == b'\n') {
+            let line = String::from_utf8_lossy(&self.partial[start..start + nl]).into_owned();
+            self.line(&line, now);
+            start += nl + 1;
+        }
+        self.partial.drain(..start);
+        if self.partial.len() > MAX_LINE {
+            self.partial.clear();
+            self.skipped += 1;
+        }
+    }
+
+    /// Every job still open (the log ended, or the process was killed) is closed as it is.
+    pub fn finish(&mut self, now: f64) {
+        if !self.partial.is_empty() {
+            let line = String::from_utf8_lossy(&std::mem::take(&mut self.partial)).into_owned();
+            self.line(&line, now);
+        }
+        // A forked child's few lines (the preprocessor's, the compiler's) are no job.
+        let mut rest: Vec<Job> = self
+            .open
+            .drain()
+            .map(|(_, j)| j)
+            .filter(Job::is_job)
+            .collect();
+        rest.sort_by(|a, b| a.first_seen.total_cmp(&b.first_seen));
+        self.done.extend(rest);
+    }
+
+    /// Jobs finished so far and jobs still running.
+    pub fn jobs(&self) -> impl Iterator<Item = &Job> {
+        self.done
+            .iter()
+            .chain(self.open.values().filter(|j| j.is_job()))
+    }
+
+    fn line(&mut self, line: &str, now: f64) {
+        let Some(rest) = line.strip_prefix("distcc[") else {
+            return;
+        };
+        let Some((pid, msg)) = rest.split_once("] ") else {
+            return;
+        };
+        let Ok(pid) = pid.parse::<u32>() else {
+            return;
+        };
+        let job = self.open.entry(pid).or_insert_with(|| Job {
+            pid,
+            first_seen: now,
+            ..Job::default()
+        });
+        job.last_seen = now;
+        read_message(job, msg);
+        if msg.starts_with("(dcc_exit) exit:") {
+            let job = self.open.remove(&pid).expect("just seen");
+            if job.is_job() {
+                self.done.push(job);
+            }
+        }
+    }
+}
+
+/// `HOST:PORT` from distcc's host text as DISTCC_HOSTS has it (`127.0.0.1:3632/4,lzo`, or
+/// `HOST/4` for distcc's default port 3632).
+pub fn host_key(text: &str) -> String {
+    let text = text.trim().trim_end_matches(':');
+    let text = text.split(',').next().unwrap_or(text);
+    let text = text.split('/').next().unwrap_or(text);
+    let has_port = match text.rfind(']') {
+        Some(close) => text[close..].contains(':'),
+        None => text.contains(':'),
+    };
+    if has_port || text == "localhost" {
+        text.to_string()
+    } else {
+        format!("{text}:{}", crate::distcc::hosts::DEFAULT_PORT)
+    }
+}
+
+fn read_message(job: &mut Job, msg: &str) {
+    if let Some(rest) = msg.strip_prefix("compile from ") {
+        job.compile_from = true;
+        if let Some((from, _)) = rest.split_once(" to ") {
+            job.input = Some(from.to_string());
+        }
+    } else if let Some(rest) = msg.strip_prefix("(dcc_scan_args) ") {
+        if let Some(args) = rest.strip_prefix("scanning arguments: ") {
+            job.argv = args.split_whitespace().map(str::to_string).collect();
+        } else if let Some(input) = rest.strip_prefix("found input file \"") {
+            job.input = Some(input.trim_end_matches('"').to_string());
+        } else if rest.contains("must be local") || rest.contains("i give up") {
+            job.scan_local = Some(
+                rest.trim_end_matches("; must be local")
+                    .trim_end_matches(" must be local")
+                    .to_string(),
+            );
+        } else if rest.contains("not for compile")
+            || rest.contains("compile ") && rest.contains("local")
+        {
+            job.scan_local = Some(rest.to_string());
+        }
+    } else if let Some(rest) = msg.strip_prefix("exec on ") {
+        if let Some((host, argv)) = rest.split_once(": ") {
+            job.ran_on = Some(if host == "localhost" {
+                "localhost".into()
+            } else {
+                host_key(host)
+            });
+            if job.argv.is_empty() {
+                job.argv = argv.split_whitespace().map(str::to_string).collect();
+            }
+            if job.input.is_none() {
+                job.input = source_in(&job.argv);
+            }
+        }
+    } else if let Some(rest) = msg.strip_prefix("(dcc_check_backoff) still in backoff period for ")
+    {
+        job.backoff = Some(host_key(rest));
+    } else if let Some((_, after)) = msg.split_once("failed to distribute ") {
+        // `Warning: failed to distribute X to HOST, running locally instead`
+        if let Some((_, tail)) = after.rsplit_once(" to ")
+            && let Some((host, _)) = tail.split_once(", running locally")
+        {
+            let host = host_key(host);
+            if !job.failures.iter().any(|(h, _)| *h == host) {
+                job.failures.push((host, "failed".into()));
+            }
+        }
+    } else if let Some(idx) = msg.find("ERROR: ") {
+        let error = msg[idx + 7..].trim().to_string();
+        // An error while a helper was chosen belongs to that helper.
+        if let Some(host) = job.ran_on.clone().filter(|h| h != "localhost") {
+            match job.failures.iter_mut().find(|(h, _)| *h == host) {
+                Some((_, e)) if e == "failed" => *e = error,
+                Some(_) => {}
+                None => job.failures.push((host, error)),
+            }
+        }
+    } else if msg.contains(" compiled on ")
+        && let Some((_, tail)) = msg.rsplit_once(" in ")
+    {
+        let secs = tail.split('s').next().unwrap_or("");
+        job.remote_seconds = secs.trim().parse().ok();
+    } else if let Some(rest) = msg.strip_prefix("compile ")
+        && let Some((_, tail)) = rest.rsplit_once(" on ")
+    {
+        if let Some(host) = tail.strip_suffix(" completed ok") {
+            job.ok = true;
+            job.ran_on = Some(if host == "localhost" {
+                "localhost".into()
+            } else {
+                host_key(host)
+            });
+        }
+    } else if let Some(rest) = msg.strip_prefix("elapsed compilation time ") {
+        job.elapsed_seconds = rest.trim_end_matches('s').parse().ok();
+    } else if let Some(rest) = msg.strip_prefix("(dcc_exit) exit: code ") {
+        job.exit_code = rest.split(';').next().and_then(|c| c.trim().parse().ok());
+    }
+}
+
+/// The source file among a compiler's arguments.
+fn source_in(argv: &[String]) -> Option<String> {
+    const SOURCES: [&str; 10] = [
+        ".c", ".cc", ".cpp", ".cxx", ".C", ".c++", ".m", ".S", ".s", ".i",
+    ];
+    argv.iter()
+        .skip(1)
+        .find(|a| !a.starts_with('-') && SOURCES.iter().any(|s| a.ends_with(s)))
+        .cloned()
+}
+
+/// How a helper's failure reads in a receipt: the kind, from distcc's error text.
+pub fn failure_kind(error: &str) -> &'static str {
+    let e = error.to_ascii_lowercase();
+    if e.contains("timeout") || e.contains("timed out") {
+        "timeout"
+    } else if e.contains("refused") {
+        "connection refused"
+    } else if e.contains("no route") || e.contains("unreachable") {
+        "unreachable"
+    } else if e.contains("reset") || e.contains("eof") || e.contains("closed") {
+        "connection dropped"
+    } else if e.contains("whitelist") || e.contains("not allowed") || e.contains("110") {
+        "refused the compiler"
+    } else {
+        "failed"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Vec<Job> {
+        let mut r = LogReader::default();
+        r.feed(text.as_bytes(), 0.0);
+        r.finish(1.0);
+        r.done
+    }
+
+    #[test]
+    fn a_remote_compile_is_a_unit_on_its_helper() {
+        let jobs = read(
+            "distcc[1] compile from a.c to a.o\n\
+             distcc[1] exec on 127.0.0.1:3632/2: gcc -c a.c -o a.o\n\
+             distcc[1] 143 bytes from a.c compiled on 127.0.0.1 in 0.0848s, rate 2kB/s\n\
+             distcc[1] compile a.c on 127.0.0.1:3632/2 completed ok\n\
+             distcc[1] elapsed compilation time 0.085255s\n\
+             distcc[1] (dcc_exit) exit: code 0; self: 0 user 0 sys\n",
+        );
+        assert_eq!(jobs.len(), 1);
+        let j = &jobs[0];
+        assert!(j.is_unit() && j.on_helper() && j.ok);
+        assert_eq!(j.ran_on.as_deref(), Some("127.0.0.1:3632"));
+        assert_eq!(j.remote_seconds, Some(0.0848));
+        assert_eq!(j.exit_code, Some(0));
+    }
+
+    #[test]
+    fn local_jobs_carry_distccs_reason() {
+        let jobs = read(
+            "distcc[2] (dcc_scan_args) scanning arguments: gcc -march=native -c a.c -o a2.o\n\
+             distcc[2] (dcc_scan_args) -march=native generates code for local machine; must be local\n\
+             distcc[2] exec on localhost: gcc -march=native -c a.c -o a2.o\n\
+             distcc[2] compile (null) on localhost completed ok\n\
+             distcc[2] (dcc_exit) exit: code 0; x\n\
+             distcc[3] (dcc_scan_args) called for link?  i give up\n\
+             distcc[3] exec on localhost: gcc m.o a.o -o m\n\
+             distcc[3] (dcc_exit) exit: code 0; x\n\
+             distcc[4] compile from a.c to a3.o\n\
+             distcc[4] exec on 127.0.0.1:47999/2: gcc -c a.c -o a3.o\n\
+             distcc[4] ERROR: nonblocking connect to 127.0.0.1:47999 failed: Connection refused\n\
+             distcc[4] Warning: failed to distribute a.c to 127.0.0.1:47999/2, running locally instead\n\
+             distcc[4] exec on localhost: gcc -c a.c -o a3.o\n\
+             distcc[4] compile a.c on localhost completed ok\n\
+             distcc[4] (dcc_exit) exit: code 0; x\n\
+             distcc[5] compile from a.c to a3.o\n\
+             distcc[5] (dcc_check_backoff) still in backoff period for 127.0.0.1:47999/2\n\
+             distcc[5] (dcc_build_somewhere) Warning: failed to distribute, running locally instead\n\
+             distcc[5] exec on localhost: gcc -c a.c -o a3.o\n\
+             distcc[5] (dcc_exit) exit: code 0; x\n\
+             distcc[6] (dcc_scan_args) -E call for cpp must be local\n\
+             distcc[6] exec on localhost: gcc -E a.c -o a.i\n\
+             distcc[6] (dcc_exit) exit: code 0; x\n\
+             distcc[7] compile from conftest.c to conftest.o\n\
+             distcc[7] exec on localhost: gcc -c conftest.c -o conftest.o\n\
+             distcc[7] (dcc_exit) exit: code 0; x\n\
+             distcc[8] compile from b.c to b.o\n\
+             distcc[8] exec on localhost: gcc -c b.c -o b.o\n\
+             distcc[8] (dcc_exit) exit: code 0; x\n",
+        );
+        let reasons: Vec<(String, bool)> = jobs
+            .iter()
+            .map(|j| (j.local_reason().kind().to_string(), j.is_unit()))
+            .collect();
+        assert_eq!(
+            reasons,
+            [
+                ("local_flag".into(), true),
+                ("link".into(), false),
+                ("fallback".into(), true),
+                ("backoff".into(), true),
+                ("not_a_compile".into(), false),
+                ("configure_probe".into(), true),
+                ("local_slot".into(), true),
+            ]
+        );
+        assert_eq!(
+            jobs[2].failures,
+            [(
+                "127.0.0.1:47999".to_string(),
+                "nonblocking connect to 127.0.0.1:47999 failed: Connection refused".to_string()
+            )]
+        );
+        assert_eq!(failure_kind(&jobs[2].failures[0].1), "connection refused");
+        assert_eq!(
+            jobs[0].local_reason().describe(),
+            "a flag distcc keeps local: -march=native generates code for local machine"
+        );
+    }
+
+    #[test]
+    fn lines_arrive_in_pieces_and_bounded() {
+        let mut r = LogReader::default();
+        r.feed(
+            b"distcc[9] compile from x.c to x.o\ndistcc[9] exec on local",
+            0.0,
+        );
+        r.feed(
+            b"host: gcc -c x.c\ndistcc[9] (dcc_exit) exit: code 0; x\n",
+            0.5,
+        );
+        r.feed(&vec![b'a'; MAX_LINE + 10], 0.6);
+        r.finish(1.0);
+        assert_eq!(r.done.len(), 1);
+        assert_eq!(r.done[0].ran_on.as_deref(), Some("localhost"));
+        assert_eq!(r.done[0].last_seen, 0.5);
+        assert_eq!(r.skipped, 1);
+    }
+}

@@ -1,0 +1,10 @@
+//! A build's record, below the `build` command: the distcc client's log read into jobs
+//! (`log`), makepkg's phases from its `==>` lines (`phases`), what distccmon reads under
+//! DISTCC_DIR (`state`), the receipt made from them (`receipt`) and where receipts are kept
+//! (`store`). Nothing here runs makepkg or prints.
+
+pub mod log;
+pub mod phases;
+pub mod receipt;
+pub mod state;
+pub mod store;

@@ -1,0 +1,744 @@
+//! A build's receipt: what makepkg did, phase by phase, where each compile unit ran and why,
+//! which helpers failed, the speed-up against a recorded local-only build, and advice with
+//! its measured share. Made from the distcc client's log (`log`), makepkg's `==>` lines
+//! (`phases`) and what the live sampling saw (`state`); pure: no I/O here.
+
+use super::log::{Job, LocalReason, failure_kind};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The receipt format's version, so later readers know what they read.
+pub const FORMAT: u32 = 1;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhaseTime {
+    pub phase: String,
+    pub seconds: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HostUse {
+    /// `HOST:PORT`, or `localhost` for the Pi itself.
+    pub host: String,
+    pub units: u32,
+    /// The remote compiles' time as the client saw it (send, compile, receive).
+    pub compile_seconds: f64,
+    /// Slots DISTCC_HOSTS gives it (0 when it is not listed).
+    pub slots: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LocalGroup {
+    /// `local_flag`, `link`, `not_a_compile`, `configure_probe`, `fallback`, `backoff`,
+    /// `local_slot`, `unknown`.
+    pub kind: String,
+    pub reason: String,
+    /// Compile units among them (links and `-E` calls are jobs, not units).
+    pub units: u32,
+    pub jobs: u32,
+    /// A few of the sources, for the reader.
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HelperFailure {
+    pub host: String,
+    /// Jobs it failed (each then ran on the Pi).
+    pub jobs: u32,
+    /// timeout, connection refused, connection dropped, refused the compiler, failed.
+    pub kind: String,
+    pub first_error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Speedup {
+    /// The local-only receipt it is measured against.
+    pub baseline_started: String,
+    pub baseline_wall_seconds: f64,
+    /// Baseline wall time over this one's: 2.0 is twice as fast.
+    pub wall: f64,
+    /// The same for the build() phase (the make step), when both have it.
+    pub build_phase: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Receipt {
+    pub format: u32,
+    pub package: Option<String>,
+    pub version: Option<String>,
+    /// UTC, RFC 3339.
+    pub started: String,
+    pub started_unix: f64,
+    pub wall_seconds: f64,
+    pub exit_code: i32,
+    /// The main makepkg.conf makepkg read.
+    pub config: String,
+    /// distcc was on for this build.
+    pub distcc: bool,
+    /// A `build --baseline` local-only run.
+    pub baseline: bool,
+    pub distcc_hosts: String,
+    pub slots: u32,
+    /// makepkg's `-j` (MAKEFLAGS), if any.
+    pub jobs: Option<u32>,
+    /// The most distcc jobs that ran at once, as sampled.
+    pub most_at_once: u32,
+    pub phases: Vec<PhaseTime>,
+    pub units: u32,
+    pub units_on_helpers: u32,
+    pub hosts: Vec<HostUse>,
+    pub on_pi: Vec<LocalGroup>,
+    pub helper_failures: Vec<HelperFailure>,
+    /// Helpers that were in backoff during the build.
+    pub backoff: Vec<String>,
+    pub speedup: Option<Speedup>,
+    /// Why there is no speed-up, when there is none.
+    pub speedup_note: Option<String>,
+    pub advice: Vec<String>,
+}
+
+/// What the build command knows besides the logs.
+#[derive(Debug, Clone, Default)]
+pub struct Context {
+    pub started: String,
+    pub started_unix: f64,
+    pub wall_seconds: f64,
+    pub exit_code: i32,
+    pub config: String,
+    pub distcc: bool,
+    pub baseline: bool,
+    pub distcc_hosts: String,
+    /// (HOST:PORT or localhost, slots) as listed.
+    pub listed: Vec<(String, u32)>,
+    pub jobs: Option<u32>,
+    pub most_at_once: u32,
+    pub backoff_seen: Vec<String>,
+    /// PKGEXT and the compressor command for it (`COMPRESSXZ=(...)`), from the config.
+    pub pkgext: Option<String>,
+    pub compressor: Option<(String, Vec<String>)>,
+}
+
+impl Receipt {
+    pub fn new(
+        ctx: &Context,
+        jobs: &[Job],
+        phases: &super::phases::Phases,
+        previous: &[Receipt],
+    ) -> Receipt {
+        let units: Vec<&Job> = jobs.iter().filter(|j| j.is_unit()).collect();
+        let mut hosts: BTreeMap<String, HostUse> = BTreeMap::new();
+        for (host, slots) in &ctx.listed {
+            hosts.entry(host.clone()).or_insert(HostUse {
+                host: host.clone(),
+                units: 0,
+                compile_seconds: 0.0,
+                slots: *slots,
+            });
+        }
+        for j in &units {
+            let host = j.ran_on.clone().unwrap_or_else(|| "localhost".into());
+            let e = hosts.entry(host.clone()).or_insert(HostUse {
+                host,
+                units: 0,
+                compile_seconds: 0.0,
+                slots: 0,
+            });
+            e.units += 1;
+            e.compile_seconds += j.remote_seconds.unwrap_or(0.0);
+        }
+        // Helpers in list order, the Pi last.
+        let order: Vec<String> = ctx.listed.iter().map(|(h, _)| h.clone()).collect();
+        let mut hosts: Vec<HostUse> = hosts.into_values().collect();
+        hosts.sort_by_key(|h| {
+            (
+                h.host == "localhost",
+                order
+                    .iter()
+                    .position(|o| *o == h.host)
+                    .unwrap_or(usize::MAX),
+            )
+        });
+        let mut groups: BTreeMap<LocalReason, LocalGroup> = BTreeMap::new();
+        for j in jobs.iter().filter(|j| !j.on_helper()) {
+            let reason = j.local_reason();
+            let g = groups.entry(reason.clone()).or_insert(LocalGroup {
+                kind: reason.kind().into(),
+                reason: reason.describe(),
+                units: 0,
+                jobs: 0,
+                examples: Vec::new(),
+            });
+            g.jobs += 1;
+            if j.is_unit() {
+                g.units += 1;
+            }
+            if let Some(input) = &j.input
+                && g.examples.len() < 3
+                && !g.examples.contains(input)
+            {
+                g.examples.push(input.clone());
+            }
+        }
+        let mut on_pi: Vec<LocalGroup> = groups.into_values().collect();
+        on_pi.sort_by(|a, b| b.units.cmp(&a.units).then(b.jobs.cmp(&a.jobs)));
+        let mut failures: BTreeMap<String, HelperFailure> = BTreeMap::new();
+        for j in jobs {
+            for (host, error) in &j.failures {
+                let f = failures.entry(host.clone()).or_insert(HelperFailure {
+                    host: host.clone(),
+                    jobs: 0,
+                    kind: failure_kind(error).into(),
+                    first_error: error.clone(),
+                });
+                f.jobs += 1;
+            }
+        }
+        let mut backoff: Vec<String> = ctx.backoff_seen.clone();
+        for j in jobs {
+            if let Some(h) = &j.backoff
+                && !backoff.contains(h)
+            {
+                backoff.push(h.clone());
+            }
+        }
+        backoff.sort();
+        backoff.dedup();
+        let end = ctx.wall_seconds;
+        let phases_out: Vec<PhaseTime> = phases
+            .durations(end)
+            .into_iter()
+            .map(|(p, s)| PhaseTime {
+                phase: p.into(),
+                seconds: round(s),
+            })
+            .collect();
+        let units_on_helpers = units.iter().filter(|j| j.on_helper()).count() as u32;
+        let mut receipt = Receipt {
+            format: FORMAT,
+            package: phases.package.clone(),
+            version: phases.version.clone(),
+            started: ctx.started.clone(),
+            started_unix: ctx.started_unix,
+            wall_seconds: round(ctx.wall_seconds),
+            exit_code: ctx.exit_code,
+            config: ctx.config.clone(),
+            distcc: ctx.distcc,
+            baseline: ctx.baseline,
+            distcc_hosts: ctx.distcc_hosts.clone(),
+            slots: ctx.listed.iter().map(|(_, s)| s).sum(),
+            jobs: ctx.jobs,
+            most_at_once: ctx.most_at_once,
+            phases: phases_out,
+            units: units.len() as u32,
+            units_on_helpers,
+            hosts,
+            on_pi,
+            helper_failures: failures.into_values().collect(),
+            backoff,
+            speedup: None,
+            speedup_note: None,
+            advice: Vec::new(),
+        };
+        receipt.compare(previous);
+        receipt.advice = advice(&receipt, ctx);
+        receipt
+    }
+
+    /// The build() phase's seconds, if makepkg had one.
+    pub fn phase(&self, name: &str) -> Option<f64> {
+        self.phases
+            .iter()
+            .find(|p| p.phase == name)
+            .map(|p| p.seconds)
+    }
+
+    /// A local-only build (distcc off, or the --baseline run) that finished.
+    pub fn is_local_baseline(&self) -> bool {
+        self.exit_code == 0 && (!self.distcc || self.baseline)
+    }
+
+    /// The speed-up against the last local-only receipt of the same package; never a
+    /// number without one.
+    fn compare(&mut self, previous: &[Receipt]) {
+        if !self.distcc || self.baseline {
+            self.speedup_note = Some(
+                "a local-only build: it is what the next distcc build of this package is \
+                 measured against"
+                    .into(),
+            );
+            return;
+        }
+        if self.exit_code != 0 {
+            self.speedup_note = Some("the build failed: no speed-up is measured".into());
+            return;
+        }
+        let base = previous
+            .iter()
+            .rev()
+            .find(|r| r.is_local_baseline() && r.package.is_some() && r.package == self.package);
+        let Some(base) = base else {
+            self.speedup_note = Some(
+                "no local-only build of this package is recorded, so no speed-up is measured: \
+                 `alarm-distcc build --baseline` builds it once without distcc first"
+                    .into(),
+            );
+            return;
+        };
+        if self.wall_seconds <= 0.0 {
+            return;
+        }
+        let build_phase = match (base.phase("build"), self.phase("build")) {
+            (Some(b), Some(t)) if t > 0.0 => Some(round(b / t)),
+            _ => None,
+        };
+        self.speedup = Some(Speedup {
+            baseline_started: base.started.clone(),
+            baseline_wall_seconds: base.wall_seconds,
+            wall: round(base.wall_seconds / self.wall_seconds),
+            build_phase,
+        });
+        if base.version != self.version {
+            self.speedup_note = Some(format!(
+                "measured against version {} (this is {})",
+                base.version.as_deref().unwrap_or("?"),
+                self.version.as_deref().unwrap_or("?")
+            ));
+        }
+    }
+
+    /// The lines `build` prints and `builds --last` shows.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let name = match (&self.package, &self.version) {
+            (Some(p), Some(v)) => format!("{p} {v}"),
+            (Some(p), None) => p.clone(),
+            _ => "(package unknown)".into(),
+        };
+        let verdict = if self.exit_code == 0 {
+            "built"
+        } else {
+            "failed"
+        };
+        let _ = writeln!(
+            out,
+            "receipt: {name} {verdict} in {} ({}{})",
+            secs(self.wall_seconds),
+            if self.distcc {
+                "distcc on"
+            } else {
+                "distcc off"
+            },
+            if self.baseline { ", baseline run" } else { "" }
+        );
+        let phases: Vec<String> = self
+            .phases
+            .iter()
+            .filter(|p| p.seconds >= 0.05)
+            .map(|p| format!("{} {}", p.phase, secs(p.seconds)))
+            .collect();
+        if !phases.is_empty() {
+            let _ = writeln!(out, "  phases: {}", phases.join(", "));
+        }
+        if self.distcc || self.units > 0 {
+            let _ = writeln!(
+                out,
+                "  compile units: {} of {} on helpers",
+                self.units_on_helpers, self.units
+            );
+            for h in &self.hosts {
+                let rate = if h.units > 0 && h.compile_seconds > 0.0 {
+                    format!(
+                        ", {:.2} units/s per slot",
+                        f64::from(h.units) / h.compile_seconds
+                    )
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "    {:<24} {:>4} unit(s){}", h.host, h.units, rate);
+            }
+        }
+        for g in &self.on_pi {
+            let what = if g.units > 0 {
+                format!("{} unit(s)", g.units)
+            } else {
+                format!("{} job(s)", g.jobs)
+            };
+            let ex = if g.examples.is_empty() {
+                String::new()
+            } else {
+                format!(" (e.g. {})", g.examples.join(", "))
+            };
+            let _ = writeln!(out, "  on the Pi: {what}: {}{ex}", g.reason);
+        }
+        for f in &self.helper_failures {
+            let _ = writeln!(
+                out,
+                "  helper {} failed {} job(s): {} ({})",
+                f.host, f.jobs, f.kind, f.first_error
+            );
+        }
+        for b in &self.backoff {
+            let _ = writeln!(
+                out,
+                "  helper {b} went into backoff: distcc sends it nothing for a while after a failure"
+            );
+        }
+        if let Some(jobs) = self.jobs
+            && self.distcc
+        {
+            let _ = writeln!(
+                out,
+                "  parallel: -j{jobs}, at most {} distcc job(s) at once, {} slot(s) listed",
+                self.most_at_once, self.slots
+            );
+        }
+        match (&self.speedup, &self.speedup_note) {
+            (Some(s), note) => {
+                let build = s
+                    .build_phase
+                    .map_or(String::new(), |b| format!(", build() {b:.2}x"));
+                let _ = writeln!(
+                    out,
+                    "  speed-up: {:.2}x against the local-only build of {} ({}){build}{}",
+                    s.wall,
+                    s.baseline_started,
+                    secs(s.baseline_wall_seconds),
+                    note.as_deref().map_or(String::new(), |n| format!("; {n}"))
+                );
+            }
+            (None, Some(note)) => {
+                let _ = writeln!(out, "  speed-up: none measured: {note}");
+            }
+            (None, None) => {}
+        }
+        for a in &self.advice {
+            let _ = writeln!(out, "advice: {a}");
+        }
+        out
+    }
+
+    /// doctor's one line about this receipt.
+    pub fn summary(&self) -> String {
+        let name = self.package.as_deref().unwrap_or("a package");
+        if !self.distcc {
+            return format!(
+                "last build: {name} at {}, distcc off ({} local)",
+                self.started,
+                secs(self.wall_seconds)
+            );
+        }
+        let mut line = format!(
+            "last build: {name} at {}: {} of {} unit(s) went to helpers",
+            self.started, self.units_on_helpers, self.units
+        );
+        if let Some(g) = self.on_pi.iter().find(|g| g.units > 0)
+            && self.units_on_helpers < self.units
+        {
+            line.push_str(&format!(
+                "; {} ran on the Pi because of {}",
+                g.units, g.reason
+            ));
+        }
+        line
+    }
+}
+
+fn round(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+pub fn secs(s: f64) -> String {
+    if s >= 60.0 {
+        format!("{}m{:02.0}s", (s / 60.0).floor(), s % 60.0)
+    } else {
+        format!("{s:.1}s")
+    }
+}
+
+fn share(part: f64, whole: f64) -> String {
+    if whole > 0.0 {
+        format!("{:.0}%", 100.0 * part / whole)
+    } else {
+        "-".into()
+    }
+}
+
+/// Advice, each with its measured share of the build.
+fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
+    let mut out = Vec::new();
+    let wall = r.wall_seconds;
+    if let Some(comp) = r.phase("compression")
+        && wall > 0.0
+        && comp / wall >= 0.2
+        && comp >= 2.0
+    {
+        out.push(compression_advice(comp, wall, ctx));
+    }
+    if r.distcc && r.units > 0 && r.units_on_helpers == 0 {
+        let why = r
+            .on_pi
+            .iter()
+            .find(|g| g.units > 0)
+            .map_or("the log does not say".to_string(), |g| g.reason.clone());
+        let fix = match r
+            .on_pi
+            .iter()
+            .find(|g| g.units > 0)
+            .map(|g| g.kind.as_str())
+        {
+            Some("local_flag") => {
+                ": take the flag out of CFLAGS/CXXFLAGS (or the PKGBUILD), e.g. -march=native \
+                 for the Pi's own -march"
+            }
+            Some("fallback") | Some("backoff") => ": check the helper with `alarm-distcc probe`",
+            _ => "",
+        };
+        out.push(format!(
+            "0 of {} units went to helpers: {why}{fix}",
+            r.units
+        ));
+    }
+    for f in &r.helper_failures {
+        out.push(format!(
+            "helper {} fell back {} time(s): {} ({}); `alarm-distcc probe {}` says why{}",
+            f.host,
+            f.jobs,
+            f.kind,
+            f.first_error,
+            f.host,
+            if f.kind == "timeout" {
+                ", and a longer DISTCC_IO_TIMEOUT helps a slow link"
+            } else {
+                ""
+            }
+        ));
+    }
+    if let Some(g) = r
+        .on_pi
+        .iter()
+        .find(|g| g.kind == "local_slot" && g.units > 0)
+        && r.units_on_helpers > 0
+        && r.units > 0
+        && g.units * 5 >= r.units
+    {
+        out.push(format!(
+            "{} of {} units ({}) ran on the Pi because the helpers' slots were busy: more \
+             helper slots (add-host HOST/N), or `alarm-distcc set-local 0` sends them all out",
+            g.units,
+            r.units,
+            share(f64::from(g.units), f64::from(r.units))
+        ));
+    }
+    if r.distcc
+        && let Some(jobs) = r.jobs
+        && r.units >= 2 * jobs.max(1)
+        && r.most_at_once * 2 < jobs.min(r.slots.max(1))
+        && r.most_at_once > 0
+    {
+        out.push(format!(
+            "at most {} job(s) ran at once of -j{jobs}: the build system did not use MAKEFLAGS \
+             (ninja and meson ignore it; pass -j{jobs} to them in the PKGBUILD, e.g. `ninja \
+             -j{jobs}` or `meson compile -j {jobs}`)",
+            r.most_at_once
+        ));
+    }
+    if let Some(build) = r.phase("build")
+        && r.distcc
+        && wall > 0.0
+        && build / wall < 0.5
+        && wall >= 5.0
+    {
+        out.push(format!(
+            "the build() step took {} of {} ({}); the rest (makepkg's start-up, packaging, \
+             compression) stays on the Pi whatever the helpers",
+            secs(build),
+            secs(wall),
+            share(build, wall)
+        ));
+    }
+    out
+}
+
+fn compression_advice(comp: f64, wall: f64, ctx: &Context) -> String {
+    let head = format!(
+        "compression took {} of {} ({})",
+        secs(comp),
+        secs(wall),
+        share(comp, wall)
+    );
+    let threaded = |args: &[String]| {
+        args.iter()
+            .any(|a| a == "-T0" || a == "--threads=0" || a.starts_with("-T") && a != "-T1")
+    };
+    match (&ctx.pkgext, &ctx.compressor) {
+        (Some(ext), Some((var, args))) if ext.ends_with(".xz") && !threaded(args) => {
+            format!("{head}: {var}=(xz -c -z -T0 -) uses every core")
+        }
+        (Some(ext), Some((var, args))) if ext.ends_with(".zst") && !threaded(args) => {
+            format!("{head}: {var}=(zstd -c -T0 -) uses every core")
+        }
+        (Some(ext), _) if ext.ends_with(".xz") => format!(
+            "{head}: PKGEXT='.pkg.tar.zst' (zstd, Arch's default) compresses much faster than xz"
+        ),
+        (Some(ext), _) if ext.ends_with(".zst") => {
+            format!("{head}: a lower level is faster, e.g. COMPRESSZST=(zstd -c -T0 -3 -)")
+        }
+        (Some(ext), _) if ext == ".pkg.tar" => format!("{head}: PKGEXT is uncompressed already"),
+        _ => format!("{head}: PKGEXT='.pkg.tar.zst' with COMPRESSZST=(zstd -c -T0 -) is fast"),
+    }
+}
+
+/// UTC time as RFC 3339 (`2026-12-01T12:00:00Z`), from seconds since the epoch.
+pub fn rfc3339(unix: f64) -> String {
+    let secs = unix.floor() as i64;
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::log::LogReader;
+    use super::super::phases::Phases;
+    use super::*;
+
+    fn jobs(text: &str) -> Vec<Job> {
+        let mut r = LogReader::default();
+        r.feed(text.as_bytes(), 0.0);
+        r.finish(1.0);
+        r.done
+    }
+
+    fn remote(pid: u32, file: &str) -> String {
+        format!(
+            "distcc[{pid}] compile from {file} to x.o\n\
+             distcc[{pid}] exec on 10.0.0.2:3636/4: gcc -c {file} -o x.o\n\
+             distcc[{pid}] 100 bytes from {file} compiled on 10.0.0.2 in 0.5000s, rate 1kB/s\n\
+             distcc[{pid}] compile {file} on 10.0.0.2:3636/4 completed ok\n\
+             distcc[{pid}] (dcc_exit) exit: code 0; x\n"
+        )
+    }
+
+    fn ctx(distcc: bool) -> Context {
+        Context {
+            started: rfc3339(1_796_130_000.0),
+            wall_seconds: 30.0,
+            distcc,
+            listed: vec![("10.0.0.2:3636".into(), 4), ("localhost".into(), 2)],
+            jobs: Some(6),
+            pkgext: Some(".pkg.tar.xz".into()),
+            compressor: Some((
+                "COMPRESSXZ".into(),
+                vec!["xz".into(), "-c".into(), "-z".into(), "-".into()],
+            )),
+            ..Context::default()
+        }
+    }
+
+    fn phases(build: f64, compress: f64) -> Phases {
+        let mut p = Phases::default();
+        p.line("==> Making package: hello 1.0-1 (date)", 1.0);
+        p.line("==> Starting build()...", 2.0);
+        p.line("==> Entering fakeroot environment...", 2.0 + build);
+        p.line("==> Creating package \"hello\"...", 3.0 + build);
+        p.line(
+            "==> Finished making: hello 1.0-1 (date)",
+            3.0 + build + compress,
+        );
+        p
+    }
+
+    #[test]
+    fn units_per_host_and_local_groups() {
+        let log = format!(
+            "{}{}distcc[9] (dcc_scan_args) called for link?  i give up\n\
+             distcc[9] exec on localhost: gcc a.o b.o -o hello\n\
+             distcc[9] (dcc_exit) exit: code 0; x\n",
+            remote(1, "a.c"),
+            remote(2, "b.c")
+        );
+        let r = Receipt::new(&ctx(true), &jobs(&log), &phases(10.0, 15.0), &[]);
+        assert_eq!(r.units, 2);
+        assert_eq!(r.units_on_helpers, 2);
+        assert_eq!(r.hosts[0].host, "10.0.0.2:3636");
+        assert_eq!(r.hosts[0].units, 2);
+        assert_eq!(r.hosts[1].host, "localhost");
+        assert_eq!(r.on_pi[0].kind, "link");
+        assert_eq!(r.on_pi[0].units, 0);
+        assert_eq!(r.slots, 6);
+        assert!(r.speedup.is_none());
+        assert!(r.speedup_note.as_deref().unwrap().contains("--baseline"));
+        assert!(
+            r.advice.iter().any(|a| a
+                .starts_with("compression took 15.0s of 30.0s (50%): COMPRESSXZ=(xz -c -z -T0 -)")),
+            "{:?}",
+            r.advice
+        );
+        let text = r.render();
+        assert!(text.contains("compile units: 2 of 2 on helpers"), "{text}");
+    }
+
+    #[test]
+    fn speedup_only_against_a_recorded_local_build() {
+        let mut local_ctx = ctx(false);
+        local_ctx.wall_seconds = 60.0;
+        let base = Receipt::new(&local_ctx, &[], &phases(40.0, 10.0), &[]);
+        assert!(base.is_local_baseline());
+        let r = Receipt::new(
+            &ctx(true),
+            &jobs(&remote(1, "a.c")),
+            &phases(10.0, 10.0),
+            std::slice::from_ref(&base),
+        );
+        let s = r.speedup.unwrap();
+        assert_eq!(s.wall, 2.0);
+        assert_eq!(s.build_phase, Some(4.0));
+        // Another package's local build is no baseline.
+        let mut other = base;
+        other.package = Some("other".into());
+        let r = Receipt::new(&ctx(true), &[], &phases(10.0, 1.0), &[other]);
+        assert!(r.speedup.is_none());
+    }
+
+    #[test]
+    fn zero_units_out_names_the_reason() {
+        let log = "distcc[3] (dcc_scan_args) scanning arguments: gcc -march=native -c a.c -o a.o\n\
+             distcc[3] (dcc_scan_args) -march=native generates code for local machine; must be local\n\
+             distcc[3] exec on localhost: gcc -march=native -c a.c -o a.o\n\
+             distcc[3] (dcc_exit) exit: code 0; x\n";
+        let r = Receipt::new(&ctx(true), &jobs(log), &phases(10.0, 1.0), &[]);
+        assert_eq!((r.units, r.units_on_helpers), (1, 0));
+        assert!(
+            r.advice[0].starts_with(
+                "0 of 1 units went to helpers: a flag distcc keeps local: -march=native"
+            ),
+            "{:?}",
+            r.advice
+        );
+        assert!(r.summary().contains("0 of 1 unit(s) went to helpers"));
+    }
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0.0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400.0), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_796_130_000.5), "2026-12-01T13:00:00Z");
+    }
+}
