@@ -2,7 +2,9 @@
 
 use crate::cli::{Cli, Command};
 use crate::cli::{ColorChoice, GlobalOpts, SearchArgs, WriteArgs};
-use crate::commands::{discover, doctor, edit, generate, helper, measure, probe, show, wizard};
+use crate::commands::{
+    build, builds, discover, doctor, edit, generate, helper, measure, probe, show, wizard,
+};
 use crate::conf::layers::Env;
 use crate::session::{Options, SearchOptions, Session};
 use anyhow::Result;
@@ -18,6 +20,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::SetLocal { slots, .. } => edit::set_local(&session, slots),
         Command::Enable { .. } => edit::set_enabled(&session, true),
         Command::Disable { .. } => edit::set_enabled(&session, false),
+        Command::Sort {
+            measure: false,
+            from_builds: true,
+            ..
+        } => builds::sort_from_builds(&session),
         Command::Sort { measure: false, .. } => edit::sort(&session),
         Command::Sort {
             measure: true,
@@ -51,6 +58,18 @@ pub fn run(cli: Cli) -> Result<()> {
         ),
         Command::Doctor { offline, timeout } => doctor::run(&session, offline, timeout),
         Command::Helper(opts) => helper::run(&session, opts),
+        Command::Build {
+            baseline,
+            makepkg_args,
+        } => build::run(
+            &session,
+            &build::BuildOptions {
+                baseline,
+                makepkg_args,
+            },
+        ),
+        Command::Builds { json, last } => builds::list(json, last),
+        Command::ToolchainCheck { timeout } => doctor::toolchain_check(&session, timeout),
         Command::Discover {
             search,
             timeout,

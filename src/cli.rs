@@ -123,8 +123,12 @@ pub enum Command {
     /// Reorder DISTCC_HOSTS fastest first and set -j to the total slots
     Sort {
         /// Time real compiles on each helper and on this machine, and order by that
-        #[arg(long)]
+        #[arg(long, conflicts_with = "from_builds")]
         measure: bool,
+        /// Order by each helper's throughput in the recorded builds (units per second per
+        /// slot, from `alarm-distcc build`'s receipts)
+        #[arg(long)]
+        from_builds: bool,
         /// Compiles per host with --measure (the median counts), 1 to 20
         #[arg(long, default_value_t = 3, requires = "measure", value_parser = clap::value_parser!(u32).range(1..=20))]
         runs: u32,
@@ -197,6 +201,42 @@ pub enum Command {
         timeout: Option<f64>,
         #[command(flatten)]
         write: WriteArgs,
+    },
+    /// Run makepkg with a live distcc view, and keep a receipt of what the build did
+    ///
+    /// Runs the real makepkg (as your user, never root) with the config makepkg reads; the
+    /// arguments go to makepkg (put them after `--` when one is also alarm-distcc's, such as
+    /// `-c`). distcc logs to a private file for the run and keeps its state in a private
+    /// DISTCC_DIR. The receipt goes to $XDG_STATE_HOME/alarm-distcc/builds.jsonl.
+    Build {
+        /// Build once with distcc off first, then with it, and record both (each forced,
+        /// from a clean src/: makepkg -f -C)
+        #[arg(long)]
+        baseline: bool,
+        /// makepkg's own arguments
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "MAKEPKG_ARGS"
+        )]
+        makepkg_args: Vec<String>,
+    },
+    /// List the kept build receipts (newest last)
+    Builds {
+        /// Machine-readable output (one receipt per line with --last: the last one)
+        #[arg(long)]
+        json: bool,
+        /// Only the last receipt, in full
+        #[arg(long)]
+        last: bool,
+    },
+    /// Check every listed helper against this machine's compiler, printing only what no
+    /// longer matches (the pacman hook runs this after gcc, binutils, glibc or distcc change)
+    #[command(name = "toolchain-check")]
+    ToolchainCheck {
+        /// Seconds each helper may take
+        #[arg(long, default_value_t = 5.0)]
+        timeout: f64,
     },
     /// Print what to run on a helper machine (x86_64 Arch or Debian/Ubuntu, or WSL) to serve this Pi
     Helper(crate::commands::helper::HelperOptions),

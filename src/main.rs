@@ -23,9 +23,19 @@ fn main() {
     }
     // Nothing is written before the last confirm, and writes are atomic, so stopping here is
     // always safe; the handler only has to say so.
-    let _ = ctrlc::set_handler(|| interrupted());
     let cli = alarm_distcc::cli::Cli::parse();
+    if matches!(cli.command, alarm_distcc::cli::Command::Build { .. }) {
+        // Ctrl-C reaches makepkg too (same terminal): it cleans up and exits, and its exit
+        // code is passed on. A handler (not SIG_IGN, which makepkg would inherit) waits for it.
+        let _ = ctrlc::set_handler(|| {});
+    } else {
+        let _ = ctrlc::set_handler(|| interrupted());
+    }
     if let Err(err) = alarm_distcc::app::run(cli) {
+        if let Some(exit) = err.downcast_ref::<alarm_distcc::commands::build::MakepkgExit>() {
+            // makepkg said why itself; its code is the answer.
+            std::process::exit(exit.0);
+        }
         if err.is::<Interrupted>() {
             interrupted();
         }

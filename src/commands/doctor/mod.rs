@@ -67,6 +67,9 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
             }
         }
     }
+    if let Some(f) = last_build() {
+        findings.push(f);
+    }
     for f in &findings {
         let level = match f.level {
             Level::Ok => paint(session.opts.color, Tone::Good, "ok     "),
@@ -88,6 +91,98 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();
     if errors > 0 {
         return Err(anyhow!("{errors} problem(s) stop distcc from helping"));
+    }
+    Ok(())
+}
+
+/// The last kept receipt, in one line: a warning when distcc was on and no unit went out.
+fn last_build() -> Option<Finding> {
+    let path = crate::build::store::path()?;
+    let (receipts, _) = crate::build::store::read(&path).ok()?;
+    let last = receipts.last()?;
+    let nothing_out = last.distcc && last.units > 0 && last.units_on_helpers == 0;
+    let failed = last.helper_failures.first().map(|f| {
+        format!(
+            "helper {} failed {} job(s) in it: {}",
+            f.host, f.jobs, f.kind
+        )
+    });
+    let level = if nothing_out || failed.is_some() {
+        Level::Warning
+    } else {
+        Level::Ok
+    };
+    let mut message = last.summary();
+    if let Some(f) = failed {
+        message = format!("{message}; {f}");
+    }
+    let fix = if level == Level::Ok {
+        String::new()
+    } else {
+        last.advice.first().cloned().unwrap_or_default()
+    };
+    Some(finding(level, message, fix))
+}
+
+/// `toolchain-check`, for the pacman hook after gcc, binutils, glibc or distcc change: every
+/// listed helper probed against this machine's (new) compiler, one line per helper that no
+/// longer matches, with the fix. Silent when all match; never fails (a hook must not stop
+/// the transaction), so every error is a line too.
+pub fn toolchain_check(session: &Session, timeout: f64) -> Result<()> {
+    let check = || -> Result<Vec<String>> {
+        let docs = session.layers()?;
+        let eff = layers::effective(&docs);
+        let Some(list) = layers::hosts_of(&eff.hosts) else {
+            return Ok(Vec::new());
+        };
+        let targets: Vec<Target> = targets_of(&list)
+            .into_iter()
+            .filter(|t| t.kind == Kind::Tcp)
+            .collect();
+        if targets.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (checker, _) = session.checker(&docs, None, None)?;
+        let judged = checker.check(
+            &targets,
+            timeout_of(timeout).unwrap_or(Duration::from_secs(5)),
+        );
+        let mut lines = Vec::new();
+        for j in &judged {
+            let spec = &j.report.target.spec;
+            if j.verdict != Verdict::Ok {
+                let cause = j
+                    .causes()
+                    .into_iter()
+                    .next()
+                    .unwrap_or_else(|| "it fails the probe".into());
+                lines.push(format!(
+                    "alarm-distcc: helper {spec} no longer matches this machine: {cause}"
+                ));
+            }
+            for c in j
+                .concerns
+                .iter()
+                .filter(|c| c.severity == Severity::Warning)
+            {
+                lines.push(format!(
+                    "alarm-distcc: helper {spec}: {}; fix: {}",
+                    c.message, c.fix
+                ));
+            }
+        }
+        Ok(lines)
+    };
+    match check() {
+        Ok(lines) => {
+            for l in lines {
+                println!("{}", escape(&l));
+            }
+        }
+        Err(e) => println!(
+            "alarm-distcc: the helpers could not be checked: {}",
+            escape(&format!("{e:#}"))
+        ),
     }
     Ok(())
 }

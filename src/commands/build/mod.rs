@@ -1,0 +1,621 @@
+//! `alarm-distcc build [MAKEPKG ARGS...]`: runs the real makepkg (as the user, as makepkg
+//! insists) with the config makepkg reads, with distcc's own log and state for this run
+//! (DISTCC_LOG with DISTCC_VERBOSE=1 for its reasons, a private DISTCC_DIR), shows a live
+//! status line on a terminal, and ends with a receipt, kept in the state folder. makepkg's
+//! exit code is passed through.
+
+pub mod live;
+
+use crate::build::log::LogReader;
+use crate::build::phases::Phases;
+use crate::build::receipt::{Context, Receipt, rfc3339};
+use crate::build::{state, store};
+use crate::conf::layers;
+use crate::distcc::hosts::{HostList, HostSpec};
+use crate::error::bad_input;
+use crate::session::Session;
+use anyhow::{Context as _, Result, anyhow};
+use live::Status;
+use std::io::{IsTerminal, Read, Seek};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+pub struct BuildOptions {
+    pub baseline: bool,
+    pub makepkg_args: Vec<String>,
+}
+
+/// makepkg's exit code, for `main` to pass on (nothing more is printed for it).
+#[derive(Debug)]
+pub struct MakepkgExit(pub i32);
+
+impl std::fmt::Display for MakepkgExit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "makepkg exited with {}", self.0)
+    }
+}
+
+impl std::error::Error for MakepkgExit {}
+
+/// What the config says for the build, as bash reads it where bash can.
+struct Setup {
+    main: PathBuf,
+    distcc: bool,
+    hosts: String,
+    listed: Vec<(String, u32)>,
+    jobs: Option<u32>,
+    pkgext: Option<String>,
+    compressor: Option<(String, Vec<String>)>,
+    /// makepkg's own layers, in its order (for the --baseline config).
+    layer_files: Vec<PathBuf>,
+}
+
+pub fn run(session: &Session, opts: &BuildOptions) -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return Err(bad_input(
+            "makepkg refuses to run as root, and so does build: run it as your build user \
+             (makepkg asks for sudo itself when it installs dependencies)",
+        ));
+    }
+    let makepkg = which("makepkg").ok_or_else(|| {
+        anyhow!("makepkg is not on PATH: install pacman (it ships makepkg), then run build again")
+    })?;
+    let setup = read_setup(session)?;
+    let store_path = store::path();
+    let previous = match &store_path {
+        Some(p) => store::read(p).map(|(r, _)| r).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let mut previous = previous;
+    let mut args = opts.makepkg_args.clone();
+    if opts.baseline {
+        // Both builds must compile everything: forced, from a clean src/.
+        for flag in ["-f", "-C"] {
+            if !args.iter().any(|a| a == flag) {
+                args.push(flag.into());
+            }
+        }
+        eprintln!("build --baseline: first without distcc, then with it");
+        let receipt = build_once(session, &makepkg, &setup, &args, true, &previous)?;
+        record(&store_path, &receipt);
+        eprint!("{}", crate::ui::escape_except_colors(&receipt.render()));
+        if receipt.exit_code != 0 {
+            return Err(MakepkgExit(receipt.exit_code).into());
+        }
+        previous.push(receipt);
+    }
+    let receipt = build_once(session, &makepkg, &setup, &args, false, &previous)?;
+    record(&store_path, &receipt);
+    eprint!("{}", crate::ui::escape_except_colors(&receipt.render()));
+    if receipt.exit_code != 0 {
+        return Err(MakepkgExit(receipt.exit_code).into());
+    }
+    Ok(())
+}
+
+fn record(path: &Option<PathBuf>, receipt: &Receipt) {
+    match path {
+        Some(p) => {
+            if let Err(e) = store::append(p, receipt) {
+                eprintln!(
+                    "warning: the receipt could not be kept in {}: {e}",
+                    p.display()
+                );
+            }
+        }
+        None => eprintln!("warning: no state folder (HOME unset): the receipt is not kept"),
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+fn read_setup(session: &Session) -> Result<Setup> {
+    let docs = session.layers()?;
+    let eff = layers::effective(&docs);
+    let reading = session
+        .bash_differences(&docs)
+        .ok()
+        .flatten()
+        .map(|(r, _)| r);
+    let distcc = match &reading {
+        Some(r) => r.distcc_on(),
+        None => matches!(&eff.distcc, layers::Value::Known(s) if s.value),
+    };
+    let hosts = match &reading {
+        Some(r) => r
+            .hosts
+            .as_ref()
+            .map(|h| h.value.clone())
+            .unwrap_or_default(),
+        None => layers::hosts_of(&eff.hosts)
+            .map(|l| l.render())
+            .unwrap_or_default(),
+    };
+    let list = HostList::parse(&hosts);
+    let listed = list
+        .specs()
+        .filter_map(|s| match s {
+            HostSpec::Local { .. } => Some(("localhost".to_string(), s.slots())),
+            _ => s.host_port().map(|hp| (hp, s.slots())),
+        })
+        .collect();
+    let makeflags = match &reading {
+        Some(r) => r.makeflags.as_ref().map(|m| m.value.clone()),
+        None => layers::layered_scalar(&docs, "MAKEFLAGS"),
+    };
+    let jobs = makeflags.as_deref().and_then(last_jobs);
+    let other = |name: &str| reading.as_ref().and_then(|r| r.others.get(name).cloned());
+    let pkgext = other("PKGEXT")
+        .map(|d| declared_scalar(&d))
+        .or_else(|| layers::layered_scalar(&docs, "PKGEXT"));
+    let compressor = pkgext.as_deref().and_then(|ext| {
+        let var = match ext.rsplit('.').next()? {
+            "xz" => "COMPRESSXZ",
+            "zst" => "COMPRESSZST",
+            "gz" => "COMPRESSGZ",
+            "bz2" => "COMPRESSBZ2",
+            "lz4" => "COMPRESSLZ4",
+            "lrz" => "COMPRESSLRZ",
+            "lzo" => "COMPRESSLZO",
+            "lz" => "COMPRESSLZ",
+            _ => return None,
+        };
+        Some((var.to_string(), declared_array(&other(var)?)))
+    });
+    let layer_files = layers::layers(&session.main, &session.env)
+        .into_iter()
+        .map(|l| l.path)
+        .filter(|p| p.is_file())
+        .collect();
+    Ok(Setup {
+        main: session.main.clone(),
+        distcc,
+        hosts,
+        listed,
+        jobs,
+        pkgext,
+        compressor,
+        layer_files,
+    })
+}
+
+/// The last `-jN` (or `--jobs=N`) in MAKEFLAGS, as make takes it.
+fn last_jobs(makeflags: &str) -> Option<u32> {
+    let words: Vec<&str> = makeflags.split_whitespace().collect();
+    let mut jobs = None;
+    for (i, w) in words.iter().enumerate() {
+        let n = if let Some(n) = w.strip_prefix("--jobs=") {
+            n.parse().ok()
+        } else if *w == "-j" || *w == "--jobs" {
+            words.get(i + 1).and_then(|n| n.parse().ok())
+        } else if let Some(n) = w.strip_prefix("-j") {
+            n.parse().ok()
+        } else {
+            None
+        };
+        if n.is_some() {
+            jobs = n;
+        }
+    }
+    jobs
+}
+
+/// The value in `declare -- NAME="value"` (bash's `declare -p`).
+fn declared_scalar(decl: &str) -> String {
+    let Some((_, v)) = decl.split_once('=') else {
+        return String::new();
+    };
+    let v = v.trim();
+    v.strip_prefix('"')
+        .and_then(|v| v.strip_suffix('"'))
+        .unwrap_or(v)
+        .replace("\\\"", "\"")
+}
+
+/// The elements of `declare -a NAME=([0]="a" [1]="b")`.
+fn declared_array(decl: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = decl;
+    while let Some(at) = rest.find("]=\"") {
+        let tail = &rest[at + 3..];
+        let mut value = String::new();
+        let mut chars = tail.char_indices();
+        let mut end = tail.len();
+        while let Some((i, c)) = chars.next() {
+            match c {
+                '\\' => {
+                    if let Some((_, n)) = chars.next() {
+                        value.push(n);
+                    }
+                }
+                '"' => {
+                    end = i + 1;
+                    break;
+                }
+                c => value.push(c),
+            }
+        }
+        out.push(value);
+        rest = &tail[end..];
+    }
+    out
+}
+
+/// A config for the --baseline run: makepkg's own layers sourced in its order, then distcc
+/// off (makepkg's check_buildoption takes the last entry) and -j for this machine alone.
+fn baseline_config(dir: &Path, setup: &Setup) -> Result<PathBuf> {
+    use crate::session::shell_quote;
+    let local = HostList::parse(&setup.hosts).local_slots();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    let jobs = if local > 0 { local } else { cores };
+    let mut text = String::from(
+        "# alarm-distcc build --baseline: the layers makepkg reads, in its order, then distcc off\n",
+    );
+    for f in &setup.layer_files {
+        text.push_str(&format!(
+            "source {}\n",
+            shell_quote(&f.display().to_string())
+        ));
+    }
+    text.push_str("BUILDENV+=(!distcc)\n");
+    // A distcc reached some other way (a masquerade folder already on PATH) gets only this
+    // machine: DISTCC_HOSTS from the environment would be the config's value again.
+    text.push_str(&format!("DISTCC_HOSTS=\"localhost/{}\"\n", local.max(1)));
+    // MAKEFLAGS' other words stay; only its -j is this machine's.
+    text.push_str(&format!(
+        "read -ra _alarm_w <<<\"${{MAKEFLAGS-}}\"; _alarm_k=(); _alarm_s=0\n\
+         for _alarm_x in \"${{_alarm_w[@]}}\"; do\n\
+         \x20 if ((_alarm_s)); then _alarm_s=0; [[ $_alarm_x == +([0-9]) ]] && continue; fi\n\
+         \x20 case $_alarm_x in -j|--jobs) _alarm_s=1 ;; -j[0-9]*|--jobs=*) ;; *) _alarm_k+=(\"$_alarm_x\") ;; esac\n\
+         done\n\
+         MAKEFLAGS=\"${{_alarm_k[*]}}${{_alarm_k[*]:+ }}-j{jobs}\"\n\
+         unset _alarm_w _alarm_k _alarm_s _alarm_x\n"
+    ));
+    let path = dir.join("baseline-makepkg.conf");
+    std::fs::write(&path, text)?;
+    Ok(path)
+}
+
+/// The shared view the sampler keeps: the log read so far, makepkg's phases, most jobs.
+#[derive(Default)]
+struct Seen {
+    log: LogReader,
+    phases: Phases,
+    most_at_once: u32,
+    backoff: Vec<String>,
+}
+
+fn build_once(
+    session: &Session,
+    makepkg: &Path,
+    setup: &Setup,
+    args: &[String],
+    baseline: bool,
+    previous: &[Receipt],
+) -> Result<Receipt> {
+    let run_dir = tempfile::Builder::new()
+        .prefix("alarm-distcc-build-")
+        .tempdir()
+        .context("a private folder for distcc's state")?;
+    let distcc_dir = run_dir.path().join("distcc");
+    // distcc makes lock/ and state/ inside DISTCC_DIR, never DISTCC_DIR itself.
+    std::fs::create_dir_all(distcc_dir.join("lock"))?;
+    std::fs::create_dir_all(distcc_dir.join("state"))?;
+    let log_path = run_dir.path().join("distcc.log");
+    std::fs::write(&log_path, "")?;
+    let distcc = setup.distcc && !baseline;
+
+    let mut cmd = Command::new(makepkg);
+    if baseline {
+        cmd.arg("--config")
+            .arg(baseline_config(run_dir.path(), setup)?);
+        // A distcc reached some other way (a masquerade folder already on PATH) compiles
+        // here too: the baseline is this machine alone.
+        let local = HostList::parse(&setup.hosts).local_slots().max(1);
+        cmd.env("DISTCC_HOSTS", format!("localhost/{local}"));
+    } else if let Some(c) = &session.opts.config {
+        cmd.arg("--config").arg(c);
+    }
+    cmd.args(args)
+        .env("DISTCC_DIR", &distcc_dir)
+        .env("DISTCC_LOG", &log_path)
+        .env("DISTCC_VERBOSE", "1");
+    // cmake --build reads this (ninja and meson read no variable for it).
+    if let Some(jobs) = setup.jobs
+        && std::env::var_os("CMAKE_BUILD_PARALLEL_LEVEL").is_none()
+        && distcc
+    {
+        cmd.env("CMAKE_BUILD_PARALLEL_LEVEL", jobs.to_string());
+    }
+    let terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    let started_wall = SystemTime::now();
+    let started = Instant::now();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    let status = Arc::new(Mutex::new(Status {
+        hosts: setup
+            .listed
+            .iter()
+            .map(|(h, s)| (h.clone(), 0, *s, 0))
+            .collect(),
+        started: Some(started),
+        ..Status::default()
+    }));
+    let finished = Arc::new(AtomicBool::new(false));
+    let sampler = {
+        let seen = Arc::clone(&seen);
+        let status = Arc::clone(&status);
+        let finished = Arc::clone(&finished);
+        let log_path = log_path.clone();
+        let distcc_dir = distcc_dir.clone();
+        let listed = setup.listed.clone();
+        std::thread::spawn(move || {
+            let mut log = std::fs::File::open(&log_path).ok();
+            let period = state::backoff_period();
+            loop {
+                let stop = finished.load(Ordering::SeqCst);
+                sample(
+                    &mut log,
+                    &distcc_dir,
+                    &listed,
+                    &seen,
+                    &status,
+                    started,
+                    period,
+                );
+                if stop {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    let on_line = {
+        let seen = Arc::clone(&seen);
+        move |line: &str| {
+            if let Ok(mut s) = seen.lock() {
+                s.phases.line(line, started.elapsed().as_secs_f64());
+            }
+        }
+    };
+    let code = if terminal {
+        let (master, slave) = live::open_pty(live::terminal_size())?;
+        let out = slave.try_clone()?;
+        let mut child = cmd
+            .stdout(Stdio::from(out))
+            .stderr(Stdio::from(slave))
+            .spawn()
+            .with_context(|| format!("running {}", makepkg.display()))?;
+        // Only makepkg may hold the slave now, so the pty closes when it is done.
+        drop(cmd);
+        let exited: Arc<Mutex<Option<std::process::ExitStatus>>> = Arc::new(Mutex::new(None));
+        let waiter = {
+            let exited = Arc::clone(&exited);
+            std::thread::spawn(move || {
+                let s = child.wait();
+                if let (Ok(s), Ok(mut e)) = (s, exited.lock()) {
+                    *e = Some(s);
+                }
+            })
+        };
+        live::pass_through(master, &status, on_line, || {
+            exited.lock().map(|e| e.is_some()).unwrap_or(true)
+        });
+        let _ = waiter.join();
+        let status = exited.lock().ok().and_then(|e| *e);
+        status.map_or(1, exit_code_of)
+    } else {
+        let mut child = cmd
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("running {}", makepkg.display()))?;
+        let out = child.stdout.take().expect("piped");
+        let err = child.stderr.take().expect("piped");
+        let shared = Arc::new(Mutex::new(on_line));
+        let copy = |mut from: Box<dyn Read + Send>, to_stdout: bool| {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || copy_lines(&mut *from, to_stdout, &shared))
+        };
+        let t1 = copy(Box::new(out), true);
+        let t2 = copy(Box::new(err), false);
+        let status = child.wait()?;
+        let _ = t1.join();
+        let _ = t2.join();
+        exit_code_of(status)
+    };
+    let wall = started.elapsed().as_secs_f64();
+    finished.store(true, Ordering::SeqCst);
+    let _ = sampler.join();
+    let mut seen = seen
+        .lock()
+        .map_err(|_| anyhow!("the build's sampler failed"))?;
+    seen.log.finish(wall);
+    let backoff_now: Vec<String> = state::backoffs(&distcc_dir, state::backoff_period())
+        .into_iter()
+        .map(|(h, _)| h)
+        .collect();
+    let mut backoff_seen = seen.backoff.clone();
+    backoff_seen.extend(backoff_now);
+    let started_unix = started_wall
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    let ctx = Context {
+        started: rfc3339(started_unix),
+        started_unix,
+        wall_seconds: wall,
+        exit_code: code,
+        config: setup.main.display().to_string(),
+        distcc,
+        baseline,
+        distcc_hosts: if distcc {
+            setup.hosts.clone()
+        } else {
+            String::new()
+        },
+        listed: if distcc {
+            setup.listed.clone()
+        } else {
+            Vec::new()
+        },
+        jobs: setup.jobs,
+        most_at_once: seen.most_at_once,
+        backoff_seen,
+        pkgext: setup.pkgext.clone(),
+        compressor: setup.compressor.clone(),
+    };
+    Ok(Receipt::new(&ctx, &seen.log.done, &seen.phases, previous))
+}
+
+fn exit_code_of(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .unwrap_or_else(|| 128 + status.signal().unwrap_or(1))
+}
+
+/// Copies one of makepkg's streams to ours as it comes, handing each line on.
+fn copy_lines<F: FnMut(&str)>(from: &mut dyn Read, to_stdout: bool, on_line: &Mutex<F>) {
+    use std::io::Write;
+    let mut buf = [0u8; 16 * 1024];
+    let mut line = Vec::new();
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let chunk = &buf[..n];
+        if to_stdout {
+            let mut o = std::io::stdout().lock();
+            let _ = o.write_all(chunk);
+            let _ = o.flush();
+        } else {
+            let mut e = std::io::stderr().lock();
+            let _ = e.write_all(chunk);
+            let _ = e.flush();
+        }
+        for &b in chunk {
+            if b == b'\n' {
+                if let Ok(mut f) = on_line.lock() {
+                    (f)(&String::from_utf8_lossy(&line));
+                }
+                line.clear();
+            } else if line.len() < 64 * 1024 {
+                line.push(b);
+            }
+        }
+    }
+}
+
+/// One look at distcc's log and state: new log lines read, the jobs running counted, the
+/// status line's numbers updated.
+fn sample(
+    log: &mut Option<std::fs::File>,
+    distcc_dir: &Path,
+    listed: &[(String, u32)],
+    seen: &Mutex<Seen>,
+    status: &Mutex<Status>,
+    started: Instant,
+    period: Duration,
+) {
+    let now = started.elapsed().as_secs_f64();
+    let mut fresh = Vec::new();
+    if let Some(f) = log.as_mut() {
+        let _ = f.read_to_end(&mut fresh);
+        // A log cut short by someone else starts over from where it is now.
+        if let (Ok(pos), Ok(meta)) = (f.stream_position(), f.metadata())
+            && meta.len() < pos
+        {
+            let _ = f.seek(std::io::SeekFrom::End(0));
+        }
+    }
+    let tasks = state::tasks(distcc_dir);
+    let backoffs = state::backoffs(distcc_dir, period);
+    let Ok(mut s) = seen.lock() else {
+        return;
+    };
+    if !fresh.is_empty() {
+        s.log.feed(&fresh, now);
+    }
+    s.most_at_once = s.most_at_once.max(tasks.len() as u32);
+    for (h, _) in &backoffs {
+        if !s.backoff.contains(h) {
+            s.backoff.push(h.clone());
+        }
+    }
+    let mut done: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    let mut fell_back = 0;
+    for j in s.log.jobs() {
+        if !j.failures.is_empty() {
+            fell_back += 1;
+        }
+        if j.ok && j.is_unit() {
+            *done
+                .entry(j.ran_on.clone().unwrap_or_else(|| "localhost".into()))
+                .or_default() += 1;
+        }
+    }
+    drop(s);
+    if let Ok(mut st) = status.lock() {
+        st.hosts = listed
+            .iter()
+            .map(|(host, slots)| {
+                let ip = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
+                let busy = tasks
+                    .iter()
+                    .filter(|t| {
+                        if host == "localhost" {
+                            t.host == "localhost" && t.phase == "compile"
+                        } else {
+                            t.host == ip
+                        }
+                    })
+                    .count() as u32;
+                (
+                    host.clone(),
+                    busy,
+                    *slots,
+                    done.get(host).copied().unwrap_or(0),
+                )
+            })
+            .collect();
+        st.fell_back = fell_back;
+        st.backoff = backoffs.into_iter().map(|(h, _)| h).collect();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_bash_declares() {
+        assert_eq!(
+            declared_scalar("declare -- PKGEXT=\".pkg.tar.xz\""),
+            ".pkg.tar.xz"
+        );
+        assert_eq!(
+            declared_array("declare -a COMPRESSXZ=([0]=\"xz\" [1]=\"-c\" [2]=\"-z\" [3]=\"-\")"),
+            ["xz", "-c", "-z", "-"]
+        );
+        assert_eq!(
+            declared_array("declare -a X=([0]=\"a \\\"b\\\"\")"),
+            ["a \"b\""]
+        );
+    }
+
+    #[test]
+    fn the_last_job_flag_counts() {
+        assert_eq!(last_jobs("-j2 -l4 -j8"), Some(8));
+        assert_eq!(last_jobs("--jobs=3"), Some(3));
+        assert_eq!(last_jobs("-j 5"), Some(5));
+        assert_eq!(last_jobs("-l4"), None);
+    }
+}

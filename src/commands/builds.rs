@@ -1,0 +1,144 @@
+//! `alarm-distcc builds` lists the kept receipts; `sort --from-builds` orders the helpers by
+//! their real throughput in those builds, with the same diff and confirm as `sort`.
+
+use crate::build::receipt::{Receipt, secs};
+use crate::build::store;
+use crate::conf::plan::{self, HostChange};
+use crate::distcc::hosts::Kind;
+use crate::session::{Focus, Session};
+use crate::ui::escape;
+use anyhow::{Result, anyhow};
+use std::collections::HashMap;
+
+fn receipts() -> Result<Vec<Receipt>> {
+    let path = store::path().ok_or_else(|| anyhow!("no state folder: HOME is not set"))?;
+    let (receipts, bad) = store::read(&path)?;
+    if bad > 0 {
+        eprintln!(
+            "note: {bad} line(s) of {} could not be read (another format, or a torn write)",
+            path.display()
+        );
+    }
+    Ok(receipts)
+}
+
+pub fn list(json: bool, last: bool) -> Result<()> {
+    let receipts = receipts()?;
+    if receipts.is_empty() {
+        if json {
+            return Ok(());
+        }
+        println!("no builds recorded yet: `alarm-distcc build` records one");
+        return Ok(());
+    }
+    let shown: &[Receipt] = if last {
+        &receipts[receipts.len() - 1..]
+    } else {
+        &receipts
+    };
+    if json {
+        for r in shown {
+            println!("{}", serde_json::to_string(r)?);
+        }
+        return Ok(());
+    }
+    if last {
+        print!("{}", escape_keep_lines(&shown[0].render()));
+        return Ok(());
+    }
+    println!(
+        "{:<21} {:<28} {:>9} {:<8} {:>13} {:>8}",
+        "STARTED", "PACKAGE", "WALL", "DISTCC", "UNITS OUT", "SPEED-UP"
+    );
+    for r in shown {
+        let name = format!(
+            "{} {}",
+            r.package.as_deref().unwrap_or("?"),
+            r.version.as_deref().unwrap_or("")
+        );
+        let distcc = match (r.distcc, r.baseline, r.exit_code) {
+            (_, _, c) if c != 0 => format!("failed {c}"),
+            (_, true, _) => "baseline".into(),
+            (true, _, _) => "on".into(),
+            (false, _, _) => "off".into(),
+        };
+        let speed = r
+            .speedup
+            .as_ref()
+            .map_or("-".into(), |s| format!("{:.2}x", s.wall));
+        println!(
+            "{:<21} {:<28} {:>9} {:<8} {:>13} {:>8}",
+            r.started,
+            escape(&name),
+            secs(r.wall_seconds),
+            distcc,
+            format!("{}/{}", r.units_on_helpers, r.units),
+            speed
+        );
+    }
+    Ok(())
+}
+
+fn escape_keep_lines(text: &str) -> String {
+    text.lines().map(|l| escape(l) + "\n").collect()
+}
+
+/// Units per second per slot for each helper over the recorded distcc builds: each unit
+/// holds one slot for its compile time as the client saw it.
+pub fn throughput(receipts: &[Receipt]) -> HashMap<String, (u32, f64)> {
+    let mut by_host: HashMap<String, (u32, f64)> = HashMap::new();
+    for r in receipts.iter().filter(|r| r.distcc && r.exit_code == 0) {
+        for h in r.hosts.iter().filter(|h| h.host != "localhost") {
+            let e = by_host.entry(h.host.clone()).or_default();
+            e.0 += h.units;
+            e.1 += h.compile_seconds;
+        }
+    }
+    by_host
+}
+
+pub fn sort_from_builds(session: &Session) -> Result<()> {
+    let receipts = receipts()?;
+    let rates = throughput(&receipts);
+    let target = session.target(Focus::Hosts)?;
+    let inherited = session.inherited(&target);
+    let (list, _) = plan::starting_hosts(&target.doc, &inherited)
+        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+    let mut scores = HashMap::new();
+    println!(
+        "{:<32} {:>7} {:>10} {:>16}",
+        "HOST", "UNITS", "COMPILE", "UNITS/S PER SLOT"
+    );
+    for spec in list.specs().filter(|s| s.kind() == Kind::Tcp) {
+        let key = spec.host_port().unwrap_or_default();
+        match rates.get(&key) {
+            Some((units, seconds)) if *units > 0 && *seconds > 0.0 => {
+                let rate = f64::from(*units) / seconds;
+                scores.insert(spec.key(), rate);
+                println!(
+                    "{:<32} {:>7} {:>10} {:>16.2}",
+                    escape(&spec.to_string()),
+                    units,
+                    secs(*seconds),
+                    rate
+                );
+            }
+            _ => println!(
+                "{:<32} {:>7} {:>10} {:>16}",
+                escape(&spec.to_string()),
+                0,
+                "-",
+                "no record"
+            ),
+        }
+    }
+    if scores.is_empty() {
+        return Err(anyhow!(
+            "no recorded build compiled on these helpers: run `alarm-distcc build` first \
+             (or `alarm-distcc sort --measure` to time them now)"
+        ));
+    }
+    let plan = plan::plan_hosts(&target.doc, &HostChange::SortMeasured(scores), &inherited)
+        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+    session.apply(&target, plan)
+}

@@ -1,0 +1,539 @@
+//! `alarm-distcc build` on the real makepkg with a real cross helper (a distccd on
+//! 127.0.0.1 serving Debian's aarch64 cross gcc under ALARM's name), as an unprivileged
+//! user: the receipt's units per host against the helper's own log and the package's
+//! files, a helper stopped part-way (fallbacks, their reason, the backoff), a flag that keeps
+//! jobs local, --baseline's two builds and speed-up, the live view in a real pseudo-terminal
+//! and its absence when piped; then `builds --json`, doctor's line from the last receipt,
+//! and `sort --from-builds` with its diff and confirm.
+
+mod common;
+
+use alarm_distcc::build::receipt::Receipt;
+use common::distccd::*;
+use common::*;
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const SOURCES: [&str; 4] = ["main.c", "greet.c", "sum.c", "version.c"];
+const NAME: &str = "aarch64-unknown-linux-gnu-gcc";
+
+fn cannot_build() -> Option<String> {
+    let mut need = vec![
+        "makepkg",
+        "pacman",
+        "distcc",
+        "distccd",
+        "fakeroot",
+        "bsdtar",
+        "aarch64-linux-gnu-gcc",
+    ];
+    if is_root() {
+        need.push("runuser");
+    }
+    missing(&need).or_else(|| {
+        stock().is_none().then(|| {
+            "the corpus's stock aarch64 config is not here (set ALARM_DISTCC_CORPUS)".into()
+        })
+    })
+}
+
+fn stock() -> Option<PathBuf> {
+    corpus_files()
+        .into_iter()
+        .find(|p| p.ends_with("stock/alarm-7.1.0-aarch64.makepkg.conf"))
+}
+
+/// A Pi in a folder: the stock config, the package, ALARM's compiler name leading to distcc
+/// (makepkg's masquerade) and to the cross gcc for what runs here, a state folder.
+struct Pi {
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+    pkg: PathBuf,
+    state: PathBuf,
+    path: String,
+}
+
+impl Pi {
+    fn new() -> Pi {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("makepkg.conf");
+        std::fs::copy(stock().unwrap(), &conf).unwrap();
+        let pkg = dir.path().join("pkg");
+        std::fs::create_dir(&pkg).unwrap();
+        for e in std::fs::read_dir(manifest_dir().join("tests/e2e-package"))
+            .unwrap()
+            .flatten()
+        {
+            std::fs::copy(e.path(), pkg.join(e.file_name())).unwrap();
+        }
+        let masq = dir.path().join("distcc-bin");
+        let local = dir.path().join("local-bin");
+        std::fs::create_dir(&masq).unwrap();
+        std::fs::create_dir(&local).unwrap();
+        std::os::unix::fs::symlink("/usr/bin/distcc", masq.join(NAME)).unwrap();
+        std::os::unix::fs::symlink(which("aarch64-linux-gnu-gcc"), local.join(NAME)).unwrap();
+        let path = format!("{}:{}:/usr/bin:/bin", masq.display(), local.display());
+        let state = dir.path().join("state");
+        std::fs::create_dir(&state).unwrap();
+        Pi {
+            dir,
+            conf,
+            pkg,
+            state,
+            path,
+        }
+    }
+
+    fn edit(&self, args: &[&str]) {
+        let r = run(&self.conf, args);
+        assert_eq!(r.code, 0, "{args:?}: {}{}", r.stdout, r.stderr);
+    }
+
+    fn own(&self) {
+        if is_root() {
+            let status = Command::new("chown")
+                .args(["-R", BUILD_USER])
+                .arg(self.dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+    }
+
+    fn vars(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("PATH", self.path.clone()),
+            ("HOME", self.dir.path().join("home").display().to_string()),
+            ("LANG", "C".into()),
+            ("CC", NAME.into()),
+            // Debian's client would rewrite the name to its own triple; the Pi sends CHOST's.
+            ("DISTCC_NO_REWRITE_CROSS", "1".into()),
+            ("ALARM_DISTCC_STATE_DIR", self.state.display().to_string()),
+        ]
+    }
+
+    /// `alarm-distcc --config CONF <args>` as the build user, in the package folder.
+    fn tool(&self, args: &[&str]) -> Command {
+        self.own();
+        let tool = tool_for_any_user();
+        let mut cmd = as_build_user("timeout", &self.vars());
+        cmd.arg("300")
+            .arg(tool)
+            .arg("--config")
+            .arg(&self.conf)
+            .args(args)
+            .current_dir(&self.pkg);
+        cmd
+    }
+
+    fn build(&self, extra: &[&str]) -> Output {
+        let mut args = vec!["build", "-f", "-C", "--nodeps", "--noconfirm"];
+        args.extend_from_slice(extra);
+        self.tool(&args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    fn receipts(&self) -> Vec<Receipt> {
+        let text = std::fs::read_to_string(self.state.join("builds.jsonl")).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+            .collect()
+    }
+}
+
+fn which(program: &str) -> PathBuf {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on PATH"))
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+fn helper_units(r: &Receipt, helper: &Distccd) -> u32 {
+    r.hosts
+        .iter()
+        .find(|h| h.host == helper.host_port())
+        .map_or(0, |h| h.units)
+}
+
+#[test]
+fn the_receipt_counts_what_the_helper_compiled_and_says_why_the_rest_ran_here() {
+    if let Some(why) = cannot_build() {
+        return skip("build receipts", &why);
+    }
+    let helper = Helper::default()
+        .serve(NAME, "aarch64-linux-gnu-gcc")
+        .jobs(4)
+        .start();
+    let pi = Pi::new();
+    pi.edit(&["add-host", &helper.spec(4), "--yes"]);
+    pi.edit(&["set-local", "0", "--yes"]);
+
+    // 1. Every unit on the helper: the receipt's count is the helper's own.
+    let out = pi.build(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let compiled = helper.compiled_at_least(SOURCES.len());
+    let receipts = pi.receipts();
+    assert_eq!(receipts.len(), 1);
+    let r = &receipts[0];
+    assert_eq!(r.units as usize, SOURCES.len(), "{}", text(&out));
+    assert_eq!(helper_units(r, &helper) as usize, compiled.len());
+    assert_eq!(r.units_on_helpers as usize, SOURCES.len());
+    assert_eq!(r.package.as_deref(), Some("distcc-hello"));
+    assert_eq!(r.version.as_deref(), Some("1.0-1"));
+    assert!(r.distcc && r.exit_code == 0);
+    assert_eq!(r.jobs, Some(4));
+    assert!(
+        r.phases.iter().any(|p| p.phase == "build"),
+        "{:?}",
+        r.phases
+    );
+    assert!(r.on_pi.iter().any(|g| g.kind == "link" && g.units == 0));
+    assert!(r.speedup.is_none() && r.speedup_note.as_deref().unwrap().contains("--baseline"));
+    // Piped: makepkg's output as usual, the receipt after it, no live view.
+    let all = text(&out);
+    assert!(all.contains("==> Finished making: distcc-hello"), "{all}");
+    assert!(all.contains("compile units: 4 of 4 on helpers"), "{all}");
+    assert!(!all.contains("busy") && !all.contains("\x1b[2K"), "{all}");
+
+    // 2. A flag distcc keeps local: every unit here, with distcc's reason.
+    let text_conf = std::fs::read_to_string(&pi.conf).unwrap();
+    std::fs::write(
+        &pi.conf,
+        format!("{text_conf}CFLAGS+=\" -ftest-coverage\"\n"),
+    )
+    .unwrap();
+    let before = helper.compiled().len();
+    let out = pi.build(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = pi.receipts().pop().unwrap();
+    assert_eq!((r.units, r.units_on_helpers), (4, 0), "{}", text(&out));
+    let group = r.on_pi.iter().find(|g| g.units == 4).expect("a group of 4");
+    assert_eq!(group.kind, "local_flag");
+    assert!(group.reason.contains("profile info"), "{}", group.reason);
+    assert!(
+        r.advice[0].starts_with("0 of 4 units went to helpers"),
+        "{:?}",
+        r.advice
+    );
+    assert_eq!(helper.compiled().len(), before, "the helper got a job");
+    std::fs::write(&pi.conf, text_conf).unwrap();
+
+    // doctor reads the last receipt.
+    let doctor = run(&pi.conf, &["doctor", "--offline"]);
+    let doctor_out = {
+        let mut c = bin();
+        c.env("ALARM_DISTCC_STATE_DIR", &pi.state)
+            .arg("--config")
+            .arg(&pi.conf)
+            .args(["doctor", "--offline"]);
+        let o = c.output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert!(!doctor.stdout.contains("last build"), "{}", doctor.stdout);
+    assert!(
+        doctor_out.contains("warning  last build: distcc-hello at")
+            && doctor_out.contains("0 of 4 unit(s) went to helpers; 4 ran on the Pi because of a flag distcc keeps local"),
+        "{doctor_out}"
+    );
+
+    // builds --json: one line per receipt, as kept.
+    let mut c = bin();
+    c.env("ALARM_DISTCC_STATE_DIR", &pi.state)
+        .args(["builds", "--json"]);
+    let o = c.output().unwrap();
+    let lines: Vec<Receipt> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines, pi.receipts());
+}
+
+#[test]
+fn a_helper_stopped_part_way_shows_its_fallbacks_and_backoff() {
+    if let Some(why) = cannot_build() {
+        return skip("build with a stopped helper", &why);
+    }
+    // Each job waits on the helper, so the build is still sending when the helper stops.
+    let helper = Helper::default()
+        .serve(NAME, "aarch64-linux-gnu-gcc")
+        .delay(3.0)
+        .jobs(4)
+        .start();
+    let pi = Pi::new();
+    pi.edit(&["add-host", &helper.spec(2), "--yes"]);
+    pi.edit(&["set-local", "2", "--yes"]);
+    let spec = helper.host_port();
+    let log = helper.log_path().to_path_buf();
+    let mut cmd = pi.tool(&["build", "-f", "-C", "--nodeps", "--noconfirm"]);
+    let started = Instant::now();
+    let running = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop the helper once it has a job in hand.
+    let before = std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .matches("compile from")
+        .count();
+    while std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .matches("compile from")
+        .count()
+        <= before
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no job reached the helper"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(helper);
+    let out = running.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = pi.receipts().pop().unwrap();
+    assert_eq!(r.units, 4, "{}", text(&out));
+    let failure = r
+        .helper_failures
+        .iter()
+        .find(|f| f.host == spec)
+        .unwrap_or_else(|| {
+            panic!(
+                "no failure for {spec}: {:?}\n{}",
+                r.helper_failures,
+                text(&out)
+            )
+        });
+    assert!(failure.jobs >= 1);
+    assert!(
+        [
+            "connection dropped",
+            "connection refused",
+            "timeout",
+            "failed"
+        ]
+        .contains(&failure.kind.as_str()),
+        "{failure:?}"
+    );
+    assert!(
+        r.on_pi.iter().any(|g| g.kind == "fallback" && g.units >= 1),
+        "{:?}",
+        r.on_pi
+    );
+    assert!(r.backoff.contains(&spec), "{:?}", r.backoff);
+    let all = text(&out);
+    assert!(all.contains(&format!("helper {spec} failed")), "{all}");
+    assert!(all.contains("went into backoff"), "{all}");
+}
+
+#[test]
+fn baseline_records_two_builds_and_the_speedup_between_them() {
+    if let Some(why) = cannot_build() {
+        return skip("build --baseline", &why);
+    }
+    let helper = Helper::default()
+        .serve(NAME, "aarch64-linux-gnu-gcc")
+        .jobs(4)
+        .start();
+    let pi = Pi::new();
+    pi.edit(&["add-host", &helper.spec(4), "--yes"]);
+    pi.edit(&["set-local", "0", "--yes"]);
+    let out = pi
+        .tool(&["build", "--baseline", "--nodeps", "--noconfirm"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let rs = pi.receipts();
+    assert_eq!(rs.len(), 2, "{}", text(&out));
+    let (base, with) = (&rs[0], &rs[1]);
+    assert!(base.baseline && !base.distcc && base.units_on_helpers == 0);
+    assert_eq!(helper_units(with, &helper), 4);
+    let s = with.speedup.as_ref().expect("a speed-up from the baseline");
+    assert_eq!(s.baseline_started, base.started);
+    let expected = base.wall_seconds / with.wall_seconds;
+    assert!((s.wall - expected).abs() < 0.01, "{s:?} vs {expected}");
+    // The baseline ran with this machine's -j, not the helpers' slots.
+    let all = text(&out);
+    let flags: Vec<&str> = all
+        .lines()
+        .filter_map(|l| l.strip_prefix("alarm-distcc-makeflags:"))
+        .collect();
+    assert_eq!(flags.len(), 2, "{all}");
+    assert!(
+        !flags[0].contains("-j4") && flags[1].contains("-j4"),
+        "{flags:?}"
+    );
+    assert!(all.contains("speed-up: "), "{all}");
+}
+
+#[test]
+fn the_live_view_draws_in_a_terminal_and_keeps_makepkgs_lines() {
+    use expectrl::session::OsSession as Session;
+    if let Some(why) = cannot_build() {
+        return skip("build live view", &why);
+    }
+    let helper = Helper::default()
+        .serve(NAME, "aarch64-linux-gnu-gcc")
+        .delay(1.0)
+        .jobs(4)
+        .start();
+    let pi = Pi::new();
+    pi.edit(&["add-host", &helper.spec(4), "--yes"]);
+    pi.edit(&["set-local", "0", "--yes"]);
+    let mut cmd = pi.tool(&["build", "-f", "-C", "--nodeps", "--noconfirm"]);
+    cmd.env("TERM", "xterm");
+    let mut s = Session::spawn(cmd).expect("a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(120)));
+    let mut all = Vec::new();
+    let mut buf = [0u8; 4096];
+    let until = Instant::now() + Duration::from_secs(120);
+    loop {
+        match s.try_read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                std::thread::sleep(Duration::from_millis(20))
+            }
+            Err(_) => break,
+        }
+        assert!(Instant::now() < until, "build did not finish");
+    }
+    let out = String::from_utf8_lossy(&all).into_owned();
+    // Drawn, and updated: the helper's busy slots and then its finished units.
+    assert!(out.contains(&format!("{} ", helper.host_port())), "{out:?}");
+    assert!(
+        out.contains("busy 0 done") && out.contains("busy 4 done"),
+        "the status line never showed the units done:\n{out:?}"
+    );
+    assert!(
+        (1..=4).any(|n| out.contains(&format!(" {n}/4 busy"))),
+        "no busy slot was ever shown:\n{out:?}"
+    );
+    // makepkg's lines are whole: the status line is cleared before each, never inside one.
+    for line in out.split('\n') {
+        let visible = line.rsplit("\x1b[2K").next().unwrap_or(line);
+        if visible.contains("==>") {
+            assert!(
+                !visible.contains("busy"),
+                "a makepkg line was garbled: {line:?}"
+            );
+        }
+    }
+    assert!(
+        out.contains("Finished making: distcc-hello 1.0-1"),
+        "{out:?}"
+    );
+    assert!(out.contains("compile units: 4 of 4 on helpers"), "{out:?}");
+}
+
+#[test]
+fn sort_from_builds_ranks_helpers_by_their_recorded_throughput() {
+    use alarm_distcc::build::phases::Phases;
+    use alarm_distcc::build::receipt::Context;
+    // Two receipts as `build` keeps them: the second helper did its units five times faster.
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &conf,
+        "CARCH=\"aarch64\"\nBUILDENV=(distcc)\nDISTCC_HOSTS=\"127.0.0.21:3636/4 127.0.0.22:3636/4\"\nMAKEFLAGS=\"-j8\"\n",
+    )
+    .unwrap();
+    let log = |host: &str, secs: f64, pid: u32| {
+        format!(
+            "distcc[{pid}] compile from a{pid}.c to a.o\n\
+             distcc[{pid}] exec on {host}/4: gcc -c a{pid}.c -o a.o\n\
+             distcc[{pid}] 100 bytes from a{pid}.c compiled on x in {secs}s, rate 1kB/s\n\
+             distcc[{pid}] compile a{pid}.c on {host}/4 completed ok\n\
+             distcc[{pid}] (dcc_exit) exit: code 0; x\n"
+        )
+    };
+    let mut reader = alarm_distcc::build::log::LogReader::default();
+    for i in 0..10 {
+        reader.feed(log("127.0.0.21:3636", 1.0, i).as_bytes(), 0.0);
+        reader.feed(log("127.0.0.22:3636", 0.2, 100 + i).as_bytes(), 0.0);
+    }
+    reader.finish(1.0);
+    let ctx = Context {
+        distcc: true,
+        listed: vec![("127.0.0.21:3636".into(), 4), ("127.0.0.22:3636".into(), 4)],
+        ..Context::default()
+    };
+    let receipt = Receipt::new(&ctx, &reader.done, &Phases::default(), &[]);
+    let state = dir.path().join("state");
+    alarm_distcc::build::store::append(&state.join("builds.jsonl"), &receipt).unwrap();
+    let before = std::fs::read(&conf).unwrap();
+
+    let mut c = bin();
+    c.env("ALARM_DISTCC_STATE_DIR", &state)
+        .arg("--config")
+        .arg(&conf)
+        .args(["sort", "--from-builds", "--dry-run"]);
+    let o = c.output().unwrap();
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert_eq!(o.status.code(), Some(0), "{out}");
+    assert!(
+        out.contains("+DISTCC_HOSTS=\"127.0.0.22:3636/4 127.0.0.21:3636/4\""),
+        "{out}"
+    );
+    assert!(out.contains("5.00"), "{out}");
+    assert_eq!(std::fs::read(&conf).unwrap(), before, "--dry-run wrote");
+
+    // The same confirm as sort, answered in a real terminal.
+    use expectrl::Expect;
+    let mut cmd = bin();
+    cmd.env("ALARM_DISTCC_STATE_DIR", &state)
+        .env("TERM", "xterm")
+        .arg("--config")
+        .arg(&conf)
+        .args(["sort", "--from-builds"]);
+    let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(Duration::from_secs(15)));
+    s.expect("[y/N]").unwrap();
+    s.send("y\r").unwrap();
+    let _ = s.expect(expectrl::Eof);
+    let after = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        after.contains("DISTCC_HOSTS=\"127.0.0.22:3636/4 127.0.0.21:3636/4\""),
+        "{after}"
+    );
+
+    // Without records for the listed helpers it says what to do, and writes nothing.
+    let empty = dir.path().join("empty");
+    let mut c = bin();
+    c.env("ALARM_DISTCC_STATE_DIR", &empty)
+        .arg("--config")
+        .arg(&conf)
+        .args(["sort", "--from-builds", "--yes"]);
+    let o = c.output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("run `alarm-distcc build` first"));
+}
+
+#[test]
+fn build_refuses_root_as_makepkg_does() {
+    if !is_root() {
+        return skip("build_refuses_root_as_makepkg_does", "not running as root");
+    }
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let r = run(&conf, &["build"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("makepkg refuses to run as root"),
+        "{}",
+        r.stderr
+    );
+}
