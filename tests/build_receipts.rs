@@ -141,11 +141,20 @@ impl Pi {
     }
 }
 
-fn which(program: &str) -> PathBuf {
-    std::env::split_paths(&std::env::var_os("PATH").unwrap())
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{program} is not on PATH"))
+/// A real cross helper (each job first waits `delay` seconds, if given) and a Pi whose
+/// config lists it with `slots` and `local` slots of its own, as the seed's commands write it.
+fn helper_and_pi(delay: Option<f64>, slots: u32, local: u32) -> (Distccd, Pi) {
+    let mut helper = Helper::default()
+        .serve(NAME, "aarch64-linux-gnu-gcc")
+        .jobs(4);
+    if let Some(d) = delay {
+        helper = helper.delay(d);
+    }
+    let helper = helper.start();
+    let pi = Pi::new();
+    pi.edit(&["add-host", &helper.spec(slots), "--yes"]);
+    pi.edit(&["set-local", &local.to_string(), "--yes"]);
+    (helper, pi)
 }
 
 fn text(o: &Output) -> String {
@@ -168,13 +177,7 @@ fn the_receipt_counts_what_the_helper_compiled_and_says_why_the_rest_ran_here() 
     if let Some(why) = cannot_build() {
         return skip("build receipts", &why);
     }
-    let helper = Helper::default()
-        .serve(NAME, "aarch64-linux-gnu-gcc")
-        .jobs(4)
-        .start();
-    let pi = Pi::new();
-    pi.edit(&["add-host", &helper.spec(4), "--yes"]);
-    pi.edit(&["set-local", "0", "--yes"]);
+    let (helper, pi) = helper_and_pi(None, 4, 0);
 
     // 1. Every unit on the helper: the receipt's count is the helper's own.
     let out = pi.build(&[]);
@@ -262,14 +265,7 @@ fn a_helper_stopped_part_way_shows_its_fallbacks_and_backoff() {
         return skip("build with a stopped helper", &why);
     }
     // Each job waits on the helper, so the build is still sending when the helper stops.
-    let helper = Helper::default()
-        .serve(NAME, "aarch64-linux-gnu-gcc")
-        .delay(3.0)
-        .jobs(4)
-        .start();
-    let pi = Pi::new();
-    pi.edit(&["add-host", &helper.spec(2), "--yes"]);
-    pi.edit(&["set-local", "2", "--yes"]);
+    let (helper, pi) = helper_and_pi(Some(3.0), 2, 2);
     let spec = helper.host_port();
     let log = helper.log_path().to_path_buf();
     let mut cmd = pi.tool(&["build", "-f", "-C", "--nodeps", "--noconfirm"]);
@@ -340,13 +336,7 @@ fn baseline_records_two_builds_and_the_speedup_between_them() {
     if let Some(why) = cannot_build() {
         return skip("build --baseline", &why);
     }
-    let helper = Helper::default()
-        .serve(NAME, "aarch64-linux-gnu-gcc")
-        .jobs(4)
-        .start();
-    let pi = Pi::new();
-    pi.edit(&["add-host", &helper.spec(4), "--yes"]);
-    pi.edit(&["set-local", "0", "--yes"]);
+    let (helper, pi) = helper_and_pi(None, 4, 0);
     let out = pi
         .tool(&["build", "--baseline", "--nodeps", "--noconfirm"])
         .stdin(Stdio::null())
@@ -382,14 +372,7 @@ fn the_live_view_draws_in_a_terminal_and_keeps_makepkgs_lines() {
     if let Some(why) = cannot_build() {
         return skip("build live view", &why);
     }
-    let helper = Helper::default()
-        .serve(NAME, "aarch64-linux-gnu-gcc")
-        .delay(1.0)
-        .jobs(4)
-        .start();
-    let pi = Pi::new();
-    pi.edit(&["add-host", &helper.spec(4), "--yes"]);
-    pi.edit(&["set-local", "0", "--yes"]);
+    let (helper, pi) = helper_and_pi(Some(1.0), 4, 0);
     let mut cmd = pi.tool(&["build", "-f", "-C", "--nodeps", "--noconfirm"]);
     cmd.env("TERM", "xterm");
     let mut s = Session::spawn(cmd).expect("a pty");

@@ -179,13 +179,6 @@ impl Pi {
     }
 }
 
-fn which(program: &str) -> PathBuf {
-    std::env::split_paths(&std::env::var_os("PATH").unwrap())
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-        .unwrap_or_else(|| panic!("{program} is not on PATH"))
-}
-
 fn package_file(build: &Path, carch: &str) -> Option<PathBuf> {
     std::fs::read_dir(build)
         .unwrap()

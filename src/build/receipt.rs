@@ -83,6 +83,9 @@ pub struct Receipt {
     pub jobs: Option<u32>,
     /// The most distcc jobs that ran at once, as sampled.
     pub most_at_once: u32,
+    /// The same for each makepkg phase that ran any (build, check...).
+    #[serde(default)]
+    pub most_at_once_by_phase: BTreeMap<String, u32>,
     pub phases: Vec<PhaseTime>,
     pub units: u32,
     pub units_on_helpers: u32,
@@ -112,6 +115,7 @@ pub struct Context {
     pub listed: Vec<(String, u32)>,
     pub jobs: Option<u32>,
     pub most_at_once: u32,
+    pub most_at_once_by_phase: BTreeMap<String, u32>,
     pub backoff_seen: Vec<String>,
     /// PKGEXT and the compressor command for it (`COMPRESSXZ=(...)`), from the config.
     pub pkgext: Option<String>,
@@ -228,6 +232,7 @@ impl Receipt {
             slots: ctx.listed.iter().map(|(_, s)| s).sum(),
             jobs: ctx.jobs,
             most_at_once: ctx.most_at_once,
+            most_at_once_by_phase: ctx.most_at_once_by_phase.clone(),
             phases: phases_out,
             units: units.len() as u32,
             units_on_helpers,
@@ -387,9 +392,19 @@ impl Receipt {
         if let Some(jobs) = self.jobs
             && self.distcc
         {
+            let by_phase = if self.most_at_once_by_phase.len() > 1 {
+                let parts: Vec<String> = self
+                    .most_at_once_by_phase
+                    .iter()
+                    .map(|(p, n)| format!("{p} {n}"))
+                    .collect();
+                format!(" ({})", parts.join(", "))
+            } else {
+                String::new()
+            };
             let _ = writeln!(
                 out,
-                "  parallel: -j{jobs}, at most {} distcc job(s) at once, {} slot(s) listed",
+                "  parallel: -j{jobs}, at most {} distcc job(s) at once{by_phase}, {} slot(s) listed",
                 self.most_at_once, self.slots
             );
         }
@@ -530,17 +545,21 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
             share(f64::from(g.units), f64::from(r.units))
         ));
     }
+    let at_once = r
+        .most_at_once_by_phase
+        .get("build")
+        .copied()
+        .unwrap_or(r.most_at_once);
     if r.distcc
         && let Some(jobs) = r.jobs
         && r.units >= 2 * jobs.max(1)
-        && r.most_at_once * 2 < jobs.min(r.slots.max(1))
-        && r.most_at_once > 0
+        && at_once * 2 < jobs.min(r.slots.max(1))
+        && at_once > 0
     {
         out.push(format!(
-            "at most {} job(s) ran at once of -j{jobs}: the build system did not use MAKEFLAGS \
-             (ninja and meson ignore it; pass -j{jobs} to them in the PKGBUILD, e.g. `ninja \
-             -j{jobs}` or `meson compile -j {jobs}`)",
-            r.most_at_once
+            "at most {at_once} job(s) ran at once in build() of -j{jobs}: the build system did \
+             not use MAKEFLAGS (ninja and meson ignore it; pass -j{jobs} to them in the \
+             PKGBUILD, e.g. `ninja -j{jobs}` or `meson compile -j {jobs}`)"
         ));
     }
     if let Some(build) = r.phase("build")

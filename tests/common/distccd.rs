@@ -194,7 +194,8 @@ impl Helper {
     }
 }
 
-fn which(program: &str) -> PathBuf {
+/// The program's path: absolute as given, else the first on PATH.
+pub fn which(program: &str) -> PathBuf {
     if program.starts_with('/') {
         return PathBuf::from(program);
     }

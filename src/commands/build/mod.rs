@@ -290,6 +290,7 @@ struct Seen {
     log: LogReader,
     phases: Phases,
     most_at_once: u32,
+    most_at_once_by_phase: std::collections::BTreeMap<String, u32>,
     backoff: Vec<String>,
 }
 
@@ -373,7 +374,8 @@ fn build_once(
                 if stop {
                     break;
                 }
-                std::thread::sleep(Duration::from_millis(100));
+                // Woken early at the end, so the build is not kept waiting for a tick.
+                std::thread::park_timeout(Duration::from_millis(100));
             }
         })
     };
@@ -433,6 +435,7 @@ fn build_once(
     };
     let wall = started.elapsed().as_secs_f64();
     finished.store(true, Ordering::SeqCst);
+    sampler.thread().unpark();
     let _ = sampler.join();
     let mut seen = seen
         .lock()
@@ -467,6 +470,7 @@ fn build_once(
         },
         jobs: setup.jobs,
         most_at_once: seen.most_at_once,
+        most_at_once_by_phase: seen.most_at_once_by_phase.clone(),
         backoff_seen,
         pkgext: setup.pkgext.clone(),
         compressor: setup.compressor.clone(),
@@ -544,7 +548,18 @@ fn sample(
     if !fresh.is_empty() {
         s.log.feed(&fresh, now);
     }
-    s.most_at_once = s.most_at_once.max(tasks.len() as u32);
+    let running = tasks.len() as u32;
+    s.most_at_once = s.most_at_once.max(running);
+    if running > 0 {
+        let phase = s
+            .phases
+            .marks
+            .last()
+            .map_or("start-up", |m| m.0)
+            .to_string();
+        let e = s.most_at_once_by_phase.entry(phase).or_default();
+        *e = (*e).max(running);
+    }
     for (h, _) in &backoffs {
         if !s.backoff.contains(h) {
             s.backoff.push(h.clone());

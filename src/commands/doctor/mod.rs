@@ -132,6 +132,12 @@ pub fn toolchain_check(session: &Session, timeout: f64) -> Result<()> {
     let check = || -> Result<Vec<String>> {
         let docs = session.layers()?;
         let eff = layers::effective(&docs);
+        // distcc off: no build uses the helpers, nothing to say.
+        if matches!(&eff.distcc, layers::Value::Known(s) if !s.value)
+            || matches!(eff.distcc, layers::Value::Unset)
+        {
+            return Ok(Vec::new());
+        }
         let Some(list) = layers::hosts_of(&eff.hosts) else {
             return Ok(Vec::new());
         };
