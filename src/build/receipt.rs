@@ -564,6 +564,7 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
     }
     if let Some(build) = r.phase("build")
         && r.distcc
+        && r.units > 0
         && wall > 0.0
         && build / wall < 0.5
         && wall >= 5.0

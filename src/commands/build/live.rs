@@ -57,6 +57,28 @@ pub fn terminal_size() -> Option<(u16, u16)> {
     }
 }
 
+static RESIZED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn on_winch(_: libc::c_int) {
+    RESIZED.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// Gives the pty this terminal's size again (after the window changed).
+fn resize(master: libc::c_int) {
+    if let Some((cols, rows)) = terminal_size() {
+        let ws = libc::winsize {
+            ws_row: rows,
+            ws_col: cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: TIOCSWINSZ on our own pty master; the kernel sends makepkg SIGWINCH.
+        unsafe {
+            libc::ioctl(master, libc::TIOCSWINSZ, &ws);
+        }
+    }
+}
+
 /// A new pseudo-terminal of the given size: (master, slave).
 pub fn open_pty(size: Option<(u16, u16)>) -> std::io::Result<(OwnedFd, OwnedFd)> {
     let mut master = -1;
@@ -112,7 +134,15 @@ pub fn pass_through(
     let mut buf = [0u8; 16 * 1024];
     let fd = master.as_raw_fd();
     let mut quiet_since: Option<Instant> = None;
+    // A window resized during the build resizes makepkg's terminal too.
+    // SAFETY: the handler only stores to an atomic.
+    unsafe {
+        libc::signal(libc::SIGWINCH, on_winch as *const () as libc::sighandler_t);
+    }
     loop {
+        if RESIZED.swap(false, std::sync::atomic::Ordering::SeqCst) {
+            resize(fd);
+        }
         let mut pfd = libc::pollfd {
             fd,
             events: libc::POLLIN,
