@@ -366,32 +366,79 @@ fn baseline_records_two_builds_and_the_speedup_between_them() {
     assert!(all.contains("speed-up: "), "{all}");
 }
 
-#[test]
-fn the_live_view_draws_in_a_terminal_and_keeps_makepkgs_lines() {
+/// Everything `cmd` writes to a real pseudo-terminal until it ends; `during` sees the output
+/// so far after each read.
+fn in_a_terminal(cmd: Command, mut during: impl FnMut(&str)) -> String {
     use expectrl::session::OsSession as Session;
-    if let Some(why) = cannot_build() {
-        return skip("build live view", &why);
-    }
-    let (helper, pi) = helper_and_pi(Some(1.0), 4, 0);
-    let mut cmd = pi.tool(&["build", "-f", "-C", "--nodeps", "--noconfirm"]);
-    cmd.env("TERM", "xterm");
     let mut s = Session::spawn(cmd).expect("a pty");
-    s.set_expect_timeout(Some(Duration::from_secs(120)));
     let mut all = Vec::new();
     let mut buf = [0u8; 4096];
     let until = Instant::now() + Duration::from_secs(120);
     loop {
         match s.try_read(&mut buf) {
             Ok(0) => break,
-            Ok(n) => all.extend_from_slice(&buf[..n]),
+            Ok(n) => {
+                all.extend_from_slice(&buf[..n]);
+                during(&String::from_utf8_lossy(&all));
+            }
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                during(&String::from_utf8_lossy(&all));
                 std::thread::sleep(Duration::from_millis(20))
             }
             Err(_) => break,
         }
-        assert!(Instant::now() < until, "build did not finish");
+        assert!(Instant::now() < until, "the build did not finish");
     }
-    let out = String::from_utf8_lossy(&all).into_owned();
+    String::from_utf8_lossy(&all).into_owned()
+}
+
+#[test]
+fn the_live_view_marks_a_helper_that_fails_and_goes_into_backoff() {
+    if let Some(why) = cannot_build() {
+        return skip("build live view, stopped helper", &why);
+    }
+    let (helper, pi) = helper_and_pi(Some(3.0), 2, 0);
+    let spec = helper.host_port();
+    let log = helper.log_path().to_path_buf();
+    let mut helper = Some(helper);
+    let mut cmd = pi.tool(&["build", "-f", "-C", "--nodeps", "--noconfirm"]);
+    cmd.env("TERM", "xterm");
+    let out = in_a_terminal(cmd, |_| {
+        // Stop the helper once it has a job in hand.
+        if helper.is_some()
+            && std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("compile from")
+        {
+            helper = None;
+        }
+    });
+    assert!(helper.is_none(), "no job reached the helper:\n{out:?}");
+    assert!(
+        out.contains(&format!("{spec} 0/2 busy 0 done")),
+        "the helper's part of the status line:\n{out:?}"
+    );
+    assert!(
+        (1..=4).any(|n| out.contains(&format!("{n} fell back"))),
+        "no fallback on the status line:\n{out:?}"
+    );
+    assert!(out.contains(" BACKOFF"), "no backoff mark:\n{out:?}");
+    assert!(
+        out.contains("Finished making: distcc-hello 1.0-1"),
+        "{out:?}"
+    );
+}
+
+#[test]
+fn the_live_view_draws_in_a_terminal_and_keeps_makepkgs_lines() {
+    if let Some(why) = cannot_build() {
+        return skip("build live view", &why);
+    }
+    let (helper, pi) = helper_and_pi(Some(1.0), 4, 0);
+    let mut cmd = pi.tool(&["build", "-f", "-C", "--nodeps", "--noconfirm"]);
+    cmd.env("TERM", "xterm");
+    let out = in_a_terminal(cmd, |_| {});
+
     // Drawn, and updated: the helper's busy slots and then its finished units.
     assert!(out.contains(&format!("{} ", helper.host_port())), "{out:?}");
     assert!(

@@ -8,12 +8,22 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+/// One host's part of the status line.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct HostLine {
+    pub host: String,
+    pub busy: u32,
+    pub slots: u32,
+    pub done: u32,
+    /// Its jobs that failed and ran on the Pi instead.
+    pub fell_back: u32,
+}
+
 /// What the status line shows, kept up to date by the sampler.
 #[derive(Debug, Default, Clone)]
 pub struct Status {
-    /// (host, busy, slots, done) for each listed host, the Pi as `localhost`.
-    pub hosts: Vec<(String, u32, u32, u32)>,
-    pub fell_back: u32,
+    /// Each listed host, the Pi as `localhost`.
+    pub hosts: Vec<HostLine>,
     pub backoff: Vec<String>,
     pub started: Option<Instant>,
 }
@@ -23,17 +33,22 @@ impl Status {
         let mut parts = Vec::new();
         let elapsed = self.started.map_or(0, |s| s.elapsed().as_secs());
         parts.push(format!("distcc {}:{:02}", elapsed / 60, elapsed % 60));
-        for (host, busy, slots, done) in &self.hosts {
-            let name = if host == "localhost" { "Pi" } else { host };
-            let mark = if self.backoff.iter().any(|b| b == host) {
+        for h in &self.hosts {
+            let name = if h.host == "localhost" { "Pi" } else { &h.host };
+            let fell = if h.fell_back > 0 {
+                format!(" {} fell back", h.fell_back)
+            } else {
+                String::new()
+            };
+            let mark = if self.backoff.contains(&h.host) {
                 " BACKOFF"
             } else {
                 ""
             };
-            parts.push(format!("{name} {busy}/{slots} busy {done} done{mark}"));
-        }
-        if self.fell_back > 0 {
-            parts.push(format!("{} fell back", self.fell_back));
+            parts.push(format!(
+                "{name} {}/{} busy {} done{fell}{mark}",
+                h.busy, h.slots, h.done
+            ));
         }
         let mut line = parts.join(" | ");
         if line.chars().count() > width.saturating_sub(1) {
@@ -209,18 +224,24 @@ mod tests {
 
     #[test]
     fn the_status_line_fits_the_width() {
+        let line = |host: &str, busy, slots, done, fell_back| HostLine {
+            host: host.into(),
+            busy,
+            slots,
+            done,
+            fell_back,
+        };
         let s = Status {
             hosts: vec![
-                ("127.0.0.1:3636".into(), 3, 6, 12),
-                ("localhost".into(), 1, 2, 3),
+                line("127.0.0.1:3636", 3, 6, 12, 2),
+                line("localhost", 1, 2, 3, 0),
             ],
-            fell_back: 2,
             backoff: vec!["127.0.0.1:3636".into()],
             started: None,
         };
         assert_eq!(
             s.line(200),
-            "distcc 0:00 | 127.0.0.1:3636 3/6 busy 12 done BACKOFF | Pi 1/2 busy 3 done | 2 fell back"
+            "distcc 0:00 | 127.0.0.1:3636 3/6 busy 12 done 2 fell back BACKOFF | Pi 1/2 busy 3 done"
         );
         assert!(s.line(20).chars().count() < 20);
     }

@@ -15,7 +15,7 @@ use crate::distcc::hosts::{HostList, HostSpec};
 use crate::error::bad_input;
 use crate::session::Session;
 use anyhow::{Context as _, Result, anyhow};
-use live::Status;
+use live::{HostLine, Status};
 use std::io::{IsTerminal, Read, Seek};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -344,7 +344,11 @@ fn build_once(
         hosts: setup
             .listed
             .iter()
-            .map(|(h, s)| (h.clone(), 0, *s, 0))
+            .map(|(h, s)| HostLine {
+                host: h.clone(),
+                slots: *s,
+                ..HostLine::default()
+            })
             .collect(),
         started: Some(started),
         ..Status::default()
@@ -566,10 +570,10 @@ fn sample(
         }
     }
     let mut done: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-    let mut fell_back = 0;
+    let mut fell_back: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     for j in s.log.jobs() {
-        if !j.failures.is_empty() {
-            fell_back += 1;
+        for (host, _) in &j.failures {
+            *fell_back.entry(host.clone()).or_default() += 1;
         }
         if j.ok && j.is_unit() {
             *done
@@ -593,15 +597,15 @@ fn sample(
                         }
                     })
                     .count() as u32;
-                (
-                    host.clone(),
+                HostLine {
+                    host: host.clone(),
                     busy,
-                    *slots,
-                    done.get(host).copied().unwrap_or(0),
-                )
+                    slots: *slots,
+                    done: done.get(host).copied().unwrap_or(0),
+                    fell_back: fell_back.get(host).copied().unwrap_or(0),
+                }
             })
             .collect();
-        st.fell_back = fell_back;
         st.backoff = backoffs.into_iter().map(|(h, _)| h).collect();
     }
 }
