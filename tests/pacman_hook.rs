@@ -24,17 +24,14 @@ impl TestRoot {
         for d in ["var/lib/pacman", "usr/bin", "etc", "dev", "tmp"] {
             std::fs::create_dir_all(root.join(d)).unwrap();
         }
-        // The tool as the package installs it, with the shared libraries it links.
+        // The tool as the package installs it, with the shared libraries it links (its own
+        // architecture's: under qemu-user the tool is ARM, this machine's ldd cannot read it).
         let tool = root.join("usr/bin/alarm-distcc");
         std::fs::copy(env!("CARGO_BIN_EXE_alarm-distcc"), &tool).unwrap();
-        let ldd = Command::new("ldd").arg(&tool).output().unwrap();
-        for lib in String::from_utf8_lossy(&ldd.stdout)
-            .split_whitespace()
-            .filter(|w| w.starts_with('/'))
-        {
-            let to = root.join(lib.trim_start_matches('/'));
+        for lib in linked_files(&tool) {
+            let to = root.join(lib.strip_prefix("/").unwrap());
             std::fs::create_dir_all(to.parent().unwrap()).unwrap();
-            std::fs::copy(lib, &to).unwrap();
+            std::fs::copy(&lib, &to).unwrap();
         }
         let null = Command::new("mknod")
             .args(["-m", "666"])
@@ -116,6 +113,54 @@ impl TestRoot {
     }
 }
 
+/// The program's ELF interpreter and the libraries it needs, found in its architecture's
+/// multiarch folder (readelf reads any architecture's headers).
+fn linked_files(program: &Path) -> Vec<PathBuf> {
+    let bytes = std::fs::read(program).unwrap();
+    let machine = u16::from_le_bytes([bytes[18], bytes[19]]);
+    let multiarch = match machine {
+        62 => "x86_64-linux-gnu",
+        183 => "aarch64-linux-gnu",
+        40 => "arm-linux-gnueabihf",
+        other => panic!("no multiarch folder known for ELF machine {other}"),
+    };
+    let headers = Command::new("readelf")
+        .args(["-ldW"])
+        .arg(program)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&headers.stdout).into_owned();
+    let mut files = Vec::new();
+    for line in text.lines() {
+        if let Some(i) = line.find("program interpreter: ") {
+            let path = line[i + 21..].trim_end_matches(']').trim();
+            files.push(PathBuf::from(path));
+        }
+        if line.contains("(NEEDED)")
+            && let Some(name) = line.split('[').nth(1).map(|n| n.trim_end_matches(']'))
+        {
+            let found = [
+                format!("/lib/{multiarch}/{name}"),
+                format!("/usr/lib/{multiarch}/{name}"),
+            ]
+            .into_iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("{name} ({multiarch}) is not installed"));
+            files.push(found);
+        }
+    }
+    assert!(
+        files.len() >= 2,
+        "readelf found no interpreter or libraries:\n{text}"
+    );
+    // The interpreter is often a link (/lib64 -> /usr/lib64): copy what it points at.
+    files
+        .into_iter()
+        .map(|f| std::fs::canonicalize(&f).map(|_| f.clone()).unwrap_or(f))
+        .collect()
+}
+
 fn cannot_run() -> Option<String> {
     if !is_root() {
         return Some("pacman's hooks chroot into the test root, which needs root".into());
@@ -123,7 +168,7 @@ fn cannot_run() -> Option<String> {
     missing(&[
         "pacman",
         "bsdtar",
-        "ldd",
+        "readelf",
         "mknod",
         "distccd",
         "aarch64-linux-gnu-gcc",
