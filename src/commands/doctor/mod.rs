@@ -153,27 +153,29 @@ pub fn toolchain_check(session: &Session, timeout: f64) -> Result<()> {
             &targets,
             timeout_of(timeout).unwrap_or(Duration::from_secs(5)),
         );
+        // One line per helper that no longer matches: what differs, each with its fix.
         let mut lines = Vec::new();
         for j in &judged {
             let spec = &j.report.target.spec;
+            let mut what: Vec<String> = Vec::new();
             if j.verdict != Verdict::Ok {
-                let cause = j
-                    .causes()
-                    .into_iter()
-                    .next()
-                    .unwrap_or_else(|| "it fails the probe".into());
-                lines.push(format!(
-                    "alarm-distcc: helper {spec} no longer matches this machine: {cause}"
-                ));
+                what.push(
+                    j.causes()
+                        .into_iter()
+                        .next()
+                        .unwrap_or_else(|| "it fails the probe".into()),
+                );
             }
-            for c in j
-                .concerns
-                .iter()
-                .filter(|c| c.severity == Severity::Warning)
-            {
+            what.extend(
+                j.concerns
+                    .iter()
+                    .filter(|c| c.severity == Severity::Warning)
+                    .map(|c| format!("{}; fix: {}", c.message, c.fix)),
+            );
+            if !what.is_empty() {
                 lines.push(format!(
-                    "alarm-distcc: helper {spec}: {}; fix: {}",
-                    c.message, c.fix
+                    "alarm-distcc: helper {spec} no longer matches this machine: {}",
+                    what.join(" | ")
                 ));
             }
         }
