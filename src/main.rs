@@ -1,12 +1,15 @@
 use alarm_distcc::error::{Cancelled, Interrupted};
 use clap::Parser;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Mutex;
 
 /// Ctrl-C reaches both the signal handler and, through the prompt that saw it, the error path;
-/// whichever comes first reports it, once, with the same exit code.
+/// whichever comes first reports it, once, with the same exit code. The second waits until
+/// the first has printed (a lock, not a flag), or it could exit before the message is out.
 fn interrupted() -> ! {
-    static REPORTED: AtomicBool = AtomicBool::new(false);
-    if !REPORTED.swap(true, Ordering::SeqCst) {
+    static REPORTED: Mutex<bool> = Mutex::new(false);
+    let mut reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
+    if !*reported {
+        *reported = true;
         let _ = console::Term::stderr().show_cursor();
         eprintln!("\n{Interrupted}");
     }
