@@ -246,7 +246,9 @@ fn measured(mut cmd: Command) -> Measured {
         },
         out: String::from_utf8_lossy(&out).into_owned(),
         elapsed,
-        max_rss_kib: usage.ru_maxrss,
+        // c_long: i64 here, i32 on 32-bit ARM.
+        #[allow(clippy::useless_conversion)]
+        max_rss_kib: i64::from(usage.ru_maxrss),
     }
 }
 
