@@ -119,7 +119,8 @@ fn probe(conf: &Path, compilers: &Path) -> Probed {
         cmd.env("PATH", &path)
             .arg("--config")
             .arg(conf)
-            .arg("probe");
+            // Room for a loaded machine or qemu: what is judged here is never a timeout.
+            .args(["probe", "--timeout", "20"]);
         if json {
             cmd.arg("--json");
         }
@@ -134,7 +135,13 @@ fn probe(conf: &Path, compilers: &Path) -> Probed {
         )
     });
     let text = run(false);
-    assert_eq!(text.status.code(), out.status.code());
+    assert_eq!(
+        text.status.code(),
+        out.status.code(),
+        "the text and --json runs disagree:\n{}\n{}",
+        String::from_utf8_lossy(&text.stdout),
+        String::from_utf8_lossy(&out.stdout)
+    );
     Probed {
         code: out.status.code().unwrap_or(-1),
         json,
