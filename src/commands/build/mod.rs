@@ -66,11 +66,10 @@ pub fn run(session: &Session, opts: &BuildOptions) -> Result<()> {
     })?;
     let setup = read_setup(session)?;
     let store_path = store::path();
-    let previous = match &store_path {
+    let mut previous = match &store_path {
         Some(p) => store::read(p).map(|(r, _)| r).unwrap_or_default(),
         None => Vec::new(),
     };
-    let mut previous = previous;
     let mut args = opts.makepkg_args.clone();
     if opts.baseline {
         // Both builds must compile everything: forced, from a clean src/.
