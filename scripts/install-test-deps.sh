@@ -36,6 +36,9 @@ need=(
   setfattr:attr
   readelf:binutils
   mmdebstrap:mmdebstrap
+  # mmdebstrap's Recommends that a foreign-architecture root needs (installed without them):
+  # arch-test tells whether this machine can run arm64/armhf programs (binfmt).
+  arch-test:arch-test
 )
 missing=()
 for pair in "${need[@]}"; do

@@ -2,17 +2,19 @@
 //!
 //! Layers, top to bottom (nothing imports upwards): `app` (dispatch) -> `commands` ->
 //! `session` (read once, plan, diff, confirm, write) -> `conf` (the lossless makepkg.conf
-//! engine), `distcc` (host grammar, protocol, ELF, distccd-alarm facts) and `build` (a
+//! engine), `distcc` (host grammar, protocol, ELF, distccd-alarm facts) and `receipts` (a
 //! build's log reading, receipt and store) -> `error`, `ui`.
 
 pub mod app;
-pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod conf;
 pub mod distcc;
 pub mod error;
+pub mod pool;
+pub mod receipts;
 pub mod session;
+pub mod supervise;
 pub mod ui;
 
 // Flat paths for tests, benches and fuzz targets.

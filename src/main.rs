@@ -28,9 +28,11 @@ fn main() {
     // always safe; the handler only has to say so.
     let cli = alarm_distcc::cli::Cli::parse();
     if matches!(cli.command, alarm_distcc::cli::Command::Build { .. }) {
-        // Ctrl-C reaches makepkg too (same terminal): it cleans up and exits, and its exit
-        // code is passed on. A handler (not SIG_IGN, which makepkg would inherit) waits for it.
-        let _ = ctrlc::set_handler(|| {});
+        // makepkg runs in a group of its own, the terminal's foreground when there is one, so
+        // Ctrl-C reaches it there; otherwise it arrives here and is passed on. makepkg cleans
+        // up and exits, and its exit code is passed on. (A handler, not SIG_IGN, which
+        // makepkg would inherit.)
+        let _ = ctrlc::set_handler(alarm_distcc::supervise::forward_interrupt);
     } else {
         let _ = ctrlc::set_handler(|| interrupted());
     }

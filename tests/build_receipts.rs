@@ -8,7 +8,7 @@
 
 mod common;
 
-use alarm_distcc::build::receipt::Receipt;
+use alarm_distcc::receipts::receipt::Receipt;
 use common::distccd::*;
 use common::*;
 use std::path::PathBuf;
@@ -468,8 +468,8 @@ fn the_live_view_draws_in_a_terminal_and_keeps_makepkgs_lines() {
 
 #[test]
 fn sort_from_builds_ranks_helpers_by_their_recorded_throughput() {
-    use alarm_distcc::build::phases::Phases;
-    use alarm_distcc::build::receipt::Context;
+    use alarm_distcc::receipts::phases::Phases;
+    use alarm_distcc::receipts::receipt::Context;
     // Two receipts as `build` keeps them: the second helper did its units five times faster.
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("makepkg.conf");
@@ -487,7 +487,7 @@ fn sort_from_builds_ranks_helpers_by_their_recorded_throughput() {
              distcc[{pid}] (dcc_exit) exit: code 0; x\n"
         )
     };
-    let mut reader = alarm_distcc::build::log::LogReader::default();
+    let mut reader = alarm_distcc::receipts::log::LogReader::default();
     for i in 0..10 {
         reader.feed(log("127.0.0.21:3636", 1.0, i).as_bytes(), 0.0);
         reader.feed(log("127.0.0.22:3636", 0.2, 100 + i).as_bytes(), 0.0);
@@ -500,7 +500,7 @@ fn sort_from_builds_ranks_helpers_by_their_recorded_throughput() {
     };
     let receipt = Receipt::new(&ctx, &reader.done, &Phases::default(), &[]);
     let state = dir.path().join("state");
-    alarm_distcc::build::store::append(&state.join("builds.jsonl"), &receipt).unwrap();
+    alarm_distcc::receipts::store::append(&state.join("builds.jsonl"), &receipt).unwrap();
     let before = std::fs::read(&conf).unwrap();
 
     let mut c = bin();

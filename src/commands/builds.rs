@@ -1,10 +1,10 @@
 //! `alarm-distcc builds` lists the kept receipts; `sort --from-builds` orders the helpers by
 //! their real throughput in those builds, with the same diff and confirm as `sort`.
 
-use crate::build::receipt::{Receipt, secs};
-use crate::build::store;
 use crate::conf::plan::{self, HostChange};
 use crate::distcc::hosts::Kind;
+use crate::receipts::receipt::{Receipt, secs};
+use crate::receipts::store;
 use crate::session::{Focus, Session};
 use crate::ui::escape;
 use anyhow::{Result, anyhow};

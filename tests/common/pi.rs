@@ -72,8 +72,25 @@ impl PiArch {
 
 pub const PI_USER: &str = "builder";
 
+/// Debian's generation of a root: `Testing` is today's Arch Linux ARM (makepkg 7.1, gcc 16,
+/// make 4.4, ninja 1.13), `Bookworm` the one before (make 4.3, ninja 1.11).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Suite {
+    Bookworm,
+    Testing,
+}
+
+impl Suite {
+    pub fn name(self) -> &'static str {
+        match self {
+            Suite::Bookworm => "bookworm",
+            Suite::Testing => "testing",
+        }
+    }
+}
+
 /// The tarball scripts/pi-root.sh keeps in its cache, if it is there already.
-fn cached_tarball(arch: PiArch) -> bool {
+fn cached_tarball(debian_arch: &str, suite: Suite) -> bool {
     let cache = std::env::var_os("ALARM_DISTCC_PI_CACHE")
         .map(PathBuf::from)
         .or_else(|| {
@@ -87,7 +104,7 @@ fn cached_tarball(arch: PiArch) -> bool {
             d.any(|e| {
                 e.is_ok_and(|e| {
                     let n = e.file_name().to_string_lossy().into_owned();
-                    n.starts_with(&format!("pi-{}-", arch.debian()))
+                    n.starts_with(&format!("pi-{debian_arch}-{}-", suite.name()))
                         && n.ends_with(".tar")
                         && !n.ends_with(".partial.tar")
                 })
@@ -106,6 +123,29 @@ pub fn arm_binary(arch: PiArch) -> PathBuf {
 
 /// Why an emulated Pi of `arch` cannot run here, if it cannot.
 pub fn cannot_emulate(arch: PiArch) -> Option<String> {
+    cannot_emulate_suite(arch, Suite::Bookworm)
+}
+
+/// Why a root of `suite` for this machine (the helper's, or a build host of that
+/// generation) cannot be made and entered here, if it cannot.
+pub fn cannot_make_root(suite: Suite) -> Option<String> {
+    if !super::is_root() {
+        return Some("making and entering a root needs root (mount, chroot)".into());
+    }
+    if !cached_tarball("amd64", suite) && !have("mmdebstrap") {
+        return Some("mmdebstrap is not installed (scripts/install-test-deps.sh)".into());
+    }
+    if std::env::consts::ARCH != "x86_64" {
+        return Some(format!(
+            "the helper's root is amd64 and this test binary is {}",
+            std::env::consts::ARCH
+        ));
+    }
+    None
+}
+
+/// Why an emulated Pi of `arch` and `suite` cannot run here, if it cannot.
+pub fn cannot_emulate_suite(arch: PiArch, suite: Suite) -> Option<String> {
     if !super::is_root() {
         return Some("making and entering a root needs root (mount, chroot)".into());
     }
@@ -116,7 +156,7 @@ pub fn cannot_emulate(arch: PiArch) -> Option<String> {
             arch.binfmt()
         ));
     }
-    if !cached_tarball(arch) && !have("mmdebstrap") {
+    if !cached_tarball(arch.debian(), suite) && !have("mmdebstrap") {
         return Some("mmdebstrap is not installed (scripts/install-test-deps.sh)".into());
     }
     let tool = arm_binary(arch);
@@ -130,17 +170,18 @@ pub fn cannot_emulate(arch: PiArch) -> Option<String> {
 }
 
 /// The root's tarball, made by scripts/pi-root.sh unless its cache has it.
-fn ensure_tarball(arch: PiArch) -> PathBuf {
+fn ensure_tarball(debian_arch: &str, suite: Suite) -> PathBuf {
     let out = Command::new(super::manifest_dir().join("scripts/pi-root.sh"))
-        .arg(arch.debian())
+        .arg(debian_arch)
+        .arg(suite.name())
         .stdin(Stdio::null())
         .stderr(Stdio::inherit())
         .output()
         .expect("scripts/pi-root.sh runs");
     assert!(
         out.status.success(),
-        "scripts/pi-root.sh {} failed",
-        arch.debian()
+        "scripts/pi-root.sh {debian_arch} {} failed",
+        suite.name()
     );
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
@@ -154,9 +195,33 @@ pub struct Pi {
 }
 
 impl Pi {
-    /// A Pi with its stock ALARM config (`stock`, a corpus file) and alarm-distcc installed.
+    /// A bookworm Pi with its stock ALARM config (`stock`, a corpus file) and alarm-distcc.
     pub fn new(arch: PiArch, stock: &Path) -> Pi {
-        let tar = ensure_tarball(arch);
+        Pi::of_suite(arch, Suite::Bookworm, stock)
+    }
+
+    /// A Pi of `suite` with its stock ALARM config and alarm-distcc's ARM binary.
+    pub fn of_suite(arch: PiArch, suite: Suite, stock: &Path) -> Pi {
+        let pi = Pi::unpack(arch, &ensure_tarball(arch.debian(), suite));
+        std::fs::copy(stock, pi.root.join("etc/makepkg.conf")).unwrap();
+        std::fs::copy(arm_binary(arch), pi.root.join("usr/local/bin/alarm-distcc")).unwrap();
+        pi
+    }
+
+    /// The helper's root of `suite` (amd64: distccd, Debian's ARM cross gcc of that
+    /// generation), which is also a build host of that generation for this machine, with
+    /// this test build's own alarm-distcc. `arch` is the Pi it serves.
+    pub fn helper_root(arch: PiArch, suite: Suite) -> Pi {
+        let pi = Pi::unpack(arch, &ensure_tarball("amd64", suite));
+        std::fs::copy(
+            env!("CARGO_BIN_EXE_alarm-distcc"),
+            pi.root.join("usr/local/bin/alarm-distcc"),
+        )
+        .unwrap();
+        pi
+    }
+
+    fn unpack(arch: PiArch, tar: &Path) -> Pi {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("root");
         std::fs::create_dir(&root).unwrap();
@@ -169,7 +234,7 @@ impl Pi {
         pi.mount(&["-t", "tmpfs", "-o", "size=3g,mode=755", "tmpfs"], &root);
         let status = Command::new("tar")
             .args(["-xf"])
-            .arg(&tar)
+            .arg(tar)
             .args(["--numeric-owner", "-C"])
             .arg(&root)
             .status()
@@ -177,9 +242,6 @@ impl Pi {
         assert!(status.success(), "unpacking {}", tar.display());
         pi.mount(&["-t", "proc", "proc"], &root.join("proc"));
         pi.mount(&["--bind", "/dev"], &root.join("dev"));
-        std::fs::copy(stock, root.join("etc/makepkg.conf")).unwrap();
-        let tool = root.join("usr/local/bin/alarm-distcc");
-        std::fs::copy(arm_binary(arch), &tool).unwrap();
         pi
     }
 

@@ -6,14 +6,16 @@
 
 pub mod live;
 
-use crate::build::log::LogReader;
-use crate::build::phases::Phases;
-use crate::build::receipt::{Context, Receipt, rfc3339};
-use crate::build::{state, store};
 use crate::conf::layers;
 use crate::distcc::hosts::{HostList, HostSpec};
 use crate::error::bad_input;
+use crate::pool::{Plan, Pool, Tools};
+use crate::receipts::log::LogReader;
+use crate::receipts::phases::Phases;
+use crate::receipts::receipt::{Context, PoolUse, Receipt, rfc3339};
+use crate::receipts::{state, store};
 use crate::session::Session;
+use crate::supervise::{self, Guard};
 use anyhow::{Context as _, Result, anyhow};
 use live::{HostLine, Status};
 use std::io::{IsTerminal, Read, Seek};
@@ -46,7 +48,8 @@ struct Setup {
     distcc: bool,
     hosts: String,
     listed: Vec<(String, u32)>,
-    jobs: Option<u32>,
+    /// MAKEFLAGS as bash reads it from the layers.
+    makeflags: Option<String>,
     pkgext: Option<String>,
     compressor: Option<(String, Vec<String>)>,
     /// makepkg's own layers, in its order (for the --baseline config).
@@ -150,7 +153,6 @@ fn read_setup(session: &Session) -> Result<Setup> {
         Some(r) => r.makeflags.as_ref().map(|m| m.value.clone()),
         None => layers::layered_scalar(&docs, "MAKEFLAGS"),
     };
-    let jobs = makeflags.as_deref().and_then(last_jobs);
     let other = |name: &str| reading.as_ref().and_then(|r| r.others.get(name).cloned());
     let pkgext = other("PKGEXT")
         .map(|d| declared_scalar(&d))
@@ -179,7 +181,7 @@ fn read_setup(session: &Session) -> Result<Setup> {
         distcc,
         hosts,
         listed,
-        jobs,
+        makeflags,
         pkgext,
         compressor,
         layer_files,
@@ -205,6 +207,31 @@ fn last_jobs(makeflags: &str) -> Option<u32> {
         }
     }
     jobs
+}
+
+/// MAKEFLAGS with its `-j` words replaced by `-jN` (the baseline's own count).
+fn with_jobs(makeflags: &str, jobs: u32) -> String {
+    let mut kept = Vec::new();
+    let mut skip_number = false;
+    for w in makeflags.split_whitespace() {
+        if skip_number {
+            skip_number = false;
+            if w.parse::<u32>().is_ok() {
+                continue;
+            }
+        }
+        if w == "-j" || w == "--jobs" {
+            skip_number = true;
+        } else if !(w.starts_with("--jobs=")
+            || w.strip_prefix("-j")
+                .is_some_and(|n| n.parse::<u32>().is_ok()))
+        {
+            kept.push(w);
+        }
+    }
+    let jobs = format!("-j{jobs}");
+    kept.push(&jobs);
+    kept.join(" ")
 }
 
 /// The value in `declare -- NAME="value"` (bash's `declare -p`).
@@ -248,13 +275,19 @@ fn declared_array(decl: &str) -> Vec<String> {
     out
 }
 
+/// The baseline's job count: this machine's `localhost/N`, else its CPU count.
+fn baseline_jobs(setup: &Setup) -> u32 {
+    let local = HostList::parse(&setup.hosts).local_slots();
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    if local > 0 { local } else { cores }
+}
+
 /// A config for the --baseline run: makepkg's own layers sourced in its order, then distcc
 /// off (makepkg's check_buildoption takes the last entry) and -j for this machine alone.
 fn baseline_config(dir: &Path, setup: &Setup) -> Result<PathBuf> {
     use crate::session::shell_quote;
     let local = HostList::parse(&setup.hosts).local_slots();
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
-    let jobs = if local > 0 { local } else { cores };
+    let jobs = baseline_jobs(setup);
     let mut text = String::from(
         "# alarm-distcc build --baseline: the layers makepkg reads, in its order, then distcc off\n",
     );
@@ -291,6 +324,15 @@ struct Seen {
     most_at_once: u32,
     most_at_once_by_phase: std::collections::BTreeMap<String, u32>,
     backoff: Vec<String>,
+    /// The job pool's use as sampled: most out at once, and in build() most and sum/count.
+    pool_most: u32,
+    pool_most_build: u32,
+    pool_sum_build: u64,
+    pool_samples_build: u64,
+    /// Build tool -> most distcc jobs it had running at once.
+    build_systems: std::collections::BTreeMap<String, u32>,
+    /// The tool that started each distcc process, looked up once per pid.
+    runner_of: std::collections::HashMap<u64, Option<String>>,
 }
 
 fn build_once(
@@ -313,6 +355,46 @@ fn build_once(
     std::fs::write(&log_path, "")?;
     let distcc = setup.distcc && !baseline;
 
+    // makepkg's own `MAKEFLAGS=...` argument, if the user gave one, beats every file.
+    let given_makeflags = args
+        .iter()
+        .rev()
+        .find_map(|a| a.strip_prefix("MAKEFLAGS=").map(str::to_string));
+    let configured = given_makeflags
+        .clone()
+        .or_else(|| setup.makeflags.clone())
+        .unwrap_or_default();
+    let (run_jobs, configured) = if baseline {
+        let n = baseline_jobs(setup);
+        (Some(n), with_jobs(&configured, n))
+    } else {
+        (last_jobs(&configured), configured)
+    };
+    let pool = match run_jobs {
+        Some(n) if n >= 2 => {
+            // A stable folder: cmake records the ninja it found (see pool::wrapper).
+            let wrapper_dir = store::dir().map(|d| d.join("bin"));
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let found = Tools::find(&path, wrapper_dir.as_deref());
+            let plan = Plan::new(n, &found);
+            Some(Arc::new(Pool::serve(plan, run_dir.path(), wrapper_dir)?))
+        }
+        _ => None,
+    };
+    let mut args: Vec<String> = args
+        .iter()
+        .filter(|a| !a.starts_with("MAKEFLAGS="))
+        .cloned()
+        .collect();
+    if let Some(p) = &pool {
+        // makepkg exports a trailing VAR=value after reading every config layer, so this
+        // MAKEFLAGS (the config's, with the pool) is the one its build functions see.
+        args.push(format!("MAKEFLAGS={}", p.makeflags(&configured)));
+        eprintln!("{}", p.plan.summary());
+    } else if let Some(m) = given_makeflags {
+        args.push(format!("MAKEFLAGS={m}"));
+    }
+
     let mut cmd = Command::new(makepkg);
     if baseline {
         cmd.arg("--config")
@@ -324,16 +406,12 @@ fn build_once(
     } else if let Some(c) = &session.opts.config {
         cmd.arg("--config").arg(c);
     }
-    cmd.args(args)
+    cmd.args(&args)
         .env("DISTCC_DIR", &distcc_dir)
         .env("DISTCC_LOG", &log_path)
         .env("DISTCC_VERBOSE", "1");
-    // cmake --build reads this (ninja and meson read no variable for it).
-    if let Some(jobs) = setup.jobs
-        && std::env::var_os("CMAKE_BUILD_PARALLEL_LEVEL").is_none()
-        && distcc
-    {
-        cmd.env("CMAKE_BUILD_PARALLEL_LEVEL", jobs.to_string());
+    if let Some(p) = &pool {
+        cmd.envs(p.env());
     }
     let terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
     let started_wall = SystemTime::now();
@@ -360,6 +438,7 @@ fn build_once(
         let log_path = log_path.clone();
         let distcc_dir = distcc_dir.clone();
         let listed = setup.listed.clone();
+        let pool = pool.clone();
         std::thread::spawn(move || {
             let mut log = std::fs::File::open(&log_path).ok();
             let period = state::backoff_period();
@@ -373,6 +452,7 @@ fn build_once(
                     &status,
                     started,
                     period,
+                    pool.as_deref(),
                 );
                 if stop {
                     break;
@@ -390,16 +470,16 @@ fn build_once(
             }
         }
     };
+    // If this process dies without finishing (SIGKILL), the guard ends makepkg's group and
+    // removes the run's folder with the pool's fifo.
+    let mut guard = Guard::start(run_dir.path())?;
     let code = if terminal {
         let (master, slave) = live::open_pty(live::terminal_size())?;
         let out = slave.try_clone()?;
-        let mut child = cmd
-            .stdout(Stdio::from(out))
-            .stderr(Stdio::from(slave))
-            .spawn()
-            .with_context(|| format!("running {}", makepkg.display()))?;
-        // Only makepkg may hold the slave now, so the pty closes when it is done.
-        drop(cmd);
+        cmd.stdout(Stdio::from(out)).stderr(Stdio::from(slave));
+        let mut child =
+            supervise::start(cmd).with_context(|| format!("running {}", makepkg.display()))?;
+        guard.watch(child.group());
         let exited: Arc<Mutex<Option<std::process::ExitStatus>>> = Arc::new(Mutex::new(None));
         let waiter = {
             let exited = Arc::clone(&exited);
@@ -417,13 +497,12 @@ fn build_once(
         let status = exited.lock().ok().and_then(|e| *e);
         status.map_or(1, exit_code_of)
     } else {
-        let mut child = cmd
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .with_context(|| format!("running {}", makepkg.display()))?;
-        let out = child.stdout.take().expect("piped");
-        let err = child.stderr.take().expect("piped");
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child =
+            supervise::start(cmd).with_context(|| format!("running {}", makepkg.display()))?;
+        guard.watch(child.group());
+        let out = child.child.stdout.take().expect("piped");
+        let err = child.child.stderr.take().expect("piped");
         let shared = Arc::new(Mutex::new(on_line));
         let copy = |mut from: Box<dyn Read + Send>, to_stdout: bool| {
             let shared = Arc::clone(&shared);
@@ -436,6 +515,7 @@ fn build_once(
         let _ = t2.join();
         exit_code_of(status)
     };
+    guard.done();
     let wall = started.elapsed().as_secs_f64();
     finished.store(true, Ordering::SeqCst);
     sampler.thread().unpark();
@@ -471,12 +551,24 @@ fn build_once(
         } else {
             Vec::new()
         },
-        jobs: setup.jobs,
+        // The count this run had (the baseline's own, not the distcc run's).
+        jobs: run_jobs,
         most_at_once: seen.most_at_once,
         most_at_once_by_phase: seen.most_at_once_by_phase.clone(),
         backoff_seen,
         pkgext: setup.pkgext.clone(),
         compressor: setup.compressor.clone(),
+        pool: pool.as_ref().map(|p| PoolUse {
+            summary: p.plan.summary(),
+            jobs: p.plan.jobs,
+            jobserver: p.plan.jobserver,
+            most_in_use: seen.pool_most,
+            most_in_use_build: seen.pool_most_build,
+            mean_in_use_build: (seen.pool_samples_build > 0).then(|| {
+                (seen.pool_sum_build as f64 / seen.pool_samples_build as f64 * 10.0).round() / 10.0
+            }),
+        }),
+        build_systems: seen.build_systems.clone(),
     };
     Ok(Receipt::new(&ctx, &seen.log.done, &seen.phases, previous))
 }
@@ -523,6 +615,7 @@ fn copy_lines<F: FnMut(&str)>(from: &mut dyn Read, to_stdout: bool, on_line: &Mu
 
 /// One look at distcc's log and state: new log lines read, the jobs running counted, the
 /// status line's numbers updated.
+#[allow(clippy::too_many_arguments)]
 fn sample(
     log: &mut Option<std::fs::File>,
     distcc_dir: &Path,
@@ -531,6 +624,7 @@ fn sample(
     status: &Mutex<Status>,
     started: Instant,
     period: Duration,
+    pool: Option<&Pool>,
 ) {
     let now = started.elapsed().as_secs_f64();
     let mut fresh = Vec::new();
@@ -553,15 +647,38 @@ fn sample(
     }
     let running = tasks.len() as u32;
     s.most_at_once = s.most_at_once.max(running);
+    let phase = s
+        .phases
+        .marks
+        .last()
+        .map_or("start-up", |m| m.0)
+        .to_string();
     if running > 0 {
-        let phase = s
-            .phases
-            .marks
-            .last()
-            .map_or("start-up", |m| m.0)
-            .to_string();
-        let e = s.most_at_once_by_phase.entry(phase).or_default();
+        let e = s.most_at_once_by_phase.entry(phase.clone()).or_default();
         *e = (*e).max(running);
+    }
+    let mut by_tool: std::collections::BTreeMap<String, u32> = Default::default();
+    for t in &tasks {
+        let runner = s
+            .runner_of
+            .entry(t.pid)
+            .or_insert_with(|| state::started_by(t.pid))
+            .clone();
+        if let Some(tool) = runner {
+            *by_tool.entry(tool).or_default() += 1;
+        }
+    }
+    for (tool, n) in by_tool {
+        let e = s.build_systems.entry(tool).or_default();
+        *e = (*e).max(n);
+    }
+    if let Some(in_use) = pool.and_then(Pool::in_use) {
+        s.pool_most = s.pool_most.max(in_use);
+        if phase == "build" {
+            s.pool_most_build = s.pool_most_build.max(in_use);
+            s.pool_sum_build += u64::from(in_use);
+            s.pool_samples_build += 1;
+        }
     }
     for (h, _) in &backoffs {
         if !s.backoff.contains(h) {

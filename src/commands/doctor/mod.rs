@@ -97,8 +97,8 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
 
 /// The last kept receipt, in one line: a warning when distcc was on and no unit went out.
 fn last_build() -> Option<Finding> {
-    let path = crate::build::store::path()?;
-    let (receipts, _) = crate::build::store::read(&path).ok()?;
+    let path = crate::receipts::store::path()?;
+    let (receipts, _) = crate::receipts::store::read(&path).ok()?;
     let last = receipts.last()?;
     let nothing_out = last.distcc && last.units > 0 && last.units_on_helpers == 0;
     let failed = last.helper_failures.first().map(|f| {

@@ -44,7 +44,7 @@ impl LocalReason {
     pub fn describe(&self) -> String {
         match self {
             LocalReason::ConfigureProbe => {
-                "configure's checks (conftest), which run one at a time".into()
+                "configure's checks (conftest, meson's and cmake's test compiles), which run one at a time".into()
             }
             LocalReason::Flag(why) => format!("a flag distcc keeps local: {why}"),
             LocalReason::Link => "linking, which distcc never sends".into(),
@@ -100,8 +100,38 @@ impl Job {
         self.argv.iter().any(|a| a == "-c" || a == "-S")
     }
 
-    /// Whether this job compiled a source to an object (the package's compile units).
+    /// A build system's check while configuring, not a file of the package: autoconf's
+    /// `conftest.c`, meson's `meson-private/` test files and `sanitycheckc.c`, cmake's
+    /// try-compiles (`CMakeFiles/CMakeScratch/`, `CMakeTmp/`) and compiler-id sources.
+    pub fn is_configure_check(&self) -> bool {
+        let input = self.input.as_deref().unwrap_or("");
+        let base = input.rsplit('/').next().unwrap_or(input);
+        // distcc's "compile from" names the source without its folder: the argv has it.
+        let in_check_folder = |text: &str| {
+            text.contains("meson-private/")
+                || text.contains("CMakeFiles/CMakeScratch/")
+                || text.contains("CMakeFiles/CMakeTmp/")
+                // cmake's try-compile targets, whatever folder they run in.
+                || text.contains("/cmTC_")
+                || text.starts_with("cmTC_")
+        };
+        base.starts_with("conftest")
+            || base.starts_with("sanitycheck")
+            || base.starts_with("sanity_check_for_")
+            || base.starts_with("CMakeCCompilerId")
+            || base.starts_with("CMakeCXXCompilerId")
+            || base.starts_with("CMakeCCompilerABI")
+            || base.starts_with("CMakeCXXCompilerABI")
+            || in_check_folder(input)
+            || self.argv.iter().any(|a| in_check_folder(a))
+    }
+
+    /// Whether this job compiled a source of the package to an object (a compile unit;
+    /// configure checks are counted apart).
     pub fn is_unit(&self) -> bool {
+        if self.is_configure_check() {
+            return false;
+        }
         if self.on_helper() || self.compile_from {
             return true;
         }
@@ -113,9 +143,7 @@ impl Job {
 
     /// Why it ran here (meaningless for a job that ran on a helper).
     pub fn local_reason(&self) -> LocalReason {
-        let input = self.input.as_deref().unwrap_or("");
-        let base = input.rsplit('/').next().unwrap_or(input);
-        if base.starts_with("conftest") {
+        if self.is_configure_check() {
             return LocalReason::ConfigureProbe;
         }
         if let Some(why) = &self.scan_local {
@@ -425,7 +453,7 @@ mod tests {
                 ("fallback".into(), true),
                 ("backoff".into(), true),
                 ("not_a_compile".into(), false),
-                ("configure_probe".into(), true),
+                ("configure_probe".into(), false),
                 ("local_slot".into(), true),
             ]
         );

@@ -99,6 +99,44 @@ pub fn tasks(distcc_dir: &Path) -> Vec<Task> {
         .collect()
 }
 
+/// The build tool that started distcc process `pid`: the nearest ancestor (up to a few
+/// levels: make and ninja start compilers through `sh -c` at times) that is one, by the
+/// name in /proc/PID/stat.
+pub fn started_by(pid: u64) -> Option<String> {
+    const TOOLS: [&str; 9] = [
+        "make", "gmake", "ninja", "samu", "cmake", "meson", "cargo", "scons", "bmake",
+    ];
+    let mut at = parent_of(pid)?;
+    for _ in 0..4 {
+        let (comm, parent) = stat_of(at)?;
+        if TOOLS.contains(&comm.as_str()) {
+            // cmake's Makefile generator calls GNU make as gmake.
+            return Some(if comm == "gmake" { "make".into() } else { comm });
+        }
+        at = parent;
+    }
+    None
+}
+
+fn parent_of(pid: u64) -> Option<u64> {
+    stat_of(pid).map(|(_, p)| p)
+}
+
+/// (comm, ppid) from /proc/PID/stat; comm is in parentheses and may hold spaces.
+fn stat_of(pid: u64) -> Option<(String, u64)> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let comm = text.get(open + 1..close)?.to_string();
+    let ppid = text
+        .get(close + 1..)?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((comm, ppid))
+}
+
 /// Helpers in backoff now: `HOST:PORT` and how long ago each failed. distcc's backoff
 /// lasts DISTCC_BACKOFF_PERIOD seconds (60 by default).
 pub fn backoffs(distcc_dir: &Path, period: Duration) -> Vec<(String, Duration)> {

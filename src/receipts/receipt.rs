@@ -61,6 +61,21 @@ pub struct Speedup {
     pub build_phase: Option<f64>,
 }
 
+/// The run's job pool and how much of it the build used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PoolUse {
+    /// How each build tool took part (`job pool: 8 jobs (...); make 4.4.1 joins ...`).
+    pub summary: String,
+    pub jobs: u32,
+    /// A fifo jobserver was served (make 4.4+); its use below is measured only then.
+    pub jobserver: bool,
+    /// Most jobs out of the pool at once, over the whole run and in build().
+    pub most_in_use: u32,
+    pub most_in_use_build: u32,
+    /// Jobs out of the pool on average over build().
+    pub mean_in_use_build: Option<f64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Receipt {
     pub format: u32,
@@ -89,6 +104,12 @@ pub struct Receipt {
     pub phases: Vec<PhaseTime>,
     pub units: u32,
     pub units_on_helpers: u32,
+    /// Configure checks compiled through distcc (conftest, meson's and cmake's test
+    /// compiles): not units of the package, counted apart.
+    #[serde(default)]
+    pub checks: u32,
+    #[serde(default)]
+    pub checks_on_helpers: u32,
     pub hosts: Vec<HostUse>,
     pub on_pi: Vec<LocalGroup>,
     pub helper_failures: Vec<HelperFailure>,
@@ -98,6 +119,16 @@ pub struct Receipt {
     /// Why there is no speed-up, when there is none.
     pub speedup_note: Option<String>,
     pub advice: Vec<String>,
+    /// The run's job pool (none without a `-j` of 2 or more).
+    #[serde(default)]
+    pub pool: Option<PoolUse>,
+    /// The build tools whose processes started distcc jobs, each with the most it ran at
+    /// once (`make`, `ninja`, ...).
+    #[serde(default)]
+    pub build_systems: BTreeMap<String, u32>,
+    /// makepkg was stopped by a signal (Ctrl-C): the build did not run to its end.
+    #[serde(default)]
+    pub interrupted: bool,
 }
 
 /// What the build command knows besides the logs.
@@ -120,6 +151,8 @@ pub struct Context {
     /// PKGEXT and the compressor command for it (`COMPRESSXZ=(...)`), from the config.
     pub pkgext: Option<String>,
     pub compressor: Option<(String, Vec<String>)>,
+    pub pool: Option<PoolUse>,
+    pub build_systems: BTreeMap<String, u32>,
 }
 
 impl Receipt {
@@ -236,6 +269,14 @@ impl Receipt {
             phases: phases_out,
             units: units.len() as u32,
             units_on_helpers,
+            checks: jobs
+                .iter()
+                .filter(|j| j.is_configure_check() && j.is_job())
+                .count() as u32,
+            checks_on_helpers: jobs
+                .iter()
+                .filter(|j| j.is_configure_check() && j.on_helper())
+                .count() as u32,
             hosts,
             on_pi,
             helper_failures: failures.into_values().collect(),
@@ -243,6 +284,10 @@ impl Receipt {
             speedup: None,
             speedup_note: None,
             advice: Vec::new(),
+            pool: ctx.pool.clone(),
+            build_systems: ctx.build_systems.clone(),
+            // makepkg traps INT and ends with it: 130; a signal it did not trap is 128+N too.
+            interrupted: ctx.exit_code == 130 || ctx.exit_code == 143 || ctx.exit_code == 129,
         };
         receipt.compare(previous);
         receipt.advice = advice(&receipt, ctx);
@@ -322,6 +367,8 @@ impl Receipt {
         };
         let verdict = if self.exit_code == 0 {
             "built"
+        } else if self.interrupted {
+            "interrupted"
         } else {
             "failed"
         };
@@ -351,6 +398,13 @@ impl Receipt {
                 "  compile units: {} of {} on helpers",
                 self.units_on_helpers, self.units
             );
+            if self.checks > 0 {
+                let _ = writeln!(
+                    out,
+                    "  configure checks: {} of {} on helpers (not units of the package)",
+                    self.checks_on_helpers, self.checks
+                );
+            }
             for h in &self.hosts {
                 let rate = if h.units > 0 && h.compile_seconds > 0.0 {
                     format!(
@@ -406,6 +460,31 @@ impl Receipt {
                 out,
                 "  parallel: -j{jobs}, at most {} distcc job(s) at once{by_phase}, {} slot(s) listed",
                 self.most_at_once, self.slots
+            );
+        }
+        if let Some(p) = &self.pool {
+            let _ = writeln!(out, "  {}", p.summary);
+            if p.jobserver {
+                let mean = p
+                    .mean_in_use_build
+                    .map_or(String::new(), |m| format!(", {m:.1} on average"));
+                let _ = writeln!(
+                    out,
+                    "    pool use in build(): at most {} of {} jobs at once{mean}",
+                    p.most_in_use_build, p.jobs
+                );
+            }
+        }
+        if !self.build_systems.is_empty() {
+            let parts: Vec<String> = self
+                .build_systems
+                .iter()
+                .map(|(tool, n)| format!("{tool} {n}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  distcc jobs started by (most at once): {}",
+                parts.join(", ")
             );
         }
         match (&self.speedup, &self.speedup_note) {
@@ -556,10 +635,20 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
         && at_once * 2 < jobs.min(r.slots.max(1))
         && at_once > 0
     {
+        let why = match &r.pool {
+            None => format!(
+                "the build system did not use MAKEFLAGS (ninja and meson ignore it; pass \
+                 -j{jobs} to them in the PKGBUILD, e.g. `ninja -j{jobs}` or `meson compile -j \
+                 {jobs}`)"
+            ),
+            Some(_) => format!(
+                "the job pool reached make, ninja and samurai; a tool it does not reach (scons: \
+                 SCONSFLAGS=-j{jobs}; a PKGBUILD's own -j; options=(!makeflags)) or too few \
+                 units ready at once kept it lower"
+            ),
+        };
         out.push(format!(
-            "at most {at_once} job(s) ran at once in build() of -j{jobs}: the build system did \
-             not use MAKEFLAGS (ninja and meson ignore it; pass -j{jobs} to them in the \
-             PKGBUILD, e.g. `ninja -j{jobs}` or `meson compile -j {jobs}`)"
+            "at most {at_once} job(s) ran at once in build() of -j{jobs}: {why}"
         ));
     }
     if let Some(build) = r.phase("build")

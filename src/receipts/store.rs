@@ -12,13 +12,18 @@ pub const READ_LAST: usize = 2000;
 /// Bytes read from the end of the file at most.
 const MAX_READ: u64 = 16 * 1024 * 1024;
 
-/// The receipts file: `ALARM_DISTCC_STATE_DIR` (tests), else `$XDG_STATE_HOME/alarm-distcc`,
-/// else `~/.local/state/alarm-distcc`.
-pub fn path() -> Option<PathBuf> {
+/// The tool's state folder: `ALARM_DISTCC_STATE_DIR` (tests), else
+/// `$XDG_STATE_HOME/alarm-distcc`, else `~/.local/state/alarm-distcc`.
+pub fn dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("ALARM_DISTCC_STATE_DIR") {
-        return Some(PathBuf::from(dir).join("builds.jsonl"));
+        return Some(PathBuf::from(dir));
     }
-    dirs::state_dir().map(|d| d.join("alarm-distcc").join("builds.jsonl"))
+    dirs::state_dir().map(|d| d.join("alarm-distcc"))
+}
+
+/// The receipts file in the state folder.
+pub fn path() -> Option<PathBuf> {
+    dir().map(|d| d.join("builds.jsonl"))
 }
 
 /// Appends one receipt as one line, with the file locked so two builds never interleave.

@@ -1,0 +1,552 @@
+//! The job pool of `alarm-distcc build` with real build tools and a real distccd: a package
+//! of 17 C files (tests/pool-package) built by the real makepkg with meson + ninja, cmake +
+//! ninja, cmake + make, a plain Makefile, and make calling ninja, through a helper whose
+//! every job takes a second (so the jobs that run at once show in distcc's state files).
+//!
+//! Two generations: this machine's (Debian bookworm: makepkg 6.0, make 4.3, ninja 1.11),
+//! where make keeps its `-jN` and ninja gets it from the pool's wrapper; and today's Arch
+//! Linux ARM's (Debian testing: makepkg 7.1, make 4.4, ninja 1.13), in a root of its own
+//! (scripts/pi-root.sh amd64 testing, with the helper's distccd inside), where both join one
+//! fifo jobserver. A wrapper killed mid-build or interrupted leaves no process and no fifo.
+
+mod common;
+
+use alarm_distcc::receipts::receipt::Receipt;
+use common::distccd::*;
+use common::pi::{Pi, PiArch, Suite, cannot_make_root};
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// The pool's size in every test: a helper with 8 slots, none on the "Pi".
+const JOBS: u32 = 8;
+const UNITS: usize = 17;
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// ninja's own job count on this machine (cores + 2), which the pool must beat.
+fn ninja_default() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    match cores {
+        0 | 1 => 2,
+        2 => 3,
+        n => n + 2,
+    }
+}
+
+/// The stock ALARM config made to build for this machine (x86_64), as a test fixture.
+fn config_for_this_machine() -> String {
+    std::fs::read_to_string(fixture("alarm-aarch64-stock.conf"))
+        .unwrap()
+        .replace("CARCH=\"aarch64\"", "CARCH=\"x86_64\"")
+        .replace(
+            "CHOST=\"aarch64-unknown-linux-gnu\"",
+            "CHOST=\"x86_64-pc-linux-gnu\"",
+        )
+        .replace("-march=armv8-a ", "")
+}
+
+fn receipts(file: &Path) -> Vec<Receipt> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect()
+}
+
+fn build_most(r: &Receipt) -> u32 {
+    r.most_at_once_by_phase.get("build").copied().unwrap_or(0)
+}
+
+/// What every pooled build must show: the package built, every unit on the helper (its
+/// own log agrees), the receipt's -j, and the build tool that ran the jobs.
+fn check_common(r: &Receipt, helper_compiled: usize, kind: &str, out: &str) {
+    assert_eq!(r.exit_code, 0, "{kind}: {out}");
+    assert_eq!(r.jobs, Some(JOBS), "{kind}");
+    let expected_units = if kind == "nested" { 2 * UNITS } else { UNITS };
+    assert_eq!(r.units as usize, expected_units, "{kind}: {out}");
+    assert_eq!(r.units_on_helpers, r.units, "{kind}: {out}");
+    assert_eq!(
+        helper_compiled,
+        (r.units_on_helpers + r.checks_on_helpers) as usize,
+        "{kind}: the helper's log counts units and configure checks"
+    );
+    let tool = match kind {
+        "meson" | "cmake-ninja" => "ninja",
+        _ => "make",
+    };
+    assert!(
+        r.build_systems.contains_key(tool),
+        "{kind}: {:?}\n{out}",
+        r.build_systems
+    );
+}
+
+// --- this machine's generation -------------------------------------------------------
+
+fn cannot_build_here() -> Option<String> {
+    let mut need = vec![
+        "makepkg", "pacman", "distcc", "distccd", "fakeroot", "bsdtar", "meson", "ninja", "cmake",
+        "make",
+    ];
+    if is_root() {
+        need.push("runuser");
+    }
+    missing(&need)
+}
+
+/// A build host in a folder: the config, the package, distcc's masquerade folder first on
+/// PATH (makepkg adds ALARM's /usr/lib/distcc/bin only where it exists), a state folder and
+/// a private TMPDIR (where the run's folder, and with it any fifo, must not remain).
+struct Host {
+    dir: tempfile::TempDir,
+    conf: PathBuf,
+    pkg: PathBuf,
+    state: PathBuf,
+    tmp: PathBuf,
+    path: String,
+}
+
+impl Host {
+    fn new(helper: &Distccd) -> Host {
+        let dir = tempfile::tempdir().unwrap();
+        let conf = dir.path().join("makepkg.conf");
+        std::fs::write(&conf, config_for_this_machine()).unwrap();
+        let pkg = dir.path().join("pkg");
+        std::fs::create_dir(&pkg).unwrap();
+        for e in std::fs::read_dir(manifest_dir().join("tests/pool-package"))
+            .unwrap()
+            .flatten()
+        {
+            std::fs::copy(e.path(), pkg.join(e.file_name())).unwrap();
+        }
+        let masq = dir.path().join("distcc-bin");
+        std::fs::create_dir(&masq).unwrap();
+        for name in ["cc", "gcc", "x86_64-linux-gnu-gcc"] {
+            std::os::unix::fs::symlink("/usr/bin/distcc", masq.join(name)).unwrap();
+        }
+        let state = dir.path().join("state");
+        let tmp = dir.path().join("tmp");
+        std::fs::create_dir(&state).unwrap();
+        std::fs::create_dir(&tmp).unwrap();
+        let host = Host {
+            path: format!("{}:/usr/bin:/bin", masq.display()),
+            dir,
+            conf,
+            pkg,
+            state,
+            tmp,
+        };
+        let r = run(&host.conf, &["add-host", &helper.spec(JOBS), "--yes"]);
+        assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+        let text = std::fs::read_to_string(&host.conf).unwrap();
+        assert!(text.contains(&format!("-j{JOBS}")), "{text}");
+        host
+    }
+
+    fn command(&self, kind: &str, extra: &[&str]) -> Command {
+        if is_root() {
+            ensure_build_user();
+            let status = Command::new("chown")
+                .args(["-R", BUILD_USER])
+                .arg(self.dir.path())
+                .status()
+                .unwrap();
+            assert!(status.success());
+        }
+        let vars = vec![
+            ("PATH", self.path.clone()),
+            ("HOME", self.dir.path().join("home").display().to_string()),
+            ("LANG", "C".into()),
+            ("TMPDIR", self.tmp.display().to_string()),
+            ("POOL_BUILD", kind.into()),
+            ("ALARM_DISTCC_STATE_DIR", self.state.display().to_string()),
+        ];
+        let mut cmd = as_build_user("timeout", &vars);
+        cmd.arg("300")
+            .arg(tool_for_any_user())
+            .arg("--config")
+            .arg(&self.conf)
+            .args(["build", "-f", "-C", "--nodeps", "--noconfirm"])
+            .args(extra)
+            .current_dir(&self.pkg)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    fn receipts(&self) -> Vec<Receipt> {
+        receipts(&self.state.join("builds.jsonl"))
+    }
+
+    fn leftovers(&self) -> Vec<String> {
+        std::fs::read_dir(&self.tmp)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+}
+
+fn slow_helper() -> Distccd {
+    Helper::default()
+        .serve("x86_64-linux-gnu-gcc", "x86_64-linux-gnu-gcc")
+        .serve("gcc", "gcc")
+        .serve("cc", "gcc")
+        .delay(1.0)
+        .jobs(JOBS)
+        .start()
+}
+
+#[test]
+fn make_4_3_and_ninja_1_11_get_every_slot_through_the_pool() {
+    if let Some(why) = cannot_build_here() {
+        return skip("the job pool on this machine's make and ninja", &why);
+    }
+    if toolchain_carch() != "x86_64" {
+        return not_on_this_arch("the job pool", "the test package builds for x86_64");
+    }
+    for kind in ["meson", "cmake-ninja", "cmake-make", "make", "nested"] {
+        let helper = slow_helper();
+        let host = Host::new(&helper);
+        let out = host.command(kind, &[]).output().unwrap();
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(0), "{kind}: {all}");
+        let r = host.receipts().pop().expect("a receipt");
+        let compiled = helper
+            .compiled_at_least((r.units_on_helpers + r.checks_on_helpers) as usize)
+            .len();
+        check_common(&r, compiled, kind, &all);
+        let pool = r.pool.as_ref().expect("a job pool");
+        assert!(
+            !pool.jobserver,
+            "make 4.3 never gets the fifo: {}",
+            pool.summary
+        );
+        assert!(
+            pool.summary.contains("make 4.3 takes -j8")
+                && pool
+                    .summary
+                    .contains("given -j8 by alarm-distcc's ninja wrapper"),
+            "{}",
+            pool.summary
+        );
+        assert!(
+            all.contains(&pool.summary),
+            "said at the start and in the receipt"
+        );
+        // More than ninja would run by itself here, never more than the pool (nested aside:
+        // make 4.3 cannot share with ninja 1.11, and the receipt says why).
+        let most = build_most(&r);
+        if ninja_default() < JOBS - 1 {
+            assert!(
+                most > ninja_default(),
+                "{kind}: at most {most} at once\n{all}"
+            );
+        }
+        if kind != "nested" {
+            assert!(most <= JOBS, "{kind}: {most} at once");
+        }
+        assert!(host.leftovers().is_empty(), "{:?}", host.leftovers());
+    }
+}
+
+#[test]
+fn the_wrapper_is_the_real_ninja_outside_a_pool_run() {
+    if missing(&["ninja"]).is_some() {
+        return skip("the ninja wrapper", "ninja is not installed");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    alarm_distcc::pool::wrapper::install(dir.path()).unwrap();
+    let wrapper = dir.path().join("ninja");
+    let path = format!("{}:/usr/bin:/bin", dir.path().display());
+    let real = Command::new("ninja").arg("--version").output().unwrap();
+    // Outside a pool, and in a pool for a package that asked for a serial build (makepkg
+    // unsets MAKEFLAGS for options=(!makeflags)): the real ninja, arguments untouched.
+    for pool in [None, Some("8")] {
+        let mut c = Command::new(&wrapper);
+        c.env_clear().env("PATH", &path).arg("--version");
+        if let Some(n) = pool {
+            c.env("ALARM_DISTCC_POOL_JOBS", n);
+        }
+        let o = c.output().unwrap();
+        assert_eq!(o.stdout, real.stdout);
+    }
+    // In a pool: -j8 unless the caller gave its own -j.
+    let project = tempfile::tempdir().unwrap();
+    std::fs::write(
+        project.path().join("build.ninja"),
+        "rule show\n  command = echo $$NINJA_JOBS_SEEN\nbuild x: show\n",
+    )
+    .unwrap();
+    let args_seen = |extra: &[&str]| {
+        let spy = tempfile::tempdir().unwrap();
+        // A stand-in "real" ninja after the wrapper on PATH, printing its arguments.
+        std::fs::write(spy.path().join("ninja"), "#!/bin/sh\necho \"$@\"\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(
+            spy.path().join("ninja"),
+            std::fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
+        let o = Command::new(&wrapper)
+            .env_clear()
+            .env(
+                "PATH",
+                format!("{}:{}", dir.path().display(), spy.path().display()),
+            )
+            .env("ALARM_DISTCC_POOL_JOBS", "8")
+            .env("MAKEFLAGS", "-j8")
+            .args(extra)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    assert_eq!(args_seen(&["-C", "build"]), "-j8 -C build");
+    assert_eq!(args_seen(&["-j3", "-C", "build"]), "-j3 -C build");
+    assert_eq!(args_seen(&["-t", "compdb"]), "-t compdb");
+}
+
+#[test]
+fn a_killed_or_interrupted_wrapper_leaves_no_process_and_no_run_folder() {
+    if let Some(why) = cannot_build_here() {
+        return skip("the job pool's clean-up", &why);
+    }
+    if toolchain_carch() != "x86_64" {
+        return not_on_this_arch("the job pool's clean-up", "the package builds for x86_64");
+    }
+    for signal in ["KILL", "INT"] {
+        let helper = Helper::default()
+            .serve("x86_64-linux-gnu-gcc", "x86_64-linux-gnu-gcc")
+            .serve("gcc", "gcc")
+            .serve("cc", "gcc")
+            .delay(20.0)
+            .jobs(JOBS)
+            .start();
+        let host = Host::new(&helper);
+        let child = host
+            .command("make", &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Wait until the helper has jobs in hand: the build is in full flight.
+        let started = Instant::now();
+        while helper.log_text().matches("compile from").count() < 2 {
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "no job reached the helper"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let tool = find_tool_pid(&host.conf).expect("the wrapper runs");
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(tool.to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let out = child.wait_with_output().unwrap();
+        // Everything the build started is gone within a few seconds, and so is its folder.
+        let until = Instant::now() + Duration::from_secs(15);
+        loop {
+            let left = processes_with(&host.tmp);
+            if left.is_empty() && host.leftovers().is_empty() {
+                break;
+            }
+            assert!(
+                Instant::now() < until,
+                "{signal}: left behind: {left:?}, {:?}",
+                host.leftovers()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        if signal == "INT" {
+            // makepkg's own exit on Ctrl-C, passed on; the receipt says it was interrupted.
+            assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+            let r = host
+                .receipts()
+                .pop()
+                .expect("a receipt for the interrupted build");
+            assert!(r.interrupted, "{r:?}");
+            assert!(text(&out).contains("interrupted"), "{}", text(&out));
+        }
+    }
+}
+
+/// The pid of the tool's process building with `conf`, if one runs.
+fn find_tool_pid(conf: &Path) -> Option<u32> {
+    let conf = conf.display().to_string();
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|e| {
+        let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let args: Vec<String> = cmdline
+            .split(|&b| b == 0)
+            .map(|a| String::from_utf8_lossy(a).into_owned())
+            .collect();
+        let is_tool = args.first()?.ends_with("/alarm-distcc")
+            && args.iter().any(|a| a == &conf)
+            && args.iter().any(|a| a == "build");
+        is_tool.then_some(pid)
+    })
+}
+
+/// Processes (not zombies) whose environment has TMPDIR=`tmp`: this host's build alone, as
+/// other tests build beside it as the same user.
+fn processes_with(tmp: &Path) -> Vec<String> {
+    let marker = format!("TMPDIR={}", tmp.display());
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    dir.flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+            let ours = env.split(|&b| b == 0).any(|v| v == marker.as_bytes());
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let zombie = stat
+                .rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+            let cmd = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            (ours && !zombie)
+                .then(|| format!("{pid} {}", String::from_utf8_lossy(&cmd).replace('\0', " ")))
+        })
+        .collect()
+}
+
+// --- today's generation, in a Debian testing root ------------------------------------
+
+/// The testing root with the helper's distccd started inside it (each job takes `delay`
+/// seconds), the package and the config for its build user; returns the root and the port.
+fn testing_host(delay: f64) -> (Pi, u16) {
+    let root = Pi::helper_root(PiArch::Arm64, Suite::Testing);
+    let port = free_port();
+    let versions =
+        root.root_ok("make --version | head -1; ninja --version; makepkg --version | head -1");
+    assert!(
+        versions.contains("GNU Make 4.4") && versions.contains("1.13."),
+        "{versions}"
+    );
+    root.root_ok(&format!(
+        "mkdir -p /opt/helper/bin && cd /opt/helper/bin && \
+         for n in cc gcc x86_64-linux-gnu-gcc; do \
+           printf '#!/bin/sh\\nsleep {delay}\\nexec /usr/bin/gcc \"$@\"\\n' > $n; chmod 755 $n; echo $n; \
+         done > /opt/helper/cmdlist && \
+         touch /var/log/distccd.log && chmod 666 /var/log/distccd.log && \
+         DISTCC_CMDLIST=/opt/helper/cmdlist PATH=/opt/helper/bin:/usr/bin:/bin \
+           distccd --daemon --listen 127.0.0.1 --port {port} --allow 127.0.0.1 --jobs {JOBS} \
+           --log-file /var/log/distccd.log --log-level info --pid-file /run/distccd.pid"
+    ));
+    let home = root.path("home/builder");
+    std::fs::write(home.join("makepkg.conf"), config_for_this_machine()).unwrap();
+    let pkg = home.join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    for e in std::fs::read_dir(manifest_dir().join("tests/pool-package"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(e.path(), pkg.join(e.file_name())).unwrap();
+    }
+    // The root has ALARM's masquerade folder, which makepkg puts first on PATH itself.
+    root.root_ok(
+        "mkdir -p /home/builder/state /home/builder/tmp && chown -R builder: /home/builder",
+    );
+    let edit = root.sh(
+        Some("builder"),
+        120,
+        &[],
+        &format!("alarm-distcc --config ~/makepkg.conf --yes add-host 127.0.0.1:{port}/{JOBS}"),
+    );
+    assert!(edit.status.success(), "{}", text(&edit));
+    (root, port)
+}
+
+fn testing_build(root: &Pi, kind: &str) -> (Output, Option<Receipt>) {
+    let out = root.sh(
+        Some("builder"),
+        600,
+        &[
+            ("POOL_BUILD", kind),
+            ("TMPDIR", "/home/builder/tmp"),
+            ("ALARM_DISTCC_STATE_DIR", "/home/builder/state"),
+        ],
+        "cd ~/pkg && \
+         alarm-distcc --config ~/makepkg.conf build -f -C --nodeps --noconfirm",
+    );
+    let r = receipts(&root.path("home/builder/state/builds.jsonl")).pop();
+    (out, r)
+}
+
+fn stop_helper(root: &Pi) {
+    let _ = root.sh(
+        None,
+        20,
+        &[],
+        "kill $(cat /run/distccd.pid) 2>/dev/null; sleep 0.5; pkill -KILL distccd; true",
+    );
+}
+
+#[test]
+fn make_4_4_and_ninja_1_13_share_one_fifo_jobserver() {
+    if let Some(why) = cannot_make_root(Suite::Testing) {
+        return skip(
+            "the job pool on Debian testing's make 4.4 and ninja 1.13",
+            &why,
+        );
+    }
+    let (root, _port) = testing_host(1.0);
+    let log = root.path("var/log/distccd.log");
+    for kind in ["meson", "cmake-ninja", "cmake-make", "make", "nested"] {
+        let before = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("COMPILE_OK")
+            .count();
+        let (out, r) = testing_build(&root, kind);
+        let all = text(&out);
+        assert!(out.status.success(), "{kind}: {all}");
+        let r = r.expect("a receipt");
+        std::thread::sleep(Duration::from_millis(300));
+        let compiled = std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .matches("COMPILE_OK")
+            .count()
+            - before;
+        check_common(&r, compiled, kind, &all);
+        let pool = r.pool.as_ref().expect("a job pool");
+        assert!(pool.jobserver, "{}", pool.summary);
+        assert!(
+            pool.summary.contains("make 4.4.1 joins the jobserver")
+                && pool.summary.contains("ninja 1.13.2 joins the jobserver"),
+            "{}",
+            pool.summary
+        );
+        let most = build_most(&r);
+        if ninja_default() < JOBS - 1 {
+            assert!(
+                most > ninja_default(),
+                "{kind}: at most {most} at once\n{all}"
+            );
+        }
+        // One pool for make and the ninja it starts: never more than N, nested included.
+        assert!(
+            most <= JOBS,
+            "{kind}: {most} distcc jobs at once of a pool of {JOBS}"
+        );
+        assert!(
+            pool.most_in_use_build > ninja_default().min(JOBS - 1),
+            "{pool:?}"
+        );
+        assert!(pool.most_in_use_build <= JOBS, "{pool:?}");
+        let left = std::fs::read_dir(root.path("home/builder/tmp"))
+            .unwrap()
+            .count();
+        assert_eq!(left, 0, "the run's folder (and its fifo) stays behind");
+    }
+    stop_helper(&root);
+}
