@@ -115,9 +115,16 @@ impl Pi {
 
     /// `alarm-distcc --config CONF <args>` as the build user, in the package folder.
     fn tool(&self, args: &[&str]) -> Command {
+        self.tool_with(args, &[])
+    }
+
+    /// The same with `extra` variables in its (otherwise clean) environment.
+    fn tool_with(&self, args: &[&str], extra: &[(&'static str, String)]) -> Command {
         self.own();
         let tool = tool_for_any_user();
-        let mut cmd = as_build_user("timeout", &self.vars());
+        let mut vars = self.vars();
+        vars.extend_from_slice(extra);
+        let mut cmd = as_build_user("timeout", &vars);
         cmd.arg("300")
             .arg(tool)
             .arg("--config")
@@ -464,6 +471,50 @@ fn the_live_view_draws_in_a_terminal_and_keeps_makepkgs_lines() {
         "{out:?}"
     );
     assert!(out.contains("compile units: 4 of 4 on helpers"), "{out:?}");
+}
+
+/// The terminals a Pi is used from: the Linux console, and screen or tmux (over ssh). Their
+/// `tput sgr0` ends with SI (`\x0f`), which makepkg prints around every `==>` line.
+const PI_TERMS: [&str; 3] = ["linux", "screen", "tmux-256color"];
+
+#[test]
+fn receipts_read_makepkgs_lines_on_the_console_screen_and_tmux() {
+    if let Some(why) = cannot_build() {
+        return skip("build receipts on the Pi's terminals", &why);
+    }
+    for term in PI_TERMS {
+        let (_helper, pi) = helper_and_pi(None, 4, 0);
+        let cmd = pi.tool_with(
+            &["build", "--baseline", "--nodeps", "--noconfirm"],
+            &[("TERM", term.to_string())],
+        );
+        let out = in_a_terminal(cmd, |_| {});
+        // makepkg coloured its lines with this TERM's own codes, SI included.
+        assert!(
+            out.contains("\x0f"),
+            "{term}: no SI in makepkg's colours:\n{out:?}"
+        );
+        let rs = pi.receipts();
+        assert_eq!(rs.len(), 2, "{term}:\n{out:?}");
+        for r in &rs {
+            assert_eq!(r.package.as_deref(), Some("distcc-hello"), "{term}: {r:?}");
+            assert_eq!(r.version.as_deref(), Some("1.0-1"), "{term}");
+            let phases: Vec<&str> = r.phases.iter().map(|p| p.phase.as_str()).collect();
+            assert!(
+                phases.contains(&"build") && phases.contains(&"package"),
+                "{term}: {phases:?}"
+            );
+        }
+        assert!(
+            rs[1].speedup.is_some(),
+            "{term}: no speed-up against the baseline: {:?}",
+            rs[1].speedup_note
+        );
+        assert!(
+            out.contains("speed-up: ") && !out.contains("(package unknown)"),
+            "{term}"
+        );
+    }
 }
 
 #[test]

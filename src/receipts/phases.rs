@@ -24,27 +24,38 @@ pub struct Phases {
     pub finished: bool,
 }
 
-/// A line without its colour codes (CSI sequences), as makepkg prints it on a terminal.
+/// A line without its colour codes and other terminal controls, as makepkg prints it on a
+/// terminal: CSI sequences (`ESC [ ... m`), charset switches (`ESC ( B`) and the C0 controls
+/// some terminals' `tput sgr0` adds (screen, tmux and the Linux console end it with SI,
+/// `\x0f`), so the `==>` lines read the same on every TERM.
 pub fn plain(line: &str) -> String {
     let mut out = String::with_capacity(line.len());
     let mut chars = line.chars().peekable();
     while let Some(c) = chars.next() {
         if c == '\u{1b}' {
-            if chars.peek() == Some(&'[') {
-                chars.next();
-                for c in chars.by_ref() {
-                    if ('@'..='~').contains(&c) {
-                        break;
+            match chars.peek() {
+                Some('[') => {
+                    chars.next();
+                    for c in chars.by_ref() {
+                        if ('@'..='~').contains(&c) {
+                            break;
+                        }
                     }
                 }
-            } else if chars.peek() == Some(&'(') {
-                // charset switch, as tput sgr0 writes it: ESC ( B
-                chars.next();
-                chars.next();
+                // ESC ( B and the like: a charset designation, one more character.
+                Some('(' | ')' | '*' | '+') => {
+                    chars.next();
+                    chars.next();
+                }
+                // Any other two-character escape (ESC 7, ESC =, ...).
+                Some(_) => {
+                    chars.next();
+                }
+                None => {}
             }
             continue;
         }
-        if c != '\r' {
+        if c == '\t' || !c.is_control() {
             out.push(c);
         }
     }
