@@ -20,6 +20,22 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// A hint for a command line clap refused inside `build`: makepkg's `-c` (--clean) is
+/// alarm-distcc's `--config` there, and makepkg's flags must follow `--`.
+pub fn build_hint(err: &clap::Error, args: &[String]) -> Option<&'static str> {
+    use clap::error::ErrorKind;
+    let output_only = matches!(
+        err.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    );
+    (!output_only && args.iter().skip(1).any(|a| a == "build")).then_some(
+        "hint: makepkg's own flags go after `--`, e.g. `alarm-distcc build -- -c` for makepkg's \
+         --clean (before `--`, -c is alarm-distcc's --config)",
+    )
+}
+
 #[derive(Debug, Clone, clap::Args)]
 pub struct GlobalOpts {
     /// makepkg.conf to edit [default: $MAKEPKG_CONF, else /etc/makepkg.conf]

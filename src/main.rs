@@ -26,7 +26,15 @@ fn main() {
     }
     // Nothing is written before the last confirm, and writes are atomic, so stopping here is
     // always safe; the handler only has to say so.
-    let cli = alarm_distcc::cli::Cli::parse();
+    let args: Vec<String> = std::env::args().collect();
+    let cli = alarm_distcc::cli::Cli::try_parse_from(&args).unwrap_or_else(|e| {
+        if let Some(hint) = alarm_distcc::cli::build_hint(&e, &args) {
+            let _ = e.print();
+            eprintln!("{hint}");
+            std::process::exit(2);
+        }
+        e.exit()
+    });
     if matches!(cli.command, alarm_distcc::cli::Command::Build { .. }) {
         // makepkg runs in a group of its own, the terminal's foreground when there is one, so
         // Ctrl-C reaches it there; otherwise it arrives here and is passed on. makepkg cleans

@@ -478,3 +478,19 @@ fn color_always_colours_the_diff_and_never_does_not() {
     let r = run(&conf, &["set-local", "2", "--dry-run", "--color", "never"]);
     assert!(!r.stdout.contains('\x1b'), "{:?}", r.stdout);
 }
+
+#[test]
+fn build_with_makepkgs_clean_flag_says_where_makepkgs_flags_go() {
+    let out = bin().args(["build", "-c"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("a value is required for '--config")
+            && err.contains("alarm-distcc build -- -c"),
+        "{err}"
+    );
+    // Other commands' mistakes get no makepkg hint.
+    let out = bin().args(["show", "-c"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("build --"));
+}
