@@ -602,6 +602,60 @@ fn sort_from_builds_ranks_helpers_by_their_recorded_throughput() {
     let o = c.output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("run `alarm-distcc build` first"));
+
+    // Under sudo (README's flow: writing /etc/makepkg.conf needs it), the invoking user's
+    // receipts count: sudo's environment, root's own HOME, no ALARM_DISTCC_STATE_DIR.
+    if !is_root() {
+        return skip("sort --from-builds under sudo", "not running as root");
+    }
+    let home = dir.path().join("home-of-pi");
+    let user_store = home.join(".local/state/alarm-distcc/builds.jsonl");
+    alarm_distcc::receipts::store::append(&user_store, &receipt).unwrap();
+    let passwd = dir.path().join("passwd");
+    std::fs::write(
+        &passwd,
+        format!(
+            "root:x:0:0::/root:/bin/bash\npi:x:1000:1000::{}:/bin/bash\n",
+            home.display()
+        ),
+    )
+    .unwrap();
+    let under_sudo = |args: &[&str]| {
+        let mut c = bin();
+        c.env_remove("ALARM_DISTCC_STATE_DIR")
+            .env_remove("XDG_STATE_HOME")
+            .env("HOME", "/root")
+            .env("SUDO_USER", "pi")
+            .env("ALARM_DISTCC_PASSWD", &passwd)
+            .arg("--config")
+            .arg(&conf)
+            .args(args);
+        let o = c.output().unwrap();
+        (
+            o.status.code(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        )
+    };
+    std::fs::write(
+        &conf,
+        "CARCH=\"aarch64\"\nBUILDENV=(distcc)\nDISTCC_HOSTS=\"127.0.0.21:3636/4 127.0.0.22:3636/4\"\nMAKEFLAGS=\"-j8\"\n",
+    )
+    .unwrap();
+    let (code, out) = under_sudo(&["sort", "--from-builds", "--dry-run"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("+DISTCC_HOSTS=\"127.0.0.22:3636/4 127.0.0.21:3636/4\""),
+        "{out}"
+    );
+    let (_, out) = under_sudo(&["doctor", "--offline"]);
+    assert!(out.contains("last build"), "{out}");
+    let (code, out) = under_sudo(&["builds"]);
+    assert_eq!(code, Some(0), "{out}");
+    assert!(!out.contains("no build"), "{out}");
 }
 
 #[test]

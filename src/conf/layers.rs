@@ -109,17 +109,7 @@ impl Env {
         let makepkg_conf = std::env::var_os("MAKEPKG_CONF")
             .filter(|v| !v.is_empty())
             .map(PathBuf::from);
-        // Only under sudo are the uid and the passwd database worth reading.
-        let sudo_home = std::env::var("SUDO_USER").ok().and_then(|user| {
-            sudo_user_home(
-                Some(&user),
-                is_root(),
-                &std::fs::read_to_string(
-                    std::env::var_os("ALARM_DISTCC_PASSWD").unwrap_or_else(|| "/etc/passwd".into()),
-                )
-                .unwrap_or_default(),
-            )
-        });
+        let sudo_home = invoking_sudo_user_home();
         let (user_config_dir, user_home) = match sudo_home {
             Some(home) => (Some(home.join(".config")), Some(home)),
             None => (dirs::config_dir(), dirs::home_dir()),
@@ -170,6 +160,21 @@ fn is_root() -> bool {
                 .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
         })
         .unwrap_or(false)
+}
+
+/// Under sudo (root with SUDO_USER), the invoking user's home from the passwd database
+/// (ALARM_DISTCC_PASSWD in tests); None otherwise.
+pub fn invoking_sudo_user_home() -> Option<PathBuf> {
+    // Only under sudo are the uid and the passwd database worth reading.
+    let user = std::env::var("SUDO_USER").ok()?;
+    sudo_user_home(
+        Some(&user),
+        is_root(),
+        &std::fs::read_to_string(
+            std::env::var_os("ALARM_DISTCC_PASSWD").unwrap_or_else(|| "/etc/passwd".into()),
+        )
+        .unwrap_or_default(),
+    )
 }
 
 /// makepkg refuses to run as root, so under `sudo` the user whose files count is SUDO_USER:

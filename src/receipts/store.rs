@@ -13,10 +13,15 @@ pub const READ_LAST: usize = 2000;
 const MAX_READ: u64 = 16 * 1024 * 1024;
 
 /// The tool's state folder: `ALARM_DISTCC_STATE_DIR` (tests), else
-/// `$XDG_STATE_HOME/alarm-distcc`, else `~/.local/state/alarm-distcc`.
+/// `$XDG_STATE_HOME/alarm-distcc`, else `~/.local/state/alarm-distcc`. Under sudo it is the
+/// invoking user's (`~USER/.local/state/alarm-distcc`): their builds are the ones recorded
+/// (makepkg never runs as root), and `sudo alarm-distcc sort --from-builds` reads them.
 pub fn dir() -> Option<PathBuf> {
     if let Some(dir) = std::env::var_os("ALARM_DISTCC_STATE_DIR") {
         return Some(PathBuf::from(dir));
+    }
+    if let Some(home) = crate::conf::layers::invoking_sudo_user_home() {
+        return Some(home.join(".local/state/alarm-distcc"));
     }
     dirs::state_dir().map(|d| d.join("alarm-distcc"))
 }
