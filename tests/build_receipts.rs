@@ -659,6 +659,63 @@ fn sort_from_builds_ranks_helpers_by_their_recorded_throughput() {
 }
 
 #[test]
+fn no_speedup_is_claimed_when_nothing_went_through_distcc() {
+    if let Some(why) = cannot_build() {
+        return skip("no speed-up without distcc", &why);
+    }
+    let (_helper, mut pi) = helper_and_pi(None, 4, 0);
+    let with_masquerade = pi.path.clone();
+    // makepkg's compilers reach distcc only through a masquerade folder first on PATH: here
+    // the compiler is found without it.
+    pi.path = with_masquerade
+        .split(':')
+        .skip(1)
+        .collect::<Vec<_>>()
+        .join(":");
+    let out = pi
+        .tool(&["build", "--baseline", "--nodeps", "--noconfirm"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = pi.receipts().pop().unwrap();
+    assert!(r.distcc && r.units == 0, "{r:?}");
+    assert!(r.speedup.is_none(), "{:?}", r.speedup);
+    assert!(
+        r.speedup_note
+            .as_deref()
+            .is_some_and(|n| n.contains("no compile went through distcc")),
+        "{:?}",
+        r.speedup_note
+    );
+    let advice = r.advice.join("\n");
+    assert!(
+        advice.contains("no compile went through distcc"),
+        "{advice}"
+    );
+    if !std::path::Path::new("/usr/lib/distcc/bin").is_dir() {
+        assert!(advice.contains("/usr/lib/distcc/bin"), "{advice}");
+    }
+    assert!(!text(&out).contains("speed-up: 1."), "{}", text(&out));
+
+    // With distcc reached: a baseline, then a rebuild that compiles nothing (-e keeps the
+    // objects): no speed-up for it either.
+    pi.path = with_masquerade;
+    let out = pi
+        .tool(&["build", "--baseline", "--nodeps", "--noconfirm"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(pi.receipts().pop().unwrap().speedup.is_some());
+    let out = pi.build(&["-e"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let r = pi.receipts().pop().unwrap();
+    assert_eq!(r.units, 0, "{}", text(&out));
+    assert!(r.speedup.is_none(), "{:?}\n{}", r.speedup, text(&out));
+}
+
+#[test]
 fn build_refuses_root_as_makepkg_does() {
     if !is_root() {
         return skip("build_refuses_root_as_makepkg_does", "not running as root");

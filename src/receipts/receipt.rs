@@ -153,6 +153,10 @@ pub struct Context {
     pub compressor: Option<(String, Vec<String>)>,
     pub pool: Option<PoolUse>,
     pub build_systems: BTreeMap<String, u32>,
+    /// Whether ALARM's masquerade folder (/usr/lib/distcc/bin) exists here, and CC/CXX as
+    /// the build's environment had them: why nothing may have gone through distcc.
+    pub masquerade_dir: bool,
+    pub cc_env: Vec<(String, String)>,
 }
 
 impl Receipt {
@@ -322,6 +326,12 @@ impl Receipt {
             self.speedup_note = Some("the build failed: no speed-up is measured".into());
             return;
         }
+        if self.units == 0 {
+            self.speedup_note = Some(
+                "no compile went through distcc in this build, so no speed-up is measured".into(),
+            );
+            return;
+        }
         let base = previous
             .iter()
             .rev()
@@ -335,6 +345,16 @@ impl Receipt {
             return;
         };
         if self.wall_seconds <= 0.0 {
+            return;
+        }
+        // A baseline whose compiles distcc saw (a masquerade folder on PATH) must have made
+        // the same units: a rebuild that compiled less is no measure.
+        if base.units > 0 && base.units != self.units {
+            self.speedup_note = Some(format!(
+                "the local-only build compiled {} unit(s) and this one {}: not the same work, \
+                 so no speed-up is measured (`build --baseline` builds both from a clean src/)",
+                base.units, self.units
+            ));
             return;
         }
         let build_phase = match (base.phase("build"), self.phase("build")) {
@@ -568,6 +588,32 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
         && comp >= 2.0
     {
         out.push(compression_advice(comp, wall, ctx));
+    }
+    if r.distcc && r.exit_code == 0 && r.units == 0 && r.phase("build").is_some() {
+        let absolute: Vec<String> = ctx
+            .cc_env
+            .iter()
+            .filter(|(_, v)| v.starts_with('/'))
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let why = if !ctx.masquerade_dir {
+            "makepkg sends compilers through distcc only by putting /usr/lib/distcc/bin first \
+             on PATH, and that folder is missing here (ALARM's distcc package makes it)"
+                .to_string()
+        } else if !absolute.is_empty() {
+            format!(
+                "{} names the compiler by its path, which bypasses distcc's folder on PATH: \
+                 use the bare name (CC=gcc) or unset it",
+                absolute.join(" ")
+            )
+        } else {
+            "the package called its compiler by a full path, or nothing in it compiles C or \
+             C++ (a prebuilt or script-only package)"
+                .to_string()
+        };
+        out.push(format!(
+            "no compile went through distcc in this build: {why}"
+        ));
     }
     if r.distcc && r.units > 0 && r.units_on_helpers == 0 {
         let why = r

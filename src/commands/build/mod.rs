@@ -569,6 +569,11 @@ fn build_once(
             }),
         }),
         build_systems: seen.build_systems.clone(),
+        masquerade_dir: Path::new("/usr/lib/distcc/bin").is_dir(),
+        cc_env: ["CC", "CXX"]
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
+            .collect(),
     };
     Ok(Receipt::new(&ctx, &seen.log.done, &seen.phases, previous))
 }
