@@ -336,6 +336,13 @@ fn a_helper_stopped_part_way_shows_its_fallbacks_and_backoff() {
     let all = text(&out);
     assert!(all.contains(&format!("helper {spec} failed")), "{all}");
     assert!(all.contains("went into backoff"), "{all}");
+    // The advice's command works as printed: it names the config the build was given.
+    let probe = format!("alarm-distcc --config {} probe {spec}", pi.conf.display());
+    assert!(
+        r.advice.iter().any(|a| a.contains(&probe)),
+        "{:?}",
+        r.advice
+    );
 }
 
 #[test]
@@ -713,6 +720,55 @@ fn no_speedup_is_claimed_when_nothing_went_through_distcc() {
     let r = pi.receipts().pop().unwrap();
     assert_eq!(r.units, 0, "{}", text(&out));
     assert!(r.speedup.is_none(), "{:?}\n{}", r.speedup, text(&out));
+}
+
+#[test]
+fn a_build_that_never_started_keeps_no_receipt_and_a_failed_one_is_not_ok() {
+    if let Some(why) = cannot_build() {
+        return skip("failed builds in the receipts", &why);
+    }
+    let (_helper, pi) = helper_and_pi(None, 4, 0);
+    // No PKGBUILD: makepkg stops at once.
+    std::fs::remove_file(pi.pkg.join("PKGBUILD")).unwrap();
+    let out = pi.build(&[]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("no receipt kept"), "{}", text(&out));
+    assert!(pi.receipts().is_empty(), "{:?}", pi.receipts());
+
+    // A build that fails in build(): kept, shown failed, and doctor does not call it ok.
+    std::fs::copy(
+        manifest_dir().join("tests/e2e-package/PKGBUILD"),
+        pi.pkg.join("PKGBUILD"),
+    )
+    .unwrap();
+    // (The package's sources are not checksummed: makepkg gets as far as build().)
+    std::fs::write(pi.pkg.join("sum.c"), "this is not C\n").unwrap();
+    let out = pi.build(&[]);
+    let code = out.status.code().unwrap_or(-1);
+    assert_ne!(code, 0, "{}", text(&out));
+    let r = pi.receipts().pop().expect("a receipt for the failed build");
+    assert_eq!(r.exit_code, code);
+    assert!(!r.interrupted);
+    let with_state = |args: &[&str]| {
+        let mut c = bin();
+        c.env("ALARM_DISTCC_STATE_DIR", &pi.state)
+            .arg("--config")
+            .arg(&pi.conf)
+            .args(args);
+        let o = c.output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let doctor = with_state(&["doctor", "--offline"]);
+    assert!(
+        doctor.contains("warning  last build:")
+            && doctor.contains(&format!("makepkg exited {code}")),
+        "{doctor}"
+    );
+    let builds = with_state(&["builds"]);
+    assert!(
+        builds.contains("RESULT") && builds.contains(&format!("failed {code}")),
+        "{builds}"
+    );
 }
 
 #[test]

@@ -47,8 +47,8 @@ pub fn list(json: bool, last: bool) -> Result<()> {
         return Ok(());
     }
     println!(
-        "{:<21} {:<28} {:>9} {:<8} {:>13} {:>8}",
-        "STARTED", "PACKAGE", "WALL", "DISTCC", "UNITS OUT", "SPEED-UP"
+        "{:<21} {:<28} {:<14} {:>9} {:<8} {:>13} {:>8}",
+        "STARTED", "PACKAGE", "RESULT", "WALL", "DISTCC", "UNITS OUT", "SPEED-UP"
     );
     for r in shown {
         let name = format!(
@@ -56,20 +56,25 @@ pub fn list(json: bool, last: bool) -> Result<()> {
             r.package.as_deref().unwrap_or("?"),
             r.version.as_deref().unwrap_or("")
         );
-        let distcc = match (r.distcc, r.baseline, r.exit_code) {
-            (_, _, c) if c != 0 => format!("failed {c}"),
-            (_, true, _) => "baseline".into(),
-            (true, _, _) => "on".into(),
-            (false, _, _) => "off".into(),
+        let distcc = match (r.distcc, r.baseline) {
+            (_, true) => "baseline",
+            (true, _) => "on",
+            (false, _) => "off",
+        };
+        let result = match r.exit_code {
+            0 => "built".to_string(),
+            c if r.interrupted => format!("interrupted {c}"),
+            c => format!("failed {c}"),
         };
         let speed = r
             .speedup
             .as_ref()
             .map_or("-".into(), |s| format!("{:.2}x", s.wall));
         println!(
-            "{:<21} {:<28} {:>9} {:<8} {:>13} {:>8}",
+            "{:<21} {:<28} {:<14} {:>9} {:<8} {:>13} {:>8}",
             r.started,
             escape(&name),
+            result,
             secs(r.wall_seconds),
             distcc,
             format!("{}/{}", r.units_on_helpers, r.units),

@@ -53,9 +53,11 @@ impl LocalReason {
             LocalReason::Backoff { host } => {
                 format!("{host} was in backoff after an earlier failure")
             }
-            LocalReason::LocalSlot => {
-                "distcc picked this machine's slot (the helpers' slots were busy)".into()
-            }
+            // distcc 3.4's dcc_lock_one (where.c) tries slot 0 of every host, in list
+            // order, before slot 1 of any: not a sign that the helpers were full.
+            LocalReason::LocalSlot => "distcc gave it one of this machine's slots (it takes \
+                                       slot 0 of every listed host before slot 1 of any)"
+                .into(),
             LocalReason::Unknown => "the log does not say".into(),
         }
     }
@@ -130,6 +132,11 @@ impl Job {
     /// configure checks are counted apart).
     pub fn is_unit(&self) -> bool {
         if self.is_configure_check() {
+            return false;
+        }
+        // A compile that never finished on its helper (the build was interrupted, the
+        // client cut off: distccd logs CLI_DISCONN) made no object there.
+        if self.on_helper() && !self.ok {
             return false;
         }
         if self.on_helper() || self.compile_from {

@@ -157,6 +157,21 @@ pub struct Context {
     /// the build's environment had them: why nothing may have gone through distcc.
     pub masquerade_dir: bool,
     pub cc_env: Vec<(String, String)>,
+    /// The config was named with --config: the advice's commands name it too.
+    pub config_given: bool,
+}
+
+/// `alarm-distcc ARGS` as the user should type it: with `--config PATH` when the build
+/// was given one, so the command works as printed.
+fn command(ctx: &Context, args: &str) -> String {
+    if ctx.config_given {
+        format!(
+            "alarm-distcc --config {} {args}",
+            crate::session::shell_quote(&ctx.config)
+        )
+    } else {
+        format!("alarm-distcc {args}")
+    }
 }
 
 impl Receipt {
@@ -627,12 +642,13 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
             .find(|g| g.units > 0)
             .map(|g| g.kind.as_str())
         {
-            Some("local_flag") => {
-                ": take the flag out of CFLAGS/CXXFLAGS (or the PKGBUILD), e.g. -march=native \
-                 for the Pi's own -march"
+            Some("local_flag") => ": take the flag out of CFLAGS/CXXFLAGS (or the PKGBUILD), e.g. \
+                 -march=native for the Pi's own -march"
+                .to_string(),
+            Some("fallback") | Some("backoff") => {
+                format!(": check the helper with `{}`", command(ctx, "probe"))
             }
-            Some("fallback") | Some("backoff") => ": check the helper with `alarm-distcc probe`",
-            _ => "",
+            _ => String::new(),
         };
         out.push(format!(
             "0 of {} units went to helpers: {why}{fix}",
@@ -641,12 +657,12 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
     }
     for f in &r.helper_failures {
         out.push(format!(
-            "helper {} fell back {} time(s): {} ({}); `alarm-distcc probe {}` says why{}",
+            "helper {} fell back {} time(s): {} ({}); `{}` says why{}",
             f.host,
             f.jobs,
             f.kind,
             f.first_error,
-            f.host,
+            command(ctx, &format!("probe {}", f.host)),
             if f.kind == "timeout" {
                 ", and a longer DISTCC_IO_TIMEOUT helps a slow link"
             } else {
@@ -663,11 +679,13 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
         && g.units * 5 >= r.units
     {
         out.push(format!(
-            "{} of {} units ({}) ran on the Pi because the helpers' slots were busy: more \
-             helper slots (add-host HOST/N), or `alarm-distcc set-local 0` sends them all out",
+            "{} of {} units ({}) ran on the Pi's own slots: distcc takes slot 0 of every \
+             listed host before slot 1 of any, so localhost/N gets jobs while helpers still \
+             have free slots; `{}` sends them all out",
             g.units,
             r.units,
-            share(f64::from(g.units), f64::from(r.units))
+            share(f64::from(g.units), f64::from(r.units)),
+            command(ctx, "set-local 0")
         ));
     }
     let at_once = r

@@ -83,20 +83,31 @@ pub fn run(session: &Session, opts: &BuildOptions) -> Result<()> {
         }
         eprintln!("build --baseline: first without distcc, then with it");
         let receipt = build_once(session, &makepkg, &setup, &args, true, &previous)?;
-        record(&store_path, &receipt);
-        eprint!("{}", crate::ui::escape_except_colors(&receipt.render()));
-        if receipt.exit_code != 0 {
-            return Err(MakepkgExit(receipt.exit_code).into());
-        }
+        let receipt = keep_and_show(&store_path, receipt)?;
         previous.push(receipt);
     }
     let receipt = build_once(session, &makepkg, &setup, &args, false, &previous)?;
-    record(&store_path, &receipt);
+    keep_and_show(&store_path, receipt)?;
+    Ok(())
+}
+
+/// Keeps the receipt and prints it; makepkg's failure becomes its exit code. A makepkg
+/// that stopped before naming a package (no PKGBUILD, a bad option) built nothing: no
+/// receipt is kept for it, so doctor and `builds` never count it as a build.
+fn keep_and_show(store_path: &Option<PathBuf>, receipt: Receipt) -> Result<Receipt> {
+    if receipt.package.is_none() && receipt.exit_code != 0 && !receipt.interrupted {
+        eprintln!(
+            "makepkg exited {} before it started a package: no receipt kept",
+            receipt.exit_code
+        );
+        return Err(MakepkgExit(receipt.exit_code).into());
+    }
+    record(store_path, &receipt);
     eprint!("{}", crate::ui::escape_except_colors(&receipt.render()));
     if receipt.exit_code != 0 {
         return Err(MakepkgExit(receipt.exit_code).into());
     }
-    Ok(())
+    Ok(receipt)
 }
 
 fn record(path: &Option<PathBuf>, receipt: &Receipt) {
@@ -570,6 +581,7 @@ fn build_once(
         }),
         build_systems: seen.build_systems.clone(),
         masquerade_dir: Path::new("/usr/lib/distcc/bin").is_dir(),
+        config_given: session.opts.config.is_some(),
         cc_env: ["CC", "CXX"]
             .iter()
             .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))

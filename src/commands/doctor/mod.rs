@@ -107,12 +107,21 @@ fn last_build() -> Option<Finding> {
             f.host, f.jobs, f.kind
         )
     });
-    let level = if nothing_out || failed.is_some() {
+    let unfinished = last.exit_code != 0;
+    let level = if nothing_out || failed.is_some() || unfinished {
         Level::Warning
     } else {
         Level::Ok
     };
     let mut message = last.summary();
+    if unfinished {
+        let how = if last.interrupted {
+            format!("it was interrupted (exit {})", last.exit_code)
+        } else {
+            format!("makepkg exited {}", last.exit_code)
+        };
+        message = format!("{message}; {how}");
+    }
     if let Some(f) = failed {
         message = format!("{message}; {f}");
     }
