@@ -1,5 +1,6 @@
 //! The probe, sort --measure and doctor against real distccd daemons on 127.0.0.1.
-//! Only loopback addresses are ever contacted; every daemon is stopped by its own pid.
+//! Only loopback addresses are ever contacted (a LAN address is only tried from an empty
+//! network namespace, where nothing can leave); every daemon is stopped by its own pid.
 
 mod common;
 
@@ -141,6 +142,77 @@ fn refused_denied_and_not_whitelisted() {
     );
     assert_eq!(code, 0, "{v}");
     assert_eq!(v["hosts"][0]["verdict"], "local");
+}
+
+/// `args` run by the tool in an empty network namespace of its own (`unshare -n`: no
+/// interface up, no route, so nothing can leave), bounded in time.
+fn in_empty_netns(conf: &Path, args: &[&str]) -> Option<(i32, String)> {
+    if !is_root() || !distccd::have("unshare") {
+        return None;
+    }
+    let out = std::process::Command::new("timeout")
+        .args(["30", "unshare", "-n"])
+        .arg(env!("CARGO_BIN_EXE_alarm-distcc"))
+        .arg("--config")
+        .arg(conf)
+        .args(args)
+        .output()
+        .unwrap();
+    Some((
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
+#[test]
+fn an_unreachable_helper_is_named_so_and_has_not_drifted() {
+    let dir = tempfile::tempdir().unwrap();
+    // A laptop on the LAN, as the seed lists it; in an empty namespace no route leads there.
+    let conf = config_with(
+        dir.path(),
+        "aarch64",
+        "aarch64-unknown-linux-gnu",
+        "10.0.0.7:3636/6 localhost/2",
+    );
+    let Some((code, out)) = in_empty_netns(&conf, &["probe", "--timeout", "2"]) else {
+        return skip(
+            "an unreachable helper",
+            "needs root and unshare (util-linux)",
+        );
+    };
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("unreachable: network unreachable"), "{out}");
+    assert!(
+        !out.contains("refused") && !out.contains("start distccd"),
+        "{out}"
+    );
+    assert!(
+        out.contains("cannot be reached (network unreachable)"),
+        "{out}"
+    );
+    // The pacman hook: not a toolchain drift, and it never fails the transaction.
+    let (code, out) = in_empty_netns(&conf, &["toolchain-check"]).unwrap();
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("could not be reached (network unreachable)"),
+        "{out}"
+    );
+    assert!(!out.contains("no longer matches"), "{out}");
+    // Refused is refused: a loopback port nothing listens on, and the WSL2 forward named.
+    let dead = free_port();
+    let (code, v, _) = probe_json(&conf, &[&format!("127.0.0.1:{dead}"), "--compiler", "gcc"]);
+    assert_eq!(code, 1);
+    assert_eq!(v["hosts"][0]["attempts"][0]["result"], "refused");
+    assert!(
+        v["hosts"][0]["advice"]
+            .to_string()
+            .contains("--format powershell"),
+        "{v}"
+    );
 }
 
 #[test]

@@ -4,12 +4,19 @@
 use crate::distcc::elf::Arch;
 use crate::distcc::protocol::{Attempt, HostReport, JobKind, Outcome};
 
+/// A helper under WSL2 in its default NAT mode listens inside a VM: the Pi reaches it only
+/// through a port forward on the Windows side.
+const WSL_FORWARD: &str = "a WSL2 helper in its default NAT mode also needs the port \
+                           forwarded on Windows (`alarm-distcc helper --format powershell` \
+                           prints the commands)";
+
 pub fn describe(o: &Outcome, expected: Arch) -> String {
     match o {
         Outcome::Local => "local (runs here, no daemon)".into(),
         Outcome::NotProbed(why) => format!("not probed: {why}"),
         Outcome::Unresolvable(e) => format!("name not found: {e}"),
         Outcome::Refused => "refused: nothing listens".into(),
+        Outcome::Unreachable(why) => format!("unreachable: {why}"),
         Outcome::TimedOut(stage) => format!("timed out ({stage})"),
         Outcome::Rejected => "rejected: closed before DONE".into(),
         Outcome::CompilerMissing(_) => "compiler missing on helper (exit 110)".into(),
@@ -82,11 +89,16 @@ pub fn advice(r: &HostReport, expected: Arch, carch: &str) -> Vec<String> {
                     a.compiler, a.compiler
                 ),
             },
-            Outcome::Refused => {
-                format!("nothing listens on {at}: start distccd there, check the port")
-            }
+            Outcome::Refused => format!(
+                "nothing listens on {at}: start distccd there, check the port; {WSL_FORWARD}"
+            ),
+            Outcome::Unreachable(why) => format!(
+                "{at} cannot be reached ({why}): the helper is off or asleep, on another \
+                 network, or its address changed"
+            ),
             Outcome::TimedOut(stage) => format!(
-                "{at} did not answer in time ({stage}): a firewall, a wrong address, or an overloaded helper"
+                "{at} did not answer in time ({stage}): a firewall, a wrong address, or an \
+                 overloaded helper; {WSL_FORWARD}"
             ),
             Outcome::CompilerMissing(err) => format!(
                 "{at} whitelists `{}` but cannot run it: add its folder to distccd's PATH ({err})",
@@ -118,12 +130,27 @@ pub fn advice(r: &HostReport, expected: Arch, carch: &str) -> Vec<String> {
     out
 }
 
+/// Why the helper could not be talked to at all (off, asleep, gone, nothing listening),
+/// if that is the outcome: then no answer says anything about its compiler.
+pub fn not_reached(o: &Outcome) -> Option<String> {
+    match o {
+        Outcome::Refused => Some("connection refused: nothing listens on the port".into()),
+        Outcome::Unreachable(why) => Some(why.clone()),
+        Outcome::TimedOut("connect") => {
+            Some("no answer to connect: off, asleep or filtered".into())
+        }
+        Outcome::Unresolvable(e) => Some(format!("name not found: {e}")),
+        _ => None,
+    }
+}
+
 pub fn outcome_name(o: &Outcome) -> &'static str {
     match o {
         Outcome::Local => "local",
         Outcome::NotProbed(_) => "not_probed",
         Outcome::Unresolvable(_) => "unresolvable",
         Outcome::Refused => "refused",
+        Outcome::Unreachable(_) => "unreachable",
         Outcome::TimedOut(_) => "timed_out",
         Outcome::Rejected => "rejected",
         Outcome::CompilerMissing(_) => "compiler_missing",

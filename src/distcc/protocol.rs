@@ -275,7 +275,11 @@ pub enum Outcome {
     /// An ssh host: the probe speaks TCP only.
     NotProbed(String),
     Unresolvable(String),
+    /// Connection refused: the host is up, nothing listens on the port.
     Refused,
+    /// No way to the host: no route, network unreachable, host unreachable (a laptop that
+    /// is off or asleep, another network), in the kernel's words.
+    Unreachable(String),
     TimedOut(&'static str),
     /// Closed before `DONE`: the helper's `--allow` list or its compiler whitelist.
     Rejected,
@@ -417,6 +421,18 @@ fn read_packet(
     Ok((value, data))
 }
 
+/// The kernel's reason a connect found no way to the host, in short words.
+fn unreachable_reason(e: &io::Error) -> String {
+    match e.raw_os_error() {
+        Some(libc::EHOSTUNREACH) => "no route to host".into(),
+        Some(libc::ENETUNREACH) => "network unreachable".into(),
+        Some(libc::EHOSTDOWN) => "host is down".into(),
+        Some(libc::EADDRNOTAVAIL) => "address not available here".into(),
+        Some(libc::EACCES) | Some(libc::EPERM) => "blocked by this machine's firewall".into(),
+        _ => e.to_string(),
+    }
+}
+
 fn remaining(deadline: Instant) -> Option<Duration> {
     deadline
         .checked_duration_since(Instant::now())
@@ -438,7 +454,8 @@ fn connect(addrs: &[SocketAddr], deadline: Instant) -> Result<(TcpStream, Durati
             {
                 last = Outcome::TimedOut("connect")
             }
-            Err(_) => last = Outcome::Refused,
+            Err(e) if e.kind() == io::ErrorKind::ConnectionRefused => last = Outcome::Refused,
+            Err(e) => last = Outcome::Unreachable(unreachable_reason(&e)),
         }
     }
     Err(last)

@@ -166,6 +166,22 @@ pub fn toolchain_check(session: &Session, timeout: f64) -> Result<()> {
         let mut lines = Vec::new();
         for j in &judged {
             let spec = &j.report.target.spec;
+            // A helper that is off or asleep has not drifted: say it was not checked.
+            let reasons: Vec<Option<String>> = j
+                .report
+                .attempts
+                .iter()
+                .map(|a| crate::distcc::advice::not_reached(&a.outcome))
+                .collect();
+            if let Some(Some(how)) = reasons.first()
+                && reasons.iter().all(Option::is_some)
+            {
+                lines.push(format!(
+                    "alarm-distcc: helper {spec} could not be reached ({how}), so it was not \
+                     checked: run `alarm-distcc probe` when it is on"
+                ));
+                continue;
+            }
             let mut what: Vec<String> = Vec::new();
             if j.verdict != Verdict::Ok {
                 what.push(
