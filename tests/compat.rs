@@ -625,8 +625,8 @@ fn the_wizards_check_reports_the_difference() {
         s.send(keys).unwrap();
     };
     answer("Slots for this machine", "2\r");
-    answer("Search the network for helpers (", "n");
-    answer("Add a helper?", "y");
+    answer("Search the network for helpers (", "n\r");
+    answer("Add a helper?", "y\r");
     answer("Helper address", &format!("{}\r", nopie.spec(4)));
     s.expect("not usable yet:").unwrap();
     let check = s.expect("Keep this helper anyway?").unwrap();
@@ -635,9 +635,9 @@ fn the_wizards_check_reports_the_difference() {
         said.contains("makes non-PIE objects, this machine's compiler PIE ones"),
         "{said}"
     );
-    s.send("n").unwrap();
+    s.send("n\r").unwrap();
     s.expect("Add a helper?").unwrap();
-    s.send("n").unwrap();
+    s.send("n\r").unwrap();
     let _ = s.expect(Eof);
     assert_eq!(std::fs::read(&conf).unwrap(), original);
 }

@@ -235,7 +235,7 @@ fn the_wizard_offers_what_it_finds_and_scans_nothing_else() {
     s.expect("Slots for this machine").unwrap();
     s.send("2\r").unwrap();
     s.expect("Search the network for helpers (").unwrap();
-    s.send("y").unwrap();
+    s.send("y\r").unwrap();
     s.expect("Helpers to use").unwrap();
     // The usable one starts picked: Enter takes it.
     s.expect("[x] 127.0.0.5:3636").unwrap();
@@ -244,7 +244,7 @@ fn the_wizard_offers_what_it_finds_and_scans_nothing_else() {
     s.expect("Slots for 127.0.0.5:3636").unwrap();
     s.send("6\r").unwrap();
     s.expect("Add another helper?").unwrap();
-    s.send("n").unwrap();
+    s.send("n\r").unwrap();
     s.expect("Write ").unwrap();
     s.send("y\r").unwrap();
     s.expect(expectrl::Eof).unwrap();
@@ -263,7 +263,7 @@ fn the_wizard_offers_what_it_finds_and_scans_nothing_else() {
     s.expect("Slots for this machine").unwrap();
     s.send("0\r").unwrap();
     s.expect("Search the network for helpers (").unwrap();
-    s.send("y").unwrap();
+    s.send("y\r").unwrap();
     s.expect("Helpers to use").unwrap();
     s.expect("127.0.0.33").unwrap();
     s.send("\x1b").unwrap();

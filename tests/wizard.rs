@@ -51,11 +51,24 @@ fn happy_path_on_a_stock_config() {
     let mut s = spawn(&conf, &["--no-probe"]);
     s.expect("Building for: aarch64").unwrap();
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Add a helper?", "y");
-    answer(&mut s, "Helper address", "127.0.0.2\r");
-    answer(&mut s, "Port [3636]", "\r");
+    answer(&mut s, "Add a helper?", "y\r");
+    // `y` and Enter answer one question: the Enter does not reach the next one.
+    let asked = s.expect("Helper address").unwrap();
+    assert!(
+        !String::from_utf8_lossy(asked.before()).contains("needed"),
+        "{}",
+        String::from_utf8_lossy(asked.before())
+    );
+    s.send("127.0.0.2\r").unwrap();
+    let next = s.expect("Port [3636]").unwrap();
+    assert!(
+        !String::from_utf8_lossy(next.before()).contains("an address is needed"),
+        "the Enter after y leaked: {}",
+        String::from_utf8_lossy(next.before())
+    );
+    s.send("\r").unwrap();
     answer(&mut s, "Slots (compile jobs", "6\r");
-    answer(&mut s, "Add another helper?", "n");
+    answer(&mut s, "Add another helper?", "n\r");
     s.expect("DISTCC_HOSTS=\"127.0.0.2:3636/6 localhost/2\", MAKEFLAGS -j8")
         .unwrap();
     s.expect("+BUILDENV=(distcc color !ccache check !sign)")
@@ -78,7 +91,7 @@ fn invalid_host_is_explained_and_asked_again() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
     let mut s = spawn(&conf, &["--no-probe"]);
     answer(&mut s, "Slots for this machine", "0\r");
-    answer(&mut s, "Add a helper?", "y");
+    answer(&mut s, "Add a helper?", "y\r");
     answer(&mut s, "Helper address", "192.168.1.300\r");
     s.expect("not a valid IPv4 address").unwrap();
     answer(&mut s, "Helper address", "127.0.0.3\r");
@@ -86,7 +99,7 @@ fn invalid_host_is_explained_and_asked_again() {
     s.expect("not a whole number from 1 to 65535").unwrap();
     answer(&mut s, "Port [3636]", "\r");
     answer(&mut s, "Slots (compile jobs", "\r");
-    answer(&mut s, "Add another helper?", "n");
+    answer(&mut s, "Add another helper?", "n\r");
     answer(&mut s, "Write ", "y\r");
     assert_eq!(exit_code(s), 0);
     let vars = bash_vars(&[&conf]);
@@ -112,7 +125,7 @@ fn existing_helper_removed() {
         &format!("{DOWN}{DOWN}\r"),
     );
     s.expect("removed 127.0.0.4:3636/4").unwrap();
-    answer(&mut s, "Add a helper?", "n");
+    answer(&mut s, "Add a helper?", "n\r");
     answer(&mut s, "Write ", "y\r");
     assert_eq!(exit_code(s), 0);
     let text = std::fs::read_to_string(&conf).unwrap();
@@ -127,7 +140,7 @@ fn cancel_anywhere_leaves_the_file_byte_identical() {
         let original = std::fs::read(&conf).unwrap();
         let mut s = spawn(&conf, &["--no-probe"]);
         answer(&mut s, "Slots for this machine", "2\r");
-        answer(&mut s, "Add a helper?", "y");
+        answer(&mut s, "Add a helper?", "y\r");
         answer(&mut s, "Helper address", "127.0.0.2\r");
         answer(&mut s, "Port", keys);
         s.expect("cancelled").unwrap();
@@ -143,7 +156,7 @@ fn cancel_anywhere_leaves_the_file_byte_identical() {
     let original = std::fs::read(&conf).unwrap();
     let mut s = spawn(&conf, &["--no-probe"]);
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Add a helper?", "n");
+    answer(&mut s, "Add a helper?", "n\r");
     // Ctrl-D (end of input) at the final confirm is a no, too.
     answer(&mut s, "Write ", "\x04");
     assert_ne!(exit_code(s), 0);
@@ -156,11 +169,11 @@ fn dry_run_walks_everything_and_writes_nothing() {
     let original = std::fs::read(&conf).unwrap();
     let mut s = spawn(&conf, &["--no-probe", "--dry-run"]);
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Add a helper?", "y");
+    answer(&mut s, "Add a helper?", "y\r");
     answer(&mut s, "Helper address", "127.0.0.2\r");
     answer(&mut s, "Port", "\r");
     answer(&mut s, "Slots (compile jobs", "6\r");
-    answer(&mut s, "Add another helper?", "n");
+    answer(&mut s, "Add another helper?", "n\r");
     s.expect("+DISTCC_HOSTS=\"127.0.0.2:3636/6 localhost/2\"")
         .unwrap();
     s.expect("dry run").unwrap();
@@ -179,15 +192,15 @@ fn each_helper_is_probed_as_entered() {
     let original = std::fs::read(&conf).unwrap();
     let mut s = spawn(&conf, &["--timeout", "1"]);
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Search the network for helpers (", "n");
-    answer(&mut s, "Add a helper?", "y");
+    answer(&mut s, "Search the network for helpers (", "n\r");
+    answer(&mut s, "Add a helper?", "y\r");
     answer(&mut s, "Helper address", "127.0.0.1\r");
     answer(&mut s, "Port", &format!("{dead}\r"));
     answer(&mut s, "Slots (compile jobs", "\r");
     s.expect("not usable yet").unwrap();
     s.expect("nothing listens").unwrap();
-    answer(&mut s, "Keep this helper anyway?", "n");
-    answer(&mut s, "Add a helper?", "n");
+    answer(&mut s, "Keep this helper anyway?", "n\r");
+    answer(&mut s, "Add a helper?", "n\r");
     answer(&mut s, "Write ", "n\r");
     assert_eq!(exit_code(s), 1);
     assert_eq!(std::fs::read(&conf).unwrap(), original);
@@ -261,16 +274,16 @@ fn pasted_spec_kept_failure_and_next_steps() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
     let mut s = spawn(&conf, &["--timeout", "1"]);
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Search the network for helpers (", "n");
-    answer(&mut s, "Add a helper?", "y");
+    answer(&mut s, "Search the network for helpers (", "n\r");
+    answer(&mut s, "Add a helper?", "y\r");
     answer(&mut s, "Helper address", &format!("127.0.0.1:{dead}/6\r"));
     s.expect("is this machine, not a helper").unwrap();
     // No port or slots question: straight to the check.
     s.expect("not usable yet:").unwrap();
     s.expect(format!("\r\n  - nothing listens on 127.0.0.1:{dead}").as_str())
         .unwrap();
-    answer(&mut s, "Keep this helper anyway?", "y");
-    answer(&mut s, "Add another helper?", "n");
+    answer(&mut s, "Keep this helper anyway?", "y\r");
+    answer(&mut s, "Add another helper?", "n\r");
     s.expect(format!("DISTCC_HOSTS=\"127.0.0.1:{dead}/6 localhost/2\"").as_str())
         .unwrap();
     answer(&mut s, "Write ", "y\r");
@@ -297,9 +310,9 @@ fn the_wizard_write_is_checked_with_bash() {
     std::fs::write(&conf, &text).unwrap();
     let mut s = spawn(&conf, &["--no-probe"]);
     answer(&mut s, "Slots for this machine", "2\r");
-    answer(&mut s, "Add a helper?", "y");
+    answer(&mut s, "Add a helper?", "y\r");
     answer(&mut s, "Helper address", "127.0.0.2:3636/6\r");
-    answer(&mut s, "Add another helper?", "n");
+    answer(&mut s, "Add another helper?", "n\r");
     s.expect("bash would read something else").unwrap();
     assert_eq!(exit_code(s), 2);
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
@@ -317,7 +330,7 @@ fn no_probe_never_searches() {
         "{}",
         String::from_utf8_lossy(seen.before())
     );
-    s.send("n").unwrap();
+    s.send("n\r").unwrap();
     answer(&mut s, "Write ", "n\r");
     assert_eq!(exit_code(s), 1);
 }
@@ -330,8 +343,8 @@ fn the_search_question_names_subnets_and_ports() {
     answer(&mut s, "Slots for this machine", "2\r");
     s.expect("Search the network for helpers (127.0.0.248/29 on port(s) 3636)?")
         .unwrap();
-    s.send("n").unwrap();
-    answer(&mut s, "Add a helper?", "n");
+    s.send("n\r").unwrap();
+    answer(&mut s, "Add a helper?", "n\r");
     answer(&mut s, "Write ", "n\r");
     assert_eq!(exit_code(s), 1);
 }

@@ -467,9 +467,12 @@ impl Prompter for TerminalPrompter {
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
+        // A line, as every other answer and the final write prompt: `y` then Enter, so the
+        // Enter never leaks into the next question.
         dialoguer::Confirm::new()
             .with_prompt(prompt)
             .default(default)
+            .wait_for_newline(true)
             .interact_on_opt(&self.term)
             .map_err(crate::error::prompt_error)?
             .ok_or_else(cancelled)

@@ -704,7 +704,13 @@ fn sample(
     }
     let mut done: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
     let mut fell_back: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
+    // distcc keeps the helper's name in a process's state file after it fell back, while
+    // the job runs here: those processes are the Pi's, not the (stopped) helper's.
+    let mut on_pi_after_failure: std::collections::HashSet<u64> = Default::default();
     for j in s.log.jobs() {
+        if !j.failures.is_empty() {
+            on_pi_after_failure.insert(u64::from(j.pid));
+        }
         for (host, _) in &j.failures {
             *fell_back.entry(host.clone()).or_default() += 1;
         }
@@ -723,10 +729,11 @@ fn sample(
                 let busy = tasks
                     .iter()
                     .filter(|t| {
+                        let fell_back = on_pi_after_failure.contains(&t.pid);
                         if host == "localhost" {
-                            t.host == "localhost" && t.phase == "compile"
+                            (t.host == "localhost" && t.phase == "compile") || fell_back
                         } else {
-                            t.host == ip
+                            t.host == ip && !fell_back
                         }
                     })
                     .count() as u32;
