@@ -340,3 +340,39 @@ fn the_powershell_side_of_a_wsl_helper() {
     );
     assert!(r.stdout.contains("$Port = 3635"), "{}", r.stdout);
 }
+
+/// `--allow`'s default is said the same way in --help, in the script and in README.
+#[test]
+fn the_allow_default_is_one_story() {
+    let help = bin().args(["helper", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout).replace('\n', " ");
+    assert!(
+        help.contains("[default: the private networks this machine (the Pi) is on]"),
+        "{help}"
+    );
+    let script = bin()
+        .args([
+            "helper",
+            "--arch",
+            "armv8",
+            "--distro",
+            "debian",
+            "--allow",
+            "10.1.2.0/24",
+        ])
+        .output()
+        .unwrap();
+    let script = String::from_utf8_lossy(&script.stdout);
+    assert!(
+        script.contains("# by default") || script.contains("(by default"),
+        "{script}"
+    );
+    assert!(
+        script.contains("the private networks the Pi is on"),
+        "{script}"
+    );
+    assert!(!script.contains("Only this Pi may connect"), "{script}");
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).unwrap();
+    assert!(readme.contains("`--allow` defaults to the private networks this machine is on"));
+    assert!(!readme.contains("for the Pi's address only"));
+}

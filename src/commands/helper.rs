@@ -40,7 +40,9 @@ if [[ $(id -u) -eq 0 ]]; then
   run_as=(--user "$user")
 fi
 
-# Only this Pi may connect; @PORT_NOTE@.
+# Who may connect: the addresses and networks --allow gave alarm-distcc on the Pi (by default
+# the private networks the Pi is on, so the Pi is still let in when its address changes
+# within them); @PORT_NOTE@.
 ALLOW=(@ALLOW@)
 # WSL2 with NAT (its default): the Pi reaches distccd through Windows, forwarded with
 #   netsh interface portproxy add v4tov4 listenport=@PORT@ connectaddress=<WSL address> connectport=@PORT@
@@ -316,7 +318,8 @@ pub struct HelperOptions {
     /// The Pi's architecture [default: from CARCH]
     #[arg(long, value_enum)]
     pub arch: Option<HelperArch>,
-    /// Address or network allowed to connect [default: this machine's LAN addresses]
+    /// Address or network allowed to connect [default: the private networks this machine
+    /// (the Pi) is on]
     #[arg(long, value_name = "ADDR[/BITS]")]
     pub allow: Vec<String>,
     /// Port distccd listens on [default: 3636 for armv8, 3635 for armv7h]
