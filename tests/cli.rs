@@ -494,3 +494,47 @@ fn build_with_makepkgs_clean_flag_says_where_makepkgs_flags_go() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!String::from_utf8_lossy(&out.stderr).contains("build --"));
 }
+
+/// Slot counts a Pi cannot use are said where they are written and read: a typo such as
+/// /600 for /6 on one helper, a total beyond what one client can feed.
+#[test]
+fn slot_counts_beyond_what_a_pi_can_feed_are_pointed_out() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let r = run(&conf, &["--dry-run", "add-host", "127.0.0.5:3636/600"]);
+    assert!(
+        r.stderr.contains("127.0.0.5:3636/600 has 600 slots") && r.stderr.contains("a typo"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        &conf,
+        &["--yes", "add-host", "127.0.0.5:3636/40", "127.0.0.6:3636/8"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("48 slots in all are more than one Pi can feed"),
+        "{}",
+        r.stderr
+    );
+    let show = run(&conf, &["show"]);
+    assert!(
+        show.stdout.contains("more than one Pi can feed"),
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains("distcc's FAQ"), "{}", show.stdout);
+    let doctor = run(&conf, &["doctor", "--offline"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("warning  48 slots in all are more than one Pi can feed"),
+        "{}",
+        doctor.stdout
+    );
+    // An ordinary setup says nothing of the kind.
+    let (_dir2, conf2) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let r = run(&conf2, &["--yes", "add-host", "127.0.0.5:3636/6"]);
+    assert!(!r.stderr.contains("slots in all"), "{}", r.stderr);
+    assert!(!run(&conf2, &["show"]).stdout.contains("warning"));
+}

@@ -35,6 +35,13 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
             );
         }
     }
+    let mut after = listed.clone();
+    for spec in &specs {
+        after.add(spec.clone());
+    }
+    for concern in after.slot_concerns() {
+        eprintln!("warning: {concern}");
+    }
     session.apply_hosts(&target, &HostChange::Add(specs))
 }
 

@@ -96,6 +96,13 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective, color: bool) -> 
             }
         }
         let _ = writeln!(out, "  total slots: {total}");
+        for concern in list.slot_concerns() {
+            let _ = writeln!(
+                out,
+                "  {}",
+                paint(color, Tone::Warn, &format!("warning: {concern}"))
+            );
+        }
     }
     match &eff.makeflags {
         Value::Known(m) => {

@@ -598,6 +598,13 @@ fn bare_eq(a: &str, b: &str) -> bool {
     strip(a).eq_ignore_ascii_case(&strip(b))
 }
 
+/// More slots than this on one helper is most likely a typo: distccd's default is 2 + its
+/// CPU count, and a 64-thread build box is already rare.
+pub const MOST_SLOTS_PER_HELPER: u32 = 64;
+/// Twice the 20 jobs at which distcc's FAQ finds a (plain mode) client saturated
+/// (doc/web/faq.html, "How many jobs should I use?"): a Pi preprocesses and links every job.
+pub const MOST_TOTAL_SLOTS: u32 = 40;
+
 /// A DISTCC_HOSTS value.
 #[derive(Debug, Clone, Default)]
 pub struct HostList {
@@ -622,6 +629,32 @@ impl HostList {
 
     pub fn total_slots(&self) -> u32 {
         self.specs().map(HostSpec::slots).sum()
+    }
+
+    /// Slot counts beyond what a Pi's build can use, each with why: a helper with more
+    /// slots than helpers have cores for (a typo such as /600 for /6), and a total beyond
+    /// what one client can feed.
+    pub fn slot_concerns(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for s in self.specs().filter(|s| s.kind() == Kind::Tcp) {
+            if s.slots() > MOST_SLOTS_PER_HELPER {
+                out.push(format!(
+                    "{s} has {} slots: more than a helper has cores for (distccd runs 2 + its \
+                     CPU count at once by default); a typo for a smaller number?",
+                    s.slots()
+                ));
+            }
+        }
+        let total = self.total_slots();
+        if total > MOST_TOTAL_SLOTS {
+            out.push(format!(
+                "{total} slots in all are more than one Pi can feed: distcc's FAQ finds a client \
+                 saturated at about 10-20 jobs, since it preprocesses every remote job itself \
+                 (8 at a time by default, --localslots_cpp); beyond {MOST_TOTAL_SLOTS} the \
+                 extra jobs only wait"
+            ));
+        }
+        out
     }
 
     pub fn local_slots(&self) -> u32 {

@@ -128,6 +128,7 @@ pub const RULES: &[(&str, Rule)] = &[
     ("no-pump-mode", no_pump_mode),
     ("port-matches-arch", port_matches_arch),
     ("jobs-match-slots", jobs_match_slots),
+    ("slots-feedable", slots_feedable),
     ("no-flags-kept-local", no_flags_kept_local),
     ("not-with-sccache", not_with_sccache),
     ("distcc-installed", distcc_installed),
@@ -320,6 +321,25 @@ fn jobs_match_slots(ctx: &Context) -> Vec<Finding> {
         }
     };
     vec![finding(Level::Warning, message, "alarm-distcc sort")]
+}
+
+/// Slot counts a Pi cannot use: a helper's typo (/600 for /6), a total beyond what one
+/// client can feed (distcc's FAQ).
+fn slots_feedable(ctx: &Context) -> Vec<Finding> {
+    let Some((list, _)) = ctx.hosts.as_ref() else {
+        return Vec::new();
+    };
+    list.slot_concerns()
+        .into_iter()
+        .map(|c| {
+            finding(
+                Level::Warning,
+                c,
+                "give each helper about its CPU count (`alarm-distcc add-host HOST:PORT/N` \
+                 replaces its slots)",
+            )
+        })
+        .collect()
 }
 
 /// Flags that make distcc compile every job on this machine (`-march=native`, a plain
