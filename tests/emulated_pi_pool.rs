@@ -178,9 +178,10 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite) {
         "{out}\n{helper_log}"
     );
     assert_eq!(r.units, 17, "{out}");
+    eprintln!("{}", r.render());
 
-    // The program is ARM, and the run left nothing in TMPDIR.
-    let bytes = std::fs::read(pkg.join("src/build/pooltest")).unwrap();
+    // The objects are ARM, and the run left nothing in TMPDIR.
+    let bytes = std::fs::read(pkg.join("src/build/pooltest.p/u01.c.o")).unwrap();
     let expected = match arch {
         PiArch::Arm64 => Arch::Aarch64,
         PiArch::Armhf => Arch::Arm { hard_float: true },

@@ -257,6 +257,79 @@ fn make_4_3_and_ninja_1_11_get_every_slot_through_the_pool() {
     }
 }
 
+/// Compile errors that are not the helper's: a configure check meant to fail (it fails on
+/// the Pi too), and json-c's case, `-Werror` with `/* fall through */` comments, which the
+/// Pi's preprocessing strips, so the helper's compile warns where the source does not. The
+/// receipt says so without blaming the helper, and its advice (`-C`) makes every unit go
+/// out.
+#[test]
+fn compile_errors_that_are_not_the_helpers_are_told_apart() {
+    if let Some(why) = cannot_build_here() {
+        return skip("compile errors in the receipt", &why);
+    }
+    if toolchain_carch() != "x86_64" {
+        return not_on_this_arch(
+            "compile errors in the receipt",
+            "the package builds for x86_64",
+        );
+    }
+    let helper = Helper::default()
+        .serve("x86_64-linux-gnu-gcc", "x86_64-linux-gnu-gcc")
+        .serve("gcc", "gcc")
+        .serve("cc", "gcc")
+        .jobs(JOBS)
+        .start();
+    let host = Host::new(&helper);
+    let conf = std::fs::read_to_string(&host.conf).unwrap();
+    std::fs::write(
+        &host.conf,
+        format!("{conf}CFLAGS+=\" -Wimplicit-fallthrough -Werror\"\n"),
+    )
+    .unwrap();
+    let out = host.command("meson", &[]).output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let r = host.receipts().pop().unwrap();
+    assert_eq!(r.units as usize, UNITS, "{all}");
+    // The units with a fall-through comment failed on the helper and compiled here; the
+    // helper's backoff after them was lifted, so no other unit stayed here for it.
+    assert!(r.compile_errors.helper_only >= 1, "{all}");
+    let kept_by_backoff: u32 = r
+        .on_pi
+        .iter()
+        .filter(|g| g.kind == "backoff")
+        .map(|g| g.units)
+        .sum();
+    assert_eq!(kept_by_backoff, 0, "{all}");
+    assert!(r.backoff_lifted >= 1, "{all}");
+    assert_eq!(
+        r.compile_errors.helper_only + r.units_on_helpers,
+        r.units,
+        "{all}"
+    );
+    assert!(r.compile_errors.both >= 1, "the check meant to fail: {all}");
+    assert!(r.helper_failures.is_empty(), "{:?}", r.helper_failures);
+    assert!(!all.contains("says why"), "the helper is blamed: {all}");
+    let advice = r.advice.join("\n");
+    assert!(
+        advice.contains("-C") && advice.contains("fall through"),
+        "{advice}"
+    );
+
+    // The advice, taken: the comments survive preprocessing and every unit goes out.
+    std::fs::write(
+        &host.conf,
+        format!("{conf}CFLAGS+=\" -Wimplicit-fallthrough -Werror -C\"\n"),
+    )
+    .unwrap();
+    let out = host.command("meson", &[]).output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    let r = host.receipts().pop().unwrap();
+    assert_eq!(r.compile_errors.helper_only, 0, "{all}");
+    assert_eq!(r.units_on_helpers as usize, UNITS, "{all}");
+}
+
 #[test]
 fn the_wrapper_is_the_real_ninja_outside_a_pool_run() {
     if missing(&["ninja"]).is_some() {

@@ -19,6 +19,9 @@ pub enum LocalReason {
     NotACompile(String),
     /// A helper failed this job and distcc ran it here.
     Fallback { host: String },
+    /// The compile failed on the helper and distcc compiled it here again, as it does after
+    /// every remote compile error (the helper itself was fine).
+    RetriedAfterCompileError { host: String },
     /// Every helper was in backoff after an earlier failure.
     Backoff { host: String },
     /// distcc picked this machine's slot: the helpers' slots were busy (or listed after it).
@@ -35,6 +38,7 @@ impl LocalReason {
             LocalReason::Link => "link",
             LocalReason::NotACompile(_) => "not_a_compile",
             LocalReason::Fallback { .. } => "fallback",
+            LocalReason::RetriedAfterCompileError { .. } => "compile_error_retry",
             LocalReason::Backoff { .. } => "backoff",
             LocalReason::LocalSlot => "local_slot",
             LocalReason::Unknown => "unknown",
@@ -50,6 +54,10 @@ impl LocalReason {
             LocalReason::Link => "linking, which distcc never sends".into(),
             LocalReason::NotACompile(why) => format!("not a compile: {why}"),
             LocalReason::Fallback { host } => format!("fallback after {host} failed the job"),
+            LocalReason::RetriedAfterCompileError { host } => format!(
+                "compiled here again after a compile error on {host} (distcc retries every \
+                 remote compile error here)"
+            ),
             LocalReason::Backoff { host } => {
                 format!("{host} was in backoff after an earlier failure")
             }
@@ -78,6 +86,9 @@ pub struct Job {
     scan_local: Option<String>,
     argv: Vec<String>,
     pub compile_from: bool,
+    /// The compiler on a helper returned an error (`remote compilation of 'X' failed,
+    /// retrying locally`): the source's error or a difference, not the helper's failure.
+    pub remote_compile_error: bool,
     /// The remote compile's time as the client saw it (`compiled on HOST in Ts`).
     pub remote_seconds: Option<f64>,
     pub elapsed_seconds: Option<f64>,
@@ -163,6 +174,9 @@ impl Job {
             return LocalReason::Flag(why.clone());
         }
         if let Some((host, _)) = self.failures.first() {
+            if self.remote_compile_error {
+                return LocalReason::RetriedAfterCompileError { host: host.clone() };
+            }
             return LocalReason::Fallback { host: host.clone() };
         }
         if let Some(host) = &self.backoff {
@@ -258,6 +272,28 @@ impl LogReader {
     }
 }
 
+/// Helpers whose every failure so far in this log was a compile error they answered with
+/// (`remote compilation of 'X' failed`): distcc's backoff after those punishes a helper
+/// that works. A connection or protocol failure keeps the backoff.
+pub fn only_compile_errors<'a>(jobs: impl Iterator<Item = &'a Job>) -> Vec<String> {
+    let mut answered: Vec<String> = Vec::new();
+    let mut failed: Vec<String> = Vec::new();
+    for j in jobs {
+        for (host, _) in &j.failures {
+            let list = if j.remote_compile_error {
+                &mut answered
+            } else {
+                &mut failed
+            };
+            if !list.contains(host) {
+                list.push(host.clone());
+            }
+        }
+    }
+    answered.retain(|h| !failed.contains(h));
+    answered
+}
+
 /// `HOST:PORT` from distcc's host text as DISTCC_HOSTS has it (`127.0.0.1:3632/4,lzo`, or
 /// `HOST/4` for distcc's default port 3632).
 pub fn host_key(text: &str) -> String {
@@ -314,6 +350,8 @@ fn read_message(job: &mut Job, msg: &str) {
     } else if let Some(rest) = msg.strip_prefix("(dcc_check_backoff) still in backoff period for ")
     {
         job.backoff = Some(host_key(rest));
+    } else if msg.contains("remote compilation of '") && msg.contains("failed") {
+        job.remote_compile_error = true;
     } else if let Some((_, after)) = msg.split_once("failed to distribute ") {
         // `Warning: failed to distribute X to HOST, running locally instead`
         if let Some((_, tail)) = after.rsplit_once(" to ")

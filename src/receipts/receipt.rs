@@ -50,6 +50,19 @@ pub struct HelperFailure {
     pub first_error: String,
 }
 
+/// Compiles the helper's compiler rejected, sorted by what the Pi's own retry did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CompileErrors {
+    /// Failed on the helper and on the Pi: the source's own errors (configure checks meant
+    /// to fail, or a real error).
+    pub both: u32,
+    pub both_examples: Vec<String>,
+    /// Failed on the helper, compiled on the Pi: the preprocessed text the helper gets
+    /// differs from the source (a warning only it raises, under -Werror).
+    pub helper_only: u32,
+    pub helper_only_examples: Vec<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Speedup {
     /// The local-only receipt it is measured against.
@@ -129,6 +142,11 @@ pub struct Receipt {
     /// makepkg was stopped by a signal (Ctrl-C): the build did not run to its end.
     #[serde(default)]
     pub interrupted: bool,
+    #[serde(default)]
+    pub compile_errors: CompileErrors,
+    /// Backoffs alarm-distcc lifted during the build: the helper had answered.
+    #[serde(default)]
+    pub backoff_lifted: u32,
 }
 
 /// What the build command knows besides the logs.
@@ -157,6 +175,7 @@ pub struct Context {
     /// the build's environment had them: why nothing may have gone through distcc.
     pub masquerade_dir: bool,
     pub cc_env: Vec<(String, String)>,
+    pub backoff_lifted: u32,
     /// The config was named with --config: the advice's commands name it too.
     pub config_given: bool,
 }
@@ -238,7 +257,27 @@ impl Receipt {
         let mut on_pi: Vec<LocalGroup> = groups.into_values().collect();
         on_pi.sort_by(|a, b| b.units.cmp(&a.units).then(b.jobs.cmp(&a.jobs)));
         let mut failures: BTreeMap<String, HelperFailure> = BTreeMap::new();
-        for j in jobs {
+        let mut compile_errors = CompileErrors::default();
+        for j in jobs.iter().filter(|j| j.remote_compile_error) {
+            let (count, examples) = if j.ok {
+                (
+                    &mut compile_errors.helper_only,
+                    &mut compile_errors.helper_only_examples,
+                )
+            } else {
+                (&mut compile_errors.both, &mut compile_errors.both_examples)
+            };
+            *count += 1;
+            if let Some(input) = &j.input
+                && examples.len() < 3
+                && !examples.contains(input)
+            {
+                examples.push(input.clone());
+            }
+        }
+        // A remote compile error is the source's (it failed here too) or a difference
+        // between the helper's compile and the Pi's: either way not the helper failing.
+        for j in jobs.iter().filter(|j| !j.remote_compile_error) {
             for (host, error) in &j.failures {
                 let f = failures.entry(host.clone()).or_insert(HelperFailure {
                     host: host.clone(),
@@ -307,6 +346,8 @@ impl Receipt {
             build_systems: ctx.build_systems.clone(),
             // makepkg traps INT and ends with it: 130; a signal it did not trap is 128+N too.
             interrupted: ctx.exit_code == 130 || ctx.exit_code == 143 || ctx.exit_code == 129,
+            compile_errors,
+            backoff_lifted: ctx.backoff_lifted,
         };
         receipt.compare(previous);
         receipt.advice = advice(&receipt, ctx);
@@ -464,6 +505,33 @@ impl Receipt {
                 format!(" (e.g. {})", g.examples.join(", "))
             };
             let _ = writeln!(out, "  on the Pi: {what}: {}{ex}", g.reason);
+        }
+        let ce = &self.compile_errors;
+        if ce.both > 0 {
+            let _ = writeln!(
+                out,
+                "  compile errors: {} on a helper and on the Pi alike, the sources' own (e.g. {}): \
+                 not the helper's fault",
+                ce.both,
+                ce.both_examples.join(", ")
+            );
+        }
+        if ce.helper_only > 0 {
+            let _ = writeln!(
+                out,
+                "  {} unit(s) failed on a helper but compiled on the Pi (e.g. {}): the helper \
+                 compiles the Pi's preprocessed text, which can warn where the source does not",
+                ce.helper_only,
+                ce.helper_only_examples.join(", ")
+            );
+        }
+        if self.backoff_lifted > 0 {
+            let _ = writeln!(
+                out,
+                "  backoff lifted {} time(s): distcc backs a helper off after any compile error, \
+                 but one that answered works, so its next units still went out",
+                self.backoff_lifted
+            );
         }
         for f in &self.helper_failures {
             let _ = writeln!(
@@ -653,6 +721,17 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
         out.push(format!(
             "0 of {} units went to helpers: {why}{fix}",
             r.units
+        ));
+    }
+    if r.compile_errors.helper_only > 0 {
+        out.push(format!(
+            "{} unit(s) failed only on the helper (e.g. {}): preprocessing on the Pi drops \
+             comments, so a warning such as -Wimplicit-fallthrough (its /* fall through */ \
+             comments) fails under -Werror there; `-C` in this package's CFLAGS keeps the \
+             comments (CFLAGS+=' -C' in its PKGBUILD's build()); each such failure also put \
+             the helper into backoff for a while",
+            r.compile_errors.helper_only,
+            r.compile_errors.helper_only_examples.join(", ")
         ));
     }
     for f in &r.helper_failures {

@@ -139,6 +139,18 @@ fn stat_of(pid: u64) -> Option<(String, u64)> {
 
 /// Helpers in backoff now: `HOST:PORT` and how long ago each failed. distcc's backoff
 /// lasts DISTCC_BACKOFF_PERIOD seconds (60 by default).
+/// Removes `host_port`'s backoff mark, as distcc itself does when a helper's compile error
+/// fails the same way here (`dcc_enjoyed_host`). True when there was one.
+pub fn clear_backoff(distcc_dir: &Path, host_port: &str) -> bool {
+    let Some((host, port)) = host_port.rsplit_once(':') else {
+        return false;
+    };
+    let mark = distcc_dir
+        .join("lock")
+        .join(format!("backoff_tcp_{host}_{port}_0"));
+    std::fs::remove_file(mark).is_ok()
+}
+
 pub fn backoffs(distcc_dir: &Path, period: Duration) -> Vec<(String, Duration)> {
     let Ok(dir) = std::fs::read_dir(distcc_dir.join("lock")) else {
         return Vec::new();
@@ -210,5 +222,73 @@ mod tests {
         bad[8] ^= 0xff;
         assert_eq!(parse_task(&bad), None);
         assert_eq!(parse_task(&[0u8; 17]), None);
+    }
+}
+
+/// Wakes the moment distcc marks a helper for backoff (inotify on DISTCC_DIR/lock), so a
+/// mark that punishes a working helper is lifted before the next jobs pick their hosts.
+pub struct BackoffWatch {
+    fd: std::os::fd::OwnedFd,
+}
+
+impl BackoffWatch {
+    pub fn new(distcc_dir: &Path) -> Option<BackoffWatch> {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        // SAFETY: a new inotify instance, owned below.
+        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+        if raw < 0 {
+            return None;
+        }
+        // SAFETY: `raw` is ours alone.
+        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
+        let lock = std::ffi::CString::new(distcc_dir.join("lock").as_os_str().as_bytes()).ok()?;
+        // SAFETY: a NUL-terminated path and our own inotify fd.
+        let wd = unsafe {
+            libc::inotify_add_watch(
+                raw,
+                lock.as_ptr(),
+                libc::IN_CREATE | libc::IN_MODIFY | libc::IN_ATTRIB,
+            )
+        };
+        (wd >= 0).then_some(BackoffWatch { fd })
+    }
+
+    /// Waits up to `timeout` for a backoff mark to be made or renewed; true if one was.
+    pub fn wait(&self, timeout: Duration) -> bool {
+        use std::os::fd::AsRawFd;
+        let mut pfd = libc::pollfd {
+            fd: self.fd.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one pollfd of our own.
+        let ready = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) };
+        if ready <= 0 {
+            return false;
+        }
+        let mut buf = [0u8; 4096];
+        let mut marked = false;
+        loop {
+            // SAFETY: reading events into our own buffer from our own fd.
+            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            let mut at = 0usize;
+            let header = std::mem::size_of::<libc::inotify_event>();
+            while at + header <= n as usize {
+                // SAFETY: the kernel wrote whole events; read the header unaligned.
+                let ev: libc::inotify_event =
+                    unsafe { std::ptr::read_unaligned(buf[at..].as_ptr().cast()) };
+                let name_start = at + header;
+                let name_end = (name_start + ev.len as usize).min(n as usize);
+                if buf[name_start..name_end].starts_with(b"backoff_") {
+                    marked = true;
+                }
+                at = name_end;
+            }
+        }
+        marked
     }
 }

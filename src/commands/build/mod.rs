@@ -342,6 +342,8 @@ struct Seen {
     pool_samples_build: u64,
     /// Build tool -> most distcc jobs it had running at once.
     build_systems: std::collections::BTreeMap<String, u32>,
+    /// Backoff marks lifted: a helper that answered with a compile error works.
+    backoff_lifted: u32,
     /// The tool that started each distcc process, looked up once per pid.
     runner_of: std::collections::HashMap<u64, Option<String>>,
 }
@@ -473,6 +475,18 @@ fn build_once(
             }
         })
     };
+    // distcc's backoff marks wake the sampler at once (see `sample`).
+    let watcher = state::BackoffWatch::new(&distcc_dir).map(|watch| {
+        let finished = Arc::clone(&finished);
+        let sampler = sampler.thread().clone();
+        std::thread::spawn(move || {
+            while !finished.load(Ordering::SeqCst) {
+                if watch.wait(Duration::from_millis(200)) {
+                    sampler.unpark();
+                }
+            }
+        })
+    });
     let on_line = {
         let seen = Arc::clone(&seen);
         move |line: &str| {
@@ -531,6 +545,9 @@ fn build_once(
     finished.store(true, Ordering::SeqCst);
     sampler.thread().unpark();
     let _ = sampler.join();
+    if let Some(w) = watcher {
+        let _ = w.join();
+    }
     let mut seen = seen
         .lock()
         .map_err(|_| anyhow!("the build's sampler failed"))?;
@@ -580,6 +597,7 @@ fn build_once(
             }),
         }),
         build_systems: seen.build_systems.clone(),
+        backoff_lifted: seen.backoff_lifted,
         masquerade_dir: Path::new("/usr/lib/distcc/bin").is_dir(),
         config_given: session.opts.config.is_some(),
         cc_env: ["CC", "CXX"]
@@ -655,12 +673,24 @@ fn sample(
         }
     }
     let tasks = state::tasks(distcc_dir);
-    let backoffs = state::backoffs(distcc_dir, period);
+    let mut backoffs = state::backoffs(distcc_dir, period);
     let Ok(mut s) = seen.lock() else {
         return;
     };
     if !fresh.is_empty() {
         s.log.feed(&fresh, now);
+    }
+    // distcc backs a helper off after any remote failure, a compile error too (a configure
+    // check meant to fail, a warning only the preprocessed text raises), and un-punishes it
+    // only when the retry here fails the same way. A helper that answered works: its mark
+    // is lifted at once, so the build's next units still go to it.
+    if !backoffs.is_empty() {
+        let answered = crate::receipts::log::only_compile_errors(s.log.jobs());
+        let before = backoffs.len();
+        backoffs.retain(|(host, _)| {
+            !(answered.contains(host) && state::clear_backoff(distcc_dir, host))
+        });
+        s.backoff_lifted += (before - backoffs.len()) as u32;
     }
     let running = tasks.len() as u32;
     s.most_at_once = s.most_at_once.max(running);
