@@ -185,46 +185,6 @@ pub fn backoff_period() -> Duration {
     Duration::from_secs(secs)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn state(word: usize, le: bool, pid: u64, file: &str, host: &str, phase: u32) -> Vec<u8> {
-        let len = if word == 8 { 296 } else { 280 };
-        let mut b = vec![0u8; len];
-        let put = |b: &mut Vec<u8>, at: usize, n: usize, v: u64| {
-            for i in 0..n {
-                let byte = (v >> (8 * i)) as u8;
-                b[if le { at + i } else { at + n - 1 - i }] = byte;
-            }
-        };
-        put(&mut b, 0, word, len as u64);
-        put(&mut b, word, word, MAGIC);
-        put(&mut b, 2 * word, word, pid);
-        b[3 * word..3 * word + file.len()].copy_from_slice(file.as_bytes());
-        b[3 * word + 128..3 * word + 128 + host.len()].copy_from_slice(host.as_bytes());
-        put(&mut b, 3 * word + 256, 4, 1);
-        put(&mut b, 3 * word + 260, 4, u64::from(phase));
-        b
-    }
-
-    #[test]
-    fn both_layouts_and_byte_orders_read() {
-        for (word, le) in [(8, true), (4, true), (4, false), (8, false)] {
-            let t = parse_task(&state(word, le, 4242, "main.c", "127.0.0.1", 5)).unwrap();
-            assert_eq!(t.pid, 4242);
-            assert_eq!(t.file, "main.c");
-            assert_eq!(t.host, "127.0.0.1");
-            assert_eq!(t.slot, 1);
-            assert_eq!(t.phase, "compile");
-        }
-        let mut bad = state(8, true, 1, "x", "y", 5);
-        bad[8] ^= 0xff;
-        assert_eq!(parse_task(&bad), None);
-        assert_eq!(parse_task(&[0u8; 17]), None);
-    }
-}
-
 /// Wakes the moment distcc marks a helper for backoff (inotify on DISTCC_DIR/lock), so a
 /// mark that punishes a working helper is lifted before the next jobs pick their hosts.
 pub struct BackoffWatch {
@@ -290,5 +250,45 @@ impl BackoffWatch {
             }
         }
         marked
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state(word: usize, le: bool, pid: u64, file: &str, host: &str, phase: u32) -> Vec<u8> {
+        let len = if word == 8 { 296 } else { 280 };
+        let mut b = vec![0u8; len];
+        let put = |b: &mut Vec<u8>, at: usize, n: usize, v: u64| {
+            for i in 0..n {
+                let byte = (v >> (8 * i)) as u8;
+                b[if le { at + i } else { at + n - 1 - i }] = byte;
+            }
+        };
+        put(&mut b, 0, word, len as u64);
+        put(&mut b, word, word, MAGIC);
+        put(&mut b, 2 * word, word, pid);
+        b[3 * word..3 * word + file.len()].copy_from_slice(file.as_bytes());
+        b[3 * word + 128..3 * word + 128 + host.len()].copy_from_slice(host.as_bytes());
+        put(&mut b, 3 * word + 256, 4, 1);
+        put(&mut b, 3 * word + 260, 4, u64::from(phase));
+        b
+    }
+
+    #[test]
+    fn both_layouts_and_byte_orders_read() {
+        for (word, le) in [(8, true), (4, true), (4, false), (8, false)] {
+            let t = parse_task(&state(word, le, 4242, "main.c", "127.0.0.1", 5)).unwrap();
+            assert_eq!(t.pid, 4242);
+            assert_eq!(t.file, "main.c");
+            assert_eq!(t.host, "127.0.0.1");
+            assert_eq!(t.slot, 1);
+            assert_eq!(t.phase, "compile");
+        }
+        let mut bad = state(8, true, 1, "x", "y", 5);
+        bad[8] ^= 0xff;
+        assert_eq!(parse_task(&bad), None);
+        assert_eq!(parse_task(&[0u8; 17]), None);
     }
 }
