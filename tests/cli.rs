@@ -538,3 +538,38 @@ fn slot_counts_beyond_what_a_pi_can_feed_are_pointed_out() {
     assert!(!r.stderr.contains("slots in all"), "{}", r.stderr);
     assert!(!run(&conf2, &["show"]).stdout.contains("warning"));
 }
+
+/// The seed's `127.0.0.1/2`: show says what distcc does with it and doctor's fix names the
+/// number, so the command works as printed.
+#[test]
+fn the_seeds_loopback_entry_is_explained_with_its_number() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let text = std::fs::read_to_string(&conf).unwrap().replace(
+        "#DISTCC_HOSTS=\"\"",
+        "DISTCC_HOSTS=\"10.0.0.5:3636/6 127.0.0.1/2\"",
+    );
+    std::fs::write(&conf, text).unwrap();
+    let show = run(&conf, &["show"]);
+    assert!(
+        show.stdout.contains("`127.0.0.1/2` has no port")
+            && show.stdout.contains("set-local 2` rewrites it"),
+        "{}",
+        show.stdout
+    );
+    let doctor = run(&conf, &["doctor", "--offline"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("set-local 2 writes it as localhost/2"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(!doctor.stdout.contains("set-local N"), "{}", doctor.stdout);
+    let r = run(&conf, &["--dry-run", "add-host", "10.0.0.7/4"]);
+    assert!(
+        r.stdout
+            .contains("+DISTCC_HOSTS=\"10.0.0.5:3636/6 10.0.0.7:3636/4 127.0.0.1/2\""),
+        "{}",
+        r.stdout
+    );
+}

@@ -348,3 +348,35 @@ fn the_search_question_names_subnets_and_ports() {
     answer(&mut s, "Write ", "n\r");
     assert_eq!(exit_code(s), 1);
 }
+
+/// The seed's `127.0.0.1/2` means this machine, in the wizard as in add-host and set-local:
+/// its slots are the default for this machine's, and typed as a helper it is refused.
+#[test]
+fn the_seeds_loopback_entry_is_this_machines_slots() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let text = std::fs::read_to_string(&conf).unwrap().replace(
+        "#DISTCC_HOSTS=\"\"",
+        "DISTCC_HOSTS=\"127.0.0.9:3636/6 127.0.0.1/2\"",
+    );
+    assert!(text.contains("DISTCC_HOSTS=\"127.0.0.9:3636/6 127.0.0.1/2\""));
+    std::fs::write(&conf, &text).unwrap();
+    let mut s = spawn(&conf, &["--no-probe"]);
+    // Enter keeps the Pi's 2 slots.
+    answer(&mut s, "Slots for this machine (0 leaves it out) [2]", "\r");
+    answer(&mut s, "Helper 127.0.0.9:3636/6", "\r");
+    s.expect("`127.0.0.1/2` meant this machine").unwrap();
+    answer(&mut s, "Add another helper?", "y\r");
+    answer(&mut s, "Helper address", "127.0.0.1/2\r");
+    s.expect("has no port, so it means this machine").unwrap();
+    answer(&mut s, "Helper address", "127.0.0.8:3636/4\r");
+    answer(&mut s, "Add another helper?", "n\r");
+    s.expect("DISTCC_HOSTS=\"127.0.0.9:3636/6 127.0.0.8:3636/4 localhost/2\"")
+        .unwrap();
+    answer(&mut s, "Write ", "y\r");
+    assert_eq!(exit_code(s), 0);
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(
+        scalar_value(&vars["DISTCC_HOSTS"]),
+        "127.0.0.9:3636/6 127.0.0.8:3636/4 localhost/2"
+    );
+}

@@ -95,6 +95,25 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective, color: bool) -> 
                 }
             }
         }
+        for spec in list.specs().filter(|s| {
+            s.is_loopback_tcp()
+                && matches!(s, crate::distcc::hosts::HostSpec::Tcp { port: None, .. })
+        }) {
+            let _ = writeln!(
+                out,
+                "  {}",
+                paint(
+                    color,
+                    Tone::Warn,
+                    &format!(
+                        "note: `{spec}` has no port, so distcc sends its jobs to a distccd on this \
+                         machine's port 3632; this machine's own slots are localhost/{n} \
+                         (`alarm-distcc set-local {n}` rewrites it so)",
+                        n = spec.slots()
+                    )
+                )
+            );
+        }
         let _ = writeln!(out, "  total slots: {total}");
         for concern in list.slot_concerns() {
             let _ = writeln!(

@@ -116,6 +116,17 @@ pub fn ask_helper(
             answer.to_string()
         };
         match text.parse::<HostSpec>() {
+            // The seed's `127.0.0.1/2`: no port, slots given, a loopback address. add-host and
+            // set-local read it as this machine's own slots, and so does the wizard.
+            Ok(HostSpec::Tcp {
+                host,
+                port: None,
+                slots: Some(n),
+                ..
+            }) if hosts::is_loopback(&host) => p.say(&format!(
+                "`{answer}` has no port, so it means this machine: its slots were asked above \
+                 (localhost/{n}); give a helper's address"
+            )),
             Ok(HostSpec::Tcp {
                 host,
                 port,
@@ -208,10 +219,18 @@ pub fn gather(
         }
     ));
 
+    // The file's local entry; else the seed's `127.0.0.1/N`, which meant this machine too
+    // (add-host and set-local read it so).
     let current_local = facts
         .hosts
         .specs()
         .find(|s| s.kind() == Kind::Local)
+        .or_else(|| {
+            facts
+                .hosts
+                .specs()
+                .find(|s| s.is_loopback_tcp() && matches!(s, HostSpec::Tcp { port: None, .. }))
+        })
         .map(HostSpec::slots);
     p.say(
         "This machine's slots are the compile jobs it runs itself. A Pi is often slower than a \

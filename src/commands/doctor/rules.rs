@@ -243,7 +243,12 @@ fn loopback_network_host(ctx: &Context) -> Vec<Finding> {
                     "`{spec}` is a network host on this machine: it needs a distccd running \
                      here; only `localhost` compiles locally without one"
                 ),
-                "alarm-distcc set-local N (or start a local distccd on purpose)",
+                format!(
+                    "alarm-distcc set-local {} writes it as localhost/{} (or start a local \
+                     distccd on purpose)",
+                    spec.slots(),
+                    spec.slots()
+                ),
             )
         })
         .collect()
