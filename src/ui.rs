@@ -69,6 +69,11 @@ pub fn escape(text: &str) -> String {
     for c in text.chars() {
         match c {
             '\n' | '\t' => out.push(c),
+            // A space that is not one to distcc, or a character that shows as nothing,
+            // would read as nothing or as a plain space: name it.
+            c if !c.is_ascii() && (c.is_whitespace() || crate::distcc::hosts::is_invisible(c)) => {
+                out.push_str(&format!("<U+{:04X}>", c as u32))
+            }
             c if c.is_control() => {
                 let code = c as u32;
                 if code <= 0xff {
@@ -81,6 +86,25 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// A character by its code point and, for the usual suspects, its name: `U+00A0 (a no-break
+/// space)`.
+pub fn char_name(c: char) -> String {
+    let name = match c {
+        '\u{a0}' => Some("a no-break space"),
+        '\u{2007}' => Some("a figure space"),
+        '\u{202f}' => Some("a narrow no-break space"),
+        '\u{2002}'..='\u{200a}' => Some("a typographic space"),
+        '\u{3000}' => Some("an ideographic space"),
+        '\u{200b}' => Some("a zero-width space"),
+        '\u{feff}' => Some("a byte-order mark"),
+        _ => None,
+    };
+    match name {
+        Some(n) => format!("U+{:04X} ({n})", c as u32),
+        None => format!("U+{:04X}", c as u32),
+    }
 }
 
 /// `escape` for text this tool coloured itself: colour codes (`ESC [ digits ; m`) pass,

@@ -573,3 +573,33 @@ fn the_seeds_loopback_entry_is_explained_with_its_number() {
         r.stdout
     );
 }
+
+/// A no-break space between hosts: distcc splits on ASCII white space only, so it sees one
+/// host it cannot use. show and add-host say so, naming the character, never printing it.
+#[test]
+fn a_unicode_space_in_the_host_list_is_read_as_distcc_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &conf,
+        "CARCH=\"aarch64\"\nBUILDENV=(distcc)\nDISTCC_HOSTS=\"10.0.0.5:3636/6\u{a0}localhost/2\"\nMAKEFLAGS=\"-j8\"\n",
+    )
+    .unwrap();
+    let before = std::fs::read(&conf).unwrap();
+    let show = run(&conf, &["show"]);
+    assert!(
+        show.stdout.contains("U+00A0 (a no-break space)"),
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains("total slots: 0"), "{}", show.stdout);
+    assert!(
+        !show.stdout.contains('\u{a0}'),
+        "the invisible character itself is shown"
+    );
+    let r = run(&conf, &["--yes", "add-host", "10.0.0.7:3636/4"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("U+00A0"), "{}", r.stderr);
+    assert!(!r.stderr.contains('\u{a0}'), "{}", r.stderr);
+    assert_eq!(std::fs::read(&conf).unwrap(), before);
+}

@@ -556,6 +556,11 @@ pub struct HostToken {
     pub spec: Result<HostSpec, SpecError>,
 }
 
+/// Characters that show as nothing: zero-width spaces and joiners, the byte-order mark.
+pub fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
 impl HostToken {
     pub fn new(spec: HostSpec) -> HostToken {
         HostToken {
@@ -565,6 +570,25 @@ impl HostToken {
     }
 
     pub fn parse(raw: &str) -> HostToken {
+        // distcc splits the list on ASCII white space only (isspace in the C locale): a
+        // no-break space or another Unicode space stays inside the token, and makes it one
+        // host distcc cannot use. Say which character, by name, not by showing it.
+        if let Some(c) = raw
+            .chars()
+            .find(|c| !c.is_ascii() && (c.is_whitespace() || is_invisible(*c)))
+        {
+            return HostToken {
+                raw: raw.to_string(),
+                spec: Err(SpecError {
+                    token: raw.to_string(),
+                    reason: format!(
+                        "holds {}, which distcc does not read as a space: to distcc this is one \
+                         host; use a plain space between hosts",
+                        crate::ui::char_name(c)
+                    ),
+                }),
+            };
+        }
         HostToken {
             raw: raw.to_string(),
             spec: raw.parse(),
@@ -615,7 +639,12 @@ impl HostList {
     /// Splits on whitespace as distcc does. Comments (`#`) are not supported by the editor.
     pub fn parse(value: &str) -> HostList {
         HostList {
-            tokens: value.split_whitespace().map(HostToken::parse).collect(),
+            // As distcc splits it: on ASCII white space only.
+            tokens: value
+                .split(|c: char| c.is_ascii_whitespace())
+                .filter(|t| !t.is_empty())
+                .map(HostToken::parse)
+                .collect(),
         }
     }
 
