@@ -1,0 +1,455 @@
+//! What the commands say: the sudo and root hints, the probe's reasons and ports, helper
+//! scripts that say what is true, the limits, a closed pipe, colours, the man page and the
+//! README's own commands.
+mod common;
+
+use common::*;
+
+fn stock() -> (tempfile::TempDir, std::path::PathBuf) {
+    scratch_copy(&fixture("alarm-aarch64-stock.conf"))
+}
+
+/// Finding 7: a failing helper is one problem, however many compiler names failed, and
+/// `localhost` (never probed) is not counted among the hosts that cannot compile.
+#[test]
+fn a_failing_helper_counts_once() {
+    use common::distccd::*;
+    let native = Distccd::start("127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "CARCH=\"aarch64\"\nCHOST=\"aarch64-unknown-linux-gnu\"\nMAKEFLAGS=\"-j4\"\n\
+             BUILDENV=(distcc color)\nDISTCC_HOSTS=\"{} localhost/2\"\n",
+            native.spec(2)
+        ),
+    )
+    .unwrap();
+    let r = run(&conf, &["doctor"]);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stdout.matches("fails the probe").count(),
+        1,
+        "{}",
+        r.stdout
+    );
+    let errors = r.stdout.lines().filter(|l| l.starts_with("error")).count();
+    assert!(
+        r.stderr.contains(&format!("{errors} problem(s)")),
+        "{}{}",
+        r.stdout,
+        r.stderr
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("remove-host {}", native.host_port())),
+        "{}",
+        r.stdout
+    );
+    let r = run(&conf, &["probe"]);
+    assert_eq!(r.code, 1);
+    assert!(r.stderr.contains("1 of 1 helper(s)"), "{}", r.stderr);
+}
+
+/// Finding 9: output to a reader that went away ends quietly, for every kind of command.
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let conf = fixture("alarm-aarch64-stock.conf");
+    let cfg = conf.to_str().unwrap();
+    for args in [
+        vec!["completions", "zsh"],
+        vec!["man"],
+        vec!["--config", cfg, "show"],
+        vec!["--config", cfg, "doctor", "--offline"],
+        vec!["--config", cfg, "helper", "--allow", "10.0.0.2"],
+        vec!["--config", cfg, "--dry-run", "add-host", "10.0.0.2:3636/4"],
+    ] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader); // the reader is gone before the first byte
+        let out = bin().args(&args).stdout(writer).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !err.contains("panicked") && !err.contains("Broken pipe"),
+            "{args:?}: {err}"
+        );
+        const SIGPIPE: i32 = 13;
+        assert!(
+            out.status.signal() == Some(SIGPIPE) || out.status.code() == Some(0),
+            "{args:?}: {:?} {err}",
+            out.status
+        );
+    }
+}
+
+/// Finding 11: --color colours the levels and verdicts of doctor, probe and show, not only
+/// the diff; --color never and NO_COLOR leave them plain.
+#[test]
+fn color_reaches_doctor_probe_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    let dead = common::distccd::free_port();
+    std::fs::write(
+        &conf,
+        format!(
+            "CARCH=\"aarch64\"\nMAKEFLAGS=\"-j2\"\nBUILDENV=(distcc)\n\
+             DISTCC_HOSTS=\"127.0.0.1:{dead}/4\"\n"
+        ),
+    )
+    .unwrap();
+    let red = "\x1b[31m";
+    for (args, colour) in [
+        (vec!["doctor", "--offline"], "\x1b[33mwarning"),
+        (vec!["probe", "--timeout", "2"], red),
+        (vec!["show"], "\x1b[32mon"),
+    ] {
+        let mut always = vec!["--color", "always"];
+        always.extend(&args);
+        let r = run(&conf, &always);
+        assert!(r.stdout.contains(colour), "{args:?}: {:?}", r.stdout);
+        let mut never = vec!["--color", "never"];
+        never.extend(&args);
+        let r = run(&conf, &never);
+        assert!(!r.stdout.contains('\x1b'), "{args:?}: {:?}", r.stdout);
+        let r = run(&conf, &args);
+        assert!(
+            !r.stdout.contains('\x1b'),
+            "NO_COLOR: {args:?}: {:?}",
+            r.stdout
+        );
+    }
+}
+
+/// Finding 12: one man page with every command, exit status, files, environment and
+/// examples, and no references to pages that are never installed.
+#[test]
+fn the_man_page_is_whole_and_refers_to_nothing_missing() {
+    let out = bin().arg("man").output().unwrap();
+    assert!(out.status.success());
+    let page = String::from_utf8(out.stdout).unwrap();
+    for section in [
+        ".SH COMMANDS",
+        ".SH \"EXIT STATUS\"",
+        ".SH FILES",
+        ".SH ENVIRONMENT",
+        ".SH EXAMPLES",
+        ".SH \"SEE ALSO\"",
+    ] {
+        assert!(page.contains(section), "missing {section}");
+    }
+    for word in [
+        "MAKEPKG_CONF",
+        "SUDO_USER",
+        "XDG_CONFIG_HOME",
+        "NO_COLOR",
+        "add\\-host",
+        "--distro",
+    ] {
+        let word = word.replace("--", "\\-\\-");
+        assert!(page.contains(&word), "missing {word}");
+    }
+    assert!(
+        !page.contains("alarm\\-distcc\\-show"),
+        "dangling page reference"
+    );
+    assert!(!page.contains("distcc-show(1)"), "dangling page reference");
+    // groff, when installed, renders it without a warning.
+    let groff = std::process::Command::new("groff")
+        .args(["-man", "-Tutf8", "-ww", "-z"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn();
+    if let Ok(mut g) = groff {
+        use std::io::Write;
+        g.stdin.take().unwrap().write_all(page.as_bytes()).unwrap();
+        let out = g.wait_with_output().unwrap();
+        assert!(
+            out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Finding 14: README names what it needs and how to make the package's source tarball, and
+/// that command works as written.
+#[test]
+fn readme_commands_are_complete_and_work() {
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).unwrap();
+    assert!(
+        !readme.contains("seed how-to"),
+        "a reference to a file not in the repo"
+    );
+    assert!(readme.contains("C toolchain (`cc`"));
+    assert!(readme.contains("through `sudo` when you are not root"));
+    let archive = readme
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("git archive "))
+        .expect("README gives the tarball command");
+    let version = env!("CARGO_PKG_VERSION");
+    assert!(
+        archive.contains(&format!("--prefix=alarm-distcc-{version}/")),
+        "{archive}"
+    );
+    if !manifest_dir().join(".git").exists() {
+        return skip("README tarball command", "not a git checkout");
+    }
+    let out_dir = tempfile::tempdir().unwrap();
+    let tarball = out_dir
+        .path()
+        .join(format!("alarm-distcc-{version}.tar.gz"));
+    let target = format!("packaging/alarm-distcc-{version}.tar.gz");
+    assert!(archive.contains(&target), "{archive}");
+    let command = archive.replace(&target, tarball.to_str().unwrap());
+    let made = std::process::Command::new("bash")
+        .args(["-c", &command])
+        .current_dir(manifest_dir())
+        .output()
+        .unwrap();
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let list = std::process::Command::new("tar")
+        .arg("tzf")
+        .arg(&tarball)
+        .output()
+        .unwrap();
+    let files = String::from_utf8_lossy(&list.stdout);
+    for f in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "LICENSE",
+        "README.md",
+        "src/main.rs",
+    ] {
+        assert!(
+            files
+                .lines()
+                .any(|l| l == format!("alarm-distcc-{version}/{f}")),
+            "{f} missing from the tarball"
+        );
+    }
+}
+
+/// Finding 5: The sudo hint names the file when it came from MAKEPKG_CONF (sudo drops it).
+#[test]
+fn the_sudo_hint_names_the_file() {
+    if !is_root() {
+        return skip(
+            "the_sudo_hint_names_the_file",
+            "needs root to run as another user",
+        );
+    }
+    ensure_build_user();
+    let (dir, conf) = stock();
+    // Readable, not writable, by the build user.
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let tool = tool_for_any_user();
+    let out = as_build_user(
+        tool.to_str().unwrap(),
+        &[
+            ("MAKEPKG_CONF", conf.display().to_string()),
+            ("PATH", std::env::var("PATH").unwrap()),
+            ("HOME", "/nonexistent".into()),
+        ],
+    )
+    .args(["--yes", "set-local", "2"])
+    .output()
+    .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains(&format!(
+            "sudo alarm-distcc --config {} --yes set-local 2",
+            conf.display()
+        )),
+        "{err}"
+    );
+}
+
+/// Finding 6: probe HOST without a port uses the listed port, and says so.
+#[test]
+fn probe_without_a_port_uses_the_listed_one() {
+    let (_dir, conf) = stock();
+    let port = common::distccd::free_port();
+    let r = run(
+        &conf,
+        &["add-host", &format!("127.0.0.1:{port}/4"), "--yes"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&conf, &["probe", "127.0.0.1", "--timeout", "1", "--json"]);
+    assert!(
+        r.stderr
+            .contains(&format!("using {port}, the port it is listed with")),
+        "{}",
+        r.stderr
+    );
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["hosts"][0]["port"], port, "{v}");
+}
+
+/// Finding 14: probe shows the compiler's own reason, and the fix keeps the flag's prefix.
+#[test]
+fn probe_shows_the_compilers_reason() {
+    use common::distccd::*;
+    if let Some(why) = missing(&["distccd", "gcc"]) {
+        return skip("probe_shows_the_compilers_reason", &why);
+    }
+    // ALARM's compiler name served by this machine's x86_64 gcc: the classic wrong helper.
+    let d = Helper::default()
+        .listen("127.0.0.1")
+        .port(free_port())
+        .serve("aarch64-unknown-linux-gnu-gcc", "gcc")
+        .start();
+    let (_dir, conf) = stock();
+    let r = run(&conf, &["probe", &d.spec(4), "--timeout", "10"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(r.stdout.contains("compiler says:"), "{}", r.stdout);
+    assert!(r.stdout.contains("armv8-a"), "{}", r.stdout);
+    assert!(r.stdout.contains("-march=armv8-a"), "{}", r.stdout);
+}
+
+/// Finding 9: An armv7h helper seen from an aarch64 Pi: the rejection names the likely cause.
+#[test]
+fn a_rejection_on_another_archs_port_names_the_cause() {
+    use common::distccd::*;
+    if let Some(why) = missing(&["distccd", ARMV7H_GCC.1]) {
+        return skip("a_rejection_on_another_archs_port_names_the_cause", &why);
+    }
+    let d = Helper::default()
+        .listen("127.0.0.77")
+        .port(3635)
+        .serve(ARMV7H_GCC.0, ARMV7H_GCC.1)
+        .start();
+    let (_dir, conf) = stock();
+    let r = run(&conf, &["probe", &d.spec(4), "--timeout", "5"]);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("likely cause: 3635 is distccd-alarm's armv7h port"),
+        "{}",
+        r.stdout
+    );
+    let r = run(
+        &conf,
+        &[
+            "discover",
+            "--subnet",
+            "127.0.0.77/32",
+            "--port",
+            "3635",
+            "--timeout",
+            "2",
+        ],
+    );
+    assert!(
+        r.stdout
+            .contains("likely: 3635 is distccd-alarm's armv7h port"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// Finding 16: Helper scripts: only the real distccd-alarm port is called that; a user's run has a
+/// log of its own; the default --allow is a private network of this machine, never a
+/// public address.
+#[test]
+fn helper_scripts_say_what_is_true() {
+    let (_dir, conf) = stock();
+    let r = run(&conf, &["helper", "--allow", "127.0.0.1", "--port", "3699"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        !r.stdout.contains("3699 is distccd-alarm's"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("port 3699 (distccd-alarm's armv8 port would be 3636)")
+    );
+    assert!(
+        r.stdout
+            .contains("LOG=${DISTCCD_LOG:-/tmp/distccd-armv8-$(id -un).log}")
+    );
+    assert!(r.stdout.contains("cannot write the log"));
+    let r = run(&conf, &["helper", "--allow", "127.0.0.1"]);
+    assert!(
+        r.stdout.contains("3636 is distccd-alarm's armv8 port"),
+        "{}",
+        r.stdout
+    );
+
+    let r = run(&conf, &["helper"]);
+    if r.code == 0 {
+        let allow = regex::Regex::new(r"--allow (\S+)").unwrap();
+        for c in allow.captures_iter(&r.stdout) {
+            let a = &c[1];
+            assert!(
+                a.starts_with("10.") || a.starts_with("192.168.") || a.starts_with("172."),
+                "a default --allow outside the private ranges: {a}"
+            );
+        }
+    } else {
+        assert_eq!(r.code, 2, "{}", r.stderr);
+        assert!(r.stderr.contains("no private network"), "{}", r.stderr);
+    }
+}
+
+/// Finding 5, as root: an immutable file cannot be written even by root, and the advice
+/// names that cause instead of a sudo that would fail the same way.
+#[test]
+fn as_root_the_advice_is_not_sudo() {
+    if !is_root() {
+        return skip("as_root_the_advice_is_not_sudo", "needs root");
+    }
+    let (dir, conf) = stock();
+    let set = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(dir.path())
+        .status();
+    if !set.is_ok_and(|s| s.success()) {
+        return skip(
+            "as_root_the_advice_is_not_sudo",
+            "chattr +i is not supported here",
+        );
+    }
+    let r = run(&conf, &["set-local", "2", "--yes"]);
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(dir.path())
+        .status();
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(!r.stderr.contains("sudo"), "{}", r.stderr);
+    assert!(r.stderr.contains("immutable"), "{}", r.stderr);
+}
+
+/// Limits in messages: the real limit is said, and options that mean nothing are refused.
+#[test]
+fn limits_are_said_as_they_are() {
+    let (_dir, conf) = stock();
+    let original = std::fs::read(&conf).unwrap();
+    for (args, says) in [
+        (vec!["set-local", "-1"], "from 0 to 1024"),
+        (vec!["set-local", "2000"], "from 0 to 1024"),
+        (vec!["sort", "--measure", "--runs", "0"], "1..=20"),
+        (vec!["sort", "--runs", "2"], "--measure"),
+        (
+            vec!["probe", "127.0.0.1:1", "--timeout", "0"],
+            "above 0 and at most 600",
+        ),
+    ] {
+        let r = run(&conf, &args);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
+        assert!(r.stderr.contains(says), "{args:?}: {}", r.stderr);
+        assert!(!r.stderr.contains("4294967295"), "{args:?}: {}", r.stderr);
+    }
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+}
