@@ -5,25 +5,24 @@
 //! exit code is passed through.
 
 pub mod live;
+mod sampler;
 
 use crate::conf::layers;
 use crate::distcc::hosts::{HostList, HostSpec};
 use crate::error::bad_input;
 use crate::pool::{Plan, Pool, Tools};
-use crate::receipts::log::LogReader;
-use crate::receipts::phases::Phases;
-use crate::receipts::receipt::{Context, PoolUse, Receipt, rfc3339};
+use crate::receipts::receipt::{Context, Receipt, rfc3339};
 use crate::receipts::{state, store};
 use crate::session::Session;
 use crate::supervise::{self, Guard};
 use anyhow::{Context as _, Result, anyhow};
 use live::{HostLine, Status};
-use std::io::{IsTerminal, Read, Seek};
+use sampler::Sampling;
+use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Instant, SystemTime};
 
 pub struct BuildOptions {
     pub baseline: bool,
@@ -327,27 +326,6 @@ fn baseline_config(dir: &Path, setup: &Setup) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// The shared view the sampler keeps: the log read so far, makepkg's phases, most jobs.
-#[derive(Default)]
-struct Seen {
-    log: LogReader,
-    phases: Phases,
-    most_at_once: u32,
-    most_at_once_by_phase: std::collections::BTreeMap<String, u32>,
-    backoff: Vec<String>,
-    /// The job pool's use as sampled: most out at once, and in build() most and sum/count.
-    pool_most: u32,
-    pool_most_build: u32,
-    pool_sum_build: u64,
-    pool_samples_build: u64,
-    /// Build tool -> most distcc jobs it had running at once.
-    build_systems: std::collections::BTreeMap<String, u32>,
-    /// Backoff marks lifted: a helper that answered with a compile error works.
-    backoff_lifted: u32,
-    /// The tool that started each distcc process, looked up once per pid.
-    runner_of: std::collections::HashMap<u64, Option<String>>,
-}
-
 fn build_once(
     session: &Session,
     makepkg: &Path,
@@ -368,46 +346,11 @@ fn build_once(
     std::fs::write(&log_path, "")?;
     let distcc = setup.distcc && !baseline;
 
-    // makepkg's own `MAKEFLAGS=...` argument, if the user gave one, beats every file.
-    let given_makeflags = args
-        .iter()
-        .rev()
-        .find_map(|a| a.strip_prefix("MAKEFLAGS=").map(str::to_string));
-    let configured = given_makeflags
-        .clone()
-        .or_else(|| setup.makeflags.clone())
-        .unwrap_or_default();
-    let (run_jobs, configured) = if baseline {
-        let n = baseline_jobs(setup);
-        (Some(n), with_jobs(&configured, n))
-    } else {
-        (last_jobs(&configured), configured)
-    };
-    let pool = match run_jobs {
-        Some(n) if n >= 2 => {
-            // A stable folder: cmake records the ninja it found (see pool::wrapper).
-            let wrapper_dir = store::dir().map(|d| d.join("bin"));
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            let found = Tools::find(&path, wrapper_dir.as_deref());
-            let plan = Plan::new(n, &found);
-            Some(Arc::new(Pool::serve(plan, run_dir.path(), wrapper_dir)?))
-        }
-        _ => None,
-    };
-    let mut args: Vec<String> = args
-        .iter()
-        .filter(|a| !a.starts_with("MAKEFLAGS="))
-        .cloned()
-        .collect();
-    if let Some(p) = &pool {
-        // makepkg exports a trailing VAR=value after reading every config layer, so this
-        // MAKEFLAGS (the config's, with the pool) is the one its build functions see.
-        args.push(format!("MAKEFLAGS={}", p.makeflags(&configured)));
-        eprintln!("{}", p.plan.summary());
-    } else if let Some(m) = given_makeflags {
-        args.push(format!("MAKEFLAGS={m}"));
-    }
-
+    let Pooled {
+        args,
+        pool,
+        jobs: run_jobs,
+    } = with_pool(args, setup, baseline, run_dir.path())?;
     let mut cmd = Command::new(makepkg);
     if baseline {
         cmd.arg("--config")
@@ -426,10 +369,9 @@ fn build_once(
     if let Some(p) = &pool {
         cmd.envs(p.env());
     }
-    let terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+
     let started_wall = SystemTime::now();
     let started = Instant::now();
-    let seen = Arc::new(Mutex::new(Seen::default()));
     let status = Arc::new(Mutex::new(Status {
         hosts: setup
             .listed
@@ -443,52 +385,16 @@ fn build_once(
         started: Some(started),
         ..Status::default()
     }));
-    let finished = Arc::new(AtomicBool::new(false));
-    let sampler = {
-        let seen = Arc::clone(&seen);
-        let status = Arc::clone(&status);
-        let finished = Arc::clone(&finished);
-        let log_path = log_path.clone();
-        let distcc_dir = distcc_dir.clone();
-        let listed = setup.listed.clone();
-        let pool = pool.clone();
-        std::thread::spawn(move || {
-            let mut log = std::fs::File::open(&log_path).ok();
-            let period = state::backoff_period();
-            loop {
-                let stop = finished.load(Ordering::SeqCst);
-                sample(
-                    &mut log,
-                    &distcc_dir,
-                    &listed,
-                    &seen,
-                    &status,
-                    started,
-                    period,
-                    pool.as_deref(),
-                );
-                if stop {
-                    break;
-                }
-                // Woken early at the end, so the build is not kept waiting for a tick.
-                std::thread::park_timeout(Duration::from_millis(100));
-            }
-        })
-    };
-    // distcc's backoff marks wake the sampler at once (see `sample`).
-    let watcher = state::BackoffWatch::new(&distcc_dir).map(|watch| {
-        let finished = Arc::clone(&finished);
-        let sampler = sampler.thread().clone();
-        std::thread::spawn(move || {
-            while !finished.load(Ordering::SeqCst) {
-                if watch.wait(Duration::from_millis(200)) {
-                    sampler.unpark();
-                }
-            }
-        })
-    });
+    let sampling = Sampling::start(
+        &log_path,
+        &distcc_dir,
+        &setup.listed,
+        &status,
+        started,
+        pool.clone(),
+    );
     let on_line = {
-        let seen = Arc::clone(&seen);
+        let seen = Arc::clone(&sampling.seen);
         move |line: &str| {
             if let Ok(mut s) = seen.lock() {
                 s.phases.line(line, started.elapsed().as_secs_f64());
@@ -498,66 +404,17 @@ fn build_once(
     // If this process dies without finishing (SIGKILL), the guard ends makepkg's group and
     // removes the run's folder with the pool's fifo.
     let mut guard = Guard::start(run_dir.path())?;
-    let code = if terminal {
-        let (master, slave) = live::open_pty(live::terminal_size())?;
-        let out = slave.try_clone()?;
-        cmd.stdout(Stdio::from(out)).stderr(Stdio::from(slave));
-        let mut child =
-            supervise::start(cmd).with_context(|| format!("running {}", makepkg.display()))?;
-        guard.watch(child.group());
-        let exited: Arc<Mutex<Option<std::process::ExitStatus>>> = Arc::new(Mutex::new(None));
-        let waiter = {
-            let exited = Arc::clone(&exited);
-            std::thread::spawn(move || {
-                let s = child.wait();
-                if let (Ok(s), Ok(mut e)) = (s, exited.lock()) {
-                    *e = Some(s);
-                }
-            })
-        };
-        live::pass_through(master, &status, on_line, || {
-            exited.lock().map(|e| e.is_some()).unwrap_or(true)
-        });
-        let _ = waiter.join();
-        let status = exited.lock().ok().and_then(|e| *e);
-        status.map_or(1, exit_code_of)
-    } else {
-        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child =
-            supervise::start(cmd).with_context(|| format!("running {}", makepkg.display()))?;
-        guard.watch(child.group());
-        let out = child.child.stdout.take().expect("piped");
-        let err = child.child.stderr.take().expect("piped");
-        let shared = Arc::new(Mutex::new(on_line));
-        let copy = |mut from: Box<dyn Read + Send>, to_stdout: bool| {
-            let shared = Arc::clone(&shared);
-            std::thread::spawn(move || copy_lines(&mut *from, to_stdout, &shared))
-        };
-        let t1 = copy(Box::new(out), true);
-        let t2 = copy(Box::new(err), false);
-        let status = child.wait()?;
-        let _ = t1.join();
-        let _ = t2.join();
-        exit_code_of(status)
-    };
+    let code = run_makepkg(cmd, makepkg, &mut guard, &status, on_line)?;
     guard.done();
     let wall = started.elapsed().as_secs_f64();
-    finished.store(true, Ordering::SeqCst);
-    sampler.thread().unpark();
-    let _ = sampler.join();
-    if let Some(w) = watcher {
-        let _ = w.join();
-    }
-    let mut seen = seen
-        .lock()
-        .map_err(|_| anyhow!("the build's sampler failed"))?;
+    let mut seen = sampling.stop()?;
     seen.log.finish(wall);
-    let backoff_now: Vec<String> = state::backoffs(&distcc_dir, state::backoff_period())
-        .into_iter()
-        .map(|(h, _)| h)
-        .collect();
     let mut backoff_seen = seen.backoff.clone();
-    backoff_seen.extend(backoff_now);
+    backoff_seen.extend(
+        state::backoffs(&distcc_dir, state::backoff_period())
+            .into_iter()
+            .map(|(h, _)| h),
+    );
     let started_unix = started_wall
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
@@ -586,16 +443,7 @@ fn build_once(
         backoff_seen,
         pkgext: setup.pkgext.clone(),
         compressor: setup.compressor.clone(),
-        pool: pool.as_ref().map(|p| PoolUse {
-            summary: p.plan.summary(),
-            jobs: p.plan.jobs,
-            jobserver: p.plan.jobserver,
-            most_in_use: seen.pool_most,
-            most_in_use_build: seen.pool_most_build,
-            mean_in_use_build: (seen.pool_samples_build > 0).then(|| {
-                (seen.pool_sum_build as f64 / seen.pool_samples_build as f64 * 10.0).round() / 10.0
-            }),
-        }),
+        pool: pool.as_ref().map(|p| seen.pool_use(p)),
         build_systems: seen.build_systems.clone(),
         backoff_lifted: seen.backoff_lifted,
         masquerade_dir: Path::new("/usr/lib/distcc/bin").is_dir(),
@@ -606,6 +454,114 @@ fn build_once(
             .collect(),
     };
     Ok(Receipt::new(&ctx, &seen.log.done, &seen.phases, previous))
+}
+
+/// makepkg's arguments with the run's job pool in them, the pool (served in the run's
+/// folder) and the run's job count: the config's `-j`, or the baseline's own.
+struct Pooled {
+    args: Vec<String>,
+    pool: Option<Arc<Pool>>,
+    jobs: Option<u32>,
+}
+
+fn with_pool(args: &[String], setup: &Setup, baseline: bool, run_dir: &Path) -> Result<Pooled> {
+    // makepkg's own `MAKEFLAGS=...` argument, if the user gave one, beats every file.
+    let given_makeflags = args
+        .iter()
+        .rev()
+        .find_map(|a| a.strip_prefix("MAKEFLAGS=").map(str::to_string));
+    let configured = given_makeflags
+        .clone()
+        .or_else(|| setup.makeflags.clone())
+        .unwrap_or_default();
+    let (run_jobs, configured) = if baseline {
+        let n = baseline_jobs(setup);
+        (Some(n), with_jobs(&configured, n))
+    } else {
+        (last_jobs(&configured), configured)
+    };
+    let pool = match run_jobs {
+        Some(n) if n >= 2 => {
+            // A stable folder: cmake records the ninja it found (see pool::wrapper).
+            let wrapper_dir = store::dir().map(|d| d.join("bin"));
+            let path = std::env::var_os("PATH").unwrap_or_default();
+            let found = Tools::find(&path, wrapper_dir.as_deref());
+            let plan = Plan::new(n, &found);
+            Some(Arc::new(Pool::serve(plan, run_dir, wrapper_dir)?))
+        }
+        _ => None,
+    };
+    let mut args: Vec<String> = args
+        .iter()
+        .filter(|a| !a.starts_with("MAKEFLAGS="))
+        .cloned()
+        .collect();
+    if let Some(p) = &pool {
+        // makepkg exports a trailing VAR=value after reading every config layer, so this
+        // MAKEFLAGS (the config's, with the pool) is the one its build functions see.
+        args.push(format!("MAKEFLAGS={}", p.makeflags(&configured)));
+        eprintln!("{}", p.plan.summary());
+    } else if let Some(m) = given_makeflags {
+        args.push(format!("MAKEFLAGS={m}"));
+    }
+    Ok(Pooled {
+        args,
+        pool,
+        jobs: run_jobs,
+    })
+}
+
+/// Runs makepkg to its end, its output passed through (on a terminal through a pty of its
+/// own, with the live view), each line handed to `on_line`; its exit code.
+fn run_makepkg(
+    mut cmd: Command,
+    makepkg: &Path,
+    guard: &mut Guard,
+    status: &Arc<Mutex<Status>>,
+    on_line: impl FnMut(&str) + Send + 'static,
+) -> Result<i32> {
+    let terminal = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+    if terminal {
+        let (master, slave) = live::open_pty(live::terminal_size())?;
+        let out = slave.try_clone()?;
+        cmd.stdout(Stdio::from(out)).stderr(Stdio::from(slave));
+        let mut child =
+            supervise::start(cmd).with_context(|| format!("running {}", makepkg.display()))?;
+        guard.watch(child.group());
+        let exited: Arc<Mutex<Option<std::process::ExitStatus>>> = Arc::new(Mutex::new(None));
+        let waiter = {
+            let exited = Arc::clone(&exited);
+            std::thread::spawn(move || {
+                let s = child.wait();
+                if let (Ok(s), Ok(mut e)) = (s, exited.lock()) {
+                    *e = Some(s);
+                }
+            })
+        };
+        live::pass_through(master, status, on_line, || {
+            exited.lock().map(|e| e.is_some()).unwrap_or(true)
+        });
+        let _ = waiter.join();
+        let status = exited.lock().ok().and_then(|e| *e);
+        return Ok(status.map_or(1, exit_code_of));
+    }
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child =
+        supervise::start(cmd).with_context(|| format!("running {}", makepkg.display()))?;
+    guard.watch(child.group());
+    let out = child.child.stdout.take().expect("piped");
+    let err = child.child.stderr.take().expect("piped");
+    let shared = Arc::new(Mutex::new(on_line));
+    let copy = |mut from: Box<dyn Read + Send>, to_stdout: bool| {
+        let shared = Arc::clone(&shared);
+        std::thread::spawn(move || copy_lines(&mut *from, to_stdout, &shared))
+    };
+    let t1 = copy(Box::new(out), true);
+    let t2 = copy(Box::new(err), false);
+    let status = child.wait()?;
+    let _ = t1.join();
+    let _ = t2.join();
+    Ok(exit_code_of(status))
 }
 
 fn exit_code_of(status: std::process::ExitStatus) -> i32 {
@@ -645,138 +601,6 @@ fn copy_lines<F: FnMut(&str)>(from: &mut dyn Read, to_stdout: bool, on_line: &Mu
                 line.push(b);
             }
         }
-    }
-}
-
-/// One look at distcc's log and state: new log lines read, the jobs running counted, the
-/// status line's numbers updated.
-#[allow(clippy::too_many_arguments)]
-fn sample(
-    log: &mut Option<std::fs::File>,
-    distcc_dir: &Path,
-    listed: &[(String, u32)],
-    seen: &Mutex<Seen>,
-    status: &Mutex<Status>,
-    started: Instant,
-    period: Duration,
-    pool: Option<&Pool>,
-) {
-    let now = started.elapsed().as_secs_f64();
-    let mut fresh = Vec::new();
-    if let Some(f) = log.as_mut() {
-        let _ = f.read_to_end(&mut fresh);
-        // A log cut short by someone else starts over from where it is now.
-        if let (Ok(pos), Ok(meta)) = (f.stream_position(), f.metadata())
-            && meta.len() < pos
-        {
-            let _ = f.seek(std::io::SeekFrom::End(0));
-        }
-    }
-    let tasks = state::tasks(distcc_dir);
-    let mut backoffs = state::backoffs(distcc_dir, period);
-    let Ok(mut s) = seen.lock() else {
-        return;
-    };
-    if !fresh.is_empty() {
-        s.log.feed(&fresh, now);
-    }
-    // distcc backs a helper off after any remote failure, a compile error too (a configure
-    // check meant to fail, a warning only the preprocessed text raises), and un-punishes it
-    // only when the retry here fails the same way. A helper that answered works: its mark
-    // is lifted at once, so the build's next units still go to it.
-    if !backoffs.is_empty() {
-        let answered = crate::receipts::log::only_compile_errors(s.log.jobs());
-        let before = backoffs.len();
-        backoffs.retain(|(host, _)| {
-            !(answered.contains(host) && state::clear_backoff(distcc_dir, host))
-        });
-        s.backoff_lifted += (before - backoffs.len()) as u32;
-    }
-    let running = tasks.len() as u32;
-    s.most_at_once = s.most_at_once.max(running);
-    let phase = s
-        .phases
-        .marks
-        .last()
-        .map_or("start-up", |m| m.0)
-        .to_string();
-    if running > 0 {
-        let e = s.most_at_once_by_phase.entry(phase.clone()).or_default();
-        *e = (*e).max(running);
-    }
-    let mut by_tool: std::collections::BTreeMap<String, u32> = Default::default();
-    for t in &tasks {
-        let runner = s
-            .runner_of
-            .entry(t.pid)
-            .or_insert_with(|| state::started_by(t.pid))
-            .clone();
-        if let Some(tool) = runner {
-            *by_tool.entry(tool).or_default() += 1;
-        }
-    }
-    for (tool, n) in by_tool {
-        let e = s.build_systems.entry(tool).or_default();
-        *e = (*e).max(n);
-    }
-    if let Some(in_use) = pool.and_then(Pool::in_use) {
-        s.pool_most = s.pool_most.max(in_use);
-        if phase == "build" {
-            s.pool_most_build = s.pool_most_build.max(in_use);
-            s.pool_sum_build += u64::from(in_use);
-            s.pool_samples_build += 1;
-        }
-    }
-    for (h, _) in &backoffs {
-        if !s.backoff.contains(h) {
-            s.backoff.push(h.clone());
-        }
-    }
-    let mut done: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-    let mut fell_back: std::collections::HashMap<String, u32> = std::collections::HashMap::new();
-    // distcc keeps the helper's name in a process's state file after it fell back, while
-    // the job runs here: those processes are the Pi's, not the (stopped) helper's.
-    let mut on_pi_after_failure: std::collections::HashSet<u64> = Default::default();
-    for j in s.log.jobs() {
-        if !j.failures.is_empty() {
-            on_pi_after_failure.insert(u64::from(j.pid));
-        }
-        for (host, _) in &j.failures {
-            *fell_back.entry(host.clone()).or_default() += 1;
-        }
-        if j.ok && j.is_unit() {
-            *done
-                .entry(j.ran_on.clone().unwrap_or_else(|| "localhost".into()))
-                .or_default() += 1;
-        }
-    }
-    drop(s);
-    if let Ok(mut st) = status.lock() {
-        st.hosts = listed
-            .iter()
-            .map(|(host, slots)| {
-                let ip = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
-                let busy = tasks
-                    .iter()
-                    .filter(|t| {
-                        let fell_back = on_pi_after_failure.contains(&t.pid);
-                        if host == "localhost" {
-                            (t.host == "localhost" && t.phase == "compile") || fell_back
-                        } else {
-                            t.host == ip && !fell_back
-                        }
-                    })
-                    .count() as u32;
-                HostLine {
-                    host: host.clone(),
-                    busy,
-                    slots: *slots,
-                    done: done.get(host).copied().unwrap_or(0),
-                    fell_back: fell_back.get(host).copied().unwrap_or(0),
-                }
-            })
-            .collect();
-        st.backoff = backoffs.into_iter().map(|(h, _)| h).collect();
     }
 }
 
