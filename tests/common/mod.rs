@@ -334,8 +334,22 @@ pub fn tool_for_any_user() -> PathBuf {
 /// The unprivileged user the tests run makepkg and helper scripts as when they run as root.
 pub const BUILD_USER: &str = "alarmbuild";
 
-/// Creates `BUILD_USER` (with a home) if it is missing.
+/// Creates `BUILD_USER` (with a home it owns) if it is missing. Test binaries and their
+/// threads create it at once: one at a time under a lock file, and the home's owner checked
+/// (a home left by an earlier user of the same name would not be writable).
 pub fn ensure_build_user() {
+    static ONCE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
+    let mut done = ONCE.lock().unwrap_or_else(|e| e.into_inner());
+    if *done {
+        return;
+    }
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .truncate(false)
+        .open("/tmp/alarm-distcc-tests-useradd.lock")
+        .unwrap();
+    lock.lock().unwrap();
     let exists = || {
         Command::new("id")
             .arg(BUILD_USER)
@@ -346,9 +360,17 @@ pub fn ensure_build_user() {
         let _ = Command::new("useradd")
             .args(["-m", "-s", "/bin/bash", BUILD_USER])
             .status();
-        // Another test may have created it meanwhile.
         assert!(exists(), "could not create the user {BUILD_USER}");
     }
+    let home = PathBuf::from(format!("/home/{BUILD_USER}"));
+    let _ = std::fs::create_dir_all(&home);
+    let status = Command::new("chown")
+        .arg(format!("{BUILD_USER}:"))
+        .arg(&home)
+        .status()
+        .unwrap();
+    assert!(status.success(), "chown of {}", home.display());
+    *done = true;
 }
 
 /// A command run as `BUILD_USER` when the tests run as root (else as this user), with a
