@@ -294,9 +294,33 @@ fn the_powershell_side_of_a_wsl_helper() {
         "netsh interface portproxy delete v4tov4 listenport=$Port listenaddress=0.0.0.0",
         "Remove-NetFirewallRule -DisplayName '$Rule'",
         "$Port = 3636",
+        // How to run a saved script past the default execution policy, and for which Windows.
+        "powershell -ExecutionPolicy Bypass -File .\\wsl-distcc.ps1",
+        "Windows 10 2004",
+        // A failing netsh is caught by its exit code.
+        "if ($LASTEXITCODE -ne 0)",
+        // Mirrored mode: the Hyper-V firewall lets the LAN in too, for WSL's VM creator.
+        "New-NetFirewallHyperVRule -DisplayName $Rule -Direction Inbound -VMCreatorId $WslCreator -Protocol TCP -LocalPorts $Port -RemoteAddresses '192.168.1.50' -Action Allow",
+        "{40E0AC32-46A5-438A-A0B2-2B479E8F2E90}",
+        // Keeping distccd running, and the forward following a new WSL address.
+        "schtasks /create",
+        "run this script again then",
     ] {
         assert!(ps.contains(needle), "missing {needle}:\n{ps}");
     }
+    // `exit` would close a pasted-in administrator window before its message is read.
+    assert!(
+        !ps.lines()
+            .filter(|l| !l.trim_start().starts_with('#'))
+            .any(|l| l.split_whitespace().next() == Some("exit")),
+        "{ps}"
+    );
+    // A re-run after the Pi's address changed replaces the rule instead of keeping it.
+    let removed = ps
+        .find("| Remove-NetFirewallRule")
+        .expect("the old rule is removed");
+    let created = ps.find("New-NetFirewallRule").unwrap();
+    assert!(removed < created, "{ps}");
     assert!(!ps.contains('@'), "a placeholder is left:\n{ps}");
     for (open, close) in [('{', '}'), ('(', ')'), ('[', ']')] {
         assert_eq!(
