@@ -75,6 +75,9 @@ fn happy_path_on_a_stock_config() {
         .unwrap();
     answer(&mut s, "Write ", "y\r");
     s.expect("alarm-distcc helper --arch armv8").unwrap();
+    // The seed's WSL laptop: the Windows side is named too.
+    s.expect("WSL2").unwrap();
+    s.expect("--format powershell > wsl-distcc.ps1").unwrap();
     assert_eq!(exit_code(s), 0);
 
     let vars = bash_vars(&[&conf]);

@@ -669,7 +669,11 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
                 "\nNext, on each helper: run the script that this prints (make it here, copy it over;\n\
                  add --distro debian for a Debian or Ubuntu helper):\n  \
                  alarm-distcc helper --arch {}{allow} > distccd-{}.sh\n\
+                 A helper under WSL2 (its default NAT networking) also needs the port forwarded on\n\
+                 Windows: run what this prints there, as administrator:\n  \
+                 alarm-distcc helper --arch {}{allow} --format powershell > wsl-distcc.ps1\n\
                  Then check from here that each helper compiles for this Pi:\n  {}",
+                arch.name(),
                 arch.name(),
                 arch.name(),
                 session.command("probe")
