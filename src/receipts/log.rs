@@ -15,6 +15,9 @@ pub enum LocalReason {
     Flag(String),
     /// A link: distcc never sends one.
     Link,
+    /// An input distcc does not send, in its words (`no visible input file` for a `.S`,
+    /// `gcc's -x handling is complex; running locally for assembler-with-cpp`).
+    LocalInput(String),
     /// `-E` (preprocessing only) or another call that is no compile.
     NotACompile(String),
     /// A helper failed this job and distcc ran it here.
@@ -36,6 +39,7 @@ impl LocalReason {
             LocalReason::ConfigureProbe => "configure_probe",
             LocalReason::Flag(_) => "local_flag",
             LocalReason::Link => "link",
+            LocalReason::LocalInput(_) => "local_input",
             LocalReason::NotACompile(_) => "not_a_compile",
             LocalReason::Fallback { .. } => "fallback",
             LocalReason::RetriedAfterCompileError { .. } => "compile_error_retry",
@@ -52,6 +56,9 @@ impl LocalReason {
             }
             LocalReason::Flag(why) => format!("a flag distcc keeps local: {why}"),
             LocalReason::Link => "linking, which distcc never sends".into(),
+            LocalReason::LocalInput(why) => {
+                format!("an input distcc does not send (assembler and the like): {why}")
+            }
             LocalReason::NotACompile(why) => format!("not a compile: {why}"),
             LocalReason::Fallback { host } => format!("fallback after {host} failed the job"),
             LocalReason::RetriedAfterCompileError { host } => format!(
@@ -167,6 +174,9 @@ impl Job {
         if let Some(why) = &self.scan_local {
             if why.contains("called for link") {
                 return LocalReason::Link;
+            }
+            if why.contains("no visible input file") || why.contains("-x handling") {
+                return LocalReason::LocalInput(why.clone());
             }
             if why.contains("-E call") || why.contains("not for compile") {
                 return LocalReason::NotACompile(why.clone());
@@ -330,6 +340,10 @@ fn read_message(job: &mut Job, msg: &str) {
             );
         } else if rest.contains("not for compile")
             || rest.contains("compile ") && rest.contains("local")
+            // Assembler and odd inputs: `-x handling is complex; running locally for
+            // assembler`, `no visible input file`.
+            || rest.contains("running locally")
+            || rest.contains("no visible input file")
         {
             job.scan_local = Some(rest.to_string());
         }
@@ -433,6 +447,30 @@ mod tests {
         r.feed(text.as_bytes(), 0.0);
         r.finish(1.0);
         r.done
+    }
+
+    #[test]
+    fn assembler_sources_get_distccs_own_reason() {
+        // distcc 3.4's lines for `gcc -c a.S` and `gcc -c -x assembler-with-cpp a.S`.
+        let jobs = read(
+            "distcc[1] (dcc_scan_args) no visible input file\n\
+             distcc[1] exec on localhost: x86_64-linux-gnu-gcc -c a.S -o a.o\n\
+             distcc[1] compile (null) on localhost completed ok\n\
+             distcc[1] (dcc_exit) exit: code 0; self 0.000000 user 0.000000 sys\n\
+             distcc[2] (dcc_scan_args) gcc's -x handling is complex; running locally for assembler-with-cpp\n\
+             distcc[2] exec on localhost: x86_64-linux-gnu-gcc -c -x assembler-with-cpp a.S -o a.o\n\
+             distcc[2] compile (null) on localhost completed ok\n\
+             distcc[2] (dcc_exit) exit: code 0; self 0.000000 user 0.000000 sys\n",
+        );
+        let kinds: Vec<&str> = jobs.iter().map(|j| j.local_reason().kind()).collect();
+        assert_eq!(kinds, ["local_input", "local_input"]);
+        assert!(
+            jobs[1]
+                .local_reason()
+                .describe()
+                .contains("assembler-with-cpp")
+        );
+        assert!(jobs.iter().all(Job::is_unit));
     }
 
     #[test]

@@ -219,7 +219,10 @@ impl Receipt {
                 slots: 0,
             });
             e.units += 1;
-            e.compile_seconds += j.remote_seconds.unwrap_or(0.0);
+            // Only a helper's own compiles: a failed attempt's time is not the Pi's.
+            if j.on_helper() {
+                e.compile_seconds += j.remote_seconds.unwrap_or(0.0);
+            }
         }
         // Helpers in list order, the Pi last.
         let order: Vec<String> = ctx.listed.iter().map(|(h, _)| h.clone()).collect();
