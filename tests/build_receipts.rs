@@ -443,6 +443,57 @@ fn the_live_view_marks_a_helper_that_fails_and_goes_into_backoff() {
     );
 }
 
+/// A helper stopped mid-build: its jobs fall back and run on the Pi (slowly, as a Pi's
+/// compiler does), and from then on the status line counts them on the Pi, not as the
+/// stopped helper's busy slots.
+#[test]
+fn the_live_view_frees_a_stopped_helpers_slots_while_its_jobs_run_here() {
+    if let Some(why) = cannot_build() {
+        return skip("build live view, fallbacks running here", &why);
+    }
+    let (helper, pi) = helper_and_pi(Some(3.0), 2, 0);
+    // The Pi's own compiler takes its time.
+    let local = pi.dir.path().join("local-bin").join(NAME);
+    std::fs::remove_file(&local).unwrap();
+    std::fs::write(
+        &local,
+        format!(
+            "#!/bin/sh\nsleep 4\nexec {} \"$@\"\n",
+            which("aarch64-linux-gnu-gcc").display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&local, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let spec = helper.host_port();
+    let log = helper.log_path().to_path_buf();
+    let mut helper = Some(helper);
+    let mut cmd = pi.tool(&["build", "-f", "-C", "--nodeps", "--noconfirm"]);
+    cmd.env("TERM", "xterm");
+    let out = in_a_terminal(cmd, |_| {
+        if helper.is_some()
+            && std::fs::read_to_string(&log)
+                .unwrap_or_default()
+                .contains("compile from")
+        {
+            helper = None;
+        }
+    });
+    assert!(helper.is_none(), "no job reached the helper:\n{out:?}");
+    // Every drawing of the helper's part once it has fallbacks: none busy.
+    let parts: Vec<&str> = out
+        .split(" | ")
+        .filter(|p| p.starts_with(&spec) && p.contains("fell back"))
+        .collect();
+    assert!(!parts.is_empty(), "no fallback was drawn:\n{out:?}");
+    for p in &parts {
+        assert!(
+            p.starts_with(&format!("{spec} 0/2 busy")),
+            "the stopped helper still shows busy slots: {p:?}"
+        );
+    }
+}
+
 #[test]
 fn the_live_view_draws_in_a_terminal_and_keeps_makepkgs_lines() {
     if let Some(why) = cannot_build() {

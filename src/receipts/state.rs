@@ -96,7 +96,20 @@ pub fn tasks(distcc_dir: &Path) -> Vec<Task> {
             parse_task(&std::fs::read(e.path()).ok()?)
         })
         .filter(|t| t.phase != "done")
+        // A client that died without removing its file (killed, or cut off) left it
+        // behind: distccmon drops such files too (mon.c, the pid no longer exists).
+        .filter(|t| alive(t.pid))
         .collect()
+}
+
+fn alive(pid: u64) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    pid > 0
+        && (unsafe { libc::kill(pid, 0) } == 0
+            || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM))
 }
 
 /// The build tool that started distcc process `pid`: the nearest ancestor (up to a few
@@ -290,5 +303,31 @@ mod tests {
         bad[8] ^= 0xff;
         assert_eq!(parse_task(&bad), None);
         assert_eq!(parse_task(&[0u8; 17]), None);
+    }
+
+    #[test]
+    fn a_dead_clients_state_file_is_no_running_job() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("state")).unwrap();
+        let me = u64::from(std::process::id());
+        // A pid far above pid_max: no such process.
+        let gone = 4_000_000_000u64;
+        let word = std::mem::size_of::<usize>();
+        for pid in [me, gone] {
+            std::fs::write(
+                dir.path().join(format!("state/binstate_{pid}")),
+                state(
+                    word,
+                    cfg!(target_endian = "little"),
+                    pid,
+                    "a.c",
+                    "127.0.0.1",
+                    5,
+                ),
+            )
+            .unwrap();
+        }
+        let running: Vec<u64> = tasks(dir.path()).iter().map(|t| t.pid).collect();
+        assert_eq!(running, [me]);
     }
 }
