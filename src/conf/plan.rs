@@ -99,6 +99,32 @@ pub fn plan_hosts(
             notes,
         });
     }
+    apply_change(&mut list, change, &mut notes)?;
+    refuse_invalid(&list, line)?;
+    let unchanged = list
+        .tokens
+        .iter()
+        .map(|t| t.raw.as_str())
+        .eq(start.iter().map(String::as_str));
+    // (A sort still sets -j to the slots: that is how a -j mismatch is fixed.)
+    if unchanged && matches!(change, HostChange::Remove(_) | HostChange::SetLocal(_)) {
+        // Writing the same list would still uncomment `#DISTCC_HOSTS=""`, which makes distcc
+        // stop reading its hosts file: leave the file alone.
+        return Ok(Plan {
+            doc: doc.clone(),
+            notes,
+        });
+    }
+    let edited = edit::set_hosts(doc, &list)?;
+    follow_hosts(doc, edited.doc, &list, change, inherited, notes)
+}
+
+/// The host-list change itself, with what to say about it.
+fn apply_change(
+    list: &mut HostList,
+    change: &HostChange,
+    notes: &mut Vec<String>,
+) -> Result<(), Refusal> {
     match change {
         HostChange::Add(specs) => {
             for spec in specs {
@@ -133,41 +159,44 @@ pub fn plan_hosts(
         }
         HostChange::SortBySlots => list.sort_by_slots(),
         HostChange::SortMeasured(scores) => list.sort_measured(scores),
-        HostChange::Replace(new) => list = new.clone(),
+        HostChange::Replace(new) => *list = new.clone(),
     }
-    if let Some(bad) = list.invalid().next() {
-        let host = bad
-            .token
-            .split(['/', ':', ','])
-            .next()
-            .unwrap_or(&bad.token);
-        return Err(Refusal {
-            line,
-            message: format!(
-                "DISTCC_HOSTS holds `{}`, which distcc rejects ({}); distcc then ignores the \
-                 whole list. Remove it first: alarm-distcc remove-host {host}",
-                bad.token, bad.reason
-            ),
-        });
-    }
-    let unchanged = list
-        .tokens
-        .iter()
-        .map(|t| t.raw.as_str())
-        .eq(start.iter().map(String::as_str));
-    // (A sort still sets -j to the slots: that is how a -j mismatch is fixed.)
-    if unchanged && matches!(change, HostChange::Remove(_) | HostChange::SetLocal(_)) {
-        // Writing the same list would still uncomment `#DISTCC_HOSTS=""`, which makes distcc
-        // stop reading its hosts file: leave the file alone.
-        return Ok(Plan {
-            doc: doc.clone(),
-            notes,
-        });
-    }
+    Ok(())
+}
+
+/// A list holding a token distcc rejects is not written: distcc would ignore all of it.
+fn refuse_invalid(list: &HostList, line: usize) -> Result<(), Refusal> {
+    let Some(bad) = list.invalid().next() else {
+        return Ok(());
+    };
+    let host = bad
+        .token
+        .split(['/', ':', ','])
+        .next()
+        .unwrap_or(&bad.token);
+    Err(Refusal {
+        line,
+        message: format!(
+            "DISTCC_HOSTS holds `{}`, which distcc rejects ({}); distcc then ignores the \
+             whole list. Remove it first: alarm-distcc remove-host {host}",
+            bad.token, bad.reason
+        ),
+    })
+}
+
+/// BUILDENV and -j after the host list changed (`edited` is `doc` with the new list): only
+/// adding a helper turns distcc on, and -j follows the slots while distcc is on.
+fn follow_hosts(
+    doc: &Document,
+    edited: Document,
+    list: &HostList,
+    change: &HostChange,
+    inherited: &Inherited,
+    mut notes: Vec<String>,
+) -> Result<Plan, Refusal> {
     let has_helper = list
         .specs()
         .any(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh));
-    let edited = edit::set_hosts(doc, &list)?;
     let on = distcc_on(doc, inherited);
     // Only adding a helper turns distcc on; other edits keep a deliberate `disable`.
     let turns_on = matches!(change, HostChange::Add(_) | HostChange::Replace(_));
@@ -177,11 +206,9 @@ pub fn plan_hosts(
              -j to the total slots)"
                 .into(),
         );
-        return Ok(Plan {
-            doc: edited.doc,
-            notes,
-        });
+        return Ok(Plan { doc: edited, notes });
     }
+    let total = list.total_slots();
     if !has_helper {
         // Without a helper distcc has nothing to hand out: BUILDENV stays as it is, and -j
         // follows the slots only while distcc is on.
@@ -194,28 +221,21 @@ pub fn plan_hosts(
              add-host HOST:PORT/SLOTS), or turn distcc off: alarm-distcc disable"
                 .into()
         } else {
-            format!(
-                "no helper listed yet, so distcc stays {}; add one: alarm-distcc add-host \
-                 HOST:PORT/SLOTS",
-                if on { "on" } else { "off" }
-            )
+            "no helper listed yet, so distcc stays off; add one: alarm-distcc add-host \
+             HOST:PORT/SLOTS"
+                .to_string()
         });
-        let total = list.total_slots();
         if !on || total == 0 {
-            return Ok(Plan {
-                doc: edited.doc,
-                notes,
-            });
+            return Ok(Plan { doc: edited, notes });
         }
         edit::set_jobs(doc, total, inherited.makeflags.as_deref())?;
-        let jobs = edit::set_jobs(&edited.doc, total, inherited.makeflags.as_deref())?;
+        let jobs = edit::set_jobs(&edited, total, inherited.makeflags.as_deref())?;
         notes.extend(jobs.notes);
         return Ok(Plan {
             doc: jobs.doc,
             notes,
         });
     }
-    let total = list.total_slots();
     // The later edits are tried on the file as read too, so a refusal names the user's line
     // rather than one shifted by the host-list edit.
     // distcc already on (here or in an earlier layer) needs no `BUILDENV+=(distcc)`.
@@ -226,9 +246,9 @@ pub fn plan_hosts(
     let enabled = if on {
         edited
     } else {
-        edit::set_distcc(&edited.doc, true)?
+        edit::set_distcc(&edited, true)?.doc
     };
-    let jobs = edit::set_jobs(&enabled.doc, total, inherited.makeflags.as_deref())?;
+    let jobs = edit::set_jobs(&enabled, total, inherited.makeflags.as_deref())?;
     notes.extend(jobs.notes);
     Ok(Plan {
         doc: jobs.doc,
