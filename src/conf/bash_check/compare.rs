@@ -102,6 +102,20 @@ pub fn shown(v: &Option<String>) -> String {
 /// the edit does not touch, from bash's reading before it).
 pub fn compare(intended: &Intended, before: &Reading, after: &Reading) -> Vec<Problem> {
     let mut out = Vec::new();
+    compare_buildenv(intended, before, after, &mut out);
+    compare_hosts(intended, before, after, &mut out);
+    compare_makeflags(intended, before, after, &mut out);
+    compare_others(before, after, &mut out);
+    out
+}
+
+/// distcc's entry as makepkg decides it, and BUILDENV's other entries.
+fn compare_buildenv(
+    intended: &Intended,
+    before: &Reading,
+    after: &Reading,
+    out: &mut Vec<Problem>,
+) {
     let mut push = |var: &str, watched: bool, text: String| {
         out.push(Problem {
             var: var.into(),
@@ -142,6 +156,17 @@ pub fn compare(intended: &Intended, before: &Reading, after: &Reading) -> Vec<Pr
             ),
         );
     }
+}
+
+/// DISTCC_HOSTS (and MAKEFLAGS') shape, and the host list.
+fn compare_hosts(intended: &Intended, before: &Reading, after: &Reading, out: &mut Vec<Problem>) {
+    let mut push = |var: &str, watched: bool, text: String| {
+        out.push(Problem {
+            var: var.into(),
+            watched,
+            text,
+        })
+    };
     for (name, var) in [
         ("DISTCC_HOSTS", &after.hosts),
         ("MAKEFLAGS", &after.makeflags),
@@ -179,6 +204,22 @@ pub fn compare(intended: &Intended, before: &Reading, after: &Reading) -> Vec<Pr
         ),
         _ => {}
     }
+}
+
+/// MAKEFLAGS' last -j and its other words.
+fn compare_makeflags(
+    intended: &Intended,
+    before: &Reading,
+    after: &Reading,
+    out: &mut Vec<Problem>,
+) {
+    let mut push = |var: &str, watched: bool, text: String| {
+        out.push(Problem {
+            var: var.into(),
+            watched,
+            text,
+        })
+    };
     let mf = |r: &Reading| jobs_and_rest(r.makeflags.as_ref().map_or("", |m| &m.value));
     let ((jobs_before, rest_before), (jobs_after, rest_after)) = (mf(before), mf(after));
     let j = |n: Option<u32>| n.map_or("no -j".to_string(), |n| format!("-j{n}"));
@@ -235,6 +276,17 @@ pub fn compare(intended: &Intended, before: &Reading, after: &Reading) -> Vec<Pr
             ),
         );
     }
+}
+
+/// Every other variable must read the same before and after.
+fn compare_others(before: &Reading, after: &Reading, out: &mut Vec<Problem>) {
+    let mut push = |var: &str, watched: bool, text: String| {
+        out.push(Problem {
+            var: var.into(),
+            watched,
+            text,
+        })
+    };
     let names: std::collections::BTreeSet<&String> =
         before.others.keys().chain(after.others.keys()).collect();
     for name in names {
@@ -260,7 +312,6 @@ pub fn compare(intended: &Intended, before: &Reading, after: &Reading) -> Vec<Pr
             );
         }
     }
-    out
 }
 
 #[cfg(test)]
