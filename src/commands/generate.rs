@@ -97,7 +97,18 @@ pub fn man_page() -> String {
     let mut out = Vec::new();
     let _ = man.render_title(&mut out);
     let _ = man.render_name_section(&mut out);
-    // clap_mangen's synopsis has no value names; this one says what each option takes.
+    out.extend_from_slice(synopsis().to_roff().as_bytes());
+    let _ = man.render_description_section(&mut out);
+    let _ = man.render_options_section(&mut out);
+    let mut roff = commands_section(&cmd);
+    reference_sections(&mut roff);
+    let _ = roff.to_writer(&mut out);
+    let _ = man.render_version_section(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// clap_mangen's synopsis has no value names; this one says what each option takes.
+fn synopsis() -> Roff {
     let mut synopsis = Roff::new();
     synopsis.control("SH", ["SYNOPSIS"]);
     synopsis.text([
@@ -112,9 +123,11 @@ pub fn man_page() -> String {
         italic("ARGS"),
         roman("...]"),
     ]);
-    out.extend_from_slice(synopsis.to_roff().as_bytes());
-    let _ = man.render_description_section(&mut out);
-    let _ = man.render_options_section(&mut out);
+    synopsis
+}
+
+/// Each command with its arguments, what it does and its options.
+fn commands_section(cmd: &clap::Command) -> Roff {
     let mut roff = Roff::new();
     roff.control("SH", ["COMMANDS"]);
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
@@ -136,8 +149,13 @@ pub fn man_page() -> String {
         options(&mut roff, sub);
         roff.control("RE", []);
     }
+    roff
+}
+
+/// EXIT STATUS, FILES, ENVIRONMENT, EXAMPLES and SEE ALSO.
+fn reference_sections(roff: &mut Roff) {
     section(
-        &mut roff,
+        roff,
         "EXIT STATUS",
         &[
             "0: done (or nothing to change). 1: a failure, a declined prompt, a helper that \
@@ -149,7 +167,7 @@ pub fn man_page() -> String {
         ],
     );
     items(
-        &mut roff,
+        roff,
         "FILES",
         &[
             (
@@ -172,7 +190,7 @@ pub fn man_page() -> String {
         ],
     );
     items(
-        &mut roff,
+        roff,
         "ENVIRONMENT",
         &[
             (
@@ -200,7 +218,7 @@ pub fn man_page() -> String {
         ],
     );
     items(
-        &mut roff,
+        roff,
         "EXAMPLES",
         &[
             ("sudo alarm-distcc wizard", "the whole setup, step by step."),
@@ -233,11 +251,8 @@ pub fn man_page() -> String {
         ],
     );
     section(
-        &mut roff,
+        roff,
         "SEE ALSO",
         &["distcc(1), distccd(1), makepkg(8), makepkg.conf(5)"],
     );
-    let _ = roff.to_writer(&mut out);
-    let _ = man.render_version_section(&mut out);
-    String::from_utf8_lossy(&out).into_owned()
 }
