@@ -194,7 +194,6 @@ pub fn gather(
     check: Option<HelperCheck>,
     search: Option<HelperSearch>,
 ) -> Result<Answers> {
-    let mut kept_failing = Vec::new();
     p.say(&format!("Config to edit: {}", facts.config.display()));
     p.say(&format!(
         "makepkg reads: {}",
@@ -219,6 +218,26 @@ pub fn gather(
         }
     ));
 
+    let local = ask_local_slots(p, facts)?;
+    let (globals, mut helpers) = review_listed(p, facts)?;
+    let mut kept_failing = Vec::new();
+    match (search, &facts.search_scope) {
+        (Some(search), Ok(scope)) => {
+            take_search_results(p, search, scope, &mut helpers, &mut kept_failing)?
+        }
+        (Some(_), Err(why)) => p.say(&format!(
+            "No network search: {why}. Type the helpers' addresses instead."
+        )),
+        (None, _) => {}
+    }
+
+    add_helpers(p, facts, check, &mut helpers, &mut kept_failing)?;
+    let list = final_list(p, globals, helpers, local);
+    Ok(Answers { list, kept_failing })
+}
+
+/// This machine's slots, defaulting to what the file says.
+fn ask_local_slots(p: &mut dyn Prompter, facts: &Facts) -> Result<u32> {
     // The file's local entry; else the seed's `127.0.0.1/N`, which meant this machine too
     // (add-host and set-local read it so).
     let current_local = facts
@@ -254,7 +273,11 @@ pub fn gather(
         0,
         MAX_SLOTS,
     )?;
+    Ok(local)
+}
 
+/// The listed hosts, each kept, changed or removed: (global options, helpers).
+fn review_listed(p: &mut dyn Prompter, facts: &Facts) -> Result<(Vec<HostSpec>, Vec<HostSpec>)> {
     let mut globals = Vec::new();
     let mut helpers: Vec<HostSpec> = Vec::new();
     for token in &facts.hosts.tokens {
@@ -282,17 +305,17 @@ pub fn gather(
             )),
         }
     }
+    Ok((globals, helpers))
+}
 
-    match (search, &facts.search_scope) {
-        (Some(search), Ok(scope)) => {
-            take_search_results(p, search, scope, &mut helpers, &mut kept_failing)?
-        }
-        (Some(_), Err(why)) => p.say(&format!(
-            "No network search: {why}. Type the helpers' addresses instead."
-        )),
-        (None, _) => {}
-    }
-
+/// More helpers, one at a time, each checked (when a check is given) before it is kept.
+fn add_helpers(
+    p: &mut dyn Prompter,
+    facts: &Facts,
+    check: Option<HelperCheck>,
+    helpers: &mut Vec<HostSpec>,
+    kept_failing: &mut Vec<String>,
+) -> Result<()> {
     loop {
         let prompt = if helpers.is_empty() {
             "Add a helper?"
@@ -334,7 +357,16 @@ pub fn gather(
             helpers.push(spec);
         }
     }
+    Ok(())
+}
 
+/// The new list, fastest first, said with its -j.
+fn final_list(
+    p: &mut dyn Prompter,
+    globals: Vec<HostSpec>,
+    helpers: Vec<HostSpec>,
+    local: u32,
+) -> HostList {
     let mut list = HostList {
         tokens: globals
             .into_iter()
@@ -358,7 +390,7 @@ pub fn gather(
              leaving it out (alarm-distcc set-local 0)."
         ));
     }
-    Ok(Answers { list, kept_failing })
+    list
 }
 
 /// Offers a network search, then the helpers it found to pick from, then their slots.
