@@ -558,25 +558,8 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
             "the wizard needs a terminal; in scripts use add-host, remove-host, set-local and enable",
         ));
     }
-    // A --subnet the search would refuse is said before any question; without one, a
-    // machine with no (private) network goes on to typed addresses.
-    let search_scope = match scan::choose_subnets(&search.subnets, search.public) {
-        Ok((nets, _)) => Ok(format!(
-            "{} on port(s) {}",
-            nets.iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-            if search.ports.is_empty() {
-                scan::DEFAULT_PORTS.to_vec()
-            } else {
-                search.ports.clone()
-            }
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", ")
-        )),
+    let search_scope = match search_scope(search) {
+        Ok(scope) => Ok(scope),
         Err(e) if !search.subnets.is_empty() => return Err(bad_input(e)),
         Err(e) => Err(e),
     };
@@ -610,42 +593,7 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
         None => None,
     };
     let timeout = std::time::Duration::from_secs_f64(timeout.clamp(0.1, 60.0));
-    let checker = |spec: &HostSpec| -> (bool, Vec<String>) {
-        let Some(checker) = &checker else {
-            return (
-                true,
-                vec![format!("{spec}: no known architecture to check against")],
-            );
-        };
-        let targets = targets_of(&HostList {
-            tokens: vec![HostToken::new(spec.clone())],
-        });
-        let judged = checker.check(&targets, timeout);
-        let judged = &judged[0];
-        let warnings = judged
-            .concerns
-            .iter()
-            .filter(|c| c.severity == Severity::Warning)
-            .map(|c| format!("  warning: {}; fix: {}", c.message, c.fix));
-        match judged.verdict {
-            Verdict::Failed => {
-                let mut lines = vec![format!("{spec}: not usable yet:")];
-                lines.extend(
-                    judged
-                        .causes()
-                        .into_iter()
-                        .map(|cause| format!("  - {cause}")),
-                );
-                lines.extend(warnings);
-                (false, lines)
-            }
-            _ => {
-                let mut lines = vec![format!("{spec}: reachable, compiles for {carch}")];
-                lines.extend(warnings);
-                (true, lines)
-            }
-        }
-    };
+    let checker = |spec: &HostSpec| judge_helper(checker.as_ref(), spec, timeout, &carch);
     let searcher = || -> Result<Vec<Offer>> {
         let (found, expected) = session.search_helpers(&target.layers, search)?;
         Ok(found
@@ -682,7 +630,78 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
             session.command("probe")
         );
     }
-    match HelperArch::from_carch(&carch) {
+    say_next_steps(session, &carch);
+    Ok(())
+}
+
+/// What the search would scan, said before any question (an error for a --subnet it refuses).
+fn search_scope(search: &SearchOptions) -> std::result::Result<String, String> {
+    let (nets, _) = scan::choose_subnets(&search.subnets, search.public)?;
+    Ok(format!(
+        "{} on port(s) {}",
+        nets.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+        if search.ports.is_empty() {
+            scan::DEFAULT_PORTS.to_vec()
+        } else {
+            search.ports.clone()
+        }
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+    ))
+}
+
+/// One typed or picked helper checked as probe checks it: usable or not, and the lines
+/// that say why.
+fn judge_helper(
+    checker: Option<&crate::distcc::compat::Checker>,
+    spec: &HostSpec,
+    timeout: std::time::Duration,
+    carch: &str,
+) -> (bool, Vec<String>) {
+    let Some(checker) = checker else {
+        return (
+            true,
+            vec![format!("{spec}: no known architecture to check against")],
+        );
+    };
+    let targets = targets_of(&HostList {
+        tokens: vec![HostToken::new(spec.clone())],
+    });
+    let judged = checker.check(&targets, timeout);
+    let judged = &judged[0];
+    let warnings = judged
+        .concerns
+        .iter()
+        .filter(|c| c.severity == Severity::Warning)
+        .map(|c| format!("  warning: {}; fix: {}", c.message, c.fix));
+    match judged.verdict {
+        Verdict::Failed => {
+            let mut lines = vec![format!("{spec}: not usable yet:")];
+            lines.extend(
+                judged
+                    .causes()
+                    .into_iter()
+                    .map(|cause| format!("  - {cause}")),
+            );
+            lines.extend(warnings);
+            (false, lines)
+        }
+        _ => {
+            let mut lines = vec![format!("{spec}: reachable, compiles for {carch}")];
+            lines.extend(warnings);
+            (true, lines)
+        }
+    }
+}
+
+/// What to do on each helper next (and on Windows for a WSL2 one).
+fn say_next_steps(session: &Session, carch: &str) {
+    match HelperArch::from_carch(carch) {
         Some(arch) => {
             // helper's own default is this machine's private networks; only without one
             // must an address be named.
@@ -717,7 +736,6 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
             session.command("probe")
         ),
     }
-    Ok(())
 }
 
 #[cfg(test)]
