@@ -201,64 +201,8 @@ impl Receipt {
         previous: &[Receipt],
     ) -> Receipt {
         let units: Vec<&Job> = jobs.iter().filter(|j| j.is_unit()).collect();
-        let mut hosts: BTreeMap<String, HostUse> = BTreeMap::new();
-        for (host, slots) in &ctx.listed {
-            hosts.entry(host.clone()).or_insert(HostUse {
-                host: host.clone(),
-                units: 0,
-                compile_seconds: 0.0,
-                slots: *slots,
-            });
-        }
-        for j in &units {
-            let host = j.ran_on.clone().unwrap_or_else(|| "localhost".into());
-            let e = hosts.entry(host.clone()).or_insert(HostUse {
-                host,
-                units: 0,
-                compile_seconds: 0.0,
-                slots: 0,
-            });
-            e.units += 1;
-            // Only a helper's own compiles: a failed attempt's time is not the Pi's.
-            if j.on_helper() {
-                e.compile_seconds += j.remote_seconds.unwrap_or(0.0);
-            }
-        }
-        // Helpers in list order, the Pi last.
-        let order: Vec<String> = ctx.listed.iter().map(|(h, _)| h.clone()).collect();
-        let mut hosts: Vec<HostUse> = hosts.into_values().collect();
-        hosts.sort_by_key(|h| {
-            (
-                h.host == "localhost",
-                order
-                    .iter()
-                    .position(|o| *o == h.host)
-                    .unwrap_or(usize::MAX),
-            )
-        });
-        let mut groups: BTreeMap<LocalReason, LocalGroup> = BTreeMap::new();
-        for j in jobs.iter().filter(|j| !j.on_helper()) {
-            let reason = j.local_reason();
-            let g = groups.entry(reason.clone()).or_insert(LocalGroup {
-                kind: reason.kind().into(),
-                reason: reason.describe(),
-                units: 0,
-                jobs: 0,
-                examples: Vec::new(),
-            });
-            g.jobs += 1;
-            if j.is_unit() {
-                g.units += 1;
-            }
-            if let Some(input) = &j.input
-                && g.examples.len() < 3
-                && !g.examples.contains(input)
-            {
-                g.examples.push(input.clone());
-            }
-        }
-        let mut on_pi: Vec<LocalGroup> = groups.into_values().collect();
-        on_pi.sort_by(|a, b| b.units.cmp(&a.units).then(b.jobs.cmp(&a.jobs)));
+        let hosts = hosts_used(ctx, &units);
+        let on_pi = on_pi_groups(jobs);
         let mut failures: BTreeMap<String, HelperFailure> = BTreeMap::new();
         let mut compile_errors = CompileErrors::default();
         for j in jobs.iter().filter(|j| j.remote_compile_error) {
@@ -471,6 +415,37 @@ impl Receipt {
         if !phases.is_empty() {
             let _ = writeln!(out, "  phases: {}", phases.join(", "));
         }
+        self.render_units(&mut out);
+        self.render_on_pi(&mut out);
+        self.render_parallel(&mut out);
+        match (&self.speedup, &self.speedup_note) {
+            (Some(s), note) => {
+                let build = s
+                    .build_phase
+                    .map_or(String::new(), |b| format!(", build() {b:.2}x"));
+                let _ = writeln!(
+                    out,
+                    "  speed-up: {:.2}x against the local-only build of {} ({}){build}{}",
+                    s.wall,
+                    s.baseline_started,
+                    secs(s.baseline_wall_seconds),
+                    note.as_deref().map_or(String::new(), |n| format!("; {n}"))
+                );
+            }
+            (None, Some(note)) => {
+                let _ = writeln!(out, "  speed-up: none measured: {note}");
+            }
+            (None, None) => {}
+        }
+        for a in &self.advice {
+            let _ = writeln!(out, "advice: {a}");
+        }
+        out
+    }
+
+    /// Compile units per host, and the configure checks.
+    fn render_units(&self, out: &mut String) {
+        use std::fmt::Write;
         if self.distcc || self.units > 0 {
             let _ = writeln!(
                 out,
@@ -496,6 +471,11 @@ impl Receipt {
                 let _ = writeln!(out, "    {:<24} {:>4} unit(s){}", h.host, h.units, rate);
             }
         }
+    }
+
+    /// What ran on the Pi and why, compile errors, helper failures, backoffs.
+    fn render_on_pi(&self, out: &mut String) {
+        use std::fmt::Write;
         for g in &self.on_pi {
             let what = if g.units > 0 {
                 format!("{} unit(s)", g.units)
@@ -549,6 +529,11 @@ impl Receipt {
                 "  helper {b} went into backoff: distcc sends it nothing for a while after a failure"
             );
         }
+    }
+
+    /// The jobs at once, the job pool and the build tools.
+    fn render_parallel(&self, out: &mut String) {
+        use std::fmt::Write;
         if let Some(jobs) = self.jobs
             && self.distcc
         {
@@ -593,29 +578,6 @@ impl Receipt {
                 parts.join(", ")
             );
         }
-        match (&self.speedup, &self.speedup_note) {
-            (Some(s), note) => {
-                let build = s
-                    .build_phase
-                    .map_or(String::new(), |b| format!(", build() {b:.2}x"));
-                let _ = writeln!(
-                    out,
-                    "  speed-up: {:.2}x against the local-only build of {} ({}){build}{}",
-                    s.wall,
-                    s.baseline_started,
-                    secs(s.baseline_wall_seconds),
-                    note.as_deref().map_or(String::new(), |n| format!("; {n}"))
-                );
-            }
-            (None, Some(note)) => {
-                let _ = writeln!(out, "  speed-up: none measured: {note}");
-            }
-            (None, None) => {}
-        }
-        for a in &self.advice {
-            let _ = writeln!(out, "advice: {a}");
-        }
-        out
     }
 
     /// doctor's one line about this receipt.
@@ -642,6 +604,74 @@ impl Receipt {
         }
         line
     }
+}
+
+/// Units per host, the listed ones first in list order, the Pi last.
+fn hosts_used(ctx: &Context, units: &[&Job]) -> Vec<HostUse> {
+    let mut hosts: BTreeMap<String, HostUse> = BTreeMap::new();
+    for (host, slots) in &ctx.listed {
+        hosts.entry(host.clone()).or_insert(HostUse {
+            host: host.clone(),
+            units: 0,
+            compile_seconds: 0.0,
+            slots: *slots,
+        });
+    }
+    for j in units {
+        let host = j.ran_on.clone().unwrap_or_else(|| "localhost".into());
+        let e = hosts.entry(host.clone()).or_insert(HostUse {
+            host,
+            units: 0,
+            compile_seconds: 0.0,
+            slots: 0,
+        });
+        e.units += 1;
+        // Only a helper's own compiles: a failed attempt's time is not the Pi's.
+        if j.on_helper() {
+            e.compile_seconds += j.remote_seconds.unwrap_or(0.0);
+        }
+    }
+    // Helpers in list order, the Pi last.
+    let order: Vec<String> = ctx.listed.iter().map(|(h, _)| h.clone()).collect();
+    let mut hosts: Vec<HostUse> = hosts.into_values().collect();
+    hosts.sort_by_key(|h| {
+        (
+            h.host == "localhost",
+            order
+                .iter()
+                .position(|o| *o == h.host)
+                .unwrap_or(usize::MAX),
+        )
+    });
+    hosts
+}
+
+/// The jobs that ran on the Pi, grouped by distcc's reason, most units first.
+fn on_pi_groups(jobs: &[Job]) -> Vec<LocalGroup> {
+    let mut groups: BTreeMap<LocalReason, LocalGroup> = BTreeMap::new();
+    for j in jobs.iter().filter(|j| !j.on_helper()) {
+        let reason = j.local_reason();
+        let g = groups.entry(reason.clone()).or_insert(LocalGroup {
+            kind: reason.kind().into(),
+            reason: reason.describe(),
+            units: 0,
+            jobs: 0,
+            examples: Vec::new(),
+        });
+        g.jobs += 1;
+        if j.is_unit() {
+            g.units += 1;
+        }
+        if let Some(input) = &j.input
+            && g.examples.len() < 3
+            && !g.examples.contains(input)
+        {
+            g.examples.push(input.clone());
+        }
+    }
+    let mut on_pi: Vec<LocalGroup> = groups.into_values().collect();
+    on_pi.sort_by(|a, b| b.units.cmp(&a.units).then(b.jobs.cmp(&a.jobs)));
+    on_pi
 }
 
 fn round(x: f64) -> f64 {
