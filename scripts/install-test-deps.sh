@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests drive for real: distccd (probe, discover), setpriv/runuser (tests
-# as root), bash (the oracle), Debian's ARM cross gcc and g++ (plus gcc 11 for aarch64, a
+# as root), bash (the oracle), make, ninja, meson and cmake (the job pool), Debian's ARM cross gcc and g++ (plus gcc 11 for aarch64, a
 # helper whose version differs), and for the end-to-end build makepkg with pacman,
 # qemu-user-static, fakeroot, bsdtar and xz; setfacl and setfattr (the write keeps ACLs and
 # extended attributes); for the emulated Pi (tests/emulated_pi.rs) mmdebstrap, qemu-user
@@ -17,6 +17,11 @@ need=(
   useradd:passwd
   bash:bash
   cc:gcc
+  make:make
+  # The job pool's build systems (tests/job_pool.rs): this machine's generation of each.
+  ninja:ninja-build
+  meson:meson
+  cmake:cmake
   makepkg:makepkg
   pacman:pacman-package-manager
   aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu
