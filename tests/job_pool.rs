@@ -152,6 +152,10 @@ impl Host {
     }
 
     fn command(&self, kind: &str, extra: &[&str]) -> Command {
+        self.command_with(kind, extra, &[])
+    }
+
+    fn command_with(&self, kind: &str, extra: &[&str], env: &[(&'static str, &str)]) -> Command {
         if is_root() {
             ensure_build_user();
             let status = Command::new("chown")
@@ -169,6 +173,8 @@ impl Host {
             ("POOL_BUILD", kind.into()),
             ("ALARM_DISTCC_STATE_DIR", self.state.display().to_string()),
         ];
+        let mut vars = vars;
+        vars.extend(env.iter().map(|(k, v)| (*k, v.to_string())));
         let mut cmd = as_build_user("timeout", &vars);
         cmd.arg("300")
             .arg(tool_for_any_user())
@@ -328,6 +334,41 @@ fn compile_errors_that_are_not_the_helpers_are_told_apart() {
     let r = host.receipts().pop().unwrap();
     assert_eq!(r.compile_errors.helper_only, 0, "{all}");
     assert_eq!(r.units_on_helpers as usize, UNITS, "{all}");
+}
+
+/// The same meson build without the pool (ALARM_DISTCC_NO_POOL): ninja runs its own count,
+/// whatever the -j8; this is what the pool changes.
+#[test]
+fn without_the_pool_ninja_runs_only_its_own_count() {
+    if let Some(why) = cannot_build_here() {
+        return skip("ninja without the pool", &why);
+    }
+    if toolchain_carch() != "x86_64" {
+        return not_on_this_arch("ninja without the pool", "the package builds for x86_64");
+    }
+    let helper = slow_helper();
+    let host = Host::new(&helper);
+    let out = host
+        .command_with("meson", &[], &[("ALARM_DISTCC_NO_POOL", "1")])
+        .output()
+        .unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{all}");
+    assert!(all.contains("job pool: off"), "{all}");
+    let r = host.receipts().pop().unwrap();
+    assert!(r.pool.is_none());
+    let most = build_most(&r);
+    assert!(
+        most <= ninja_default(),
+        "{most} at once without the pool:\n{all}"
+    );
+    assert!(
+        r.advice
+            .iter()
+            .any(|a| a.contains("ran at once in build() of -j8")),
+        "{:?}",
+        r.advice
+    );
 }
 
 #[test]

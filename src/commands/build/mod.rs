@@ -480,8 +480,13 @@ fn with_pool(args: &[String], setup: &Setup, baseline: bool, run_dir: &Path) -> 
     } else {
         (last_jobs(&configured), configured)
     };
+    // The way back to a plain `-jN` (and how the benchmark measures the pool's gain).
+    let pool_off = std::env::var_os("ALARM_DISTCC_NO_POOL").is_some_and(|v| !v.is_empty());
+    if pool_off {
+        eprintln!("job pool: off (ALARM_DISTCC_NO_POOL is set): make alone gets MAKEFLAGS' -j");
+    }
     let pool = match run_jobs {
-        Some(n) if n >= 2 => {
+        Some(n) if n >= 2 && !pool_off => {
             // A stable folder: cmake records the ninja it found (see pool::wrapper).
             let wrapper_dir = store::dir().map(|d| d.join("bin"));
             let path = std::env::var_os("PATH").unwrap_or_default();
