@@ -306,7 +306,12 @@ fn compile_errors_that_are_not_the_helpers_are_told_apart() {
         .filter(|g| g.kind == "backoff")
         .map(|g| g.units)
         .sum();
-    assert_eq!(kept_by_backoff, 0, "{all}");
+    // A job may pick its host in the moment between distcc's mark and its lifting (the
+    // mark is lifted as inotify reports it); without the lifting it was 6 to 9 of 17.
+    assert!(
+        kept_by_backoff <= 2,
+        "{kept_by_backoff} kept by backoff:\n{all}"
+    );
     assert!(r.backoff_lifted >= 1, "{all}");
     assert_eq!(
         r.compile_errors.helper_only + r.units_on_helpers,
@@ -504,7 +509,8 @@ fn find_tool_pid(conf: &Path) -> Option<u32> {
             .split(|&b| b == 0)
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
-        let is_tool = args.first()?.ends_with("/alarm-distcc")
+        // Under qemu-user (the suite run for an ARM target) the first word is qemu's.
+        let is_tool = args.iter().take(2).any(|a| a.ends_with("/alarm-distcc"))
             && args.iter().any(|a| a == &conf)
             && args.iter().any(|a| a == "build");
         is_tool.then_some(pid)
