@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# What the job pool gains a Pi, measured on an emulated Pi of today's generation (Debian
+# testing arm64 under qemu-user: makepkg 7.1, gcc 16, make 4.4, ninja 1.13; scripts/pi-root.sh)
+# building the meson + ninja test package (tests/pool-package, 17 C files) with its real
+# makepkg through `alarm-distcc build --baseline`, before the pool (ALARM_DISTCC_NO_POOL=1:
+# make alone gets -j, ninja runs its own cores + 2) and with it. The helper is a distccd in a
+# Debian testing amd64 root (Debian's aarch64 cross gcc 16, the Pi's major version) on this
+# machine's 127.0.0.1, listed as `add-host 127.0.0.1:PORT/6` beside `set-local 2` (-j8).
+# Each job on the helper first waits DELAY seconds (default 1): here the helper shares the
+# emulated Pi's 2 cores, and a delay stands in for the real helper's compile time so the
+# jobs that can run at once show. Prints, per run: wall time, build() time, the most distcc
+# jobs at once in build(), and the units on the helper.
+#
+# Needs root (mount, chroot), qemu-user with binfmt_misc and mmdebstrap
+# (scripts/install-test-deps.sh). Network: Debian's mirror for the roots once (cached).
+#   usage: bench/pool.sh [RUNS] [DELAY]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+runs=${1:-1}
+delay=${2:-1}
+[[ $(id -u) -eq 0 ]] || { echo "needs root (mount, chroot)" >&2; exit 1; }
+corpus=${ALARM_DISTCC_CORPUS:-../shared/corpus}
+stock=$corpus/stock/alarm-7.1.0-aarch64.makepkg.conf
+[[ -f $stock ]] || { echo "no $stock (set ALARM_DISTCC_CORPUS)" >&2; exit 1; }
+
+./scripts/build-arm.sh >/dev/null
+tool=target/debian/aarch64-unknown-linux-gnu/release/alarm-distcc
+pi_tar=$(./scripts/pi-root.sh arm64 testing)
+helper_tar=$(./scripts/pi-root.sh amd64 testing)
+
+work=$(mktemp -d)
+chmod 755 "$work"
+pi=$work/pi
+helper=$work/helper
+mkdir "$pi" "$helper"
+cleanup() {
+  chroot "$helper" sh -c 'kill $(cat /run/distccd.pid) 2>/dev/null' || true
+  for m in "$pi/dev" "$pi/proc" "$pi" "$helper/dev" "$helper/proc" "$helper"; do
+    mountpoint -q "$m" && { umount "$m" 2>/dev/null || umount -l "$m"; }
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+for r in "$pi:$pi_tar" "$helper:$helper_tar"; do
+  dir=${r%%:*} tar=${r#*:}
+  mount -t tmpfs -o size=3g,mode=755 tmpfs "$dir"
+  tar -xf "$tar" --numeric-owner -C "$dir"
+  mount -t proc proc "$dir/proc"
+  mount --bind /dev "$dir/dev"
+done
+
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+chroot "$helper" sh -c "mkdir -p /opt/helper/bin && cd /opt/helper/bin &&
+  printf '#!/bin/sh\nsleep $delay\nexec /usr/bin/aarch64-linux-gnu-gcc \"\$@\"\n' > aarch64-unknown-linux-gnu-gcc &&
+  chmod 755 aarch64-unknown-linux-gnu-gcc && echo aarch64-unknown-linux-gnu-gcc > /opt/helper/cmdlist &&
+  touch /var/log/distccd.log && chmod 666 /var/log/distccd.log &&
+  DISTCC_CMDLIST=/opt/helper/cmdlist PATH=/opt/helper/bin:/usr/bin:/bin \
+    distccd --daemon --listen 127.0.0.1 --port $port --allow 127.0.0.1 --jobs 6 \
+    --log-file /var/log/distccd.log --log-level info --pid-file /run/distccd.pid"
+
+cp "$stock" "$pi/etc/makepkg.conf"
+cp "$tool" "$pi/usr/local/bin/alarm-distcc"
+inpi() { chroot "$pi" env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C HOME=/root "$@"; }
+inpi alarm-distcc --yes set-local 2 >/dev/null 2>&1
+inpi alarm-distcc --yes add-host "127.0.0.1:$port/6" >/dev/null 2>&1
+inpi ln -sf aarch64-linux-gnu-gcc /usr/bin/aarch64-unknown-linux-gnu-gcc
+mkdir -p "$pi/home/builder/pkg" "$pi/home/builder/state"
+cp tests/pool-package/* "$pi/home/builder/pkg/"
+chroot "$pi" chown -R builder: /home/builder
+
+build() { # $1: extra environment
+  chroot "$pi" runuser -u builder -- env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C \
+    HOME=/home/builder ALARM_DISTCC_STATE_DIR=/home/builder/state POOL_BUILD=meson $1 \
+    bash -c 'cd ~/pkg && alarm-distcc build --baseline --nodeps --noconfirm' >/dev/null 2>&1
+}
+echo "emulated arm64 Pi (Debian testing), helper delay ${delay}s, -j8 (2 local + 6 helper), $runs run(s) each"
+for ((i = 1; i <= runs; i++)); do
+  build ALARM_DISTCC_NO_POOL=1
+  build ALARM_DISTCC_LABEL=pool
+done
+python3 - "$pi/home/builder/state/builds.jsonl" "$runs" <<'EOF'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+runs = int(sys.argv[2])
+def phase(r, name):
+    return next((p["seconds"] for p in r["phases"] if p["phase"] == name), 0.0)
+print(f"{'run':<28} {'wall':>8} {'build()':>8} {'at once':>8} {'units out':>10}")
+# Each build --baseline wrote two receipts: local-only, then distcc.
+labels = ["local-only, no pool", "distcc, no pool", "local-only, pool", "distcc, pool"]
+for i, r in enumerate(rows):
+    label = labels[i % 4]
+    at_once = r["most_at_once_by_phase"].get("build", 0)
+    print(f"{label:<28} {r['wall_seconds']:>7.1f}s {phase(r, 'build'):>7.1f}s {at_once:>8} {r['units_on_helpers']:>4}/{r['units']:<5}")
+EOF
