@@ -150,7 +150,7 @@ fn constructs(other: &Path) -> Vec<(&'static str, String, Outcome)> {
         (
             "exit before the edited lines",
             format!("exit 0\n{b}"),
-            Refused("bash stopped"),
+            Refused("bash stops reading"),
         ),
         (
             "ANSI-C quoted value",
@@ -455,4 +455,47 @@ fn bash_runs_as_the_user_not_root() {
     std::fs::write(&conf, &text).unwrap();
     let r = run(&conf, &["add-host", HELPER, "--yes"]);
     assert_eq!(r.code, 2, "{}", r.stderr);
+}
+
+/// An `exit`, a `return` or a `readonly` before the assignments: the refusal names the file
+/// and line where bash stopped reading or refused the assignment, and the file is untouched.
+#[test]
+fn a_refusal_names_where_bash_stopped_or_refused() {
+    let stock = fixture_text("alarm-aarch64-stock.conf");
+    let mut lines: Vec<&str> = stock.lines().collect();
+    let cases = [
+        ("return 0", "at line 20 (`return 0`)"),
+        (
+            "[[ -n $HOME ]] && return",
+            "at line 20 (`[[ -n $HOME ]] && return`)",
+        ),
+        ("exit 0", "at line 20 (`exit 0`)"),
+        (
+            "readonly BUILDENV DISTCC_HOSTS",
+            "BUILDENV: readonly variable",
+        ),
+    ];
+    for (line, says) in cases {
+        lines.insert(19, line);
+        let text = lines.join("\n") + "\n";
+        lines.remove(19);
+        let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+        std::fs::write(&conf, &text).unwrap();
+        let r = run(&conf, &["--yes", "add-host", HELPER]);
+        assert_eq!(r.code, 2, "{line}: {}{}", r.stdout, r.stderr);
+        assert!(r.stderr.contains(says), "{line}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&conf.display().to_string()),
+            "{line}: {}",
+            r.stderr
+        );
+        if line.starts_with("readonly") {
+            assert!(r.stderr.contains(": line "), "{}", r.stderr);
+        }
+        assert_eq!(
+            std::fs::read_to_string(&conf).unwrap(),
+            text,
+            "{line}: written"
+        );
+    }
 }

@@ -134,7 +134,7 @@ impl Session {
         };
         let after_reading = read_layers(&after_texts, &run_as).map_err(|e| {
             bash_failure(
-                e,
+                with_stop_line(e, &after_texts, &run_as),
                 &format!("{}: not written: after this edit, ", path.display()),
             )
         })?;
@@ -157,8 +157,9 @@ impl Session {
                 Verdict::Intended
             });
         }
-        let origins = bash_check::origins(&layer_texts(&after_texts), &run_as);
-        let lines: Vec<String> = problems
+        let trace = bash_check::trace(&layer_texts(&after_texts), &run_as);
+        let origins = &trace.origins;
+        let mut lines: Vec<String> = problems
             .iter()
             .map(|p| match origins.get(p.var.as_str()) {
                 Some(o) if p.watched => format!(
@@ -170,6 +171,17 @@ impl Session {
                 _ => p.text.clone(),
             })
             .collect();
+        lines.extend(
+            after_texts
+                .iter()
+                .filter_map(|(p, text, _)| stop_line(&trace, p, text)),
+        );
+        lines.extend(
+            trace
+                .errors
+                .iter()
+                .map(|e| format!("bash says: {}", crate::ui::escape(e))),
+        );
         Err(bad_input(format!(
             "{}: not written: bash would read something else than this edit intends:\n  {}",
             path.display(),
@@ -183,9 +195,11 @@ impl Session {
         if self.opts.no_verify {
             return Ok(None);
         }
-        read_layers(&texts_of(layers), &RunAs::for_process())
+        let texts = texts_of(layers);
+        let run_as = RunAs::for_process();
+        read_layers(&texts, &run_as)
             .map(Some)
-            .map_err(|e| bash_failure(e, "nothing written: "))
+            .map_err(|e| bash_failure(with_stop_line(e, &texts, &run_as), "nothing written: "))
     }
 
     /// What bash reads from `docs`, set against the static reading: one line per value where
@@ -328,6 +342,40 @@ pub fn is_yes(answer: &str) -> bool {
 /// A bash reading that failed. The config's own fault (a syntax error, an `exit`) is bad
 /// input, exit 2; this machine's (no bash, no temp folder) a failure, exit 1. Where the text
 /// itself is not the cause (or may not be: a time-out), `--no-verify` is the way past.
+/// `LINE: text` of the line where bash ended a file's reading with `exit` or `return`, if
+/// the traced run shows one: the lines after it are never read, by bash or makepkg.
+fn stop_line(trace: &bash_check::Trace, path: &Path, text: &[u8]) -> Option<String> {
+    let line = *trace.last_lines.get(path)?;
+    let at = String::from_utf8_lossy(text)
+        .lines()
+        .nth(line.checked_sub(1)?)?
+        .trim()
+        .to_string();
+    let words: Vec<&str> = at
+        .split(|c: char| c.is_whitespace() || c == ';' || c == '&' || c == '|')
+        .collect();
+    (words.contains(&"exit") || words.contains(&"return")).then(|| {
+        format!(
+            "bash stops reading {} at line {line} (`{}`), and reads nothing after it",
+            path.display(),
+            crate::ui::escape(&at)
+        )
+    })
+}
+
+/// A config bash stopped reading (an `exit`) gets the file and line it stopped at.
+fn with_stop_line(e: BashError, texts: &Texts, run_as: &RunAs) -> BashError {
+    let BashError::Stopped { path, stderr, .. } = e else {
+        return e;
+    };
+    let trace = bash_check::trace(&layer_texts(texts), run_as);
+    let at = texts
+        .iter()
+        .find(|(p, _, _)| *p == path)
+        .and_then(|(p, text, _)| stop_line(&trace, p, text));
+    BashError::Stopped { path, stderr, at }
+}
+
 fn bash_failure(e: BashError, lead: &str) -> anyhow::Error {
     let hint = if !e.is_config() || e == BashError::TimedOut {
         "\n(to write without the check, which is unsafe, add --no-verify)"

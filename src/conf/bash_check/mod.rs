@@ -87,6 +87,8 @@ pub enum BashError {
     Stopped {
         path: PathBuf,
         stderr: String,
+        /// Where, when a traced run found it (`bash stops reading FILE at line N`).
+        at: Option<String>,
     },
     /// The throwaway folder could not be made or handed to the unprivileged user.
     Setup(String),
@@ -118,7 +120,16 @@ impl std::fmt::Display for BashError {
                 path.display(),
                 first_line(stderr)
             ),
-            BashError::Stopped { path, stderr } => write!(
+            BashError::Stopped {
+                path: _,
+                stderr,
+                at: Some(at),
+            } => write!(
+                f,
+                "{at}, so makepkg would stop there too{}",
+                first_line(stderr)
+            ),
+            BashError::Stopped { path, stderr, .. } => write!(
                 f,
                 "bash stopped while reading {} (an `exit` or a fatal error), so makepkg would \
                  stop there too{}",
@@ -504,6 +515,7 @@ fn parse_report(report: &[u8], layers: &[LayerText], stderr: String) -> Result<R
         return Err(BashError::Stopped {
             path: layer_path(layer),
             stderr,
+            at: None,
         });
     }
     Ok(reading)
@@ -543,6 +555,22 @@ fn split_declarations(text: &str) -> BTreeMap<String, String> {
 /// The traced run, for a message: where bash last changed each watched value. Only run once
 /// a difference is found, since the trap costs a check per command.
 pub fn origins(layers: &[LayerText], run_as: &RunAs) -> BTreeMap<String, Origin> {
+    trace(layers, run_as).origins
+}
+
+/// What the traced run found: where each watched value was last set, and the furthest line
+/// bash ran in each file (an `exit` or `return` there ends its reading; the furthest, since
+/// bash's own exit handling reports line 1 of the file once more).
+#[derive(Debug, Default)]
+pub struct Trace {
+    pub origins: BTreeMap<String, Origin>,
+    pub last_lines: BTreeMap<PathBuf, usize>,
+    /// bash's own complaints with their file and line (`FILE: line N: BUILDENV: readonly
+    /// variable`), the first few.
+    pub errors: Vec<String>,
+}
+
+pub fn trace(layers: &[LayerText], run_as: &RunAs) -> Trace {
     // The trap is installed by a first layer of its own, so every real layer and the
     // functions they call are watched (functrace), each command with its file and line.
     let trap = "set -T\n\
@@ -551,7 +579,14 @@ pub fn origins(layers: &[LayerText], run_as: &RunAs) -> BTreeMap<String, Origin>
         if [[ $n == BUILDENV ]]; then v=\"${BUILDENV[*]-}\"; else v=\"${!n-$'\\1'}\"; fi; \
         if [[ ${__alarm_distcc_seen[$n]-$'\\2'} != \"$v\" ]]; then __alarm_distcc_seen[$n]=$v; \
         printf '\\0O\\0%s\\0%s\\0' \"$n\" \"$__alarm_distcc_at\" >&2; fi; done; \
-        __alarm_distcc_at=\"${BASH_SOURCE[1]}:${BASH_LINENO[0]}\"; }\n\
+        __alarm_distcc_at=\"${BASH_SOURCE[1]}:${BASH_LINENO[0]}\"; \
+        local f=${BASH_SOURCE[1]:-?}; \
+        (( ${__alarm_distcc_last[$f]:-0} < BASH_LINENO[0] )) && \
+        __alarm_distcc_last[$f]=${BASH_LINENO[0]}; return 0; }\n\
+        declare -gA __alarm_distcc_last=()\n\
+        __alarm_distcc_end() { local k; for k in \"${!__alarm_distcc_last[@]}\"; do \
+        printf '\\0L\\0%s\\0%s\\0' \"$k\" \"${__alarm_distcc_last[$k]}\" >&2; done; }\n\
+        trap __alarm_distcc_end EXIT\n\
         trap __alarm_distcc_w DEBUG\n";
     let mut all: Vec<LayerText> = vec![LayerText {
         path: Path::new("(trace)"),
@@ -563,22 +598,39 @@ pub fn origins(layers: &[LayerText], run_as: &RunAs) -> BTreeMap<String, Origin>
         text: l.text,
         sourced: l.sourced,
     }));
-    let mut out = BTreeMap::new();
+    let mut out = Trace::default();
     let Ok(run) = run(&all, run_as, MAX_REPORT) else {
         return out;
     };
     let mut fields = run.stderr.split(|&b| b == 0);
     while let Some(tag) = fields.next() {
-        if tag != b"O" {
+        if tag != b"O" && tag != b"L" {
+            for l in String::from_utf8_lossy(tag).lines() {
+                if l.contains(": line ")
+                    && out.errors.len() < 3
+                    && !out.errors.iter().any(|e| e == l)
+                {
+                    out.errors.push(l.trim().to_string());
+                }
+            }
             continue;
         }
         let (Some(name), Some(at)) = (fields.next(), fields.next()) else {
             break;
         };
-        let at = String::from_utf8_lossy(at);
-        let Some((source, line)) = at.rsplit_once(':') else {
-            continue;
+        let (source, line) = if tag == b"L" {
+            (
+                String::from_utf8_lossy(name).into_owned(),
+                String::from_utf8_lossy(at).into_owned(),
+            )
+        } else {
+            let at = String::from_utf8_lossy(at);
+            let Some((source, line)) = at.rsplit_once(':') else {
+                continue;
+            };
+            (source.to_string(), line.to_string())
         };
+        let source = source.as_str();
         let Ok(line) = line.parse::<usize>() else {
             continue;
         };
@@ -596,10 +648,14 @@ pub fn origins(layers: &[LayerText], run_as: &RunAs) -> BTreeMap<String, Origin>
             None if source.starts_with('/') => PathBuf::from(source),
             None => continue,
         };
-        out.insert(
-            String::from_utf8_lossy(name).into_owned(),
-            Origin { path, line },
-        );
+        if tag == b"L" {
+            out.last_lines.insert(path, line);
+        } else {
+            out.origins.insert(
+                String::from_utf8_lossy(name).into_owned(),
+                Origin { path, line },
+            );
+        }
     }
     out
 }
