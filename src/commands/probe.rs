@@ -93,9 +93,30 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
         (0, n) => Err(anyhow!(
             "{n} problem(s) with the config's flags stop distcc from helping"
         )),
-        (f, _) => Err(anyhow!(
-            "{f} of {probed} helper(s) cannot compile for {carch} as this machine would"
-        )),
+        (f, _) => {
+            // A helper that could not be reached has not shown what it compiles.
+            let unreached = judged
+                .iter()
+                .filter(|j| {
+                    j.verdict == Verdict::Failed
+                        && !j.report.attempts.is_empty()
+                        && j.report
+                            .attempts
+                            .iter()
+                            .all(|a| crate::distcc::advice::not_reached(&a.outcome).is_some())
+                })
+                .count();
+            Err(match (unreached, f - unreached) {
+                (0, _) => anyhow!(
+                    "{f} of {probed} helper(s) cannot compile for {carch} as this machine would"
+                ),
+                (u, 0) => anyhow!("{u} of {probed} helper(s) could not be reached"),
+                (u, c) => anyhow!(
+                    "{u} of {probed} helper(s) could not be reached, and {c} cannot compile for \
+                     {carch} as this machine would"
+                ),
+            })
+        }
     }
 }
 
