@@ -194,6 +194,11 @@ fn an_unreachable_helper_is_named_so_and_has_not_drifted() {
         out.contains("cannot be reached (network unreachable)"),
         "{out}"
     );
+    assert!(
+        out.contains("1 of 1 helper(s) could not be reached"),
+        "{out}"
+    );
+    assert!(!out.contains("cannot compile"), "{out}");
     // The pacman hook: not a toolchain drift, and it never fails the transaction.
     let (code, out) = in_empty_netns(&conf, &["toolchain-check"]).unwrap();
     assert_eq!(code, 0, "{out}");
