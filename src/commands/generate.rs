@@ -213,7 +213,12 @@ fn reference_sections(roff: &mut Roff) {
             ),
             (
                 "PATH",
-                "the makepkg found on it decides whether makepkg.conf.d is read (pacman 6.1+).",
+                "the makepkg found on it decides whether makepkg.conf.d is read (pacman 6.1+); \
+                 build finds make and ninja on it and gives each its share of the job pool.",
+            ),
+            (
+                "ALARM_DISTCC_NO_POOL",
+                "set to anything: build runs without its job pool (make alone gets MAKEFLAGS' -j).",
             ),
         ],
     );
