@@ -406,19 +406,15 @@ fn in_a_terminal(cmd: Command, mut during: impl FnMut(&str)) -> String {
     String::from_utf8_lossy(&all).into_owned()
 }
 
-#[test]
-fn the_live_view_marks_a_helper_that_fails_and_goes_into_backoff() {
-    if let Some(why) = cannot_build() {
-        return skip("build live view, stopped helper", &why);
-    }
-    let (helper, pi) = helper_and_pi(Some(3.0), 2, 0);
+/// A build in a real terminal whose helper is stopped once it has a job in hand: the
+/// helper's HOST:PORT and everything the terminal showed.
+fn build_stopping_the_helper(pi: &Pi, helper: Distccd) -> (String, String) {
     let spec = helper.host_port();
     let log = helper.log_path().to_path_buf();
     let mut helper = Some(helper);
     let mut cmd = pi.tool(&["build", "-f", "-C", "--nodeps", "--noconfirm"]);
     cmd.env("TERM", "xterm");
     let out = in_a_terminal(cmd, |_| {
-        // Stop the helper once it has a job in hand.
         if helper.is_some()
             && std::fs::read_to_string(&log)
                 .unwrap_or_default()
@@ -428,6 +424,16 @@ fn the_live_view_marks_a_helper_that_fails_and_goes_into_backoff() {
         }
     });
     assert!(helper.is_none(), "no job reached the helper:\n{out:?}");
+    (spec, out)
+}
+
+#[test]
+fn the_live_view_marks_a_helper_that_fails_and_goes_into_backoff() {
+    if let Some(why) = cannot_build() {
+        return skip("build live view, stopped helper", &why);
+    }
+    let (helper, pi) = helper_and_pi(Some(3.0), 2, 0);
+    let (spec, out) = build_stopping_the_helper(&pi, helper);
     assert!(
         out.contains(&format!("{spec} 0/2 busy 0 done")),
         "the helper's part of the status line:\n{out:?}"
@@ -467,21 +473,7 @@ fn the_live_view_frees_a_stopped_helpers_slots_while_its_jobs_run_here() {
     .unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&local, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let spec = helper.host_port();
-    let log = helper.log_path().to_path_buf();
-    let mut helper = Some(helper);
-    let mut cmd = pi.tool(&["build", "-f", "-C", "--nodeps", "--noconfirm"]);
-    cmd.env("TERM", "xterm");
-    let out = in_a_terminal(cmd, |_| {
-        if helper.is_some()
-            && std::fs::read_to_string(&log)
-                .unwrap_or_default()
-                .contains("compile from")
-        {
-            helper = None;
-        }
-    });
-    assert!(helper.is_none(), "no job reached the helper:\n{out:?}");
+    let (spec, out) = build_stopping_the_helper(&pi, helper);
     // Every drawing of the helper's part once it has fallbacks: none busy.
     let parts: Vec<&str> = out
         .split(" | ")
