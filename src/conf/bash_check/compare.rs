@@ -100,6 +100,16 @@ pub fn shown(v: &Option<String>) -> String {
 
 /// Every way bash's reading after the edit differs from what was intended (or, for what
 /// the edit does not touch, from bash's reading before it).
+impl Problem {
+    fn new(var: &str, watched: bool, text: String) -> Problem {
+        Problem {
+            var: var.into(),
+            watched,
+            text,
+        }
+    }
+}
+
 pub fn compare(intended: &Intended, before: &Reading, after: &Reading) -> Vec<Problem> {
     let mut out = Vec::new();
     compare_buildenv(intended, before, after, &mut out);
@@ -116,13 +126,8 @@ fn compare_buildenv(
     after: &Reading,
     out: &mut Vec<Problem>,
 ) {
-    let mut push = |var: &str, watched: bool, text: String| {
-        out.push(Problem {
-            var: var.into(),
-            watched,
-            text,
-        })
-    };
+    let mut push =
+        |var: &str, watched: bool, text: String| out.push(Problem::new(var, watched, text));
     let on_off = |on: bool| if on { "on" } else { "off" };
     match intended.distcc {
         Some(want) if after.distcc_on() != want => push(
@@ -160,13 +165,8 @@ fn compare_buildenv(
 
 /// DISTCC_HOSTS (and MAKEFLAGS') shape, and the host list.
 fn compare_hosts(intended: &Intended, before: &Reading, after: &Reading, out: &mut Vec<Problem>) {
-    let mut push = |var: &str, watched: bool, text: String| {
-        out.push(Problem {
-            var: var.into(),
-            watched,
-            text,
-        })
-    };
+    let mut push =
+        |var: &str, watched: bool, text: String| out.push(Problem::new(var, watched, text));
     for (name, var) in [
         ("DISTCC_HOSTS", &after.hosts),
         ("MAKEFLAGS", &after.makeflags),
@@ -213,13 +213,8 @@ fn compare_makeflags(
     after: &Reading,
     out: &mut Vec<Problem>,
 ) {
-    let mut push = |var: &str, watched: bool, text: String| {
-        out.push(Problem {
-            var: var.into(),
-            watched,
-            text,
-        })
-    };
+    let mut push =
+        |var: &str, watched: bool, text: String| out.push(Problem::new(var, watched, text));
     let mf = |r: &Reading| jobs_and_rest(r.makeflags.as_ref().map_or("", |m| &m.value));
     let ((jobs_before, rest_before), (jobs_after, rest_after)) = (mf(before), mf(after));
     let j = |n: Option<u32>| n.map_or("no -j".to_string(), |n| format!("-j{n}"));
@@ -280,13 +275,8 @@ fn compare_makeflags(
 
 /// Every other variable must read the same before and after.
 fn compare_others(before: &Reading, after: &Reading, out: &mut Vec<Problem>) {
-    let mut push = |var: &str, watched: bool, text: String| {
-        out.push(Problem {
-            var: var.into(),
-            watched,
-            text,
-        })
-    };
+    let mut push =
+        |var: &str, watched: bool, text: String| out.push(Problem::new(var, watched, text));
     let names: std::collections::BTreeSet<&String> =
         before.others.keys().chain(after.others.keys()).collect();
     for name in names {
