@@ -36,6 +36,8 @@ pub fn forward_interrupt() {
 pub struct Guard {
     stdin: Option<ChildStdin>,
     child: Child,
+    /// A group was sent: the guard's next line is "done" (or nothing, if this dies).
+    watching: bool,
 }
 
 // `kill -SIG -PGID`, without `--`: dash's kill reads `--` as a bad number.
@@ -67,25 +69,49 @@ impl Guard {
             .spawn()
             .context("starting the build's guard (/bin/sh)")?;
         let stdin = child.stdin.take();
-        Ok(Guard { stdin, child })
+        Ok(Guard {
+            stdin,
+            child,
+            watching: false,
+        })
     }
 
     /// The group it ends if the wrapper dies.
     pub fn watch(&mut self, group: i32) {
         if let Some(s) = self.stdin.as_mut() {
-            let _ = writeln!(s, "{group}");
-            let _ = s.flush();
+            without_sigpipe(|| {
+                let _ = writeln!(s, "{group}");
+                let _ = s.flush();
+            });
+            self.watching = true;
         }
     }
 
-    /// The run ended normally: the guard leaves without touching anything.
+    /// The run ended normally: the guard leaves without touching anything. Its protocol is
+    /// two lines, the group and then "done": a guard that got no group gets a stand-in first.
     pub fn done(mut self) {
         if let Some(mut s) = self.stdin.take() {
-            // A guard that never got a group reads "done" as the group and EOF as the word.
-            let _ = writeln!(s, "0");
-            let _ = writeln!(s, "done");
+            let watching = self.watching;
+            without_sigpipe(|| {
+                if !watching {
+                    let _ = writeln!(s, "0");
+                }
+                let _ = writeln!(s, "done");
+                let _ = s.flush();
+            });
         }
         let _ = self.child.wait();
+    }
+}
+
+/// A write to the guard's pipe must never end this process (SIGPIPE is at its default for
+/// the command line's sake): a guard that is gone only means there is nothing to tell it.
+fn without_sigpipe(f: impl FnOnce()) {
+    // SAFETY: swapping a signal disposition around a write, and restoring it.
+    unsafe {
+        let old = libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        f();
+        libc::signal(libc::SIGPIPE, old);
     }
 }
 
@@ -229,5 +255,57 @@ impl Started {
 impl Drop for Started {
     fn drop(&mut self) {
         self.give_back_terminal();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A normal end: the guard leaves the group and the folder alone, and this process is
+    /// still here (the guard used to read a stand-in "0" as its word, end its own group and
+    /// leave the "done" to a closed pipe).
+    #[test]
+    fn a_guard_told_done_touches_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sleeper = Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut guard = Guard::start(dir.path()).unwrap();
+        guard.watch(sleeper.id() as i32);
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        guard.done();
+        assert!(sleeper.try_wait().unwrap().is_none(), "the group was ended");
+        assert!(dir.path().exists(), "the folder was removed");
+        let _ = sleeper.kill();
+        let _ = sleeper.wait();
+
+        // Told nothing but done, before any group: it leaves too.
+        let guard = Guard::start(dir.path()).unwrap();
+        guard.done();
+        assert!(dir.path().exists());
+    }
+
+    /// The wrapper gone without a word: the guard ends the group and removes the folder.
+    #[test]
+    fn a_guard_left_alone_ends_the_group_and_removes_the_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let run = dir.path().join("run");
+        std::fs::create_dir(&run).unwrap();
+        let mut sleeper = Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let mut guard = Guard::start(&run).unwrap();
+        guard.watch(sleeper.id() as i32);
+        // As if this process died: its end of the pipe closes.
+        drop(guard.stdin.take());
+        let status = sleeper.wait().unwrap();
+        assert!(!status.success());
+        let _ = guard.child.wait();
+        assert!(!run.exists(), "the run's folder is left");
     }
 }
