@@ -71,9 +71,7 @@ pub fn escape(text: &str) -> String {
             '\n' | '\t' => out.push(c),
             // A space that is not one to distcc, or a character that shows as nothing,
             // would read as nothing or as a plain space: name it.
-            c if !c.is_ascii() && (c.is_whitespace() || crate::distcc::hosts::is_invisible(c)) => {
-                out.push_str(&format!("<U+{:04X}>", c as u32))
-            }
+            c if is_unseen(c) => out.push_str(&format!("<U+{:04X}>", c as u32)),
             c if c.is_control() => {
                 let code = c as u32;
                 if code <= 0xff {
@@ -86,6 +84,14 @@ pub fn escape(text: &str) -> String {
         }
     }
     out
+}
+
+/// A character that reads as a plain space or as nothing: a Unicode space (a no-break space
+/// among them), a zero-width space or joiner, the byte-order mark.
+pub fn is_unseen(c: char) -> bool {
+    !c.is_ascii()
+        && (c.is_whitespace()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}'))
 }
 
 /// A character by its code point and, for the usual suspects, its name: `U+00A0 (a no-break

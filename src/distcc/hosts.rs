@@ -556,11 +556,6 @@ pub struct HostToken {
     pub spec: Result<HostSpec, SpecError>,
 }
 
-/// Characters that show as nothing: zero-width spaces and joiners, the byte-order mark.
-pub fn is_invisible(c: char) -> bool {
-    matches!(c, '\u{200b}'..='\u{200f}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
-}
-
 impl HostToken {
     pub fn new(spec: HostSpec) -> HostToken {
         HostToken {
@@ -573,10 +568,7 @@ impl HostToken {
         // distcc splits the list on ASCII white space only (isspace in the C locale): a
         // no-break space or another Unicode space stays inside the token, and makes it one
         // host distcc cannot use. Say which character, by name, not by showing it.
-        if let Some(c) = raw
-            .chars()
-            .find(|c| !c.is_ascii() && (c.is_whitespace() || is_invisible(*c)))
-        {
+        if let Some(c) = raw.chars().find(|c| crate::ui::is_unseen(*c)) {
             return HostToken {
                 raw: raw.to_string(),
                 spec: Err(SpecError {
