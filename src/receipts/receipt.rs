@@ -176,21 +176,19 @@ pub struct Context {
     pub masquerade_dir: bool,
     pub cc_env: Vec<(String, String)>,
     pub backoff_lifted: u32,
-    /// The config was named with --config: the advice's commands name it too.
-    pub config_given: bool,
+    /// How the user runs the tool for this config (`alarm-distcc --config PATH` when the
+    /// build was given one), so the advice's commands work as printed; empty: `alarm-distcc`.
+    pub tool: String,
 }
 
-/// `alarm-distcc ARGS` as the user should type it: with `--config PATH` when the build
-/// was given one, so the command works as printed.
+/// `TOOL ARGS` as the user should type it.
 fn command(ctx: &Context, args: &str) -> String {
-    if ctx.config_given {
-        format!(
-            "alarm-distcc --config {} {args}",
-            crate::session::shell_quote(&ctx.config)
-        )
+    let tool = if ctx.tool.is_empty() {
+        "alarm-distcc"
     } else {
-        format!("alarm-distcc {args}")
-    }
+        ctx.tool.as_str()
+    };
+    format!("{tool} {args}")
 }
 
 impl Receipt {

@@ -447,7 +447,7 @@ fn build_once(
         build_systems: seen.build_systems.clone(),
         backoff_lifted: seen.backoff_lifted,
         masquerade_dir: Path::new("/usr/lib/distcc/bin").is_dir(),
-        config_given: session.opts.config.is_some(),
+        tool: session.command("").trim_end().to_string(),
         cc_env: ["CC", "CXX"]
             .iter()
             .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
