@@ -60,13 +60,7 @@ impl Pi {
         let conf = dir.path().join("makepkg.conf");
         std::fs::copy(stock().unwrap(), &conf).unwrap();
         let pkg = dir.path().join("pkg");
-        std::fs::create_dir(&pkg).unwrap();
-        for e in std::fs::read_dir(manifest_dir().join("tests/e2e-package"))
-            .unwrap()
-            .flatten()
-        {
-            std::fs::copy(e.path(), pkg.join(e.file_name())).unwrap();
-        }
+        copy_package("e2e-package", &pkg);
         let masq = dir.path().join("distcc-bin");
         let local = dir.path().join("local-bin");
         std::fs::create_dir(&masq).unwrap();
@@ -91,14 +85,7 @@ impl Pi {
     }
 
     fn own(&self) {
-        if is_root() {
-            let status = Command::new("chown")
-                .args(["-R", BUILD_USER])
-                .arg(self.dir.path())
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
+        give_to_build_user(self.dir.path());
     }
 
     fn vars(&self) -> Vec<(&'static str, String)> {

@@ -138,15 +138,7 @@ impl Pi {
             .into_iter()
             .chain(extra.iter().map(|(k, v)| (*k, v.to_string())))
             .collect();
-        if is_root() {
-            ensure_build_user();
-            let status = Command::new("chown")
-                .args(["-R", BUILD_USER])
-                .arg(self.dir.path())
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
+        give_to_build_user(self.dir.path());
         let mut cmd = as_build_user("timeout", &vars);
         let makepkg = [
             "300",

@@ -200,13 +200,7 @@ fn the_pi_builds_through_the_helper_it_configured(arch: PiArch) {
 
     // The Pi's real makepkg builds the package as a user, with the config the tool wrote.
     let pkg = pi.path("home/builder/pkg");
-    std::fs::create_dir(&pkg).unwrap();
-    for entry in std::fs::read_dir(manifest_dir().join("tests/e2e-package"))
-        .unwrap()
-        .flatten()
-    {
-        std::fs::copy(entry.path(), pkg.join(entry.file_name())).unwrap();
-    }
+    copy_package("e2e-package", &pkg);
     let status = Command::new("chown")
         .args(["-R", "2000:2000"])
         .arg(&pkg)

@@ -83,13 +83,7 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite) {
     let versions = pi.root_ok("make --version | head -1; ninja --version");
 
     let pkg = pi.path("home/builder/pkg");
-    std::fs::create_dir_all(&pkg).unwrap();
-    for e in std::fs::read_dir(manifest_dir().join("tests/pool-package"))
-        .unwrap()
-        .flatten()
-    {
-        std::fs::copy(e.path(), pkg.join(e.file_name())).unwrap();
-    }
+    copy_package("pool-package", &pkg);
     // The package builds for the Pi's CARCH (arch=(any) needs no change).
     pi.root_ok("mkdir -p /home/builder/state /home/builder/tmp && chown -R builder: /home/builder");
     let build = pi.sh(

@@ -120,13 +120,7 @@ impl Host {
         let conf = dir.path().join("makepkg.conf");
         std::fs::write(&conf, config_for_this_machine()).unwrap();
         let pkg = dir.path().join("pkg");
-        std::fs::create_dir(&pkg).unwrap();
-        for e in std::fs::read_dir(manifest_dir().join("tests/pool-package"))
-            .unwrap()
-            .flatten()
-        {
-            std::fs::copy(e.path(), pkg.join(e.file_name())).unwrap();
-        }
+        copy_package("pool-package", &pkg);
         let masq = dir.path().join("distcc-bin");
         std::fs::create_dir(&masq).unwrap();
         for name in ["cc", "gcc", "x86_64-linux-gnu-gcc"] {
@@ -156,15 +150,7 @@ impl Host {
     }
 
     fn command_with(&self, kind: &str, extra: &[&str], env: &[(&'static str, &str)]) -> Command {
-        if is_root() {
-            ensure_build_user();
-            let status = Command::new("chown")
-                .args(["-R", BUILD_USER])
-                .arg(self.dir.path())
-                .status()
-                .unwrap();
-            assert!(status.success());
-        }
+        give_to_build_user(self.dir.path());
         let vars = vec![
             ("PATH", self.path.clone()),
             ("HOME", self.dir.path().join("home").display().to_string()),
@@ -573,13 +559,7 @@ fn testing_host(delay: f64) -> (Pi, u16) {
     let home = root.path("home/builder");
     std::fs::write(home.join("makepkg.conf"), config_for_this_machine()).unwrap();
     let pkg = home.join("pkg");
-    std::fs::create_dir_all(&pkg).unwrap();
-    for e in std::fs::read_dir(manifest_dir().join("tests/pool-package"))
-        .unwrap()
-        .flatten()
-    {
-        std::fs::copy(e.path(), pkg.join(e.file_name())).unwrap();
-    }
+    copy_package("pool-package", &pkg);
     // The root has ALARM's masquerade folder, which makepkg puts first on PATH itself.
     root.root_ok(
         "mkdir -p /home/builder/state /home/builder/tmp && chown -R builder: /home/builder",

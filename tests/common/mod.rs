@@ -373,6 +373,32 @@ pub fn ensure_build_user() {
     *done = true;
 }
 
+/// Hands `dir` (recursively) to `BUILD_USER` when the tests run as root, so makepkg, run as
+/// that user, can write in it.
+pub fn give_to_build_user(dir: &Path) {
+    if !is_root() {
+        return;
+    }
+    ensure_build_user();
+    let status = Command::new("chown")
+        .args(["-R", BUILD_USER])
+        .arg(dir)
+        .status()
+        .unwrap();
+    assert!(status.success(), "chown -R {BUILD_USER} {}", dir.display());
+}
+
+/// The files of a test package (`tests/NAME`) copied into `to`, made first.
+pub fn copy_package(name: &str, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(manifest_dir().join("tests").join(name))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
 /// A command run as `BUILD_USER` when the tests run as root (else as this user), with a
 /// clean environment holding only `vars`.
 pub fn as_build_user(program: &str, vars: &[(&str, String)]) -> Command {
