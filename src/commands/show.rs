@@ -95,10 +95,7 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective, color: bool) -> 
                 }
             }
         }
-        for spec in list.specs().filter(|s| {
-            s.is_loopback_tcp()
-                && matches!(s, crate::distcc::hosts::HostSpec::Tcp { port: None, .. })
-        }) {
+        for spec in list.specs().filter(|s| s.means_this_machine()) {
             let _ = writeln!(
                 out,
                 "  {}",

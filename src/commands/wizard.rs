@@ -244,12 +244,7 @@ fn ask_local_slots(p: &mut dyn Prompter, facts: &Facts) -> Result<u32> {
         .hosts
         .specs()
         .find(|s| s.kind() == Kind::Local)
-        .or_else(|| {
-            facts
-                .hosts
-                .specs()
-                .find(|s| s.is_loopback_tcp() && matches!(s, HostSpec::Tcp { port: None, .. }))
-        })
+        .or_else(|| facts.hosts.specs().find(|s| s.means_this_machine()))
         .map(HostSpec::slots);
     p.say(
         "This machine's slots are the compile jobs it runs itself. A Pi is often slower than a \
@@ -284,7 +279,7 @@ fn review_listed(p: &mut dyn Prompter, facts: &Facts) -> Result<(Vec<HostSpec>, 
         match &token.spec {
             Ok(s @ HostSpec::Global(_)) => globals.push(s.clone()),
             Ok(HostSpec::Local { .. }) => {}
-            Ok(s @ HostSpec::Tcp { port: None, .. }) if s.is_loopback_tcp() => {
+            Ok(s) if s.means_this_machine() => {
                 p.say(&format!(
                     "`{}` meant this machine; its slots are set above",
                     token.raw

@@ -2,7 +2,7 @@
 //! 3635 with /opt/x-tools7h, armv8 on 3636 with /opt/x-tools8; 3633 and 3634 were armv5 and
 //! armv6h until 2022.
 
-use crate::distcc::hosts::{DEFAULT_PORT, HostList, HostSpec, is_loopback};
+use crate::distcc::hosts::{DEFAULT_PORT, HostList, HostSpec};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum HelperArch {
@@ -182,13 +182,8 @@ pub fn with_default_port(
 /// slots (`localhost/N`, as `set-local` writes); a helper already listed and given without
 /// slots or options keeps its own; else the port is defaulted.
 pub fn resolve_added(spec: HostSpec, carch: &str, listed: &HostList) -> (HostSpec, Vec<String>) {
-    if let HostSpec::Tcp {
-        host,
-        port: None,
-        slots,
-        ..
-    } = &spec
-        && is_loopback(host)
+    if spec.means_this_machine()
+        && let HostSpec::Tcp { host, slots, .. } = &spec
     {
         let local = HostSpec::Local { slots: *slots };
         return (

@@ -158,6 +158,13 @@ impl HostSpec {
             _ => false,
         }
     }
+
+    /// A loopback address without a port (the seed's `127.0.0.1/2`): written for this
+    /// machine's own slots, which only `localhost/N` gives. add-host, set-local, the wizard,
+    /// show and doctor all read it so.
+    pub fn means_this_machine(&self) -> bool {
+        matches!(self, HostSpec::Tcp { port: None, .. }) && self.is_loopback_tcp()
+    }
 }
 
 pub fn is_loopback(host: &str) -> bool {
@@ -767,9 +774,7 @@ impl HostList {
         let replaced: Vec<String> = self
             .tokens
             .iter()
-            .filter(|t| {
-                matches!(&t.spec, Ok(s @ HostSpec::Tcp { port: None, .. }) if s.is_loopback_tcp())
-            })
+            .filter(|t| t.spec.as_ref().is_ok_and(HostSpec::means_this_machine))
             .map(|t| t.raw.clone())
             .collect();
         let existing = self

@@ -7,7 +7,7 @@ use crate::conf::layers::{self, Effective, Value};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::alarm;
 use crate::distcc::compat::kept_local_flags;
-use crate::distcc::hosts::{HostList, HostOption, HostSpec, Kind};
+use crate::distcc::hosts::{HostList, HostOption, Kind};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -235,7 +235,7 @@ fn loopback_network_host(ctx: &Context) -> Vec<Finding> {
     // With an explicit port it is a distccd here on purpose, and the probe says whether it
     // runs; without one it is the seed's `127.0.0.1/N`, meant as this machine's slots.
     list.specs()
-        .filter(|s| s.is_loopback_tcp() && matches!(s, HostSpec::Tcp { port: None, .. }))
+        .filter(|s| s.means_this_machine())
         .map(|spec| {
             finding(
                 Level::Warning,
