@@ -222,7 +222,9 @@ pub enum Command {
     ///
     /// Runs the real makepkg (as your user, never root) with the config makepkg reads; the
     /// arguments go to makepkg (put them after `--` when one is also alarm-distcc's, such as
-    /// `-c`). distcc logs to a private file for the run and keeps its state in a private
+    /// `-c`). Every build system gets the config's -j from one job pool (a make jobserver
+    /// that make 4.4 and ninja 1.13 join; -j for older ones; ALARM_DISTCC_NO_POOL=1 turns it
+    /// off). distcc logs to a private file for the run and keeps its state in a private
     /// DISTCC_DIR. The receipt goes to $XDG_STATE_HOME/alarm-distcc/builds.jsonl.
     Build {
         /// Build once with distcc off first, then with it, and record both (each forced,
