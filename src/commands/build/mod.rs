@@ -53,6 +53,10 @@ struct Setup {
     compressor: Option<(String, Vec<String>)>,
     /// makepkg's own layers, in its order (for the --baseline config).
     layer_files: Vec<PathBuf>,
+    /// The build tools on PATH (looked up once: --baseline builds twice), and the folder of
+    /// the pool's wrapper: a stable one, since cmake records the ninja it found.
+    tools: Tools,
+    wrapper_dir: Option<PathBuf>,
 }
 
 pub fn run(session: &Session, opts: &BuildOptions) -> Result<()> {
@@ -186,6 +190,7 @@ fn read_setup(session: &Session) -> Result<Setup> {
         .map(|l| l.path)
         .filter(|p| p.is_file())
         .collect();
+    let wrapper_dir = store::dir().map(|d| d.join("bin"));
     Ok(Setup {
         main: session.main.clone(),
         distcc,
@@ -195,6 +200,11 @@ fn read_setup(session: &Session) -> Result<Setup> {
         pkgext,
         compressor,
         layer_files,
+        tools: Tools::find(
+            &std::env::var_os("PATH").unwrap_or_default(),
+            wrapper_dir.as_deref(),
+        ),
+        wrapper_dir,
     })
 }
 
@@ -487,12 +497,12 @@ fn with_pool(args: &[String], setup: &Setup, baseline: bool, run_dir: &Path) -> 
     }
     let pool = match run_jobs {
         Some(n) if n >= 2 && !pool_off => {
-            // A stable folder: cmake records the ninja it found (see pool::wrapper).
-            let wrapper_dir = store::dir().map(|d| d.join("bin"));
-            let path = std::env::var_os("PATH").unwrap_or_default();
-            let found = Tools::find(&path, wrapper_dir.as_deref());
-            let plan = Plan::new(n, &found);
-            Some(Arc::new(Pool::serve(plan, run_dir, wrapper_dir)?))
+            let plan = Plan::new(n, &setup.tools);
+            Some(Arc::new(Pool::serve(
+                plan,
+                run_dir,
+                setup.wrapper_dir.clone(),
+            )?))
         }
         _ => None,
     };
