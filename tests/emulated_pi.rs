@@ -95,19 +95,13 @@ fn the_pi_builds_through_the_helper_it_configured(arch: PiArch) {
         // Under qemu already (the suite run for an ARM target): no emulator inside one.
         return not_on_this_arch(&test, "the emulated Pi runs from the x86_64 suite");
     }
-    let why = cannot_emulate(arch)
+    let stock = match cannot_emulate(arch)
         .or_else(|| missing(&["distccd", "readelf", arch.cross_gcc()]))
-        .or_else(|| {
-            (!corpus_files().iter().any(|p| p.ends_with(arch.stock())))
-                .then(|| format!("the corpus's {} is not here", arch.stock()))
-        });
-    if let Some(why) = why {
-        return skip(&test, &why);
-    }
-    let stock = corpus_files()
-        .into_iter()
-        .find(|p| p.ends_with(arch.stock()))
-        .unwrap();
+        .map_or_else(|| stock_config(arch), Err)
+    {
+        Ok(stock) => stock,
+        Err(why) => return skip(&test, &why),
+    };
     let pi = Pi::new(arch, &stock);
 
     // distcc's own triple, as the Pi's client knows it (distcc 3.4 drops `-pc-`).

@@ -30,19 +30,13 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite) {
     if std::env::consts::ARCH != "x86_64" {
         return not_on_this_arch(&test, "the emulated Pi runs from the x86_64 suite");
     }
-    let why = cannot_emulate_suite(arch, suite)
+    let stock = match cannot_emulate_suite(arch, suite)
         .or_else(|| cannot_make_root(suite))
-        .or_else(|| {
-            (!corpus_files().iter().any(|p| p.ends_with(arch.stock())))
-                .then(|| format!("the corpus's {} is not here", arch.stock()))
-        });
-    if let Some(why) = why {
-        return skip(&test, &why);
-    }
-    let stock = corpus_files()
-        .into_iter()
-        .find(|p| p.ends_with(arch.stock()))
-        .unwrap();
+        .map_or_else(|| stock_config(arch), Err)
+    {
+        Ok(stock) => stock,
+        Err(why) => return skip(&test, &why),
+    };
     let pi = Pi::of_suite(arch, suite, &stock);
     let helper = Pi::helper_root(arch, suite);
 

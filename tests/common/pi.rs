@@ -121,6 +121,14 @@ pub fn arm_binary(arch: PiArch) -> PathBuf {
         .join("release/alarm-distcc")
 }
 
+/// The stock ALARM config for `arch` from the shared corpus, or why it is not here.
+pub fn stock_config(arch: PiArch) -> Result<PathBuf, String> {
+    super::corpus_files()
+        .into_iter()
+        .find(|p| p.ends_with(arch.stock()))
+        .ok_or_else(|| format!("the corpus's {} is not here", arch.stock()))
+}
+
 /// Why an emulated Pi of `arch` cannot run here, if it cannot.
 pub fn cannot_emulate(arch: PiArch) -> Option<String> {
     cannot_emulate_suite(arch, Suite::Bookworm)
