@@ -14,7 +14,6 @@ mod common;
 
 use alarm_distcc::distcc::elf::{Arch, elf_arch};
 use alarm_distcc::receipts::receipt::Receipt;
-use common::distccd::*;
 use common::pi::*;
 use common::*;
 
@@ -42,18 +41,15 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite) {
 
     // The helper: distccd serving ALARM's compiler name with Debian's cross gcc of the
     // Pi's generation; each job first waits a second, so the jobs that run at once show.
-    let port = free_port();
     let sent = format!("{}-gcc", arch.chost());
-    helper.root_ok(&format!(
-        "mkdir -p /opt/helper/bin && cd /opt/helper/bin && \
-         printf '#!/bin/sh\\nsleep 1\\nexec /usr/bin/{cross} -frecord-gcc-switches \"$@\"\\n' > {sent} && \
-         chmod 755 {sent} && echo {sent} > /opt/helper/cmdlist && \
-         touch /var/log/distccd.log && chmod 666 /var/log/distccd.log && \
-         DISTCC_CMDLIST=/opt/helper/cmdlist PATH=/opt/helper/bin:/usr/bin:/bin \
-           distccd --daemon --listen 127.0.0.1 --port {port} --allow 127.0.0.1 --jobs {HELPER_SLOTS} \
-           --log-file /var/log/distccd.log --log-level info --pid-file /run/distccd.pid",
-        cross = arch.cross_gcc(),
-    ));
+    let distccd = helper.serve_distccd(
+        &[&sent],
+        &format!("/usr/bin/{}", arch.cross_gcc()),
+        "-frecord-gcc-switches",
+        1.0,
+        HELPER_SLOTS,
+    );
+    let port = distccd.port;
     let gcc_major = |root: &Pi, gcc: &str| {
         root.root_ok(&format!("{gcc} -dumpversion"))
             .trim()
@@ -93,7 +89,7 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite) {
     let out = text(&build);
     let helper_log =
         std::fs::read_to_string(helper.path("var/log/distccd.log")).unwrap_or_default();
-    let _ = helper.sh(None, 20, &[], "kill $(cat /run/distccd.pid); true");
+    drop(distccd);
     assert!(build.status.success(), "{out}\nhelper:\n{helper_log}");
     let r: Receipt = serde_json::from_str(
         std::fs::read_to_string(pi.path("home/builder/state/builds.jsonl"))

@@ -13,7 +13,7 @@ mod common;
 
 use alarm_distcc::receipts::receipt::Receipt;
 use common::distccd::*;
-use common::pi::{Pi, PiArch, Suite, cannot_make_root};
+use common::pi::{Pi, PiArch, RootDistccd, Suite, cannot_make_root};
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -537,25 +537,22 @@ fn processes_with(tmp: &Path) -> Vec<String> {
 
 /// The testing root with the helper's distccd started inside it (each job takes `delay`
 /// seconds), the package and the config for its build user; returns the root and the port.
-fn testing_host(delay: f64) -> (Pi, u16) {
+fn testing_host(delay: f64) -> (Pi, RootDistccd) {
     let root = Pi::helper_root(PiArch::Arm64, Suite::Testing);
-    let port = free_port();
     let versions =
         root.root_ok("make --version | head -1; ninja --version; makepkg --version | head -1");
     assert!(
         versions.contains("GNU Make 4.4") && versions.contains("1.13."),
         "{versions}"
     );
-    root.root_ok(&format!(
-        "mkdir -p /opt/helper/bin && cd /opt/helper/bin && \
-         for n in cc gcc x86_64-linux-gnu-gcc; do \
-           printf '#!/bin/sh\\nsleep {delay}\\nexec /usr/bin/gcc \"$@\"\\n' > $n; chmod 755 $n; echo $n; \
-         done > /opt/helper/cmdlist && \
-         touch /var/log/distccd.log && chmod 666 /var/log/distccd.log && \
-         DISTCC_CMDLIST=/opt/helper/cmdlist PATH=/opt/helper/bin:/usr/bin:/bin \
-           distccd --daemon --listen 127.0.0.1 --port {port} --allow 127.0.0.1 --jobs {JOBS} \
-           --log-file /var/log/distccd.log --log-level info --pid-file /run/distccd.pid"
-    ));
+    let helper = root.serve_distccd(
+        &["cc", "gcc", "x86_64-linux-gnu-gcc"],
+        "/usr/bin/gcc",
+        "",
+        delay,
+        JOBS,
+    );
+    let port = helper.port;
     let home = root.path("home/builder");
     std::fs::write(home.join("makepkg.conf"), config_for_this_machine()).unwrap();
     let pkg = home.join("pkg");
@@ -571,7 +568,7 @@ fn testing_host(delay: f64) -> (Pi, u16) {
         &format!("alarm-distcc --config ~/makepkg.conf --yes add-host 127.0.0.1:{port}/{JOBS}"),
     );
     assert!(edit.status.success(), "{}", text(&edit));
-    (root, port)
+    (root, helper)
 }
 
 fn testing_build(root: &Pi, kind: &str) -> (Output, Option<Receipt>) {
@@ -590,15 +587,6 @@ fn testing_build(root: &Pi, kind: &str) -> (Output, Option<Receipt>) {
     (out, r)
 }
 
-fn stop_helper(root: &Pi) {
-    let _ = root.sh(
-        None,
-        20,
-        &[],
-        "kill $(cat /run/distccd.pid) 2>/dev/null; sleep 0.5; pkill -KILL distccd; true",
-    );
-}
-
 #[test]
 fn make_4_4_and_ninja_1_13_share_one_fifo_jobserver() {
     if std::env::consts::ARCH != "x86_64" {
@@ -614,7 +602,7 @@ fn make_4_4_and_ninja_1_13_share_one_fifo_jobserver() {
             &why,
         );
     }
-    let (root, _port) = testing_host(1.0);
+    let (root, _helper) = testing_host(1.0);
     let log = root.path("var/log/distccd.log");
     for kind in ["meson", "cmake-ninja", "cmake-make", "make", "nested"] {
         let before = std::fs::read_to_string(&log)
@@ -662,5 +650,4 @@ fn make_4_4_and_ninja_1_13_share_one_fifo_jobserver() {
             .count();
         assert_eq!(left, 0, "the run's folder (and its fifo) stays behind");
     }
-    stop_helper(&root);
 }

@@ -12,6 +12,7 @@
 //! distccd on the host's 127.0.0.1 is the Pi's helper on the LAN.
 
 use super::distccd::have;
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
@@ -300,6 +301,80 @@ impl Pi {
         let text = text(&out);
         assert!(out.status.success(), "in the Pi: {script}\n{text}");
         text
+    }
+}
+
+/// A distccd running inside a root (a helper of the Pi's generation), started by the test
+/// (not detached) in a process group of its own and stopped with it: nothing outlives the
+/// test, and no other test's daemon is touched. It listens on 127.0.0.1:`port` (the root
+/// shares this machine's network); each name in `names` is served by a script that waits
+/// `delay` seconds, then runs `compiler` with `extra` arguments. Its log is
+/// /var/log/distccd.log in the root.
+pub struct RootDistccd {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl Pi {
+    pub fn serve_distccd(
+        &self,
+        names: &[&str],
+        compiler: &str,
+        extra: &str,
+        delay: f64,
+        jobs: u32,
+    ) -> RootDistccd {
+        let port = super::distccd::free_port();
+        let mut setup = String::from("mkdir -p /opt/helper/bin && : > /opt/helper/cmdlist && ");
+        for n in names {
+            setup.push_str(&format!(
+                "printf '#!/bin/sh\\nsleep {delay}\\nexec {compiler} {extra} \"$@\"\\n' > /opt/helper/bin/{n} && \
+                 chmod 755 /opt/helper/bin/{n} && echo {n} >> /opt/helper/cmdlist && "
+            ));
+        }
+        setup.push_str("touch /var/log/distccd.log && chmod 666 /var/log/distccd.log");
+        self.root_ok(&setup);
+        let child = Command::new("chroot")
+            .arg(&self.root)
+            .args([
+                "env",
+                "-i",
+                "DISTCC_CMDLIST=/opt/helper/cmdlist",
+                "PATH=/opt/helper/bin:/usr/bin:/bin",
+                "distccd",
+                "--daemon",
+                "--no-detach",
+                "--listen",
+                "127.0.0.1",
+                "--allow",
+                "127.0.0.1",
+                "--log-file",
+                "/var/log/distccd.log",
+                "--log-level",
+                "info",
+            ])
+            .args(["--port", &port.to_string(), "--jobs", &jobs.to_string()])
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chroot runs distccd");
+        let until = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                std::time::Instant::now() < until,
+                "distccd in the root did not start"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        RootDistccd { child, port }
+    }
+}
+
+impl Drop for RootDistccd {
+    fn drop(&mut self) {
+        super::distccd::stop_group(&mut self.child);
     }
 }
 
