@@ -33,8 +33,10 @@ chmod 755 "$work"
 pi=$work/pi
 helper=$work/helper
 mkdir "$pi" "$helper"
+daemon=""
 cleanup() {
-  chroot "$helper" sh -c 'kill $(cat /run/distccd.pid) 2>/dev/null' || true
+  [[ -n $daemon ]] && kill -TERM -- "-$daemon" 2>/dev/null
+  sleep 0.5
   for m in "$pi/dev" "$pi/proc" "$pi" "$helper/dev" "$helper/proc" "$helper"; do
     mountpoint -q "$m" && { umount "$m" 2>/dev/null || umount -l "$m"; }
   done
@@ -54,10 +56,14 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 chroot "$helper" sh -c "mkdir -p /opt/helper/bin && cd /opt/helper/bin &&
   printf '#!/bin/sh\nsleep $delay\nexec /usr/bin/aarch64-linux-gnu-gcc \"\$@\"\n' > aarch64-unknown-linux-gnu-gcc &&
   chmod 755 aarch64-unknown-linux-gnu-gcc && echo aarch64-unknown-linux-gnu-gcc > /opt/helper/cmdlist &&
-  touch /var/log/distccd.log && chmod 666 /var/log/distccd.log &&
-  DISTCC_CMDLIST=/opt/helper/cmdlist PATH=/opt/helper/bin:/usr/bin:/bin \
-    distccd --daemon --listen 127.0.0.1 --port $port --allow 127.0.0.1 --jobs 6 \
-    --log-file /var/log/distccd.log --log-level info --pid-file /run/distccd.pid"
+  touch /var/log/distccd.log && chmod 666 /var/log/distccd.log"
+# In the foreground of a group of its own (its pid file would land where distccd's user
+# cannot write): the clean-up ends the group.
+setsid chroot "$helper" env -i DISTCC_CMDLIST=/opt/helper/cmdlist PATH=/opt/helper/bin:/usr/bin:/bin \
+  distccd --daemon --no-detach --listen 127.0.0.1 --port "$port" --allow 127.0.0.1 --jobs 6 \
+  --log-file /var/log/distccd.log --log-level info </dev/null >/dev/null 2>&1 &
+daemon=$!
+sleep 1
 
 cp "$stock" "$pi/etc/makepkg.conf"
 cp "$tool" "$pi/usr/local/bin/alarm-distcc"
