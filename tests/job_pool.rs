@@ -186,14 +186,23 @@ impl Host {
     }
 }
 
-fn slow_helper() -> Distccd {
-    Helper::default()
+/// A helper for this machine's compiler under the names its distcc sends, with JOBS slots;
+/// each job first waits `delay` seconds, if given.
+fn helper(delay: Option<f64>) -> Distccd {
+    let helper = Helper::default()
         .serve("x86_64-linux-gnu-gcc", "x86_64-linux-gnu-gcc")
         .serve("gcc", "gcc")
         .serve("cc", "gcc")
-        .delay(1.0)
-        .jobs(JOBS)
-        .start()
+        .jobs(JOBS);
+    match delay {
+        Some(d) => helper.delay(d),
+        None => helper,
+    }
+    .start()
+}
+
+fn slow_helper() -> Distccd {
+    helper(Some(1.0))
 }
 
 #[test]
@@ -265,12 +274,7 @@ fn compile_errors_that_are_not_the_helpers_are_told_apart() {
             "the package builds for x86_64",
         );
     }
-    let helper = Helper::default()
-        .serve("x86_64-linux-gnu-gcc", "x86_64-linux-gnu-gcc")
-        .serve("gcc", "gcc")
-        .serve("cc", "gcc")
-        .jobs(JOBS)
-        .start();
+    let helper = helper(None);
     let host = Host::new(&helper);
     let conf = std::fs::read_to_string(&host.conf).unwrap();
     std::fs::write(
@@ -434,13 +438,7 @@ fn a_killed_or_interrupted_wrapper_leaves_no_process_and_no_run_folder() {
         return not_on_this_arch("the job pool's clean-up", "the package builds for x86_64");
     }
     for signal in ["KILL", "INT"] {
-        let helper = Helper::default()
-            .serve("x86_64-linux-gnu-gcc", "x86_64-linux-gnu-gcc")
-            .serve("gcc", "gcc")
-            .serve("cc", "gcc")
-            .delay(20.0)
-            .jobs(JOBS)
-            .start();
+        let helper = helper(Some(20.0));
         let host = Host::new(&helper);
         let child = host
             .command("make", &[])
