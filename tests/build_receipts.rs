@@ -127,6 +127,17 @@ impl Pi {
         self.tool(&args).stdin(Stdio::null()).output().unwrap()
     }
 
+    /// `build --baseline`, which must succeed.
+    fn baseline(&self) -> Output {
+        let out = self
+            .tool(&["build", "--baseline", "--nodeps", "--noconfirm"])
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        out
+    }
+
     fn receipts(&self) -> Vec<Receipt> {
         let text = std::fs::read_to_string(self.state.join("builds.jsonl")).unwrap_or_default();
         text.lines()
@@ -338,12 +349,7 @@ fn baseline_records_two_builds_and_the_speedup_between_them() {
         return skip("build --baseline", &why);
     }
     let (helper, pi) = helper_and_pi(None, 4, 0);
-    let out = pi
-        .tool(&["build", "--baseline", "--nodeps", "--noconfirm"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = pi.baseline();
     let rs = pi.receipts();
     assert_eq!(rs.len(), 2, "{}", text(&out));
     let (base, with) = (&rs[0], &rs[1]);
@@ -711,12 +717,7 @@ fn no_speedup_is_claimed_when_nothing_went_through_distcc() {
         .skip(1)
         .collect::<Vec<_>>()
         .join(":");
-    let out = pi
-        .tool(&["build", "--baseline", "--nodeps", "--noconfirm"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = pi.baseline();
     let r = pi.receipts().pop().unwrap();
     assert!(r.distcc && r.units == 0, "{r:?}");
     assert!(r.speedup.is_none(), "{:?}", r.speedup);
@@ -740,12 +741,7 @@ fn no_speedup_is_claimed_when_nothing_went_through_distcc() {
     // With distcc reached: a baseline, then a rebuild that compiles nothing (-e keeps the
     // objects): no speed-up for it either.
     pi.path = with_masquerade;
-    let out = pi
-        .tool(&["build", "--baseline", "--nodeps", "--noconfirm"])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    pi.baseline();
     assert!(pi.receipts().pop().unwrap().speedup.is_some());
     let out = pi.build(&["-e"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
