@@ -10,7 +10,7 @@ use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long bash may take to source every layer: a makepkg.conf loads in milliseconds.
 pub const TIME_BOUND: Duration = Duration::from_secs(2);
@@ -54,6 +54,8 @@ pub struct Reading {
     pub buildenv_rest: Vec<String>,
     pub hosts: Option<BashVar>,
     pub makeflags: Option<BashVar>,
+    /// CARCH, which the port rule of ALARM's distccd follows.
+    pub carch: Option<String>,
     /// Every other variable, as `declare -p` prints it.
     pub others: BTreeMap<String, String>,
 }
@@ -193,18 +195,15 @@ fn passwd_entry(name: &str) -> Option<(u32, u32, PathBuf)> {
 
 /// The driver: makepkg's load_makepkg_config -> source_makepkg_config -> source_safe, one
 /// function call per layer (so `local` and plain `declare` in a file stay local, as in
-/// makepkg), then a report on fd 3, which the config itself never sees.
+/// makepkg), then a report on fd 3, which the config itself never sees. Each reading (the
+/// text before an edit, after it, before it again) runs in a subshell of its own: one bash
+/// start for all of them, and no reading sees another's variables.
 const DRIVER: &str = r#"
 exec 3>&1 >/dev/null </dev/null
-# $1 layers in order, then pairs: a path some layer sources, and the text to read for it.
-__alarm_distcc_n=$1
+# $1 how many readings; then for each: the number of layers, the layers in order, the
+# number of pairs, then pairs: a path some layer sources, and the text to read for it.
+__alarm_distcc_sets=$1
 shift
-declare -A __alarm_distcc_served=()
-for ((__alarm_distcc_i = __alarm_distcc_n + 1; __alarm_distcc_i < $#; __alarm_distcc_i += 2)); do
-	__alarm_distcc_j=$((__alarm_distcc_i + 1))
-	__alarm_distcc_served[${!__alarm_distcc_i}]=${!__alarm_distcc_j}
-done
-unset __alarm_distcc_i __alarm_distcc_j
 source() {
 	if [[ -n ${1:-} && -n ${__alarm_distcc_served[$1]:-} ]]; then
 		local __alarm_distcc_as=${__alarm_distcc_served[$1]}
@@ -215,8 +214,10 @@ source() {
 	fi
 }
 .() { source "$@"; }
+# makepkg's source_safe, without the fork of its `$(shopt -p extglob)`: the same state saved.
 __alarm_distcc_source() {
-	local shellopts=$(shopt -p extglob)
+	local shellopts='shopt -u extglob'
+	shopt -q extglob && shellopts='shopt -s extglob'
 	shopt -u extglob
 	builtin source "$1" 3>&-
 	local __alarm_distcc_rc=$?
@@ -236,24 +237,42 @@ __alarm_distcc_load() {
 		((__alarm_distcc_i++))
 	done
 }
-__alarm_distcc_load "${@:1:__alarm_distcc_n}"
-unset -f __alarm_distcc_source __alarm_distcc_load
-unset __alarm_distcc_rc
-__alarm_distcc_v=none
-for __alarm_distcc_o in "${BUILDENV[@]}"; do
-	case $__alarm_distcc_o in
-		distcc) __alarm_distcc_v=on ;;
-		'!distcc') __alarm_distcc_v=off ;;
-		*) printf 'B\0%s\0' "$__alarm_distcc_o" >&3 ;;
-	esac
+for ((__alarm_distcc_k = 0; __alarm_distcc_k < __alarm_distcc_sets; __alarm_distcc_k++)); do
+	__alarm_distcc_n=$1
+	__alarm_distcc_p=${@:__alarm_distcc_n+2:1}
+	(
+		printf 'S\0' >&3
+		printf '\0S\0' >&2
+		declare -A __alarm_distcc_served=()
+		for ((__alarm_distcc_i = __alarm_distcc_n + 3; __alarm_distcc_i < __alarm_distcc_n + 3 + 2 * __alarm_distcc_p; __alarm_distcc_i += 2)); do
+			__alarm_distcc_j=$((__alarm_distcc_i + 1))
+			__alarm_distcc_served[${!__alarm_distcc_i}]=${!__alarm_distcc_j}
+		done
+		__alarm_distcc_layers=("${@:2:__alarm_distcc_n}")
+		set --
+		unset __alarm_distcc_i __alarm_distcc_j __alarm_distcc_k __alarm_distcc_n __alarm_distcc_p __alarm_distcc_sets
+		__alarm_distcc_load "${__alarm_distcc_layers[@]}"
+		unset -f __alarm_distcc_source __alarm_distcc_load
+		unset __alarm_distcc_rc __alarm_distcc_layers
+		__alarm_distcc_v=none
+		for __alarm_distcc_o in "${BUILDENV[@]}"; do
+			case $__alarm_distcc_o in
+				distcc) __alarm_distcc_v=on ;;
+				'!distcc') __alarm_distcc_v=off ;;
+				*) printf 'B\0%s\0' "$__alarm_distcc_o" >&3 ;;
+			esac
+		done
+		printf 'D\0%s\0' "$__alarm_distcc_v" >&3
+		[[ -v DISTCC_HOSTS ]] && printf 'H\0%s\0%s\0' "${DISTCC_HOSTS@a}" "$DISTCC_HOSTS" >&3
+		[[ -v MAKEFLAGS ]] && printf 'M\0%s\0%s\0' "${MAKEFLAGS@a}" "$MAKEFLAGS" >&3
+		[[ -v CARCH ]] && printf 'C\0%s\0' "$CARCH" >&3
+		unset __alarm_distcc_v __alarm_distcc_o
+		printf 'V\0' >&3
+		declare -p >&3
+		printf '\0E\0' >&3
+	)
+	shift $((__alarm_distcc_n + 2 + 2 * __alarm_distcc_p))
 done
-printf 'D\0%s\0' "$__alarm_distcc_v" >&3
-[[ -v DISTCC_HOSTS ]] && printf 'H\0%s\0%s\0' "${DISTCC_HOSTS@a}" "$DISTCC_HOSTS" >&3
-[[ -v MAKEFLAGS ]] && printf 'M\0%s\0%s\0' "${MAKEFLAGS@a}" "$MAKEFLAGS" >&3
-unset __alarm_distcc_v __alarm_distcc_o
-printf 'V\0' >&3
-declare -p >&3
-printf '\0E\0' >&3
 "#;
 
 /// Variables bash keeps itself (or that differ between two runs whatever the config says).
@@ -326,9 +345,62 @@ fn find_bash() -> Option<PathBuf> {
 
 /// Sources `layers` in order with real bash, as `run_as`, and reports what makepkg ends with.
 pub fn read(layers: &[LayerText], run_as: &RunAs) -> Result<Reading, BashError> {
-    let run = run(layers, run_as, MAX_STDERR)?;
+    read_sets(&[layers], run_as)?
+        .pop()
+        .unwrap_or(Err(BashError::Setup("no reading".into())))
+}
+
+/// Several readings (each a list of layers, e.g. the text before an edit and after it) in one
+/// bash process, each in a subshell of its own. The outer error is the process's (no bash, a
+/// time-out); each reading has its own result.
+pub fn read_sets(
+    sets: &[&[LayerText]],
+    run_as: &RunAs,
+) -> Result<Vec<Result<Reading, BashError>>, BashError> {
+    let run = run(sets, run_as, MAX_STDERR * sets.len().max(1))?;
     let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
-    parse_report(&run.report, layers, stderr)
+    // Each reading marks the start of its part of the report and of bash's complaints.
+    let mut complaints = stderr.split("\0S\0").skip(1);
+    let mut parts = split_sets(&run.report).into_iter();
+    Ok(sets
+        .iter()
+        .map(|layers| {
+            let said = complaints.next().unwrap_or_default().to_string();
+            parse_report(parts.next().unwrap_or_default(), layers, said)
+        })
+        .collect())
+}
+
+/// The report split at each reading's `S` tag (a tag, never a value: values follow their tags).
+fn split_sets(report: &[u8]) -> Vec<&[u8]> {
+    let mut parts = Vec::new();
+    let mut start: Option<usize> = None;
+    let mut at = 0;
+    let mut expect_values = 0usize;
+    for field in report.split(|&b| b == 0) {
+        let here = at;
+        at += field.len() + 1;
+        if expect_values > 0 {
+            expect_values -= 1;
+            continue;
+        }
+        expect_values = match field {
+            b"S" => {
+                if let Some(s) = start {
+                    parts.push(&report[s..here]);
+                }
+                start = Some(at.min(report.len()));
+                0
+            }
+            b"H" | b"M" => 2,
+            b"L" | b"F" | b"B" | b"D" | b"C" | b"V" => 1,
+            _ => 0,
+        };
+    }
+    if let Some(s) = start {
+        parts.push(&report[s..]);
+    }
+    parts
 }
 
 struct Run {
@@ -336,7 +408,7 @@ struct Run {
     stderr: Vec<u8>,
 }
 
-fn run(layers: &[LayerText], run_as: &RunAs, stderr_cap: usize) -> Result<Run, BashError> {
+fn run(sets: &[&[LayerText]], run_as: &RunAs, stderr_cap: usize) -> Result<Run, BashError> {
     let bash = find_bash().ok_or_else(|| BashError::NotFound("not found on PATH".into()))?;
     // A throwaway folder: the working folder, and each layer's text as a private copy the
     // unprivileged user can read whatever the permissions of the real folders.
@@ -349,47 +421,57 @@ fn run(layers: &[LayerText], run_as: &RunAs, stderr_cap: usize) -> Result<Run, B
         })
         .map_err(|e| BashError::Setup(e.to_string()))?;
     let setup = |e: std::io::Error| BashError::Setup(e.to_string());
-    let mut names = Vec::new();
-    for (i, layer) in layers.iter().enumerate() {
-        let file = dir.path().join(format!("layer-{i}.conf"));
-        std::fs::write(&file, layer.text).map_err(setup)?;
-        names.push(file);
+    // One copy per distinct layer (its path and text): the readings share what is unchanged.
+    let mut copies: Vec<(PathBuf, Vec<u8>, PathBuf)> = Vec::new();
+    let mut copy_of = |layer: &LayerText<'_>| -> Result<PathBuf, BashError> {
+        if let Some((_, _, name)) = copies
+            .iter()
+            .find(|(p, t, _)| p == layer.path && t == layer.text)
+        {
+            return Ok(name.clone());
+        }
+        let name = dir.path().join(format!("layer-{}.conf", copies.len()));
+        std::fs::write(&name, layer.text).map_err(setup)?;
+        if let Some((uid, gid)) = run_as.ids {
+            std::os::unix::fs::chown(&name, Some(uid), Some(gid)).map_err(setup)?;
+        }
+        copies.push((layer.path.to_path_buf(), layer.text.to_vec(), name.clone()));
+        Ok(name)
+    };
+    let mut args: Vec<std::ffi::OsString> = vec![sets.len().to_string().into()];
+    for layers in sets {
+        let mut in_order = Vec::new();
+        let mut served = Vec::new();
+        for layer in layers.iter() {
+            let name = copy_of(layer)?;
+            if layer.sourced {
+                served.push(layer.path.as_os_str().to_owned());
+                served.push(name.into_os_string());
+            } else {
+                in_order.push(name.into_os_string());
+            }
+        }
+        args.push(in_order.len().to_string().into());
+        args.extend(in_order);
+        args.push((served.len() / 2).to_string().into());
+        args.extend(served);
     }
     if let Some((uid, gid)) = run_as.ids {
-        for p in names.iter().chain([&dir.path().to_path_buf()]) {
-            std::os::unix::fs::chown(p, Some(uid), Some(gid)).map_err(setup)?;
-        }
+        std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).map_err(setup)?;
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
             .map_err(setup)?;
     }
 
-    let in_order: Vec<&PathBuf> = names
-        .iter()
-        .zip(layers)
-        .filter(|(_, l)| !l.sourced)
-        .map(|(n, _)| n)
-        .collect();
     let mut cmd = Command::new(&bash);
     cmd.args(["--noprofile", "--norc", "-c", DRIVER, "alarm-distcc-check"])
-        .arg(in_order.len().to_string())
-        .args(in_order);
-    for (name, layer) in names.iter().zip(layers).filter(|(_, l)| l.sourced) {
-        cmd.arg(layer.path).arg(name);
-    }
-    cmd.current_dir(dir.path())
+        .args(args)
+        .current_dir(dir.path())
         .env_clear()
+        .envs(environment(run_as))
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    for key in ["PATH", "LANG", "LC_ALL", "LC_CTYPE", "LC_MESSAGES", "TZ"] {
-        if let Some(v) = std::env::var_os(key) {
-            cmd.env(key, v);
-        }
-    }
-    cmd.env("HOME", &run_as.home)
-        .env("USER", &run_as.name)
-        .env("LOGNAME", &run_as.name);
     if let Some((uid, gid)) = run_as.ids {
         cmd.uid(uid).gid(gid);
     }
@@ -399,21 +481,18 @@ fn run(layers: &[LayerText], run_as: &RunAs, stderr_cap: usize) -> Result<Run, B
     let pgid = child.id() as i32;
     let out = bounded_reader(child.stdout.take().expect("piped"), MAX_REPORT);
     let err = bounded_reader(child.stderr.take().expect("piped"), stderr_cap);
-    let deadline = Instant::now() + TIME_BOUND;
-    let finished = loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break true,
-            Ok(None) if Instant::now() >= deadline => break false,
-            Ok(None) => std::thread::sleep(Duration::from_millis(1)),
-            Err(_) => break false,
-        }
-    };
-    // Whatever the config left running in the background goes too.
+    // Waited for on a thread of its own, so the answer is taken the moment bash ends.
+    let (done_tx, done) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(child.wait());
+    });
+    let finished = matches!(done.recv_timeout(TIME_BOUND), Ok(Ok(_)));
+    // Whatever the config left running in the background goes too (and bash itself, on a
+    // time-out, which the waiting thread then reaps).
     // SAFETY: kill has no memory preconditions; the group is the child's own.
     unsafe {
         libc::kill(-pgid, libc::SIGKILL);
     }
-    let _ = child.wait();
     let left = Duration::from_millis(500);
     let report = out.recv_timeout(left).unwrap_or_default();
     let stderr = err.recv_timeout(left).unwrap_or_default();
@@ -422,10 +501,10 @@ fn run(layers: &[LayerText], run_as: &RunAs, stderr_cap: usize) -> Result<Run, B
     }
     // bash names the private copies; the user knows the real files.
     let mut stderr = String::from_utf8_lossy(&stderr).into_owned();
-    for (name, layer) in names.iter().zip(layers).rev() {
+    for (path, _, name) in copies.iter().rev() {
         stderr = stderr.replace(
             name.to_string_lossy().as_ref(),
-            layer.path.to_string_lossy().as_ref(),
+            path.to_string_lossy().as_ref(),
         );
     }
     Ok(Run {
@@ -433,6 +512,46 @@ fn run(layers: &[LayerText], run_as: &RunAs, stderr_cap: usize) -> Result<Run, B
         stderr: stderr.into_bytes(),
     })
 }
+
+/// The environment makepkg would read the config in: the user's own (an MSYS2 config reads
+/// `MSYSTEM`, others `HOSTNAME` or `XDG_*`), less what would make bash itself run or read
+/// other code (`BASH_ENV`, exported functions, shell options) or, when the check runs as
+/// another user, what the dynamic loader follows. HOME, USER and LOGNAME are the user's.
+pub fn environment(run_as: &RunAs) -> Vec<(std::ffi::OsString, std::ffi::OsString)> {
+    let as_other_user = run_as.ids.is_some();
+    let mut env: Vec<_> = std::env::vars_os()
+        .filter(|(k, _)| {
+            let k = k.to_string_lossy();
+            !(NEVER_PASSED.contains(&k.as_ref())
+                || k.starts_with("BASH_FUNC_")
+                || (as_other_user && k.starts_with("LD_"))
+                || matches!(k.as_ref(), "HOME" | "USER" | "LOGNAME"))
+        })
+        .collect();
+    env.push(("HOME".into(), run_as.home.clone().into_os_string()));
+    env.push(("USER".into(), run_as.name.clone().into()));
+    env.push(("LOGNAME".into(), run_as.name.clone().into()));
+    env
+}
+
+/// Never handed to the check's bash: each makes bash run or read code the config does not
+/// hold, or changes how bash reads it.
+const NEVER_PASSED: &[&str] = &[
+    "BASH_ENV",
+    "ENV",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "POSIXLY_CORRECT",
+    "PS4",
+    "CDPATH",
+    "GLOBIGNORE",
+    "IFS",
+    "PROMPT_COMMAND",
+    "BASH_XTRACEFD",
+    "BASH_COMPAT",
+    "EXECIGNORE",
+    "TMOUT",
+];
 
 fn bounded_reader(
     mut from: impl Read + Send + 'static,
@@ -488,6 +607,7 @@ fn parse_report(report: &[u8], layers: &[LayerText], stderr: String) -> Result<R
                     _ => None,
                 }
             }
+            b"C" => reading.carch = Some(text(fields.next().unwrap_or_default())),
             b"H" | b"M" => {
                 let attrs = text(fields.next().unwrap_or_default());
                 let var = BashVar {
@@ -599,7 +719,7 @@ pub fn trace(layers: &[LayerText], run_as: &RunAs) -> Trace {
         sourced: l.sourced,
     }));
     let mut out = Trace::default();
-    let Ok(run) = run(&all, run_as, MAX_REPORT) else {
+    let Ok(run) = run(&[&all], run_as, MAX_REPORT) else {
         return out;
     };
     let mut fields = run.stderr.split(|&b| b == 0);
