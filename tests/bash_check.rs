@@ -80,17 +80,17 @@ fn constructs(other: &Path) -> Vec<(&'static str, String, Outcome)> {
         (
             "function called after the block",
             format!("f() {{ MAKEFLAGS=-j1; }}\n{b}f\n"),
-            Refused("MAKEFLAGS: intended -j4, bash reads -j1"),
+            Refused("bash reads MAKEFLAGS=\"-j1\" (bash sets it at"),
         ),
         (
             "function keyword",
             format!("function f {{ DISTCC_HOSTS=127.0.0.3/1; }}\n{b}f\n"),
-            Refused("DISTCC_HOSTS: intended \"127.0.0.9:3632/4\", bash reads \"127.0.0.3/1\""),
+            Refused("bash reads DISTCC_HOSTS=\"127.0.0.3/1\" (bash sets it at"),
         ),
         (
             "eval",
             format!("{b}eval 'MAKEFLAGS=-j3'\n"),
-            Refused("bash reads -j3"),
+            Refused("bash reads MAKEFLAGS=\"-j3\""),
         ),
         (
             "source of another file",
@@ -105,12 +105,12 @@ fn constructs(other: &Path) -> Vec<(&'static str, String, Outcome)> {
         (
             "printf -v",
             format!("{b}printf -v MAKEFLAGS %s -j5\n"),
-            Refused("bash reads -j5"),
+            Refused("bash reads MAKEFLAGS=\"-j5\""),
         ),
         (
             "read",
             format!("{b}read -r MAKEFLAGS <<< '-j7'\n"),
-            Refused("bash reads -j7"),
+            Refused("bash reads MAKEFLAGS=\"-j7\""),
         ),
         (
             "mapfile",
@@ -120,17 +120,17 @@ fn constructs(other: &Path) -> Vec<(&'static str, String, Outcome)> {
         (
             "nameref",
             format!("declare -n R=MAKEFLAGS\n{b}R=-j9\n"),
-            Refused("bash reads -j9"),
+            Refused("bash reads MAKEFLAGS=\"-j9\""),
         ),
         (
             "trap RETURN",
             format!("trap 'MAKEFLAGS=-j11' RETURN\n{b}"),
-            Refused("bash reads -j11"),
+            Refused("bash reads MAKEFLAGS=\"-j11\""),
         ),
         (
             "alias",
             format!("shopt -s expand_aliases\nalias mk='MAKEFLAGS=-j13'\n{b}mk\n"),
-            Refused("bash reads -j13"),
+            Refused("bash reads MAKEFLAGS=\"-j13\""),
         ),
         (
             "indexed element",
@@ -145,7 +145,7 @@ fn constructs(other: &Path) -> Vec<(&'static str, String, Outcome)> {
         (
             "return before the edited lines",
             format!("return\n{b}"),
-            Refused("DISTCC_HOSTS: intended \"127.0.0.9:3632/4\", bash reads nothing"),
+            Refused("bash stops reading"),
         ),
         (
             "exit before the edited lines",

@@ -108,12 +108,12 @@ fn a_sourced_file_bash_overrides_is_named_in_the_refusal() {
     std::fs::write(&conf, &text).unwrap();
     let before = std::fs::read(&helpers).unwrap();
     let r = run(&conf, &["add-host", "127.0.0.9:3632/4", "--yes"]);
-    // The static reading puts the sourced file after the main one, so the edit goes there;
-    // bash reads the main file's later line: refused, naming both.
+    // The static reading puts the sourced file after the main one, so the edit would start
+    // there; bash reads the main file's later line: refused before planning, naming both.
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains(&format!("{}: not written", helpers.display())),
+            .contains(&format!("{}:1: nothing written", helpers.display())),
         "{}",
         r.stderr
     );

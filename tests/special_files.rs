@@ -203,7 +203,8 @@ fn show_says_where_bash_reads_something_else() {
         r.stderr
     );
     assert!(
-        r.stderr.contains(&format!("set at {}:2", conf.display())),
+        r.stderr
+            .contains(&format!("bash sets it at {}:2", conf.display())),
         "{}",
         r.stderr
     );

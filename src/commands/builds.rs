@@ -105,7 +105,7 @@ pub fn throughput(receipts: &[Receipt]) -> HashMap<String, (u32, f64)> {
 pub fn sort_from_builds(session: &Session) -> Result<()> {
     let receipts = receipts()?;
     let rates = throughput(&receipts);
-    let target = session.target(Focus::Hosts)?;
+    let target = session.checked_target(Focus::Hosts)?;
     let inherited = session.inherited(&target);
     let (list, _) = plan::starting_hosts(&target.doc, &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;

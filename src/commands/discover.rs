@@ -59,7 +59,7 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
     // With --add the file to edit is read and its host list checked first, so a file the
     // tool will not edit is refused before any traffic.
     let target = if opts.add {
-        let target = session.target(Focus::Hosts)?;
+        let target = session.checked_target(Focus::Hosts)?;
         plan::starting_hosts(&target.doc, &session.inherited(&target))
             .map_err(|r| session.refusal(&target.loaded.path, r))?;
         Some(target)

@@ -112,7 +112,7 @@ fn measure(
 
 /// Orders DISTCC_HOSTS by measured throughput (slots per second of one compile).
 pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
-    let target = session.target(Focus::Hosts)?;
+    let target = session.checked_target(Focus::Hosts)?;
     let inherited = session.inherited(&target);
     let (list, _) = plan::starting_hosts(&target.doc, &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;

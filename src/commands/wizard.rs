@@ -558,7 +558,7 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
         Err(e) if !search.subnets.is_empty() => return Err(bad_input(e)),
         Err(e) => Err(e),
     };
-    let target = session.target(Focus::Hosts)?;
+    let target = session.checked_target(Focus::Hosts)?;
     // Asking everything and then failing to write would waste the answers: check first.
     if !session.opts.dry_run {
         session.check_writable(&target.loaded.real)?;

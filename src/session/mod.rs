@@ -1,6 +1,7 @@
 //! One run's session, below the commands: the config layers read once, then plan, diff,
 //! confirm and write. Every editing command and the wizard end here.
 
+use crate::conf::bash_check::Reading;
 use crate::conf::buildflags::{self, BuildFlags};
 use crate::conf::document::Document;
 use crate::conf::edit::Refusal;
@@ -58,8 +59,10 @@ pub struct Target {
     pub doc: Document,
     /// Every layer with its document, the target included.
     pub layers: Vec<(PathBuf, Document)>,
-    /// What bash reads from those layers before any edit (None with `--no-verify`).
-    pub bash: Option<crate::conf::bash_check::Reading>,
+    /// What bash reads from those layers before any edit, once read and found to be what the
+    /// plan starts from (None inside: `--no-verify`). Read late for a plain edit, so that one
+    /// bash process reads the text before and after it.
+    start: std::cell::OnceCell<Option<crate::conf::bash_check::Reading>>,
 }
 
 mod pipeline;
@@ -169,13 +172,31 @@ impl Session {
             layers.insert(at, (path.clone(), doc.clone()));
         }
         refuse_line_endings(&path, doc.as_bytes())?;
-        let bash = self.bash_reading(&layers)?;
         Ok(Target {
             loaded,
             doc,
             layers,
-            bash,
+            start: std::cell::OnceCell::new(),
         })
+    }
+
+    /// The target, with bash's reading of the layers read now and the starting point checked:
+    /// for commands that ask, measure or search before they plan.
+    pub fn checked_target(&self, focus: Focus) -> Result<Target> {
+        let target = self.target(focus)?;
+        self.starting_point(&target)?;
+        Ok(target)
+    }
+
+    /// A plan refused on the static reading: bash's own reason goes first when bash cannot
+    /// read the config at all (a syntax error reads better from bash).
+    pub fn plan_refused(&self, target: &Target, r: Refusal) -> anyhow::Error {
+        if target.start.get().is_none()
+            && let Err(e) = self.bash_reading(&target.layers)
+        {
+            return e;
+        }
+        self.refusal(&target.loaded.path, r)
     }
 
     pub fn refusal(&self, path: &Path, mut r: Refusal) -> anyhow::Error {
@@ -192,6 +213,21 @@ impl Session {
         }
     }
 
+    /// What bash reads from the layers before the edit (None with `--no-verify`), once it is
+    /// found to agree with the reading every plan is made from: distcc on or off, the hosts,
+    /// the job count. Where they differ, the edit would be planned on values makepkg never
+    /// reads: refused with the file and line of each.
+    pub fn starting_point<'t>(&self, target: &'t Target) -> Result<Option<&'t Reading>> {
+        if let Some(r) = target.start.get() {
+            return Ok(r.as_ref());
+        }
+        let reading = self.bash_reading(&target.layers)?;
+        if let Some(r) = &reading {
+            self.check_start(target, r)?;
+        }
+        Ok(target.start.get_or_init(|| reading).as_ref())
+    }
+
     pub fn edit_hosts(&self, change: &HostChange) -> Result<()> {
         let target = self.target(Focus::Hosts)?;
         self.apply_hosts(&target, change)
@@ -201,7 +237,7 @@ impl Session {
     pub fn apply_hosts(&self, target: &Target, change: &HostChange) -> Result<()> {
         let inherited = self.inherited(target);
         let plan = plan::plan_hosts(&target.doc, change, &inherited)
-            .map_err(|r| self.refusal(&target.loaded.path, r))?;
+            .map_err(|r| self.plan_refused(target, r))?;
         self.apply(target, plan)
     }
 
@@ -210,7 +246,7 @@ impl Session {
         let inherited = self.inherited(&target);
         let cpus = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
         let plan = plan::plan_enable(&target.doc, enabled, &inherited, cpus)
-            .map_err(|r| self.refusal(&target.loaded.path, r))?;
+            .map_err(|r| self.plan_refused(&target, r))?;
         self.apply(&target, plan)
     }
 

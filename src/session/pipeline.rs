@@ -2,11 +2,12 @@
 //! atomic write. Nothing is written that bash would read differently from what was intended.
 
 use super::{Session, Target};
-use crate::conf::bash_check::compare::{Intended, compare, jobs_and_rest, shown, tokens};
+use crate::conf::bash_check::compare::{
+    Intended, StartDifference, compare, others, start_differences,
+};
 use crate::conf::bash_check::{self, BashError, LayerText, Reading, RunAs};
 use crate::conf::document::Document;
 use crate::conf::layers::{self, Value};
-use crate::conf::makeflags::JobCount;
 use crate::conf::plan::Plan;
 use crate::conf::write::{self, WriteError};
 use crate::error::{Cancelled, bad_input};
@@ -17,8 +18,9 @@ use std::path::{Path, PathBuf};
 
 /// What the bash check found for an edit.
 enum Verdict {
-    /// bash reads what was intended, and something changed.
-    Intended,
+    /// bash reads what was intended, and something changed; with the other values that
+    /// follow from the edit (`NINJAFLAGS follows MAKEFLAGS: ...`), to show with the diff.
+    Intended(Vec<String>),
     /// bash reads exactly what it read before: the edit would change nothing makepkg sees.
     NoChange,
     /// `--no-verify`.
@@ -35,6 +37,8 @@ impl Session {
         let old = target.loaded.original.clone().unwrap_or_default();
         let new = plan.doc.as_bytes();
         if target.loaded.original.is_some() && old == new {
+            // "Nothing to change" is only true of what bash reads too.
+            self.starting_point(target)?;
             eprintln!("nothing to change in {}", path.display());
             return Ok(());
         }
@@ -67,6 +71,11 @@ impl Session {
                 diff
             }
         );
+        if let Verdict::Intended(follows) = &verdict {
+            for f in follows {
+                eprintln!("also changes: {f}");
+            }
+        }
         let changed = layers::changed_vars(&target.doc, &plan.doc);
         for o in layers::overrides(&layers_after, path, &changed) {
             eprintln!(
@@ -129,15 +138,44 @@ impl Session {
         let run_as = RunAs::for_process();
         let path = &target.loaded.path;
         let after_texts = texts_of(after);
-        let Some(before) = target.bash.clone() else {
+        let before_texts = texts_of(&target.layers);
+        let (after_set, before_set) = (layer_texts(&after_texts), layer_texts(&before_texts));
+        // One bash process: the text before (unless read already), after, and before again
+        // (a value that differs between the two unedited readings cannot be judged).
+        let read_before = target.start.get().is_none();
+        let mut sets: Vec<&[LayerText]> = Vec::new();
+        if read_before {
+            sets.push(&before_set);
+        }
+        sets.extend([&after_set[..], &before_set[..]]);
+        let mut readings = bash_check::read_sets(&sets, &run_as)
+            .map_err(|e| bash_failure(e, "nothing written: "))?
+            .into_iter();
+        let mut next = || {
+            readings
+                .next()
+                .unwrap_or(Err(BashError::Setup("a reading is missing".into())))
+        };
+        if read_before {
+            let reading = next().map_err(|e| {
+                bash_failure(
+                    with_stop_line(e, &before_texts, &run_as),
+                    "nothing written: ",
+                )
+            })?;
+            self.check_start(target, &reading)?;
+            let _ = target.start.set(Some(reading));
+        }
+        let Some(Some(before)) = target.start.get() else {
             return Ok(Verdict::Unchecked);
         };
-        let after_reading = read_layers(&after_texts, &run_as).map_err(|e| {
+        let after_reading = next().map_err(|e| {
             bash_failure(
                 with_stop_line(e, &after_texts, &run_as),
                 &format!("{}: not written: after this edit, ", path.display()),
             )
         })?;
+        let again = next().ok();
         // What the edit means makepkg to end with: the layers up to the edited file. A later
         // layer that overrides it makes bash disagree, and the write is refused.
         let upto = target
@@ -149,12 +187,14 @@ impl Session {
             &layers::effective(&target.layers[..upto]),
             &layers::effective(&after[..upto]),
         );
-        let problems = compare(&intended, &before, &after_reading);
+        let mut problems = compare(&intended, before, &after_reading);
+        let (follows, unsteady) = others(before, &after_reading, again.as_ref());
+        problems.extend(unsteady);
         if problems.is_empty() {
-            return Ok(if before == after_reading {
+            return Ok(if *before == after_reading {
                 Verdict::NoChange
             } else {
-                Verdict::Intended
+                Verdict::Intended(follows)
             });
         }
         let trace = bash_check::trace(&layer_texts(&after_texts), &run_as);
@@ -216,61 +256,36 @@ impl Session {
             Err(e) if e.is_config() => return Err(e.to_string()),
             Err(_) => return Ok(None),
         };
-        let eff = layers::effective(docs);
-        let mut out = Vec::new();
-        // The traced run costs a check per command: once, and only if something differs.
-        let origins = std::cell::OnceCell::new();
-        let origin = |name: &str| -> String {
-            origins
-                .get_or_init(|| bash_check::origins(&layer_texts(&texts), &run_as))
-                .get(name)
-                .map(|o| format!(" (set at {}:{})", o.path.display(), o.line))
-                .unwrap_or_default()
-        };
-        if let Value::Known(s) = &eff.distcc
-            && s.value != reading.distcc_on()
-        {
-            out.push(format!(
-                "bash reads distcc {} in BUILDENV{}, though {}:{} says {}",
-                if reading.distcc_on() { "on" } else { "off" },
-                origin("BUILDENV"),
-                s.path.display(),
-                s.line,
-                if s.value { "distcc" } else { "!distcc" }
-            ));
-        }
-        let bash_hosts = reading.hosts.as_ref().map(|h| tokens(&h.value));
-        if let Value::Known(s) = &eff.hosts
-            && Some(tokens(&s.value)) != bash_hosts
-        {
-            out.push(format!(
-                "bash reads DISTCC_HOSTS={}{}, though {}:{} says \"{}\"",
-                shown(&bash_hosts),
-                origin("DISTCC_HOSTS"),
-                s.path.display(),
-                s.line,
-                escape(&s.value)
-            ));
-        }
-        let bash_mf = reading.makeflags.as_ref().map(|m| m.value.clone());
-        if let Value::Known(s) = &eff.makeflags {
-            let (bash_jobs, _) = jobs_and_rest(bash_mf.as_deref().unwrap_or(""));
-            let (static_jobs, _) = jobs_and_rest(&s.value.text);
-            let fixed = matches!(s.value.jobs, Some(JobCount::Fixed(_)));
-            if fixed && bash_jobs != static_jobs {
-                out.push(format!(
-                    "bash reads MAKEFLAGS={}{}, though {}:{} says \"{}\"",
-                    shown(&bash_mf),
-                    origin("MAKEFLAGS"),
-                    s.path.display(),
-                    s.line,
-                    escape(&s.value.text)
-                ));
-            }
-        }
-        Ok(Some((reading, out)))
+        let differences = start_differences(&layers::effective(docs), &reading, &env_value);
+        let lines = difference_lines(&differences, &texts, &run_as);
+        Ok(Some((reading, lines)))
     }
 
+    /// Refuses an edit whose plan would start from values bash does not read.
+    pub(super) fn check_start(&self, target: &Target, reading: &Reading) -> Result<()> {
+        let differences =
+            start_differences(&layers::effective(&target.layers), reading, &env_value);
+        if differences.is_empty() {
+            return Ok(());
+        }
+        let texts = texts_of(&target.layers);
+        let lines = difference_lines(&differences, &texts, &RunAs::for_process());
+        let place = differences
+            .iter()
+            .find_map(|d| {
+                d.tool
+                    .as_ref()
+                    .map(|(p, l, _)| format!("{}:{l}", p.display()))
+            })
+            .unwrap_or_else(|| target.loaded.path.display().to_string());
+        Err(bad_input(format!(
+            "{place}: nothing written: this tool's reading of the config, which the edit would \
+             start from, is not what bash reads:\n  {}\nWrite the value as a plain assignment \
+             this tool can read (for example BUILDENV=(distcc ...), DISTCC_HOSTS=\"...\", \
+             MAKEFLAGS=\"-jN\"), then run the command again",
+            lines.join("\n  ")
+        )))
+    }
     /// Whether `real` (and its folder, for the atomic rename) can be written, before any
     /// question is asked; the same advice as a failed write.
     pub fn check_writable(&self, real: &Path) -> Result<()> {
@@ -433,6 +448,54 @@ fn layer_texts(texts: &Texts) -> Vec<LayerText<'_>> {
 
 fn read_layers(texts: &Texts, run_as: &RunAs) -> Result<Reading, BashError> {
     bash_check::read(&layer_texts(texts), run_as)
+}
+
+/// A variable as bash gets it from the environment this process passes on.
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// One line per difference: what bash reads (and where it sets it, from a traced run made
+/// only when there is a difference), and where the static reading has something else; then
+/// where bash stopped reading a file, and bash's own complaints.
+fn difference_lines(differences: &[StartDifference], texts: &Texts, run_as: &RunAs) -> Vec<String> {
+    if differences.is_empty() {
+        return Vec::new();
+    }
+    let trace = bash_check::trace(&layer_texts(texts), run_as);
+    let mut lines: Vec<String> = differences
+        .iter()
+        .map(|d| {
+            let at = trace
+                .origins
+                .get(d.var)
+                .map(|o| format!(" (bash sets it at {}:{})", o.path.display(), o.line))
+                .unwrap_or_default();
+            match &d.tool {
+                Some((path, line, says)) => format!(
+                    "bash reads {}{at}, though {}:{line} says {says}",
+                    d.bash,
+                    path.display()
+                ),
+                None => format!(
+                    "bash reads {}{at}, though no line this tool reads sets it",
+                    d.bash
+                ),
+            }
+        })
+        .collect();
+    lines.extend(
+        texts
+            .iter()
+            .filter_map(|(p, text, _)| stop_line(&trace, p, text)),
+    );
+    lines.extend(
+        trace
+            .errors
+            .iter()
+            .map(|e| format!("bash says: {}", crate::ui::escape(e))),
+    );
+    lines
 }
 
 #[cfg(test)]

@@ -1,10 +1,11 @@
 //! What an edit intends makepkg to read, set against what bash reads after it: the pure
 //! half of the bash check, from the static readings before and after and bash's readings.
 
-use super::Reading;
+use super::{BashVar, Reading};
 use crate::conf::layers::{Effective, Value};
 use crate::conf::makeflags::{JobCount, find_job_flags};
 use crate::ui::escape;
+use std::path::PathBuf;
 
 /// What the edit means makepkg to read, for each distcc value the edit changes (static
 /// reading before and after differ); None where the value is not meant to change, so bash's
@@ -115,7 +116,6 @@ pub fn compare(intended: &Intended, before: &Reading, after: &Reading) -> Vec<Pr
     compare_buildenv(intended, before, after, &mut out);
     compare_hosts(intended, before, after, &mut out);
     compare_makeflags(intended, before, after, &mut out);
-    compare_others(before, after, &mut out);
     out
 }
 
@@ -273,35 +273,170 @@ fn compare_makeflags(
     }
 }
 
-/// Every other variable must read the same before and after.
-fn compare_others(before: &Reading, after: &Reading, out: &mut Vec<Problem>) {
-    let mut push =
-        |var: &str, watched: bool, text: String| out.push(Problem::new(var, watched, text));
+/// Every other variable bash reads differently after the edit. One that follows from the
+/// edit (`NINJAFLAGS="$MAKEFLAGS"`) is the user's own intent and is shown, not refused; one
+/// that read differently in two readings of the unedited text (`again`: state, time,
+/// randomness) cannot be told from a wrong edit, and is a problem. Without a second
+/// reading every change is a problem.
+pub fn others(
+    before: &Reading,
+    after: &Reading,
+    again: Option<&Reading>,
+) -> (Vec<String>, Vec<Problem>) {
+    let (mut follows, mut problems) = (Vec::new(), Vec::new());
     let names: std::collections::BTreeSet<&String> =
         before.others.keys().chain(after.others.keys()).collect();
+    let value = |v: Option<&String>| {
+        v.map_or("unset".to_string(), |d| {
+            let d = d.trim_end();
+            let d = d.splitn(3, ' ').nth(2).unwrap_or(d);
+            let d = d.split_once('=').map_or(d, |(_, v)| v);
+            let d: String = d.chars().take(120).collect();
+            format!("`{}`", escape(&d))
+        })
+    };
     for name in names {
         let (b, a) = (before.others.get(name), after.others.get(name));
-        if b != a {
-            let show = |v: Option<&String>| {
-                v.map_or("unset".to_string(), |d| {
-                    let d = d.trim_end();
-                    let d = d.splitn(3, ' ').nth(2).unwrap_or(d);
-                    let d: String = d.chars().take(120).collect();
-                    format!("`{}`", escape(&d))
-                })
+        if b == a {
+            continue;
+        }
+        let steady = again.is_some_and(|r| r.others.get(name) == b);
+        if !steady {
+            let why = if again.is_some() {
+                " (it reads differently each time bash reads the unedited text, so the edit's \
+                 effect on it cannot be told)"
+            } else {
+                ""
             };
-            push(
+            problems.push(Problem::new(
                 name,
                 false,
                 format!(
-                    "{} would change too: {} before, {} after",
+                    "{} would change too: {} before, {} after{why}",
                     escape(name),
-                    show(b),
-                    show(a)
+                    value(b),
+                    value(a)
                 ),
-            );
+            ));
+            continue;
         }
+        let contains = |decl: Option<&String>, v: Option<&BashVar>| {
+            decl.zip(v)
+                .is_some_and(|(d, v)| !v.value.is_empty() && d.contains(&v.value))
+        };
+        let source = [
+            ("MAKEFLAGS", &before.makeflags, &after.makeflags),
+            ("DISTCC_HOSTS", &before.hosts, &after.hosts),
+        ]
+        .into_iter()
+        .find(|(_, vb, va)| contains(b, vb.as_ref()) && contains(a, va.as_ref()))
+        .map_or("the edit", |(n, _, _)| n);
+        follows.push(format!(
+            "{} follows {source}: {} -> {}",
+            escape(name),
+            value(b),
+            value(a)
+        ));
     }
+    (follows, problems)
+}
+
+/// A value the static reading of the layers (what every plan is made from) gives otherwise
+/// than bash does, before any edit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartDifference {
+    /// The variable, as the origin trace names it.
+    pub var: &'static str,
+    /// What bash reads, as a message part ("distcc on in BUILDENV").
+    pub bash: String,
+    /// Where and what the static reading has; None where no layer sets it as far as it sees.
+    pub tool: Option<(PathBuf, usize, String)>,
+}
+
+/// Where the static reading and bash's differ on what a plan starts from: distcc on or off,
+/// the host list, the fixed job count. A value the config leaves alone and the environment
+/// gives (`env`) is not a difference: no layer sets it, for either reading.
+pub fn start_differences(
+    eff: &Effective,
+    reading: &Reading,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Vec<StartDifference> {
+    let mut out = Vec::new();
+    let on_off = |on: bool| if on { "on" } else { "off" };
+    let static_on = match &eff.distcc {
+        Value::Known(s) => Some((
+            s.value,
+            Some((
+                s.path.clone(),
+                s.line,
+                if s.value { "distcc" } else { "!distcc" }.to_string(),
+            )),
+        )),
+        Value::Unset => Some((false, None)),
+        Value::Unknown { .. } => None,
+    };
+    if let Some((on, tool)) = static_on
+        && on != reading.distcc_on()
+    {
+        out.push(StartDifference {
+            var: "BUILDENV",
+            bash: format!("distcc {} in BUILDENV", on_off(reading.distcc_on())),
+            tool,
+        });
+    }
+    let bash_hosts = reading.hosts.as_ref().map(|h| tokens(&h.value));
+    let from_env = |name: &str, value: &Option<String>| {
+        value.is_some() && env(name).map(|v| tokens(&v)) == value.as_ref().map(|v| tokens(v))
+    };
+    match &eff.hosts {
+        // Empty and unset both list no host.
+        Value::Known(s) if tokens(&s.value) != bash_hosts.clone().unwrap_or_default() => {
+            out.push(StartDifference {
+                var: "DISTCC_HOSTS",
+                bash: format!("DISTCC_HOSTS={}", shown(&bash_hosts)),
+                tool: Some((s.path.clone(), s.line, format!("\"{}\"", escape(&s.value)))),
+            })
+        }
+        Value::Unset
+            if bash_hosts.as_deref().is_some_and(|h| !h.is_empty())
+                && !from_env("DISTCC_HOSTS", &bash_hosts) =>
+        {
+            out.push(StartDifference {
+                var: "DISTCC_HOSTS",
+                bash: format!("DISTCC_HOSTS={}", shown(&bash_hosts)),
+                tool: None,
+            })
+        }
+        _ => {}
+    }
+    let bash_mf = reading.makeflags.as_ref().map(|m| m.value.clone());
+    let (bash_jobs, _) = jobs_and_rest(bash_mf.as_deref().unwrap_or(""));
+    match &eff.makeflags {
+        Value::Known(s) => {
+            let (static_jobs, _) = jobs_and_rest(&s.value.text);
+            let fixed = matches!(s.value.jobs, Some(JobCount::Fixed(_)));
+            if fixed && bash_jobs != static_jobs {
+                out.push(StartDifference {
+                    var: "MAKEFLAGS",
+                    bash: format!("MAKEFLAGS={}", shown(&bash_mf)),
+                    tool: Some((
+                        s.path.clone(),
+                        s.line,
+                        format!("\"{}\"", escape(&s.value.text)),
+                    )),
+                });
+            }
+        }
+        Value::Unset if bash_jobs.is_some() && !from_env("MAKEFLAGS", &bash_mf) => {
+            out.push(StartDifference {
+                var: "MAKEFLAGS",
+                bash: format!("MAKEFLAGS={}", shown(&bash_mf)),
+                tool: None,
+            })
+        }
+        _ => {}
+    }
+    out
 }
 
 #[cfg(test)]

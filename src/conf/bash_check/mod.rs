@@ -754,19 +754,23 @@ pub fn trace(layers: &[LayerText], run_as: &RunAs) -> Trace {
         let Ok(line) = line.parse::<usize>() else {
             continue;
         };
-        // One of the private copies (layer 0 is the trap's own) names its real file; any
-        // other file is one bash read from disk itself (a `source` the tool does not edit),
-        // named as it is.
+        // bash's messages name the real files (run() puts them back, a relative path
+        // included); a private copy left in them (layer 0 is the trap's own) names its file;
+        // any other file is one bash read from disk itself (a `source` the tool does not edit).
         let copy = source
             .rsplit_once("/layer-")
             .and_then(|(_, n)| n.trim_end_matches(".conf").parse::<usize>().ok());
-        let path = match copy {
-            Some(i) => match i.checked_sub(1).and_then(|i| layers.get(i)) {
+        let path = if let Some(l) = layers.iter().find(|l| l.path.as_os_str() == source) {
+            l.path.to_path_buf()
+        } else if let Some(i) = copy {
+            match i.checked_sub(1).and_then(|i| layers.get(i)) {
                 Some(l) => l.path.to_path_buf(),
                 None => continue,
-            },
-            None if source.starts_with('/') => PathBuf::from(source),
-            None => continue,
+            }
+        } else if source.starts_with('/') {
+            PathBuf::from(source)
+        } else {
+            continue;
         };
         if tag == b"L" {
             out.last_lines.insert(path, line);
