@@ -140,14 +140,13 @@ impl Session {
         let after_texts = texts_of(after);
         let before_texts = texts_of(&target.layers);
         let (after_set, before_set) = (layer_texts(&after_texts), layer_texts(&before_texts));
-        // One bash process: the text before (unless read already), after, and before again
-        // (a value that differs between the two unedited readings cannot be judged).
+        // One bash process: the text before (unless read already) and after.
         let read_before = target.start.get().is_none();
         let mut sets: Vec<&[LayerText]> = Vec::new();
         if read_before {
             sets.push(&before_set);
         }
-        sets.extend([&after_set[..], &before_set[..]]);
+        sets.push(&after_set);
         let mut readings = bash_check::read_sets(&sets, &run_as)
             .map_err(|e| bash_failure(e, "nothing written: "))?
             .into_iter();
@@ -175,7 +174,6 @@ impl Session {
                 &format!("{}: not written: after this edit, ", path.display()),
             )
         })?;
-        let again = next().ok();
         // What the edit means makepkg to end with: the layers up to the edited file. A later
         // layer that overrides it makes bash disagree, and the write is refused.
         let upto = target
@@ -188,6 +186,12 @@ impl Session {
             &layers::effective(&after[..upto]),
         );
         let mut problems = compare(&intended, before, &after_reading);
+        let mut again = None;
+        if before.others != after_reading.others {
+            // Other values changed: the unedited text is read again to tell a value that
+            // follows from the edit from one that differs on every reading.
+            again = bash_check::read(&before_set, &run_as).ok();
+        }
         let (follows, unsteady) = others(before, &after_reading, again.as_ref());
         problems.extend(unsteady);
         if problems.is_empty() {

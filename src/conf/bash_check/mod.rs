@@ -237,41 +237,49 @@ __alarm_distcc_load() {
 		((__alarm_distcc_i++))
 	done
 }
+# One reading: its layers sourced in order, then the report.
+__alarm_distcc_one() {
+	printf 'S\0' >&3
+	printf '\0S\0' >&2
+	declare -gA __alarm_distcc_served=()
+	local __alarm_distcc_i __alarm_distcc_j __alarm_distcc_n=$1
+	local __alarm_distcc_p=${@:__alarm_distcc_n+2:1}
+	for ((__alarm_distcc_i = __alarm_distcc_n + 3; __alarm_distcc_i < __alarm_distcc_n + 3 + 2 * __alarm_distcc_p; __alarm_distcc_i += 2)); do
+		__alarm_distcc_j=$((__alarm_distcc_i + 1))
+		__alarm_distcc_served[${!__alarm_distcc_i}]=${!__alarm_distcc_j}
+	done
+	__alarm_distcc_load "${@:2:__alarm_distcc_n}"
+	unset -f __alarm_distcc_source __alarm_distcc_load
+	unset __alarm_distcc_rc
+	local __alarm_distcc_v=none __alarm_distcc_o
+	for __alarm_distcc_o in "${BUILDENV[@]}"; do
+		case $__alarm_distcc_o in
+			distcc) __alarm_distcc_v=on ;;
+			'!distcc') __alarm_distcc_v=off ;;
+			*) printf 'B\0%s\0' "$__alarm_distcc_o" >&3 ;;
+		esac
+	done
+	printf 'D\0%s\0' "$__alarm_distcc_v" >&3
+	[[ -v DISTCC_HOSTS ]] && printf 'H\0%s\0%s\0' "${DISTCC_HOSTS@a}" "$DISTCC_HOSTS" >&3
+	[[ -v MAKEFLAGS ]] && printf 'M\0%s\0%s\0' "${MAKEFLAGS@a}" "$MAKEFLAGS" >&3
+	[[ -v CARCH ]] && printf 'C\0%s\0' "$CARCH" >&3
+	printf 'V\0' >&3
+	declare -p >&3
+	printf '\0E\0' >&3
+}
+# Every reading but the last in a subshell of its own; the last needs no fork.
 for ((__alarm_distcc_k = 0; __alarm_distcc_k < __alarm_distcc_sets; __alarm_distcc_k++)); do
 	__alarm_distcc_n=$1
 	__alarm_distcc_p=${@:__alarm_distcc_n+2:1}
-	(
-		printf 'S\0' >&3
-		printf '\0S\0' >&2
-		declare -A __alarm_distcc_served=()
-		for ((__alarm_distcc_i = __alarm_distcc_n + 3; __alarm_distcc_i < __alarm_distcc_n + 3 + 2 * __alarm_distcc_p; __alarm_distcc_i += 2)); do
-			__alarm_distcc_j=$((__alarm_distcc_i + 1))
-			__alarm_distcc_served[${!__alarm_distcc_i}]=${!__alarm_distcc_j}
-		done
-		__alarm_distcc_layers=("${@:2:__alarm_distcc_n}")
-		set --
-		unset __alarm_distcc_i __alarm_distcc_j __alarm_distcc_k __alarm_distcc_n __alarm_distcc_p __alarm_distcc_sets
-		__alarm_distcc_load "${__alarm_distcc_layers[@]}"
-		unset -f __alarm_distcc_source __alarm_distcc_load
-		unset __alarm_distcc_rc __alarm_distcc_layers
-		__alarm_distcc_v=none
-		for __alarm_distcc_o in "${BUILDENV[@]}"; do
-			case $__alarm_distcc_o in
-				distcc) __alarm_distcc_v=on ;;
-				'!distcc') __alarm_distcc_v=off ;;
-				*) printf 'B\0%s\0' "$__alarm_distcc_o" >&3 ;;
-			esac
-		done
-		printf 'D\0%s\0' "$__alarm_distcc_v" >&3
-		[[ -v DISTCC_HOSTS ]] && printf 'H\0%s\0%s\0' "${DISTCC_HOSTS@a}" "$DISTCC_HOSTS" >&3
-		[[ -v MAKEFLAGS ]] && printf 'M\0%s\0%s\0' "${MAKEFLAGS@a}" "$MAKEFLAGS" >&3
-		[[ -v CARCH ]] && printf 'C\0%s\0' "$CARCH" >&3
-		unset __alarm_distcc_v __alarm_distcc_o
-		printf 'V\0' >&3
-		declare -p >&3
-		printf '\0E\0' >&3
-	)
-	shift $((__alarm_distcc_n + 2 + 2 * __alarm_distcc_p))
+	__alarm_distcc_m=$((__alarm_distcc_n + 2 + 2 * __alarm_distcc_p))
+	if ((__alarm_distcc_k + 1 < __alarm_distcc_sets)); then
+		(__alarm_distcc_one "${@:1:__alarm_distcc_m}")
+		shift "$__alarm_distcc_m"
+	else
+		unset __alarm_distcc_k __alarm_distcc_n __alarm_distcc_p __alarm_distcc_sets
+		__alarm_distcc_one "${@:1:__alarm_distcc_m}"
+		break
+	fi
 done
 "#;
 

@@ -1,0 +1,326 @@
+//! Bash decides the starting point of every edit, not only its result: each editing command
+//! on constructs the static reading gets wrong either ends as what bash then reads as
+//! intended, or is refused with file:line and the file byte-identical. bash is the check's
+//! environment as makepkg's would be, and a value that follows from the edit is shown, not
+//! refused. Real bash, sourcing the file as makepkg does, is the oracle.
+
+mod common;
+
+use common::*;
+use std::path::Path;
+
+const HELPER: &str = "127.0.0.9:3632/4";
+const BASE: &str = "BUILDENV=(!distcc color !ccache check !sign)\n\
+DISTCC_HOSTS=\"127.0.0.2:3632/6\"\nMAKEFLAGS=\"-j6\"\n";
+
+/// What makepkg ends with, read by bash itself in `env`: distcc on, the host words, the
+/// last fixed -j.
+#[derive(Debug, PartialEq)]
+struct Read {
+    distcc: bool,
+    hosts: Vec<String>,
+    jobs: Option<u32>,
+}
+
+fn bash_reads(conf: &Path, env: &[(&str, &str)]) -> Read {
+    let script = r#"source "$1" >/dev/null 2>&1
+d=off; for e in "${BUILDENV[@]}"; do [[ $e == distcc ]] && d=on; [[ $e == '!distcc' ]] && d=off; done
+printf '%s\n%s\n%s\n' "$d" "${DISTCC_HOSTS-}" "${MAKEFLAGS-}""#;
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c", script, "oracle"])
+        .arg(conf)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    let distcc = lines.next() == Some("on");
+    let hosts = lines
+        .next()
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    let jobs = regex::Regex::new(r"(?:^|\s)-j\s*(\d+)(?:\s|$)")
+        .unwrap()
+        .captures_iter(lines.next().unwrap_or_default())
+        .last()
+        .map(|c| c[1].parse().unwrap());
+    Read {
+        distcc,
+        hosts,
+        jobs,
+    }
+}
+
+fn slots(token: &str) -> u32 {
+    token
+        .rsplit_once('/')
+        .and_then(|(_, n)| n.split(',').next()?.parse().ok())
+        .unwrap_or(if token == "localhost" { 2 } else { 4 })
+}
+
+/// What each command means bash to read after it; None when it holds.
+fn broken_intent(args: &[&str], read: &Read) -> Option<String> {
+    let total: u32 = read.hosts.iter().map(|t| slots(t)).sum();
+    let ok = match args[0] {
+        "enable" => read.distcc,
+        "disable" => !read.distcc,
+        "set-local" => {
+            read.hosts.iter().any(|h| h == "localhost/2")
+                && !read.distcc | (read.jobs == Some(total))
+        }
+        "add-host" => {
+            read.distcc && read.hosts.iter().any(|h| h == HELPER) && read.jobs == Some(total)
+        }
+        "remove-host" => !read.hosts.iter().any(|h| h.starts_with("127.0.0.2")),
+        _ => unreachable!(),
+    };
+    (!ok).then(|| format!("bash reads {read:?}"))
+}
+
+/// Constructs the static reading of the file gets wrong (or cannot follow), each set after
+/// the plain lines of BASE.
+fn constructs() -> Vec<(&'static str, String)> {
+    vec![
+        (
+            "BUILDENV with an index",
+            format!("{BASE}BUILDENV[0]=distcc\n"),
+        ),
+        (
+            "BUILDENV with a brace",
+            format!("{BASE}BUILDENV=({{distcc,color}} !ccache check !sign)\n"),
+        ),
+        (
+            "a $\"...\" entry",
+            format!("{BASE}BUILDENV=($\"distcc\" color !ccache check !sign)\n"),
+        ),
+        (
+            "hosts in a command substitution with a comment",
+            format!("{BASE}DISTCC_HOSTS=$(echo 127.0.0.2:3632/6 127.0.0.3:3632/2 # two\n)\n"),
+        ),
+        (
+            "hosts in a here-doc inside $( )",
+            format!("{BASE}DISTCC_HOSTS=$(cat <<EOF\n127.0.0.2:3632/6 127.0.0.3:3632/2\nEOF\n)\n"),
+        ),
+        (
+            "MAKEFLAGS set by a function called later",
+            format!("pin() {{ MAKEFLAGS=-j3; }}\n{BASE}pin\n"),
+        ),
+    ]
+}
+
+/// BASE with distcc on, where -j follows the slots.
+fn base_on() -> String {
+    BASE.replacen("!distcc", "distcc", 1)
+}
+
+const COMMANDS: &[&[&str]] = &[
+    &["enable"],
+    &["disable"],
+    &["set-local", "2"],
+    &["add-host", HELPER],
+    &["remove-host", "127.0.0.2"],
+];
+
+#[test]
+fn every_edit_is_what_bash_reads_or_refused_with_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    let place = regex::Regex::new(r"makepkg\.conf:\d+:").unwrap();
+    let mut failures = Vec::new();
+    let mut refused = 0;
+    for (name, text) in constructs() {
+        for args in COMMANDS {
+            std::fs::write(&conf, &text).unwrap();
+            let mut all = vec!["--yes"];
+            all.extend_from_slice(args);
+            let r = run(&conf, &all);
+            let now = std::fs::read_to_string(&conf).unwrap();
+            match r.code {
+                // Written, or "nothing to change": either way bash must read the intent.
+                0 => {
+                    if let Some(why) = broken_intent(args, &bash_reads(&conf, &[])) {
+                        failures.push(format!("{name}, {args:?}: exit 0, but {why}"));
+                    }
+                }
+                2 => {
+                    refused += 1;
+                    if now != text || !place.is_match(&r.stderr) {
+                        failures.push(format!(
+                            "{name}, {args:?}: refused, file {}, stderr: {}",
+                            if now == text { "untouched" } else { "CHANGED" },
+                            r.stderr
+                        ));
+                    }
+                }
+                code => failures.push(format!("{name}, {args:?}: exit {code}: {}", r.stderr)),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // The constructs are meant to be hard: most of these edits cannot start right.
+    assert!(refused >= 15, "only {refused} refusals");
+}
+
+#[test]
+fn the_refusal_names_both_readings() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    let text = format!("{BASE}BUILDENV[0]=distcc\n");
+    std::fs::write(&conf, &text).unwrap();
+    let r = run(&conf, &["--yes", "disable"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let c = conf.display();
+    assert!(
+        r.stderr.contains(&format!(
+            "bash reads distcc on in BUILDENV (bash sets it at {c}:4), though {c}:1 says !distcc"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
+}
+
+#[test]
+fn bash_reads_the_config_in_the_users_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    // An MSYS2-style config: makepkg there always has MSYSTEM.
+    let text = format!(": \"${{MSYSTEM:?not an MSYS2 shell}}\"\n{}", base_on());
+    std::fs::write(&conf, &text).unwrap();
+    let without = bin()
+        .env_remove("MSYSTEM")
+        .args(["--config"])
+        .arg(&conf)
+        .args(["--yes", "set-local", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(without.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
+    let with = bin()
+        .env("MSYSTEM", "MINGW64")
+        .args(["--config"])
+        .arg(&conf)
+        .args(["--yes", "set-local", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        with.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    let read = bash_reads(&conf, &[("MSYSTEM", "MINGW64")]);
+    assert_eq!(broken_intent(&["set-local"], &read), None);
+    assert_eq!(read.jobs, Some(8));
+}
+
+#[test]
+fn what_would_run_other_code_stays_out_of_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(&conf, base_on()).unwrap();
+    // Were BASH_ENV or an exported function honoured, bash would read -j99 or nothing.
+    let startup = dir.path().join("env.sh");
+    std::fs::write(&startup, "MAKEFLAGS=-j99\n").unwrap();
+    let r = bin()
+        .env("BASH_ENV", &startup)
+        .env("BASH_FUNC_source%%", "() { :; }")
+        .env("SHELLOPTS", "nounset")
+        .args(["--config"])
+        .arg(&conf)
+        .args(["--yes", "set-local", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        r.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&r.stderr)
+    );
+    assert_eq!(bash_reads(&conf, &[]).jobs, Some(8));
+}
+
+#[test]
+fn a_value_that_follows_the_edit_is_shown_not_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(&conf, format!("{}NINJAFLAGS=\"$MAKEFLAGS\"\n", base_on())).unwrap();
+    let r = run(&conf, &["--yes", "set-local", "2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("also changes: NINJAFLAGS follows MAKEFLAGS: `\"-j6\"` -> `\"-j8\"`"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(bash_reads(&conf, &[]).jobs, Some(8));
+}
+
+#[test]
+fn a_value_that_differs_on_every_reading_is_still_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    let text = format!("{BASE}SEED=\"$RANDOM$RANDOM$MAKEFLAGS\"\n");
+    std::fs::write(&conf, &text).unwrap();
+    let r = run(&conf, &["--yes", "set-local", "2"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("SEED would change too")
+            && r.stderr.contains("reads differently each time"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
+}
+
+#[test]
+fn a_plain_edit_starts_bash_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(&conf, BASE).unwrap();
+    // A bash that counts its starts; the tool takes it from ALARM_DISTCC_BASH.
+    let log = dir.path().join("starts");
+    let counting = dir.path().join("bash");
+    std::fs::write(
+        &counting,
+        format!("#!/bin/sh\necho x >> {}\nexec bash \"$@\"\n", log.display()),
+    )
+    .unwrap();
+    std::fs::set_permissions(
+        &counting,
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    // The check may run as another user (root runs it as nobody): the log must be theirs too.
+    std::fs::write(&log, "").unwrap();
+    std::fs::set_permissions(&log, std::os::unix::fs::PermissionsExt::from_mode(0o666)).unwrap();
+    std::fs::set_permissions(
+        dir.path(),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    for args in COMMANDS {
+        std::fs::write(&conf, BASE).unwrap();
+        std::fs::write(&log, "").unwrap();
+        let out = bin()
+            .env("ALARM_DISTCC_BASH", &counting)
+            .args(["--config"])
+            .arg(&conf)
+            .arg("--yes")
+            .args(*args)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let starts = std::fs::read_to_string(&log).unwrap().lines().count();
+        assert_eq!(starts, 1, "{args:?} started bash {starts} times");
+    }
+}
