@@ -324,3 +324,23 @@ fn a_plain_edit_starts_bash_once() {
         assert_eq!(starts, 1, "{args:?} started bash {starts} times");
     }
 }
+
+#[test]
+fn the_port_rule_follows_the_carch_bash_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = dir.path().join("shared.conf");
+    std::fs::write(&shared, "CARCH=\"x86_64\"\n").unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    // CARCH set after a `source` line: bash reads aarch64, so ALARM's distccd port 3636.
+    std::fs::write(
+        &conf,
+        format!(
+            "source {}\nCARCH=\"aarch64\"\nBUILDENV=(distcc color)\nDISTCC_HOSTS=\"\"\nMAKEFLAGS=\"-j2\"\n",
+            shared.display()
+        ),
+    )
+    .unwrap();
+    let r = run(&conf, &["--yes", "add-host", "desktop/4"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(bash_reads(&conf, &[]).hosts, vec!["desktop:3636/4"]);
+}

@@ -13,7 +13,22 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
         .map(|s| s.parse::<HostSpec>().map_err(|e| bad_input(e.to_string())))
         .collect::<Result<Vec<_>>>()?;
     let target = session.target(Focus::Hosts)?;
-    let carch = crate::conf::layers::carch(&target.layers).unwrap_or_default();
+    // A host without a port gets the port ALARM's distccd serves CARCH on: CARCH as bash
+    // reads it (a `source` line or shell logic can set it), read now only when it is needed.
+    let needs_carch = specs
+        .iter()
+        .any(|s| matches!(s, HostSpec::Tcp { port: None, .. }));
+    let from_bash = if needs_carch {
+        session
+            .starting_point(&target)?
+            .and_then(|r| r.carch.clone())
+            .filter(|c| !c.contains(['@', '%']) && !c.is_empty())
+    } else {
+        None
+    };
+    let carch = from_bash
+        .or_else(|| crate::conf::layers::carch(&target.layers))
+        .unwrap_or_default();
     let listed = plan::starting_hosts(&target.doc, &session.inherited(&target))
         .map(|(l, _)| l)
         .unwrap_or_default();
