@@ -344,3 +344,25 @@ fn the_port_rule_follows_the_carch_bash_reads() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(bash_reads(&conf, &[]).hosts, vec!["desktop:3636/4"]);
 }
+
+#[test]
+fn a_multi_name_export_line_is_edited_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &conf,
+        "BUILDENV=(distcc color)\nDISTCC_HOSTS=\"127.0.0.2:3632/6\"\nNPROC=4\n\
+         export NPROC OMP_NUM_THREADS=\"$NPROC\" MAKEFLAGS=\"-j$NPROC\"\n",
+    )
+    .unwrap();
+    let r = run(&conf, &["--yes", "set-local", "2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let text = std::fs::read_to_string(&conf).unwrap();
+    assert!(
+        text.ends_with("export NPROC OMP_NUM_THREADS=\"$NPROC\" MAKEFLAGS=\"-j8\"\n"),
+        "{text}"
+    );
+    let read = bash_reads(&conf, &[]);
+    assert_eq!(broken_intent(&["set-local"], &read), None, "{read:?}");
+    assert_eq!(read.jobs, Some(8));
+}

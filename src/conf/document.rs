@@ -396,6 +396,9 @@ impl Parser<'_> {
             self.pos += 6;
             self.skip_blanks();
         }
+        if export {
+            self.skip_bare_names();
+        }
         let (name, op, prefix_len) = assignment_prefix(&self.s[self.pos..])?;
         let name = name.to_string();
         self.pos += prefix_len;
@@ -411,6 +414,10 @@ impl Parser<'_> {
         }
         let value = value_start..self.pos;
         self.skip_blanks();
+        if export {
+            // `export A=1 NPROC`: a name without a value only marks it exported.
+            self.skip_bare_names();
+        }
         match self.peek() {
             None => {}
             Some(b'\n') => self.pos += 1,
@@ -429,6 +436,27 @@ impl Parser<'_> {
             value,
             is_array,
         })
+    }
+
+    /// Past the names without a value in an `export` line (`export NPROC MAKEFLAGS=-j4`):
+    /// each one only marks a variable exported, which changes no value makepkg reads.
+    fn skip_bare_names(&mut self) {
+        loop {
+            let rest = &self.s[self.pos..];
+            if !rest.first().is_some_and(|b| is_name_start(*b)) {
+                return;
+            }
+            let n = rest.iter().take_while(|b| is_name_char(**b)).count();
+            if !matches!(rest.get(n), None | Some(b' ' | b'\t' | b'\n' | b'#')) {
+                return;
+            }
+            // A `#` glued to the name is part of the word, not a comment.
+            if rest.get(n) == Some(&b'#') {
+                return;
+            }
+            self.pos += n;
+            self.skip_blanks();
+        }
     }
 
     /// After `(` of an array value: elements and comments up to the closing `)`.
@@ -1012,6 +1040,32 @@ mod tests {
                 "logic[B]",
                 "Z=2"
             ]
+        );
+    }
+
+    #[test]
+    fn names_without_a_value_in_an_export_only_mark_it() {
+        let text = "export NPROC OMP_NUM_THREADS=\"$NPROC\" MAKEFLAGS=\"-j$NPROC\" LC # x\nB=2\n";
+        let doc = Document::parse(text);
+        assert_eq!(doc.to_bytes(), text.as_bytes());
+        let names: Vec<(&str, bool)> = doc
+            .items()
+            .iter()
+            .filter_map(|i| match &i.kind {
+                ItemKind::Assignment(a) => Some((a.name.as_str(), a.export)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [("OMP_NUM_THREADS", true), ("MAKEFLAGS", true), ("B", false)]
+        );
+        // A name glued to a `#` is one word: not a plain export.
+        let doc = Document::parse("export NPROC#x MAKEFLAGS=-j2\n");
+        assert!(
+            doc.items()
+                .iter()
+                .all(|i| !matches!(i.kind, ItemKind::Assignment(_)))
         );
     }
 
