@@ -174,32 +174,42 @@ fn edits_go_to_the_layer_makepkg_takes_the_value_from() {
     );
 }
 
-/// Editing a file that a later layer overrides is refused: bash reads the later value, and
-/// the refusal names its line. With --no-verify the override is still warned about.
+/// An edit goes where makepkg reads it: a later drop-in that sets MAKEFLAGS would override
+/// the main file, so the edit goes to that drop-in (named in a note and in the diff), and
+/// bash reads the intended values. --drop-in would write a file that sorts before it: refused
+/// with the command that works.
 #[test]
-fn editing_the_main_file_warns_about_later_overrides_of_what_changed() {
+fn an_edit_goes_to_the_later_layer_that_would_override_it() {
     let t = Tree::new();
     std::fs::create_dir_all(t.root.join("etc")).unwrap();
     std::fs::copy(fixture("alarm-aarch64-stock.conf"), t.main()).unwrap();
     let original = std::fs::read(t.main()).unwrap();
-    t.write(
-        "etc/makepkg.conf.d/zz-local.conf",
-        "MAKEFLAGS=\"-j16\"\nBUILDENV+=(distcc)\n",
-    );
-    let (code, _, err) = t.bin(&["add-host", "10.0.0.3:3632/2", "--yes"]);
+    let local = t.root.join("etc/makepkg.conf.d/zz-local.conf");
+    t.write("etc/makepkg.conf.d/zz-local.conf", "MAKEFLAGS=\"-j16\"\n");
+    let (code, _, err) = t.bin(&["add-host", "10.0.0.3:3632/2", "--yes", "--drop-in"]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("bash reads -j16"), "{err}");
-    assert!(err.contains("zz-local.conf:1"), "{err}");
-    assert_eq!(std::fs::read(t.main()).unwrap(), original);
-    let (code, _, err) = t.bin(&["add-host", "10.0.0.3:3632/2", "--yes", "--no-verify"]);
-    assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("zz-local.conf:1 sets MAKEFLAGS=\"-j16\""),
+        err.contains("zz-local.conf is read after") && err.contains("leave out --drop-in"),
         "{err}"
     );
-    assert!(err.contains("edit that file instead"), "{err}");
+    assert!(!t.root.join("etc/makepkg.conf.d/distcc.conf").exists());
+    let (code, out, err) = t.bin(&["add-host", "10.0.0.3:3632/2", "--yes"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("editing") && err.contains("zz-local.conf: makepkg takes MAKEFLAGS from it"),
+        "{err}"
+    );
+    assert!(
+        out.contains("+++ ") && out.contains("zz-local.conf"),
+        "{out}"
+    );
+    assert_eq!(std::fs::read(t.main()).unwrap(), original);
+    let vars = bash_vars(&[&t.main(), &local]);
+    assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j2");
+    assert!(scalar_value(&vars["DISTCC_HOSTS"]).contains("10.0.0.3:3632/2"));
+    assert!(array_values(&vars["BUILDENV"]).contains(&"distcc".to_string()));
     // Removing the host changes only DISTCC_HOSTS (and -j): no word of BUILDENV.
-    let (code, _, err) = t.bin(&["remove-host", "10.0.0.3", "--yes", "--no-verify"]);
+    let (code, _, err) = t.bin(&["remove-host", "10.0.0.3", "--yes"]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("BUILDENV"), "{err}");
 }
@@ -620,32 +630,28 @@ fn a_new_drop_in_is_read_before_the_user_file_whatever_their_names() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    // bash reads the user file last, so the drop-in's list would never be used: refused.
+    // bash reads the user file last, so the drop-in's list would never be used: refused,
+    // with the command that works.
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("bash sets it at") && err.contains("aaa-home/.config/pacman/makepkg.conf:1"),
+        err.contains("aaa-home/.config/pacman/makepkg.conf is read after")
+            && err.contains("leave out --drop-in"),
         "{err}"
     );
     assert!(!t.root.join("etc/makepkg.conf.d/distcc.conf").exists());
+    // Without --drop-in the edit goes to the user file, which makepkg reads last.
     let out = bin()
         .env("ALARM_DISTCC_DEFAULT_CONF", t.main())
         .env("HOME", t.root.join("aaa-home"))
-        .args([
-            "--drop-in",
-            "add-host",
-            "10.0.0.3:3632/2",
-            "--yes",
-            "--no-verify",
-        ])
+        .args(["add-host", "10.0.0.3:3632/2", "--yes"])
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");
-    assert!(
-        err.contains("aaa-home/.config/pacman/makepkg.conf:1 sets DISTCC_HOSTS"),
-        "{err}"
+    let user = t.root.join("aaa-home/.config/pacman/makepkg.conf");
+    let vars = bash_vars(&[&t.main(), &user]);
+    assert_eq!(
+        scalar_value(&vars["DISTCC_HOSTS"]),
+        "10.0.0.9/8 10.0.0.3:3632/2"
     );
-    // The drop-in starts from what the main file gives, not from the later user file.
-    let text = std::fs::read_to_string(t.root.join("etc/makepkg.conf.d/distcc.conf")).unwrap();
-    assert!(text.contains("DISTCC_HOSTS=\"10.0.0.3:3632/2\""), "{text}");
 }

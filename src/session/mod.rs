@@ -121,13 +121,49 @@ impl Session {
                     layers::drop_in_dir(&self.main).display()
                 );
             }
-            layers::distcc_drop_in(&self.main)
+            let drop_in = layers::distcc_drop_in(&self.main);
+            // A layer read after the drop-in that sets a value the edit writes would override
+            // it: the edit belongs there, which is where it goes without --drop-in.
+            let dir = layers::drop_in_dir(&self.main);
+            let later = layers.iter().skip(1).find(|(p, doc)| {
+                (!p.starts_with(&dir) || *p > drop_in) && {
+                    let eff = layers::effective(&[(p.clone(), doc.clone())]);
+                    layers::source_of(&eff.hosts).is_some()
+                        || layers::source_of(&eff.distcc).is_some()
+                        || layers::source_of(&eff.makeflags).is_some()
+                }
+            });
+            if let Some((p, _)) = later {
+                return Err(bad_input(format!(
+                    "{} is read after {} and sets a value this edit writes, so a drop-in would \
+                     be overridden; leave out --drop-in, and the edit goes to {}",
+                    p.display(),
+                    drop_in.display(),
+                    p.display()
+                )));
+            }
+            drop_in
         } else {
             let eff = layers::effective(&layers);
-            let (source, name) = match focus {
+            let (mut source, mut name) = match focus {
                 Focus::Hosts => (layers::source_of(&eff.hosts), "DISTCC_HOSTS"),
                 Focus::Buildenv => (layers::source_of(&eff.distcc), "distcc in BUILDENV"),
             };
+            // Every edit may write all three values: a later layer that sets any of them
+            // would override the edit, so the edit goes to the last such layer.
+            let position = |p: &Option<PathBuf>| {
+                p.as_ref()
+                    .and_then(|p| layers.iter().position(|(l, _)| l == p))
+            };
+            for (other, other_name) in [
+                (layers::source_of(&eff.makeflags), "MAKEFLAGS"),
+                (layers::source_of(&eff.distcc), "distcc in BUILDENV"),
+                (layers::source_of(&eff.hosts), "DISTCC_HOSTS"),
+            ] {
+                if position(&other) > position(&source) {
+                    (source, name) = (other, other_name);
+                }
+            }
             match source {
                 Some(p) if p != self.main => {
                     eprintln!(
