@@ -20,11 +20,24 @@ use common::*;
 const HELPER_SLOTS: u32 = 6;
 const JOBS: u32 = 8;
 
-fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite) {
+/// What the Pi builds: the suite's own 17-file package, or a real one.
+#[derive(Clone, Copy, PartialEq)]
+enum Package {
+    PoolTest,
+    /// pixman 0.42.2 from Debian's sources, built as Arch's PKGBUILD builds it.
+    Pixman,
+}
+
+fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite, package: Package) {
     let test = format!(
-        "the job pool on an emulated {} {} Pi",
+        "the job pool on an emulated {} {} Pi{}",
         suite.name(),
-        arch.debian()
+        arch.debian(),
+        if package == Package::Pixman {
+            ", building pixman"
+        } else {
+            ""
+        }
     );
     if std::env::consts::ARCH != "x86_64" {
         return not_on_this_arch(&test, "the emulated Pi runs from the x86_64 suite");
@@ -35,6 +48,13 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite) {
     {
         Ok(stock) => stock,
         Err(why) => return skip(&test, &why),
+    };
+    let tarball = match package {
+        Package::PoolTest => None,
+        Package::Pixman => match debian_source("pixman", "0.42.2") {
+            Ok(t) => Some(t),
+            Err(why) => return skip(&test, &why),
+        },
     };
     let pi = Pi::of_suite(arch, suite, &stock);
     let helper = Pi::helper_root(arch, suite);
@@ -73,7 +93,18 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite) {
     let versions = pi.root_ok("make --version | head -1; ninja --version");
 
     let pkg = pi.path("home/builder/pkg");
-    copy_package("pool-package", &pkg);
+    match &tarball {
+        None => copy_package("pool-package", &pkg),
+        Some(tarball) => {
+            copy_package("real-packages/pixman", &pkg);
+            std::fs::copy(tarball, pkg.join(tarball.file_name().unwrap())).unwrap();
+            std::fs::copy(
+                manifest_dir().join("tests/real-packages/arch-meson"),
+                pi.path("usr/local/bin/arch-meson"),
+            )
+            .unwrap();
+        }
+    }
     // The package builds for the Pi's CARCH (arch=(any) needs no change).
     pi.root_ok("mkdir -p /home/builder/state /home/builder/tmp && chown -R builder: /home/builder");
     let build = pi.sh(
@@ -161,11 +192,31 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite) {
         (r.units_on_helpers + r.checks_on_helpers) as usize,
         "{out}\n{helper_log}"
     );
-    assert_eq!(r.units, 17, "{out}");
+    let object = match package {
+        Package::PoolTest => {
+            assert_eq!(r.units, 17, "{out}");
+            "src/build/pooltest.p/u01.c.o"
+        }
+        Package::Pixman => {
+            assert!(r.units >= 30, "{out}");
+            assert!(r.phases.iter().any(|p| p.phase == "build"), "{out}");
+            // One of the library's own objects (meson puts them in `<target>.p/`).
+            "src/build/pixman/libpixman-1.so.0.42.2.p/pixman.c.o"
+        }
+    };
+    // No real unit stayed on the Pi for a failure that was not the helper's: every unit on
+    // the Pi has a reason of its own (its slot, a link, assembler), none a backoff.
+    for group in &r.on_pi {
+        assert!(
+            !matches!(group.kind.as_str(), "backoff" | "fallback" | "unknown"),
+            "{group:?}\n{out}"
+        );
+    }
+    assert_eq!(r.compile_errors.helper_only, 0, "{out}");
     eprintln!("{}", r.render());
 
     // The objects are ARM, and the run left nothing in TMPDIR.
-    let bytes = std::fs::read(pkg.join("src/build/pooltest.p/u01.c.o")).unwrap();
+    let bytes = std::fs::read(pkg.join(object)).unwrap();
     let expected = match arch {
         PiArch::Arm64 => Arch::Aarch64,
         PiArch::Armhf => Arch::Arm { hard_float: true },
@@ -177,12 +228,34 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite) {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// Debian's upstream tarball of a source package, fetched once into the test cache.
+fn debian_source(pkg: &str, version: &str) -> Result<std::path::PathBuf, String> {
+    let out = std::process::Command::new(manifest_dir().join("scripts/debian-source.sh"))
+        .args([pkg, version])
+        .output()
+        .map_err(|e| format!("scripts/debian-source.sh: {e}"))?;
+    if !out.status.success() {
+        return Err(format!(
+            "Debian's source of {pkg} {version} could not be fetched: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().into())
+}
+
 #[test]
 fn a_pi_of_todays_generation_gives_ninja_every_slot() {
-    pi_builds_meson_through_the_pool(PiArch::Arm64, Suite::Testing);
+    pi_builds_meson_through_the_pool(PiArch::Arm64, Suite::Testing, Package::PoolTest);
 }
 
 #[test]
 fn a_bookworm_pi_still_builds_meson_with_the_pools_wrapper() {
-    pi_builds_meson_through_the_pool(PiArch::Arm64, Suite::Bookworm);
+    pi_builds_meson_through_the_pool(PiArch::Arm64, Suite::Bookworm, Package::PoolTest);
+}
+
+/// A real meson package, the way Arch builds it, through the pool on a Pi of today's
+/// generation.
+#[test]
+fn a_real_meson_package_gets_every_slot_on_a_pi_of_todays_generation() {
+    pi_builds_meson_through_the_pool(PiArch::Arm64, Suite::Testing, Package::Pixman);
 }
