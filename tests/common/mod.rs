@@ -92,7 +92,10 @@ pub fn makepkg_standin(version: &str) -> PathBuf {
     if !file.exists() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::create_dir_all(&dir).unwrap();
-        let tmp = dir.join(format!(".makepkg.{}", std::process::id()));
+        // Unique per thread too: tests of one binary make it at the same moment.
+        static MADE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = MADE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = dir.join(format!(".makepkg.{}.{n}", std::process::id()));
         std::fs::write(
             &tmp,
             format!("#!/bin/bash\ndeclare -r makepkg_version='{version}'\necho \"makepkg (pacman) {version}\"\n"),
