@@ -1043,19 +1043,23 @@ mod tests {
         );
     }
 
-    #[test]
-    fn names_without_a_value_in_an_export_only_mark_it() {
-        let text = "export NPROC OMP_NUM_THREADS=\"$NPROC\" MAKEFLAGS=\"-j$NPROC\" LC # x\nB=2\n";
-        let doc = Document::parse(text);
-        assert_eq!(doc.to_bytes(), text.as_bytes());
-        let names: Vec<(&str, bool)> = doc
-            .items()
+    /// Each assignment's name and whether it is exported.
+    fn assignments(doc: &Document) -> Vec<(&str, bool)> {
+        doc.items()
             .iter()
             .filter_map(|i| match &i.kind {
                 ItemKind::Assignment(a) => Some((a.name.as_str(), a.export)),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn names_without_a_value_in_an_export_only_mark_it() {
+        let text = "export NPROC OMP_NUM_THREADS=\"$NPROC\" MAKEFLAGS=\"-j$NPROC\" LC # x\nB=2\n";
+        let doc = Document::parse(text);
+        assert_eq!(doc.to_bytes(), text.as_bytes());
+        let names = assignments(&doc);
         assert_eq!(
             names,
             [("OMP_NUM_THREADS", true), ("MAKEFLAGS", true), ("B", false)]
@@ -1074,14 +1078,7 @@ mod tests {
         let text = "export A=1 MAKEFLAGS=\"-j4\"  # x\nB=2\n";
         let doc = Document::parse(text);
         assert_eq!(doc.to_bytes(), text.as_bytes());
-        let names: Vec<(&str, bool)> = doc
-            .items()
-            .iter()
-            .filter_map(|i| match &i.kind {
-                ItemKind::Assignment(a) => Some((a.name.as_str(), a.export)),
-                _ => None,
-            })
-            .collect();
+        let names = assignments(&doc);
         assert_eq!(names, [("A", true), ("MAKEFLAGS", true), ("B", false)]);
         assert_eq!(doc.touches("MAKEFLAGS").count(), 0);
         // A command after the names is logic, as before.

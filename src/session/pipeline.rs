@@ -215,17 +215,7 @@ impl Session {
                 _ => p.text.clone(),
             })
             .collect();
-        lines.extend(
-            after_texts
-                .iter()
-                .filter_map(|(p, text, _)| stop_line(&trace, p, text)),
-        );
-        lines.extend(
-            trace
-                .errors
-                .iter()
-                .map(|e| format!("bash says: {}", crate::ui::escape(e))),
-        );
+        lines.extend(where_bash_stopped(&trace, &after_texts));
         Err(bad_input(format!(
             "{}: not written: bash would read something else than this edit intends:\n  {}",
             path.display(),
@@ -488,18 +478,22 @@ fn difference_lines(differences: &[StartDifference], texts: &Texts, run_as: &Run
             }
         })
         .collect();
-    lines.extend(
-        texts
-            .iter()
-            .filter_map(|(p, text, _)| stop_line(&trace, p, text)),
-    );
-    lines.extend(
-        trace
-            .errors
-            .iter()
-            .map(|e| format!("bash says: {}", crate::ui::escape(e))),
-    );
+    lines.extend(where_bash_stopped(&trace, texts));
     lines
+}
+
+/// From a traced run: where bash stopped reading a file early, and bash's own complaints.
+fn where_bash_stopped(trace: &bash_check::Trace, texts: &Texts) -> Vec<String> {
+    texts
+        .iter()
+        .filter_map(|(p, text, _)| stop_line(trace, p, text))
+        .chain(
+            trace
+                .errors
+                .iter()
+                .map(|e| format!("bash says: {}", crate::ui::escape(e))),
+        )
+        .collect()
 }
 
 #[cfg(test)]
