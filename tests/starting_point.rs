@@ -7,6 +7,7 @@
 mod common;
 
 use common::*;
+use std::ffi::OsStr;
 use std::path::Path;
 
 const HELPER: &str = "127.0.0.9:3632/4";
@@ -117,6 +118,23 @@ fn base_on() -> String {
     BASE.replacen("!distcc", "distcc", 1)
 }
 
+/// `run`, with variables set (Some) or removed (None) in the tool's environment.
+fn run_in_env(conf: &Path, vars: &[(&str, Option<&OsStr>)], args: &[&str]) -> Run {
+    let mut cmd = bin();
+    for (k, v) in vars {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    let out = cmd.arg("--config").arg(conf).args(args).output().unwrap();
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
 const COMMANDS: &[&[&str]] = &[
     &["enable"],
     &["disable"],
@@ -191,28 +209,12 @@ fn bash_reads_the_config_in_the_users_environment() {
     // An MSYS2-style config: makepkg there always has MSYSTEM.
     let text = format!(": \"${{MSYSTEM:?not an MSYS2 shell}}\"\n{}", base_on());
     std::fs::write(&conf, &text).unwrap();
-    let without = bin()
-        .env_remove("MSYSTEM")
-        .args(["--config"])
-        .arg(&conf)
-        .args(["--yes", "set-local", "2"])
-        .output()
-        .unwrap();
-    assert_eq!(without.status.code(), Some(2));
+    let args = ["--yes", "set-local", "2"];
+    let without = run_in_env(&conf, &[("MSYSTEM", None)], &args);
+    assert_eq!(without.code, 2, "{}", without.stderr);
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
-    let with = bin()
-        .env("MSYSTEM", "MINGW64")
-        .args(["--config"])
-        .arg(&conf)
-        .args(["--yes", "set-local", "2"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        with.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&with.stderr)
-    );
+    let with = run_in_env(&conf, &[("MSYSTEM", Some(OsStr::new("MINGW64")))], &args);
+    assert_eq!(with.code, 0, "{}", with.stderr);
     let read = bash_reads(&conf, &[("MSYSTEM", "MINGW64")]);
     assert_eq!(broken_intent(&["set-local"], &read), None);
     assert_eq!(read.jobs, Some(8));
@@ -226,21 +228,16 @@ fn what_would_run_other_code_stays_out_of_the_check() {
     // Were BASH_ENV or an exported function honoured, bash would read -j99 or nothing.
     let startup = dir.path().join("env.sh");
     std::fs::write(&startup, "MAKEFLAGS=-j99\n").unwrap();
-    let r = bin()
-        .env("BASH_ENV", &startup)
-        .env("BASH_FUNC_source%%", "() { :; }")
-        .env("SHELLOPTS", "nounset")
-        .args(["--config"])
-        .arg(&conf)
-        .args(["--yes", "set-local", "2"])
-        .output()
-        .unwrap();
-    assert_eq!(
-        r.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&r.stderr)
+    let r = run_in_env(
+        &conf,
+        &[
+            ("BASH_ENV", Some(startup.as_os_str())),
+            ("BASH_FUNC_source%%", Some(OsStr::new("() { :; }"))),
+            ("SHELLOPTS", Some(OsStr::new("nounset"))),
+        ],
+        &["--yes", "set-local", "2"],
     );
+    assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(bash_reads(&conf, &[]).jobs, Some(8));
 }
 
@@ -306,20 +303,14 @@ fn a_plain_edit_starts_bash_once() {
     for args in COMMANDS {
         std::fs::write(&conf, BASE).unwrap();
         std::fs::write(&log, "").unwrap();
-        let out = bin()
-            .env("ALARM_DISTCC_BASH", &counting)
-            .args(["--config"])
-            .arg(&conf)
-            .arg("--yes")
-            .args(*args)
-            .output()
-            .unwrap();
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        let mut all = vec!["--yes"];
+        all.extend_from_slice(args);
+        let r = run_in_env(
+            &conf,
+            &[("ALARM_DISTCC_BASH", Some(counting.as_os_str()))],
+            &all,
         );
+        assert_eq!(r.code, 0, "{args:?}: {}", r.stderr);
         let starts = std::fs::read_to_string(&log).unwrap().lines().count();
         assert_eq!(starts, 1, "{args:?} started bash {starts} times");
     }
@@ -365,4 +356,25 @@ fn a_multi_name_export_line_is_edited_in_place() {
     let read = bash_reads(&conf, &[]);
     assert_eq!(broken_intent(&["set-local"], &read), None, "{read:?}");
     assert_eq!(read.jobs, Some(8));
+}
+
+#[test]
+fn a_value_only_bash_sees_set_is_named_with_bashs_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    let text =
+        "BUILDENV=(distcc color)\nMAKEFLAGS=\"-j2\"\nread -r DISTCC_HOSTS <<< '127.0.0.3:3632/1'\n";
+    std::fs::write(&conf, text).unwrap();
+    let r = run(&conf, &["--yes", "set-local", "2"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "bash reads DISTCC_HOSTS=\"127.0.0.3:3632/1\" (bash sets it at {}:3), though no line \
+             this tool reads sets it",
+            conf.display()
+        )),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
 }
