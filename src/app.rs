@@ -58,16 +58,7 @@ pub fn run(cli: Cli) -> Result<()> {
         ),
         Command::Doctor { offline, timeout } => doctor::run(&session, offline, timeout),
         Command::Helper(opts) => helper::run(&session, opts),
-        Command::Build {
-            baseline,
-            makepkg_args,
-        } => build::run(
-            &session,
-            &build::BuildOptions {
-                baseline,
-                makepkg_args,
-            },
-        ),
+        Command::Build(opts) => build::run(&session, &opts),
         Command::Builds { json, last } => builds::list(json, last),
         Command::ToolchainCheck { timeout } => doctor::toolchain_check(&session, timeout),
         Command::Discover {

@@ -226,19 +226,7 @@ pub enum Command {
     /// that make 4.4 and ninja 1.13 join; -j for older ones; ALARM_DISTCC_NO_POOL=1 turns it
     /// off). distcc logs to a private file for the run and keeps its state in a private
     /// DISTCC_DIR. The receipt goes to $XDG_STATE_HOME/alarm-distcc/builds.jsonl.
-    Build {
-        /// Build once with distcc off first, then with it, and record both (each forced,
-        /// from a clean src/: makepkg -f -C)
-        #[arg(long)]
-        baseline: bool,
-        /// makepkg's own arguments
-        #[arg(
-            trailing_var_arg = true,
-            allow_hyphen_values = true,
-            value_name = "MAKEPKG_ARGS"
-        )]
-        makepkg_args: Vec<String>,
-    },
+    Build(crate::commands::build::BuildOptions),
     /// List the kept build receipts (newest last)
     Builds {
         /// Machine-readable output (one receipt per line with --last: the last one)

@@ -150,6 +150,18 @@ impl Host {
     }
 
     fn command_with(&self, kind: &str, extra: &[&str], env: &[(&'static str, &str)]) -> Command {
+        self.build_command(kind, &[], extra, env)
+    }
+
+    /// `alarm-distcc build BUILD_OPTS -f -C ... EXTRA` (build's own options come before
+    /// makepkg's, which take every word after the first).
+    fn build_command(
+        &self,
+        kind: &str,
+        build_opts: &[&str],
+        extra: &[&str],
+        env: &[(&'static str, &str)],
+    ) -> Command {
         give_to_build_user(self.dir.path());
         let vars = vec![
             ("PATH", self.path.clone()),
@@ -166,7 +178,9 @@ impl Host {
             .arg(tool_for_any_user())
             .arg("--config")
             .arg(&self.conf)
-            .args(["build", "-f", "-C", "--nodeps", "--noconfirm"])
+            .arg("build")
+            .args(build_opts)
+            .args(["-f", "-C", "--nodeps", "--noconfirm"])
             .args(extra)
             .current_dir(&self.pkg)
             .stdin(Stdio::null());
@@ -324,15 +338,21 @@ fn compile_errors_that_are_not_the_helpers_are_told_apart() {
         "{advice}"
     );
 
-    // The advice, taken: the comments survive preprocessing and every unit goes out.
-    std::fs::write(
-        &host.conf,
-        format!("{conf}CFLAGS+=\" -Wimplicit-fallthrough -Werror -C\"\n"),
-    )
-    .unwrap();
-    let out = host.command("meson", &[]).output().unwrap();
+    // The advice, taken: `build --keep-comments` adds -C for the run (the config stays as
+    // it is), the comments survive preprocessing and every unit goes out.
+    assert!(advice.contains("build --keep-comments"), "{advice}");
+    let before = std::fs::read(&host.conf).unwrap();
+    let out = host
+        .build_command("meson", &["--keep-comments"], &[], &[])
+        .output()
+        .unwrap();
     let all = text(&out);
     assert_eq!(out.status.code(), Some(0), "{all}");
+    assert_eq!(
+        std::fs::read(&host.conf).unwrap(),
+        before,
+        "the config is untouched"
+    );
     let r = host.receipts().pop().unwrap();
     assert_eq!(r.compile_errors.helper_only, 0, "{all}");
     assert_eq!(r.units_on_helpers as usize, UNITS, "{all}");

@@ -758,11 +758,12 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
         out.push(format!(
             "{} unit(s) failed only on the helper (e.g. {}): preprocessing on the Pi drops \
              comments, so a warning such as -Wimplicit-fallthrough (its /* fall through */ \
-             comments) fails under -Werror there; `-C` in this package's CFLAGS keeps the \
-             comments (CFLAGS+=' -C' in its PKGBUILD's build()); each such failure also put \
-             the helper into backoff for a while",
+             comments) fails under -Werror there, and the Pi compiled them again itself; \
+             `{}` keeps the comments for the run (gcc -C in CFLAGS and CXXFLAGS, the files \
+             untouched)",
             r.compile_errors.helper_only,
-            r.compile_errors.helper_only_examples.join(", ")
+            r.compile_errors.helper_only_examples.join(", "),
+            command(ctx, "build --keep-comments")
         ));
     }
     for f in &r.helper_failures {

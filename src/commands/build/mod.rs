@@ -24,8 +24,24 @@ use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
+/// `build`'s options, as the command line gives them.
+#[derive(Debug, clap::Args)]
 pub struct BuildOptions {
+    /// Build once with distcc off first, then with it, and record both (each forced,
+    /// from a clean src/: makepkg -f -C)
+    #[arg(long)]
     pub baseline: bool,
+    /// Keep comments when the Pi preprocesses (gcc -C added to CFLAGS and CXXFLAGS for this
+    /// run): a -Werror package whose `/* fall through */` comments the helper would not see
+    /// then compiles there as it does on the Pi
+    #[arg(long)]
+    pub keep_comments: bool,
+    /// makepkg's own arguments
+    #[arg(
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "MAKEPKG_ARGS"
+    )]
     pub makepkg_args: Vec<String>,
 }
 
@@ -49,6 +65,9 @@ struct Setup {
     listed: Vec<(String, u32)>,
     /// MAKEFLAGS as bash reads it from the layers.
     makeflags: Option<String>,
+    /// CFLAGS and CXXFLAGS as bash reads them (for --keep-comments).
+    cflags: Option<String>,
+    cxxflags: Option<String>,
     pkgext: Option<String>,
     compressor: Option<(String, Vec<String>)>,
     /// makepkg's own layers, in its order (for the --baseline config).
@@ -77,6 +96,13 @@ pub fn run(session: &Session, opts: &BuildOptions) -> Result<()> {
         None => Vec::new(),
     };
     let mut args = opts.makepkg_args.clone();
+    if opts.keep_comments {
+        args = with_comments_kept(&args, [setup.cflags.as_deref(), setup.cxxflags.as_deref()]);
+        eprintln!(
+            "build --keep-comments: gcc -C added to CFLAGS and CXXFLAGS for this run (the \
+             config files stay as they are)"
+        );
+    }
     if opts.baseline {
         // Both builds must compile everything: forced, from a clean src/.
         for flag in ["-f", "-C"] {
@@ -168,6 +194,11 @@ fn read_setup(session: &Session) -> Result<Setup> {
         None => layers::layered_scalar(&docs, "MAKEFLAGS"),
     };
     let other = |name: &str| reading.as_ref().and_then(|r| r.others.get(name).cloned());
+    let flags = |name: &str| {
+        other(name)
+            .map(|d| declared_scalar(&d))
+            .or_else(|| layers::layered_scalar(&docs, name))
+    };
     let pkgext = other("PKGEXT")
         .map(|d| declared_scalar(&d))
         .or_else(|| layers::layered_scalar(&docs, "PKGEXT"));
@@ -197,6 +228,8 @@ fn read_setup(session: &Session) -> Result<Setup> {
         hosts,
         listed,
         makeflags,
+        cflags: flags("CFLAGS"),
+        cxxflags: flags("CXXFLAGS"),
         pkgext,
         compressor,
         layer_files,
@@ -206,6 +239,31 @@ fn read_setup(session: &Session) -> Result<Setup> {
         ),
         wrapper_dir,
     })
+}
+
+/// makepkg's arguments with `-C` added to CFLAGS and CXXFLAGS (the config's, or the ones
+/// given as makepkg arguments): distcc's preprocessing on the Pi then keeps comments, so the
+/// helper sees `/* fall through */` as the Pi's own compile does. makepkg exports a trailing
+/// VAR=value after reading the config layers, as it does MAKEFLAGS; the files stay as they are.
+fn with_comments_kept(args: &[String], configured: [Option<&str>; 2]) -> Vec<String> {
+    let mut out: Vec<String> = args.to_vec();
+    for (name, configured) in ["CFLAGS", "CXXFLAGS"].into_iter().zip(configured) {
+        let prefix = format!("{name}=");
+        let given = out
+            .iter()
+            .rev()
+            .find_map(|a| a.strip_prefix(&prefix).map(str::to_string));
+        let value = given
+            .or_else(|| configured.map(str::to_string))
+            .unwrap_or_default();
+        if value.split_whitespace().any(|w| w == "-C") {
+            continue;
+        }
+        out.retain(|a| !a.starts_with(&prefix));
+        let sep = if value.trim().is_empty() { "" } else { " " };
+        out.push(format!("{prefix}{}{sep}-C", value.trim_end()));
+    }
+    out
 }
 
 /// The last `-jN` (or `--jobs=N`) in MAKEFLAGS, as make takes it.
@@ -645,5 +703,20 @@ mod tests {
         assert_eq!(last_jobs("--jobs=3"), Some(3));
         assert_eq!(last_jobs("-j 5"), Some(5));
         assert_eq!(last_jobs("-l4"), None);
+    }
+
+    #[test]
+    fn kept_comments_add_one_dash_c_to_the_flags_makepkg_would_export() {
+        let args = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            with_comments_kept(&args(&["-f"]), [Some("-O2 -pipe"), None]),
+            args(&["-f", "CFLAGS=-O2 -pipe -C", "CXXFLAGS=-C"])
+        );
+        // A value given to makepkg beats the config's and is not repeated; a -C already
+        // there is left alone.
+        assert_eq!(
+            with_comments_kept(&args(&["CFLAGS=-O1", "-f"]), [Some("-O2"), Some("-O2 -C")]),
+            args(&["-f", "CFLAGS=-O1 -C"])
+        );
     }
 }
