@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
 # What the job pool gains a Pi, measured on an emulated Pi of today's generation (Debian
 # testing arm64 under qemu-user: makepkg 7.1, gcc 16, make 4.4, ninja 1.13; scripts/pi-root.sh)
-# building the meson + ninja test package (tests/pool-package, 17 C files) with its real
-# makepkg through `alarm-distcc build --baseline`, before the pool (ALARM_DISTCC_NO_POOL=1:
+# building a package with its real makepkg through `alarm-distcc build --baseline`: the
+# meson + ninja test package (tests/pool-package, 17 C files; the default), or a real one from
+# Debian's sources with an Arch-style PKGBUILD (tests/real-packages: pixman, json-c, zlib, lzo), before the pool (ALARM_DISTCC_NO_POOL=1:
 # make alone gets -j, ninja runs its own cores + 2) and with it. The helper is a distccd in a
 # Debian testing amd64 root (Debian's aarch64 cross gcc 16, the Pi's major version) on this
 # machine's 127.0.0.1, listed as `add-host 127.0.0.1:PORT/6` beside `set-local 2` (-j8).
 # Each job on the helper first waits DELAY seconds (default 1): here the helper shares the
 # emulated Pi's 2 cores, and a delay stands in for the real helper's compile time so the
 # jobs that can run at once show. Prints, per run: wall time, build() time, the most distcc
-# jobs at once in build(), and the units on the helper.
+# jobs at once in build(), the units on the helper, and where the rest of the run went
+# (makepkg's other phases).
 #
 # Needs root (mount, chroot), qemu-user with binfmt_misc and mmdebstrap
 # (scripts/install-test-deps.sh). Network: Debian's mirror for the roots once (cached).
-#   usage: bench/pool.sh [RUNS] [DELAY]
+#   usage: bench/pool.sh [RUNS] [DELAY] [PACKAGE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-1}
 delay=${2:-1}
+package=${3:-pool-package}
+build_opts=""
+case $package in
+  pool-package) ;;
+  json-c) build_opts=--keep-comments ;; # -Werror and /* fall through */ (tests/real-packages/json-c)
+  pixman|zlib|lzo) ;;
+  *) echo "usage: $0 [RUNS] [DELAY] [pool-package|pixman|json-c|zlib|lzo]" >&2; exit 2 ;;
+esac
 [[ $(id -u) -eq 0 ]] || { echo "needs root (mount, chroot)" >&2; exit 1; }
 corpus=${ALARM_DISTCC_CORPUS:-../shared/corpus}
 stock=$corpus/stock/alarm-7.1.0-aarch64.makepkg.conf
@@ -72,15 +82,22 @@ inpi alarm-distcc --yes set-local 2 >/dev/null 2>&1
 inpi alarm-distcc --yes add-host "127.0.0.1:$port/6" >/dev/null 2>&1
 inpi ln -sf aarch64-linux-gnu-gcc /usr/bin/aarch64-unknown-linux-gnu-gcc
 mkdir -p "$pi/home/builder/pkg" "$pi/home/builder/state"
-cp tests/pool-package/* "$pi/home/builder/pkg/"
+if [[ $package == pool-package ]]; then
+  cp tests/pool-package/* "$pi/home/builder/pkg/"
+else
+  # shellcheck disable=SC2046 # the file holds two words: source package and version
+  tarball=$(./scripts/debian-source.sh $(cat "tests/real-packages/$package/debian-source"))
+  cp "tests/real-packages/$package"/* "$tarball" "$pi/home/builder/pkg/"
+  cp tests/real-packages/arch-meson "$pi/usr/local/bin/arch-meson"
+fi
 chroot "$pi" chown -R builder: /home/builder
 
 build() { # $1: extra environment
   chroot "$pi" runuser -u builder -- env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C \
     HOME=/home/builder ALARM_DISTCC_STATE_DIR=/home/builder/state POOL_BUILD=meson $1 \
-    bash -c 'cd ~/pkg && alarm-distcc build --baseline --nodeps --noconfirm' >/dev/null 2>&1
+    bash -c "cd ~/pkg && alarm-distcc build $build_opts --baseline --nodeps --noconfirm" >/dev/null 2>&1
 }
-echo "emulated arm64 Pi (Debian testing), helper delay ${delay}s, -j8 (2 local + 6 helper), $runs run(s) each"
+echo "$package on an emulated arm64 Pi (Debian testing), helper delay ${delay}s, -j8 (2 local + 6 helper), $runs run(s) each"
 for ((i = 1; i <= runs; i++)); do
   build ALARM_DISTCC_NO_POOL=1
   build ALARM_DISTCC_LABEL=pool
@@ -91,11 +108,12 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 runs = int(sys.argv[2])
 def phase(r, name):
     return next((p["seconds"] for p in r["phases"] if p["phase"] == name), 0.0)
-print(f"{'run':<28} {'wall':>8} {'build()':>8} {'at once':>8} {'units out':>10}")
+print(f"{'run':<28} {'wall':>8} {'build()':>8} {'at once':>8} {'units out':>10}  other phases")
 # Each build --baseline wrote two receipts: local-only, then distcc.
 labels = ["local-only, no pool", "distcc, no pool", "local-only, pool", "distcc, pool"]
 for i, r in enumerate(rows):
     label = labels[i % 4]
     at_once = r["most_at_once_by_phase"].get("build", 0)
-    print(f"{label:<28} {r['wall_seconds']:>7.1f}s {phase(r, 'build'):>7.1f}s {at_once:>8} {r['units_on_helpers']:>4}/{r['units']:<5}")
+    others = " ".join(f"{p['phase']} {p['seconds']:.0f}s" for p in r["phases"] if p["phase"] != "build")
+    print(f"{label:<28} {r['wall_seconds']:>7.1f}s {phase(r, 'build'):>7.1f}s {at_once:>8} {r['units_on_helpers']:>4}/{r['units']:<5}  {others}")
 EOF

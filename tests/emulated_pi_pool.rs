@@ -21,22 +21,73 @@ const HELPER_SLOTS: u32 = 6;
 const JOBS: u32 = 8;
 
 /// What the Pi builds: the suite's own 17-file package, or a real one.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum Package {
-    PoolTest,
-    /// pixman 0.42.2 from Debian's sources, built as Arch's PKGBUILD builds it.
-    Pixman,
+    /// tests/pool-package, built by the build system POOL_BUILD names (`meson`, `nested`:
+    /// make calling ninja).
+    PoolTest(&'static str),
+    Real(&'static RealPackage),
 }
 
-fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite, package: Package) {
+/// A real package from Debian's sources, built by a PKGBUILD written the way Arch writes
+/// them (tests/real-packages/DIR).
+struct RealPackage {
+    dir: &'static str,
+    /// The build tool whose processes start the compiles (`ninja`, `make`).
+    tool: &'static str,
+    /// One of the package's own objects, from the package folder.
+    object: &'static str,
+    /// The fewest units it has (configure checks apart).
+    units: u32,
+    /// `alarm-distcc build`'s own options for it.
+    build_opts: &'static str,
+}
+
+/// pixman 0.42.2: meson + ninja (arch-meson, meson compile).
+const PIXMAN: RealPackage = RealPackage {
+    dir: "pixman",
+    tool: "ninja",
+    object: "src/build/pixman/libpixman-1.so.0.42.2.p/pixman.c.o",
+    units: 30,
+    build_opts: "",
+};
+
+/// json-c 0.16: cmake + ninja, -Werror with /* fall through */ comments: built with
+/// `--keep-comments`, the receipt's advice for it.
+const JSON_C: RealPackage = RealPackage {
+    dir: "json-c",
+    tool: "ninja",
+    object: "src/build/CMakeFiles/json-c.dir/json_tokener.c.o",
+    units: 20,
+    build_opts: "--keep-comments",
+};
+
+/// zlib 1.2.13: its own configure script and a plain Makefile.
+const ZLIB: RealPackage = RealPackage {
+    dir: "zlib",
+    tool: "make",
+    object: "src/zlib-1.2.13.dfsg/deflate.lo",
+    units: 20,
+    build_opts: "",
+};
+
+/// lzo 2.10: autotools + libtool.
+const LZO: RealPackage = RealPackage {
+    dir: "lzo",
+    tool: "make",
+    object: "src/lzo-2.10/src/lzo1x_1.lo",
+    units: 40,
+    build_opts: "",
+};
+
+fn pi_builds_through_the_pool(arch: PiArch, suite: Suite, package: Package) {
     let test = format!(
         "the job pool on an emulated {} {} Pi{}",
         suite.name(),
         arch.debian(),
-        if package == Package::Pixman {
-            ", building pixman"
-        } else {
-            ""
+        match package {
+            Package::Real(p) => format!(", building {}", p.dir),
+            Package::PoolTest(_) => String::new(),
         }
     );
     if std::env::consts::ARCH != "x86_64" {
@@ -50,8 +101,8 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite, package: Package
         Err(why) => return skip(&test, &why),
     };
     let tarball = match package {
-        Package::PoolTest => None,
-        Package::Pixman => match debian_source("pixman", "0.42.2") {
+        Package::PoolTest(_) => None,
+        Package::Real(p) => match debian_source(p.dir) {
             Ok(t) => Some(t),
             Err(why) => return skip(&test, &why),
         },
@@ -93,10 +144,9 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite, package: Package
     let versions = pi.root_ok("make --version | head -1; ninja --version");
 
     let pkg = pi.path("home/builder/pkg");
-    match &tarball {
-        None => copy_package("pool-package", &pkg),
-        Some(tarball) => {
-            copy_package("real-packages/pixman", &pkg);
+    match (&tarball, package) {
+        (Some(tarball), Package::Real(p)) => {
+            copy_package(&format!("real-packages/{}", p.dir), &pkg);
             std::fs::copy(tarball, pkg.join(tarball.file_name().unwrap())).unwrap();
             std::fs::copy(
                 manifest_dir().join("tests/real-packages/arch-meson"),
@@ -104,6 +154,7 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite, package: Package
             )
             .unwrap();
         }
+        _ => copy_package("pool-package", &pkg),
     }
     // The package builds for the Pi's CARCH (arch=(any) needs no change).
     pi.root_ok("mkdir -p /home/builder/state /home/builder/tmp && chown -R builder: /home/builder");
@@ -111,11 +162,23 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite, package: Package
         Some(PI_USER),
         1800,
         &[
-            ("POOL_BUILD", "meson"),
+            (
+                "POOL_BUILD",
+                match package {
+                    Package::PoolTest(kind) => kind,
+                    Package::Real(_) => "",
+                },
+            ),
             ("TMPDIR", "/home/builder/tmp"),
             ("ALARM_DISTCC_STATE_DIR", "/home/builder/state"),
         ],
-        "cd ~/pkg && alarm-distcc build -f --nodeps --noconfirm",
+        &format!(
+            "cd ~/pkg && alarm-distcc build {} -f --nodeps --noconfirm",
+            match package {
+                Package::Real(p) => p.build_opts,
+                Package::PoolTest(_) => "",
+            }
+        ),
     );
     let out = text(&build);
     let helper_log =
@@ -162,9 +225,20 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite, package: Package
     }
     assert!(out.contains(&pool.summary), "the receipt says it: {out}");
     assert_eq!(r.jobs, Some(JOBS));
+    let tool = match package {
+        Package::Real(p) => p.tool,
+        Package::PoolTest(_) => "ninja",
+    };
+    if let Package::PoolTest("nested") = package {
+        assert!(
+            r.build_systems.contains_key("make"),
+            "{:?}",
+            r.build_systems
+        );
+    }
     assert!(
-        r.build_systems.contains_key("ninja"),
-        "{:?}",
+        r.build_systems.contains_key(tool),
+        "{tool}: {:?}",
         r.build_systems
     );
 
@@ -193,15 +267,19 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite, package: Package
         "{out}\n{helper_log}"
     );
     let object = match package {
-        Package::PoolTest => {
+        Package::PoolTest("nested") => {
+            // make's 17 units and ninja's 17 of the same files.
+            assert_eq!(r.units, 34, "{out}");
+            "src/u01.o"
+        }
+        Package::PoolTest(_) => {
             assert_eq!(r.units, 17, "{out}");
             "src/build/pooltest.p/u01.c.o"
         }
-        Package::Pixman => {
-            assert!(r.units >= 30, "{out}");
+        Package::Real(p) => {
+            assert!(r.units >= p.units, "{out}");
             assert!(r.phases.iter().any(|p| p.phase == "build"), "{out}");
-            // One of the library's own objects (meson puts them in `<target>.p/`).
-            "src/build/pixman/libpixman-1.so.0.42.2.p/pixman.c.o"
+            p.object
         }
     };
     // No real unit stayed on the Pi for a failure that was not the helper's: every unit on
@@ -228,15 +306,22 @@ fn pi_builds_meson_through_the_pool(arch: PiArch, suite: Suite, package: Package
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// Debian's upstream tarball of a source package, fetched once into the test cache.
-fn debian_source(pkg: &str, version: &str) -> Result<std::path::PathBuf, String> {
+/// Debian's upstream tarball of a real package (its folder's `debian-source` names the
+/// source package and version), fetched once into the test cache.
+fn debian_source(dir: &str) -> Result<std::path::PathBuf, String> {
+    let named = std::fs::read_to_string(
+        manifest_dir().join(format!("tests/real-packages/{dir}/debian-source")),
+    )
+    .unwrap();
+    let words: Vec<&str> = named.split_whitespace().collect();
     let out = std::process::Command::new(manifest_dir().join("scripts/debian-source.sh"))
-        .args([pkg, version])
+        .args(&words)
         .output()
         .map_err(|e| format!("scripts/debian-source.sh: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "Debian's source of {pkg} {version} could not be fetched: {}",
+            "Debian's source of {} could not be fetched: {}",
+            named.trim(),
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
@@ -245,17 +330,56 @@ fn debian_source(pkg: &str, version: &str) -> Result<std::path::PathBuf, String>
 
 #[test]
 fn a_pi_of_todays_generation_gives_ninja_every_slot() {
-    pi_builds_meson_through_the_pool(PiArch::Arm64, Suite::Testing, Package::PoolTest);
+    pi_builds_through_the_pool(PiArch::Arm64, Suite::Testing, Package::PoolTest("meson"));
 }
 
 #[test]
 fn a_bookworm_pi_still_builds_meson_with_the_pools_wrapper() {
-    pi_builds_meson_through_the_pool(PiArch::Arm64, Suite::Bookworm, Package::PoolTest);
+    pi_builds_through_the_pool(PiArch::Arm64, Suite::Bookworm, Package::PoolTest("meson"));
 }
 
 /// A real meson package, the way Arch builds it, through the pool on a Pi of today's
 /// generation.
 #[test]
 fn a_real_meson_package_gets_every_slot_on_a_pi_of_todays_generation() {
-    pi_builds_meson_through_the_pool(PiArch::Arm64, Suite::Testing, Package::Pixman);
+    pi_builds_through_the_pool(PiArch::Arm64, Suite::Testing, Package::Real(&PIXMAN));
+}
+
+/// cmake + ninja, and -Werror with fall-through comments, the way Arch-style PKGBUILDs
+/// build json-c.
+#[test]
+fn a_real_cmake_ninja_package_gets_every_slot_on_a_pi_of_todays_generation() {
+    pi_builds_through_the_pool(PiArch::Arm64, Suite::Testing, Package::Real(&JSON_C));
+}
+
+/// A plain Makefile behind a hand-written configure script.
+#[test]
+fn a_real_plain_makefile_package_gets_every_slot_on_a_pi_of_todays_generation() {
+    pi_builds_through_the_pool(PiArch::Arm64, Suite::Testing, Package::Real(&ZLIB));
+}
+
+/// autotools + libtool.
+#[test]
+fn a_real_autotools_package_gets_every_slot_on_a_pi_of_todays_generation() {
+    pi_builds_through_the_pool(PiArch::Arm64, Suite::Testing, Package::Real(&LZO));
+}
+
+/// make 4.4 calling ninja 1.13: both join the one pool, so the compiles at once never pass
+/// N (without it, make's -j8 and ninja's own count would add up).
+#[test]
+fn nested_make_and_ninja_share_the_pool_on_a_pi_of_todays_generation() {
+    pi_builds_through_the_pool(PiArch::Arm64, Suite::Testing, Package::PoolTest("nested"));
+}
+
+/// The same meson package on an armhf Pi of today's generation.
+#[test]
+fn a_real_meson_package_gets_every_slot_on_an_armhf_pi_of_todays_generation() {
+    pi_builds_through_the_pool(PiArch::Armhf, Suite::Testing, Package::Real(&PIXMAN));
+}
+
+/// The same meson package on a bookworm Pi (make 4.3, ninja 1.11): it still builds, ninja
+/// gets the pool's -j from the wrapper, and the receipt says so.
+#[test]
+fn a_real_meson_package_still_builds_on_a_bookworm_pi() {
+    pi_builds_through_the_pool(PiArch::Arm64, Suite::Bookworm, Package::Real(&PIXMAN));
 }
