@@ -1,14 +1,16 @@
 //! The job pool on an emulated Pi: the Pi's own ARM alarm-distcc configures its stock
 //! ALARM config (`set-local 2`, `add-host HELPER/6`: -j8), then `alarm-distcc build` runs
-//! the Pi's real makepkg on a meson + ninja package (tests/pool-package, the way Arch's
-//! PKGBUILDs build meson projects) through a helper whose cross gcc has the Pi's major
-//! version: a distccd in the helper's root of the same Debian generation.
+//! the Pi's real makepkg through a helper whose cross gcc has the Pi's major version (a
+//! distccd in the helper's root of the same Debian generation) on the suite's own package
+//! (tests/pool-package: meson, or make calling ninja) or on real packages from Debian's
+//! sources with PKGBUILDs written the way Arch writes them (tests/real-packages: meson +
+//! ninja, cmake + ninja, a plain Makefile, autotools + libtool).
 //!
-//! Today's generation (Debian testing: makepkg 7.1, gcc 16, make 4.4, ninja 1.13): ninja
-//! joins the run's fifo jobserver, so the build step runs more jobs at once than ninja's
-//! own cores + 2, never more than the pool. The one before (bookworm: make 4.3, ninja
-//! 1.11): the same package still builds, ninja gets -j8 from the pool's wrapper, and the
-//! receipt says which way each tool got its jobs.
+//! Today's generation (Debian testing: makepkg 7.1, gcc 16, make 4.4, ninja 1.13): make and
+//! ninja join the run's fifo jobserver, so the build step runs more jobs at once than
+//! ninja's own cores + 2, never more than the pool. The one before (bookworm: make 4.3,
+//! ninja 1.11): the same packages still build, ninja gets -j8 from the pool's wrapper, and
+//! the receipt says which way each tool got its jobs.
 
 mod common;
 
