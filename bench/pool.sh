@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # What the job pool gains a Pi, measured on an emulated Pi of today's generation (Debian
 # testing arm64 under qemu-user: makepkg 7.1, gcc 16, make 4.4, ninja 1.13; scripts/pi-root.sh)
-# building a package with its real makepkg through `alarm-distcc build --baseline`: the
-# meson + ninja test package (tests/pool-package, 17 C files; the default), or a real one from
-# Debian's sources with an Arch-style PKGBUILD (tests/real-packages: pixman, json-c, zlib, lzo), before the pool (ALARM_DISTCC_NO_POOL=1:
-# make alone gets -j, ninja runs its own cores + 2) and with it. The helper is a distccd in a
-# Debian testing amd64 root (Debian's aarch64 cross gcc 16, the Pi's major version) on this
-# machine's 127.0.0.1, listed as `add-host 127.0.0.1:PORT/6` beside `set-local 2` (-j8).
+# building a package with its real makepkg through `alarm-distcc build`: the meson + ninja
+# test package (tests/pool-package, 17 C files; the default), or a real one from Debian's
+# sources with an Arch-style PKGBUILD (tests/real-packages: pixman, json-c, zlib, lzo). Three
+# builds a run: the Pi alone (`--baseline`'s first), through the helper before the pool
+# (ALARM_DISTCC_NO_POOL=1: make alone gets -j, ninja runs its own cores + 2), and with it.
+# The helper is a distccd in a Debian testing amd64 root (Debian's aarch64 cross gcc 16, the
+# Pi's major version) on this machine's 127.0.0.1, listed as `add-host 127.0.0.1:PORT/6`
+# beside `set-local 2` (-j8).
 # Each job on the helper first waits DELAY seconds (default 1): here the helper shares the
 # emulated Pi's 2 cores, and a delay stands in for the real helper's compile time so the
 # jobs that can run at once show. Prints, per run: wall time, build() time, the most distcc
@@ -92,14 +94,16 @@ else
 fi
 chroot "$pi" chown -R builder: /home/builder
 
-build() { # $1: extra environment
+build() { # $1: extra environment, $2: build's own options
   chroot "$pi" runuser -u builder -- env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C \
     HOME=/home/builder ALARM_DISTCC_STATE_DIR=/home/builder/state POOL_BUILD=meson $1 \
-    bash -c "cd ~/pkg && alarm-distcc build $build_opts --baseline --nodeps --noconfirm" >/dev/null 2>&1
+    bash -c "cd ~/pkg && alarm-distcc build $build_opts $2 -f -C --nodeps --noconfirm" >/dev/null 2>&1
 }
 echo "$package on an emulated arm64 Pi (Debian testing), helper delay ${delay}s, -j8 (2 local + 6 helper), $runs run(s) each"
+# Each run: the Pi alone and distcc without the pool (one `build --baseline`), then distcc
+# with the pool.
 for ((i = 1; i <= runs; i++)); do
-  build ALARM_DISTCC_NO_POOL=1
+  build ALARM_DISTCC_NO_POOL=1 --baseline
   build ALARM_DISTCC_LABEL=pool
 done
 python3 - "$pi/home/builder/state/builds.jsonl" "$runs" <<'EOF'
@@ -109,10 +113,9 @@ runs = int(sys.argv[2])
 def phase(r, name):
     return next((p["seconds"] for p in r["phases"] if p["phase"] == name), 0.0)
 print(f"{'run':<28} {'wall':>8} {'build()':>8} {'at once':>8} {'units out':>10}  other phases")
-# Each build --baseline wrote two receipts: local-only, then distcc.
-labels = ["local-only, no pool", "distcc, no pool", "local-only, pool", "distcc, pool"]
+labels = ["local-only (-j2)", "distcc, no pool (-j8)", "distcc, pool (-j8)"]
 for i, r in enumerate(rows):
-    label = labels[i % 4]
+    label = labels[i % 3]
     at_once = r["most_at_once_by_phase"].get("build", 0)
     others = " ".join(f"{p['phase']} {p['seconds']:.0f}s" for p in r["phases"] if p["phase"] != "build")
     print(f"{label:<28} {r['wall_seconds']:>7.1f}s {phase(r, 'build'):>7.1f}s {at_once:>8} {r['units_on_helpers']:>4}/{r['units']:<5}  {others}")
