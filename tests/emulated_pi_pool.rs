@@ -77,7 +77,7 @@ const ZLIB: RealPackage = RealPackage {
 const LZO: RealPackage = RealPackage {
     dir: "lzo",
     tool: "make",
-    object: "src/lzo-2.10/src/lzo1x_1.lo",
+    object: "src/lzo-2.10/src/.libs/lzo1x_1.o",
     units: 40,
     build_opts: "",
 };
