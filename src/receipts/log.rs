@@ -122,7 +122,8 @@ impl Job {
 
     /// A build system's check while configuring, not a file of the package: autoconf's
     /// `conftest.c`, meson's `meson-private/` test files and `sanitycheckc.c`, cmake's
-    /// try-compiles (`CMakeFiles/CMakeScratch/`, `CMakeTmp/`) and compiler-id sources.
+    /// try-compiles (`CMakeFiles/CMakeScratch/`, `CMakeTmp/`) and compiler-id sources,
+    /// zlib's hand-written configure's `ztest$$.c` (its shell's pid).
     pub fn is_configure_check(&self) -> bool {
         let input = self.input.as_deref().unwrap_or("");
         let base = input.rsplit('/').next().unwrap_or(input);
@@ -135,7 +136,12 @@ impl Job {
                 || text.contains("/cmTC_")
                 || text.starts_with("cmTC_")
         };
+        let zlib_probe = base
+            .strip_prefix("ztest")
+            .and_then(|rest| rest.split('.').next())
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
         base.starts_with("conftest")
+            || zlib_probe
             || base.starts_with("sanitycheck")
             || base.starts_with("sanity_check_for_")
             || base.starts_with("CMakeCCompilerId")
@@ -522,7 +528,13 @@ mod tests {
              distcc[7] (dcc_exit) exit: code 0; x\n\
              distcc[8] compile from b.c to b.o\n\
              distcc[8] exec on localhost: gcc -c b.c -o b.o\n\
-             distcc[8] (dcc_exit) exit: code 0; x\n",
+             distcc[8] (dcc_exit) exit: code 0; x\n\
+             distcc[9] compile from ztest29844.c to ztest29844.o\n\
+             distcc[9] exec on localhost: gcc -c ztest29844.c -o ztest29844.o\n\
+             distcc[9] (dcc_exit) exit: code 0; x\n\
+             distcc[10] compile from ztest.c to ztest.o\n\
+             distcc[10] exec on localhost: gcc -c ztest.c -o ztest.o\n\
+             distcc[10] (dcc_exit) exit: code 0; x\n",
         );
         let reasons: Vec<(String, bool)> = jobs
             .iter()
@@ -536,6 +548,9 @@ mod tests {
                 ("fallback".into(), true),
                 ("backoff".into(), true),
                 ("not_a_compile".into(), false),
+                ("configure_probe".into(), false),
+                ("local_slot".into(), true),
+                // zlib's configure's probe (ztest$$), and a file merely named ztest.
                 ("configure_probe".into(), false),
                 ("local_slot".into(), true),
             ]
