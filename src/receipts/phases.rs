@@ -104,6 +104,13 @@ impl Phases {
 
     /// Seconds spent in each phase, in makepkg's order, the start-up from 0 to the first
     /// mark and the last phase up to `end`.
+    /// When `phase` first began and when it last ended (seconds since the start).
+    pub fn span(&self, phase: &str, end: f64) -> Option<(f64, f64)> {
+        let i = self.marks.iter().position(|m| m.0 == phase)?;
+        let j = self.marks.iter().rposition(|m| m.0 == phase)?;
+        Some((self.marks[i].1, self.marks.get(j + 1).map_or(end, |m| m.1)))
+    }
+
     pub fn durations(&self, end: f64) -> Vec<(&'static str, f64)> {
         let mut spans: Vec<(&'static str, f64)> = Vec::new();
         let first = self.marks.first().map_or(end, |m| m.1);

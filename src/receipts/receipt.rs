@@ -147,6 +147,42 @@ pub struct Receipt {
     /// Backoffs alarm-distcc lifted during the build: the helper had answered.
     #[serde(default)]
     pub backoff_lifted: u32,
+    /// Where build()'s time went, by the package's compile units in it.
+    #[serde(default)]
+    pub build_step: Option<BuildStep>,
+}
+
+/// build() split by its compile units: the time before the first (configure and its
+/// checks, on the Pi), from the first to the last (the units, what helpers can take), and
+/// after the last (links and the rest, on the Pi). Seconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BuildStep {
+    pub before_units: f64,
+    pub units: f64,
+    pub after_units: f64,
+}
+
+impl BuildStep {
+    /// From build()'s span and the units' first and last log lines (seconds since the
+    /// start); none without a build() or a unit in it.
+    fn of(build: Option<(f64, f64)>, units: &[&Job]) -> Option<BuildStep> {
+        let (start, end) = build?;
+        let inside: Vec<&&Job> = units
+            .iter()
+            .filter(|j| j.first_seen >= start && j.first_seen <= end)
+            .collect();
+        let first = inside.iter().map(|j| j.first_seen).reduce(f64::min)?;
+        let last = inside
+            .iter()
+            .map(|j| j.last_seen)
+            .reduce(f64::max)?
+            .min(end);
+        Some(BuildStep {
+            before_units: round(first - start),
+            units: round((last - first).max(0.0)),
+            after_units: round((end - last).max(0.0)),
+        })
+    }
 }
 
 /// What the build command knows besides the logs.
@@ -253,6 +289,7 @@ impl Receipt {
             })
             .collect();
         let units_on_helpers = units.iter().filter(|j| j.on_helper()).count() as u32;
+        let build_step = BuildStep::of(phases.span("build", end), &units);
         let mut receipt = Receipt {
             format: FORMAT,
             package: phases.package.clone(),
@@ -293,6 +330,7 @@ impl Receipt {
             interrupted: ctx.exit_code == 130 || ctx.exit_code == 143 || ctx.exit_code == 129,
             compile_errors,
             backoff_lifted: ctx.backoff_lifted,
+            build_step,
         };
         receipt.compare(previous);
         receipt.advice = advice(&receipt, ctx);
@@ -412,6 +450,16 @@ impl Receipt {
             .collect();
         if !phases.is_empty() {
             let _ = writeln!(out, "  phases: {}", phases.join(", "));
+        }
+        if let Some(b) = &self.build_step {
+            let _ = writeln!(
+                out,
+                "  build(): {} before the first compile unit (configure and its checks, on the \
+                 Pi), {} from the first to the last, {} after it (links and the rest, on the Pi)",
+                secs(b.before_units),
+                secs(b.units),
+                secs(b.after_units)
+            );
         }
         self.render_units(&mut out);
         self.render_on_pi(&mut out);
@@ -947,6 +995,40 @@ mod tests {
             3.0 + build + compress,
         );
         p
+    }
+
+    #[test]
+    fn build_step_splits_at_the_first_and_last_unit() {
+        // build() runs from 2 s to 12 s; a configure check at 3 s, units from 6 s to 9 s.
+        let mut r = LogReader::default();
+        r.feed(
+            b"distcc[7] compile from conftest.c to conftest.o\n\
+              distcc[7] exec on localhost: gcc -c conftest.c -o conftest.o\n\
+              distcc[7] (dcc_exit) exit: code 0; x\n",
+            3.0,
+        );
+        r.feed(remote(1, "a.c").as_bytes(), 6.0);
+        r.feed(remote(2, "b.c").as_bytes(), 9.0);
+        r.finish(20.0);
+        let receipt = Receipt::new(&ctx(true), &r.done, &phases(10.0, 15.0), &[]);
+        assert_eq!(
+            receipt.build_step,
+            Some(BuildStep {
+                before_units: 4.0,
+                units: 3.0,
+                after_units: 3.0
+            })
+        );
+        assert!(
+            receipt
+                .render()
+                .contains("build(): 4.0s before the first compile unit"),
+            "{}",
+            receipt.render()
+        );
+        // No unit in build(): nothing to split.
+        let none = Receipt::new(&ctx(true), &[], &phases(10.0, 15.0), &[]);
+        assert_eq!(none.build_step, None);
     }
 
     #[test]
