@@ -314,6 +314,43 @@ fn twenty_hosts_fifteen_silent_finish_in_about_one_timeout() {
     );
 }
 
+/// A helper that takes longer than 4 s a compile, within the user's --timeout, is measured
+/// (the probe before the measurement once stopped at 4 s and dropped it as "not measured").
+#[test]
+fn sort_measure_waits_for_a_slow_helper_as_long_as_timeout_says() {
+    if let Some(why) = missing(&[AARCH64_GCC.1]) {
+        return skip("sort_measure_slow_helper", &why);
+    }
+    let slow = Helper::default()
+        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
+        .delay(4.5)
+        .start();
+    let (_dir, conf) = scratch_copy(&stock_aarch64());
+    let add = run(&conf, &["add-host", &slow.spec(4), "--yes"]);
+    assert_eq!(add.code, 0, "{}", add.stderr);
+    let r = run(
+        &conf,
+        &[
+            "sort",
+            "--measure",
+            "--runs",
+            "1",
+            "--timeout",
+            "20",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let row = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with(&slow.spec(4)))
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(!row.contains("not measured"), "{}{}", r.stdout, r.stderr);
+    let ms: f64 = row.split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(ms >= 4500.0, "{row}");
+}
+
 /// Three real aarch64 helpers whose compiler sleeps a known time per job: the slot order
 /// (8, 6, 4) and the throughput order (4, 6, 8) differ, and the measurement must find the
 /// latter; a dead helper is named, with the command that removes it, and never goes before
@@ -323,11 +360,13 @@ fn sort_measure_finds_the_throughput_order_of_real_helpers() {
     if let Some(why) = missing(&[AARCH64_GCC.1]) {
         return skip("sort_measure_throughput", &why);
     }
-    // With a base compile time b, the order holds while b < 2*0.8 - 3*0.02 (quick before
-    // middle) and b < 3*2.5 - 4*0.8 (middle before slow): over a second of margin under load.
+    // With a base compile time b, the order holds while b < 2*1.5 - 3*0.02 (quick before
+    // middle) and b < 3*3.5 - 4*1.5 (middle before slow): nearly 3 s of margin, which an
+    // emulated armv7 run on a loaded machine needs (at 0.8 and 2.5 it failed there). The
+    // slow one takes over 4 s a compile when loaded: it is still measured, not dropped.
     let slow_big = Helper::default()
         .serve(AARCH64_GCC.0, AARCH64_GCC.1)
-        .delay(2.5)
+        .delay(3.5)
         .start();
     let quick_small = Helper::default()
         .serve(AARCH64_GCC.0, AARCH64_GCC.1)
@@ -335,7 +374,7 @@ fn sort_measure_finds_the_throughput_order_of_real_helpers() {
         .start();
     let middle = Helper::default()
         .serve(AARCH64_GCC.0, AARCH64_GCC.1)
-        .delay(0.8)
+        .delay(1.5)
         .start();
     let dead = free_port();
     let (_dir, conf) = scratch_copy(&stock_aarch64());
