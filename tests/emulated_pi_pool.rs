@@ -112,9 +112,18 @@ fn pi_builds_through_the_pool(arch: PiArch, suite: Suite, package: Package) {
     let pi = Pi::of_suite(arch, suite, &stock);
     let helper = Pi::helper_root(arch, suite);
 
-    // The helper: distccd serving ALARM's compiler name with Debian's cross gcc of the
-    // Pi's generation; each job first waits a second, so the jobs that run at once show.
-    let sent = format!("{}-gcc", arch.chost());
+    // The helper: distccd serving the name the Pi's client sends with Debian's cross gcc of
+    // the Pi's generation; each job first waits a second, so the jobs that run at once show.
+    // The name is distcc's own triple (ALARM's CHOST on a real Pi, where distcc is built
+    // for it; Debian's armhf distcc says arm-unknown-linux-gnueabihf), less its `-pc-`.
+    let sent = format!(
+        "{}-gcc",
+        pi.root_ok("distcc --version")
+            .split_whitespace()
+            .nth(2)
+            .unwrap()
+            .replace("-pc-", "-")
+    );
     let distccd = helper.serve_distccd(
         &[&sent],
         &format!("/usr/bin/{}", arch.cross_gcc()),
@@ -137,7 +146,8 @@ fn pi_builds_through_the_pool(arch: PiArch, suite: Suite, package: Package) {
         "the helper's cross gcc has the Pi's major version"
     );
 
-    // The seed's steps by the Pi's own alarm-distcc; ALARM's gcc has the CHOST name.
+    // The seed's steps by the Pi's own alarm-distcc; the Pi's gcc under the name distcc's
+    // client rewrites `gcc` to (it does only when that name is on PATH).
     pi.root_ok("alarm-distcc --yes set-local 2");
     pi.root_ok(&format!(
         "alarm-distcc --yes add-host 127.0.0.1:{port}/{HELPER_SLOTS}"
@@ -365,8 +375,11 @@ fn a_real_plain_makefile_package_gets_every_slot_on_a_pi_of_todays_generation() 
     pi_builds_through_the_pool(PiArch::Arm64, Suite::Testing, Package::Real(&ZLIB));
 }
 
-/// autotools + libtool.
+/// autotools + libtool. 148 units (libtool builds each twice, PIC and not), 15 of them
+/// compiled by the emulated Pi itself in its own slots: about 18 minutes here, too long for
+/// the CI run (`cargo test --test emulated_pi_pool -- --ignored` runs it).
 #[test]
+#[ignore = "heavy: about 18 min under qemu-user; run with --ignored (CONTRIBUTING.md)"]
 fn a_real_autotools_package_gets_every_slot_on_a_pi_of_todays_generation() {
     pi_builds_through_the_pool(PiArch::Arm64, Suite::Testing, Package::Real(&LZO));
 }
