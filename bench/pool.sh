@@ -97,7 +97,7 @@ chroot "$pi" chown -R builder: /home/builder
 build() { # $1: extra environment, $2: build's own options
   chroot "$pi" runuser -u builder -- env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C \
     HOME=/home/builder ALARM_DISTCC_STATE_DIR=/home/builder/state POOL_BUILD=meson $1 \
-    bash -c "cd ~/pkg && alarm-distcc build $build_opts $2 -f -C --nodeps --noconfirm" >/dev/null 2>&1
+    bash -c "cd ~/pkg && alarm-distcc build $build_opts ${2:-} -f -C --nodeps --noconfirm" >/dev/null 2>&1
 }
 echo "$package on an emulated arm64 Pi (Debian testing), helper delay ${delay}s, -j8 (2 local + 6 helper), $runs run(s) each"
 # Each run: the Pi alone and distcc without the pool (one `build --baseline`), then distcc
