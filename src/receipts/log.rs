@@ -52,7 +52,7 @@ impl LocalReason {
     pub fn describe(&self) -> String {
         match self {
             LocalReason::ConfigureProbe => {
-                "configure's checks (conftest, meson's and cmake's test compiles), which run one at a time".into()
+                "configure's checks (conftest, zlib's ztest, meson's and cmake's test compiles), which run one at a time".into()
             }
             LocalReason::Flag(why) => format!("a flag distcc keeps local: {why}"),
             LocalReason::Link => "linking, which distcc never sends".into(),
