@@ -3,7 +3,8 @@
 # testing arm64 under qemu-user: makepkg 7.1, gcc 16, make 4.4, ninja 1.13; scripts/pi-root.sh)
 # building a package with its real makepkg through `alarm-distcc build`: the meson + ninja
 # test package (tests/pool-package, 17 C files; the default), or a real one from Debian's
-# sources with an Arch-style PKGBUILD (tests/real-packages: pixman, json-c, zlib, lzo). Three
+# sources with an Arch-style PKGBUILD (tests/real-packages: pixman, json-c, cjson, zlib,
+# lzo). Three
 # builds a run: the Pi alone (`--baseline`'s first), through the helper before the pool
 # (ALARM_DISTCC_NO_POOL=1: make alone gets -j, ninja runs its own cores + 2), and with it.
 # The helper is a distccd in a Debian testing amd64 root (Debian's aarch64 cross gcc 16, the
@@ -13,7 +14,11 @@
 # emulated Pi's 2 cores, and a delay stands in for the real helper's compile time so the
 # jobs that can run at once show. Prints, per run: wall time, build() time, the most distcc
 # jobs at once in build(), the units on the helper, and where the rest of the run went
-# (makepkg's other phases).
+# (makepkg's other phases). Then, from the receipts, build() split at its first and last
+# compile unit, the Pi's own work in it (preprocessing what the helpers compiled, links,
+# units in its own slots; summed over jobs) and the floor the helpers cannot lower: the
+# part before the first unit (configure, one check at a time) plus preprocessing and links
+# spread over the Pi's cores.
 #
 # Needs root (mount, chroot), qemu-user with binfmt_misc and mmdebstrap
 # (scripts/install-test-deps.sh). Network: Debian's mirror for the roots once (cached).
@@ -27,8 +32,8 @@ build_opts=""
 case $package in
   pool-package) ;;
   json-c) build_opts=--keep-comments ;; # -Werror and /* fall through */ (tests/real-packages/json-c)
-  pixman|zlib|lzo) ;;
-  *) echo "usage: $0 [RUNS] [DELAY] [pool-package|pixman|json-c|zlib|lzo]" >&2; exit 2 ;;
+  pixman|cjson|zlib|lzo) ;;
+  *) echo "usage: $0 [RUNS] [DELAY] [pool-package|pixman|json-c|cjson|zlib|lzo]" >&2; exit 2 ;;
 esac
 [[ $(id -u) -eq 0 ]] || { echo "needs root (mount, chroot)" >&2; exit 1; }
 corpus=${ALARM_DISTCC_CORPUS:-../shared/corpus}
@@ -106,10 +111,11 @@ for ((i = 1; i <= runs; i++)); do
   build ALARM_DISTCC_NO_POOL=1 --baseline
   build ALARM_DISTCC_LABEL=pool
 done
-python3 - "$pi/home/builder/state/builds.jsonl" "$runs" <<'EOF'
+python3 - "$pi/home/builder/state/builds.jsonl" "$runs" "$(chroot "$pi" nproc)" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 runs = int(sys.argv[2])
+cores = int(sys.argv[3])
 def phase(r, name):
     return next((p["seconds"] for p in r["phases"] if p["phase"] == name), 0.0)
 print(f"{'run':<28} {'wall':>8} {'build()':>8} {'at once':>8} {'units out':>10}  other phases")
@@ -119,4 +125,16 @@ for i, r in enumerate(rows):
     at_once = r["most_at_once_by_phase"].get("build", 0)
     others = " ".join(f"{p['phase']} {p['seconds']:.0f}s" for p in r["phases"] if p["phase"] != "build")
     print(f"{label:<28} {r['wall_seconds']:>7.1f}s {phase(r, 'build'):>7.1f}s {at_once:>8} {r['units_on_helpers']:>4}/{r['units']:<5}  {others}")
+print()
+print(f"build() split, and the Pi's own work in it ({cores} cores; seconds):")
+print(f"{'run':<28} {'build()':>8} {'before':>7} {'units':>7} {'after':>7} {'preproc':>8} {'links':>7} {'own cc':>7} {'floor':>7} {'build/floor':>11}")
+for i, r in enumerate(rows):
+    s = r.get("build_step")
+    if not s:
+        continue
+    w = s.get("pi_work", {})
+    pre, link, own = w.get("preprocessing", 0.0), w.get("linking", 0.0), w.get("compiling", 0.0)
+    floor = s["before_units"] + (pre + link) / cores
+    b = phase(r, "build")
+    print(f"{labels[i % 3]:<28} {b:>7.1f}s {s['before_units']:>6.1f}s {s['units']:>6.1f}s {s['after_units']:>6.1f}s {pre:>7.1f}s {link:>6.1f}s {own:>6.1f}s {floor:>6.1f}s {b / floor if floor else 0:>10.2f}x")
 EOF

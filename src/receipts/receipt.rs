@@ -160,17 +160,61 @@ pub struct BuildStep {
     pub before_units: f64,
     pub units: f64,
     pub after_units: f64,
+    /// The Pi's own work in build() (seconds, summed over jobs that run side by side, from
+    /// distcc's `elapsed compilation time` and `compiled on HOST in Ts`), configure checks
+    /// apart: what the helpers cannot take from it.
+    #[serde(default)]
+    pub pi_work: PiWork,
+}
+
+/// What the Pi itself spent on build()'s compile units and links.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PiWork {
+    /// For the units a helper compiled: preprocessing them and sending them (each job's
+    /// elapsed time less its remote part).
+    pub preprocessing: f64,
+    /// Links through the compiler driver (distcc never sends one).
+    pub linking: f64,
+    /// The units compiled on the Pi (its own slots, assembler, and the like).
+    pub compiling: f64,
+}
+
+impl PiWork {
+    fn of(jobs: &[&Job]) -> PiWork {
+        let mut w = PiWork::default();
+        for j in jobs {
+            // Without distcc's own figure, the time between its first and last log line.
+            let elapsed = j
+                .elapsed_seconds
+                .unwrap_or((j.last_seen - j.first_seen).max(0.0));
+            if j.on_helper() {
+                if j.is_unit() {
+                    w.preprocessing += (elapsed - j.remote_seconds.unwrap_or(0.0)).max(0.0);
+                }
+            } else if j.is_unit() {
+                w.compiling += elapsed;
+            } else if j.local_reason() == LocalReason::Link {
+                w.linking += elapsed;
+            }
+        }
+        PiWork {
+            preprocessing: round(w.preprocessing),
+            linking: round(w.linking),
+            compiling: round(w.compiling),
+        }
+    }
 }
 
 impl BuildStep {
     /// From build()'s span and the units' first and last log lines (seconds since the
     /// start); none without a build() or a unit in it.
-    fn of(build: Option<(f64, f64)>, units: &[&Job]) -> Option<BuildStep> {
+    fn of(build: Option<(f64, f64)>, jobs: &[Job]) -> Option<BuildStep> {
         let (start, end) = build?;
-        let inside: Vec<&&Job> = units
+        let in_build: Vec<&Job> = jobs
             .iter()
-            .filter(|j| j.first_seen >= start && j.first_seen <= end)
+            .filter(|j| j.is_job() && j.first_seen >= start && j.first_seen <= end)
             .collect();
+        let inside: Vec<&&Job> = in_build.iter().filter(|j| j.is_unit()).collect();
         let first = inside.iter().map(|j| j.first_seen).reduce(f64::min)?;
         let last = inside
             .iter()
@@ -181,6 +225,7 @@ impl BuildStep {
             before_units: round(first - start),
             units: round((last - first).max(0.0)),
             after_units: round((end - last).max(0.0)),
+            pi_work: PiWork::of(&in_build),
         })
     }
 }
@@ -289,7 +334,7 @@ impl Receipt {
             })
             .collect();
         let units_on_helpers = units.iter().filter(|j| j.on_helper()).count() as u32;
-        let build_step = BuildStep::of(phases.span("build", end), &units);
+        let build_step = BuildStep::of(phases.span("build", end), jobs);
         let mut receipt = Receipt {
             format: FORMAT,
             package: phases.package.clone(),
@@ -460,6 +505,18 @@ impl Receipt {
                 secs(b.units),
                 secs(b.after_units)
             );
+            let w = &b.pi_work;
+            if w.preprocessing + w.linking + w.compiling > 0.0 {
+                let _ = writeln!(
+                    out,
+                    "  the Pi's own work in build(), summed over jobs side by side: {} \
+                     preprocessing what the helpers compiled, {} linking, {} compiling in its \
+                     own slots",
+                    secs(w.preprocessing),
+                    secs(w.linking),
+                    secs(w.compiling)
+                );
+            }
         }
         self.render_units(&mut out);
         self.render_on_pi(&mut out);
@@ -1008,7 +1065,27 @@ mod tests {
             3.0,
         );
         r.feed(remote(1, "a.c").as_bytes(), 6.0);
-        r.feed(remote(2, "b.c").as_bytes(), 9.0);
+        r.feed(
+            remote(2, "b.c")
+                .replace(
+                    "distcc[2] (dcc_exit)",
+                    "distcc[2] elapsed compilation time 0.8s\ndistcc[2] (dcc_exit)",
+                )
+                .as_bytes(),
+            9.0,
+        );
+        // One unit in the Pi's own slot, and the link.
+        r.feed(
+            b"distcc[3] compile from c.c to c.o\n\
+              distcc[3] exec on localhost: gcc -c c.c -o c.o\n\
+              distcc[3] elapsed compilation time 2.5s\n\
+              distcc[3] (dcc_exit) exit: code 0; x\n\
+              distcc[4] (dcc_scan_args) called for link?  i give up\n\
+              distcc[4] exec on localhost: gcc a.o b.o c.o -o hello\n\
+              distcc[4] elapsed compilation time 1.25s\n\
+              distcc[4] (dcc_exit) exit: code 0; x\n",
+            8.0,
+        );
         r.finish(20.0);
         let receipt = Receipt::new(&ctx(true), &r.done, &phases(10.0, 15.0), &[]);
         assert_eq!(
@@ -1016,15 +1093,27 @@ mod tests {
             Some(BuildStep {
                 before_units: 4.0,
                 units: 3.0,
-                after_units: 3.0
+                after_units: 3.0,
+                // b.c: 0.8 s in all, 0.5 s of it on the helper; a.c has no figure and its
+                // lines came at once; the configure check is no unit.
+                pi_work: PiWork {
+                    preprocessing: 0.3,
+                    linking: 1.25,
+                    compiling: 2.5,
+                },
             })
         );
+        let text = receipt.render();
         assert!(
-            receipt
-                .render()
-                .contains("build(): 4.0s before the first compile unit"),
-            "{}",
-            receipt.render()
+            text.contains("build(): 4.0s before the first compile unit"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "the Pi's own work in build(), summed over jobs side by side: 0.3s \
+                 preprocessing what the helpers compiled, 1.2s linking, 2.5s compiling"
+            ),
+            "{text}"
         );
         // No unit in build(): nothing to split.
         let none = Receipt::new(&ctx(true), &[], &phases(10.0, 15.0), &[]);
