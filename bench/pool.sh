@@ -15,10 +15,10 @@
 # jobs that can run at once show. Prints, per run: wall time, build() time, the most distcc
 # jobs at once in build(), the units on the helper, and where the rest of the run went
 # (makepkg's other phases). Then, from the receipts, build() split at its first and last
-# compile unit, the Pi's own work in it (preprocessing what the helpers compiled, links,
-# units in its own slots; summed over jobs) and the floor the helpers cannot lower: the
-# part before the first unit (configure, one check at a time) plus preprocessing and links
-# spread over the Pi's cores.
+# compile unit, the Pi's own CPU time in it (distcc's rusage of each job: preprocessing what
+# the helpers compiled, links, units it compiled itself) and the floor the helpers cannot
+# lower: the part before the first unit (configure, one check at a time) plus the CPU time
+# of preprocessing and links spread over the Pi's cores.
 #
 # Needs root (mount, chroot), qemu-user with binfmt_misc and mmdebstrap
 # (scripts/install-test-deps.sh). Network: Debian's mirror for the roots once (cached).
@@ -126,7 +126,7 @@ for i, r in enumerate(rows):
     others = " ".join(f"{p['phase']} {p['seconds']:.0f}s" for p in r["phases"] if p["phase"] != "build")
     print(f"{label:<28} {r['wall_seconds']:>7.1f}s {phase(r, 'build'):>7.1f}s {at_once:>8} {r['units_on_helpers']:>4}/{r['units']:<5}  {others}")
 print()
-print(f"build() split, and the Pi's own work in it ({cores} cores; seconds):")
+print(f"build() split, and the Pi's own CPU time in it ({cores} cores; seconds):")
 print(f"{'run':<28} {'build()':>8} {'before':>7} {'units':>7} {'after':>7} {'preproc':>8} {'links':>7} {'own cc':>7} {'floor':>7} {'build/floor':>11}")
 for i, r in enumerate(rows):
     s = r.get("build_step")

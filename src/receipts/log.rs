@@ -99,6 +99,10 @@ pub struct Job {
     /// The remote compile's time as the client saw it (`compiled on HOST in Ts`).
     pub remote_seconds: Option<f64>,
     pub elapsed_seconds: Option<f64>,
+    /// CPU seconds this machine spent on the job: distcc's own and its children's (the
+    /// preprocessor for a unit sent out, the compiler or linker for one run here), from
+    /// `(dcc_exit) exit: code N; self: U user S sys; children: U user S sys`.
+    pub cpu_seconds: Option<f64>,
     pub ok: bool,
     pub exit_code: Option<i32>,
     /// When its first and last line were read (seconds since the build started).
@@ -207,6 +211,21 @@ impl Job {
         }
         LocalReason::Unknown
     }
+}
+
+/// The sum of the four times in `0; self: 0.000000 user 0.005855 sys; children: 0.003314
+/// user 0.024498 sys` (distcc's `dcc_exit`, from getrusage); none unless all four read.
+fn rusage_seconds(exit_line: &str) -> Option<f64> {
+    let (_, times) = exit_line.split_once("; self: ")?;
+    let (own, children) = times.split_once("; children: ")?;
+    let pair = |text: &str| -> Option<f64> {
+        let mut words = text.split_whitespace();
+        let user: f64 = words.next()?.parse().ok()?;
+        (words.next()? == "user").then_some(())?;
+        let sys: f64 = words.next()?.parse().ok()?;
+        Some(user + sys)
+    };
+    Some(pair(own)? + pair(children)?)
 }
 
 /// Reads the log as it grows: whole lines only, each stamped with the time it was read.
@@ -412,6 +431,7 @@ fn read_message(job: &mut Job, msg: &str) {
         job.elapsed_seconds = rest.trim_end_matches('s').parse().ok();
     } else if let Some(rest) = msg.strip_prefix("(dcc_exit) exit: code ") {
         job.exit_code = rest.split(';').next().and_then(|c| c.trim().parse().ok());
+        job.cpu_seconds = rusage_seconds(rest);
     }
 }
 
@@ -453,6 +473,23 @@ mod tests {
         r.feed(text.as_bytes(), 0.0);
         r.finish(1.0);
         r.done
+    }
+
+    #[test]
+    fn cpu_time_from_distccs_exit_line() {
+        assert_eq!(
+            rusage_seconds(
+                "0; self: 0.000000 user 0.005855 sys; children: 0.003314 user 0.024498 sys"
+            ),
+            Some(0.005855 + 0.003314 + 0.024498)
+        );
+        // Older or cut lines: no figure rather than a wrong one.
+        assert_eq!(rusage_seconds("0; x"), None);
+        assert_eq!(rusage_seconds("0; self: 1 user 2 sys"), None);
+        assert_eq!(
+            rusage_seconds("0; self: 1 user x sys; children: 1 user 1 sys"),
+            None
+        );
     }
 
     #[test]

@@ -150,6 +150,9 @@ pub struct Receipt {
     /// Where build()'s time went, by the package's compile units in it.
     #[serde(default)]
     pub build_step: Option<BuildStep>,
+    /// Built with `--keep-comments` (gcc -C for the run).
+    #[serde(default)]
+    pub comments_kept: bool,
 }
 
 /// build() split by its compile units: the time before the first (configure and its
@@ -160,22 +163,22 @@ pub struct BuildStep {
     pub before_units: f64,
     pub units: f64,
     pub after_units: f64,
-    /// The Pi's own work in build() (seconds, summed over jobs that run side by side, from
-    /// distcc's `elapsed compilation time` and `compiled on HOST in Ts`), configure checks
-    /// apart: what the helpers cannot take from it.
+    /// The Pi's own CPU time in build()'s units and links (distcc's rusage of each job),
+    /// configure checks apart: what the helpers cannot take from it.
     #[serde(default)]
     pub pi_work: PiWork,
 }
 
-/// What the Pi itself spent on build()'s compile units and links.
+/// CPU seconds the Pi itself spent on build()'s compile units and links.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct PiWork {
-    /// For the units a helper compiled: preprocessing them and sending them (each job's
-    /// elapsed time less its remote part).
+    /// For the units a helper compiled: preprocessing and sending them (distcc and the
+    /// preprocessor it runs).
     pub preprocessing: f64,
     /// Links through the compiler driver (distcc never sends one).
     pub linking: f64,
-    /// The units compiled on the Pi (its own slots, assembler, and the like).
+    /// The units compiled on the Pi (its own slots, assembler, compiles again after an
+    /// error on the helper).
     pub compiling: f64,
 }
 
@@ -183,18 +186,22 @@ impl PiWork {
     fn of(jobs: &[&Job]) -> PiWork {
         let mut w = PiWork::default();
         for j in jobs {
-            // Without distcc's own figure, the time between its first and last log line.
-            let elapsed = j
-                .elapsed_seconds
-                .unwrap_or((j.last_seen - j.first_seen).max(0.0));
+            // A job without distcc's exit line (killed) counts its wall time if it ran here.
+            let Some(cpu) = j.cpu_seconds.or(if j.on_helper() {
+                None
+            } else {
+                j.elapsed_seconds
+            }) else {
+                continue;
+            };
             if j.on_helper() {
                 if j.is_unit() {
-                    w.preprocessing += (elapsed - j.remote_seconds.unwrap_or(0.0)).max(0.0);
+                    w.preprocessing += cpu;
                 }
             } else if j.is_unit() {
-                w.compiling += elapsed;
+                w.compiling += cpu;
             } else if j.local_reason() == LocalReason::Link {
-                w.linking += elapsed;
+                w.linking += cpu;
             }
         }
         PiWork {
@@ -257,6 +264,8 @@ pub struct Context {
     pub masquerade_dir: bool,
     pub cc_env: Vec<(String, String)>,
     pub backoff_lifted: u32,
+    /// `build --keep-comments`: gcc kept comments through the Pi's preprocessing.
+    pub comments_kept: bool,
     /// How the user runs the tool for this config (`alarm-distcc --config PATH` when the
     /// build was given one), so the advice's commands work as printed; empty: `alarm-distcc`.
     pub tool: String,
@@ -376,6 +385,7 @@ impl Receipt {
             compile_errors,
             backoff_lifted: ctx.backoff_lifted,
             build_step,
+            comments_kept: ctx.comments_kept,
         };
         receipt.compare(previous);
         receipt.advice = advice(&receipt, ctx);
@@ -509,9 +519,8 @@ impl Receipt {
             if w.preprocessing + w.linking + w.compiling > 0.0 {
                 let _ = writeln!(
                     out,
-                    "  the Pi's own work in build(), summed over jobs side by side: {} \
-                     preprocessing what the helpers compiled, {} linking, {} compiling in its \
-                     own slots",
+                    "  the Pi's own CPU time in build(): {} preprocessing what the helpers \
+                     compiled, {} linking, {} compiling units itself",
                     secs(w.preprocessing),
                     secs(w.linking),
                     secs(w.compiling)
@@ -606,9 +615,14 @@ impl Receipt {
             let _ = writeln!(
                 out,
                 "  {} unit(s) failed on a helper but compiled on the Pi (e.g. {}): the helper \
-                 compiles the Pi's preprocessed text, which can warn where the source does not",
+                 compiles the Pi's preprocessed text, which can warn where the source does not{}",
                 ce.helper_only,
-                ce.helper_only_examples.join(", ")
+                ce.helper_only_examples.join(", "),
+                if self.comments_kept {
+                    " (comments were kept: code from macros, most likely)"
+                } else {
+                    ""
+                }
             );
         }
         if self.backoff_lifted > 0 {
@@ -777,6 +791,39 @@ fn on_pi_groups(jobs: &[Job]) -> Vec<LocalGroup> {
     on_pi
 }
 
+/// Why units failed only on the helper, and what helps. The helper compiles the Pi's
+/// preprocessed text, where gcc no longer sees comments (`/* fall through */`, which `-C`
+/// keeps) nor which code came from a macro (gcc leaves macro expansions out of warnings
+/// such as -Waddress; only -fdirectives-only keeps macros, and it cannot go with
+/// -Wunused-macros and changes what configure's `cc -E` checks read). distcc does not pass
+/// on the helper's messages when its retry here succeeds, so the receipt cannot name the
+/// warning: with comments kept, what is left is the macros'.
+fn helper_only_advice(r: &Receipt, ctx: &Context) -> String {
+    let ce = &r.compile_errors;
+    let head = format!(
+        "{} unit(s) failed only on the helper (e.g. {}) and the Pi compiled them again itself: \
+         the helper compiles the Pi's preprocessed text, where gcc no longer sees comments nor \
+         which code came from a macro, so it can warn where the source does not, and -Werror \
+         makes that an error",
+        ce.helper_only,
+        ce.helper_only_examples.join(", ")
+    );
+    let macros = "a warning in code from a macro (-Waddress, as in cJSON's \
+                  cJSON_SetNumberValue) has no flag for the run that keeps the macro for the \
+                  helper without changing the build (-fdirectives-only cannot go with \
+                  -Wunused-macros and changes what configure's `cc -E` checks read), so such \
+                  units stay on the Pi";
+    if r.comments_kept {
+        format!("{head}; the comments were kept (--keep-comments), so {macros}")
+    } else {
+        format!(
+            "{head}; for /* fall through */ comments (-Wimplicit-fallthrough), `{}` keeps the \
+             comments for the run (gcc -C in CFLAGS and CXXFLAGS, the files untouched); {macros}",
+            command(ctx, "build --keep-comments")
+        )
+    }
+}
+
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -860,16 +907,7 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
         ));
     }
     if r.compile_errors.helper_only > 0 {
-        out.push(format!(
-            "{} unit(s) failed only on the helper (e.g. {}): preprocessing on the Pi drops \
-             comments, so a warning such as -Wimplicit-fallthrough (its /* fall through */ \
-             comments) fails under -Werror there, and the Pi compiled them again itself; \
-             `{}` keeps the comments for the run (gcc -C in CFLAGS and CXXFLAGS, the files \
-             untouched)",
-            r.compile_errors.helper_only,
-            r.compile_errors.helper_only_examples.join(", "),
-            command(ctx, "build --keep-comments")
-        ));
+        out.push(helper_only_advice(r, ctx));
     }
     for f in &r.helper_failures {
         out.push(format!(
@@ -1065,25 +1103,27 @@ mod tests {
             3.0,
         );
         r.feed(remote(1, "a.c").as_bytes(), 6.0);
+        // distcc's rusage: its own and its preprocessor's CPU time, 0.25 s in all.
         r.feed(
             remote(2, "b.c")
                 .replace(
-                    "distcc[2] (dcc_exit)",
-                    "distcc[2] elapsed compilation time 0.8s\ndistcc[2] (dcc_exit)",
+                    "exit: code 0; x",
+                    "exit: code 0; self: 0.010000 user 0.015000 sys; children: 0.200000 user \
+                     0.025000 sys",
                 )
                 .as_bytes(),
             9.0,
         );
-        // One unit in the Pi's own slot, and the link.
+        // One unit in the Pi's own slot (its rusage), and the link (only its elapsed time:
+        // no exit line, as when a job is killed).
         r.feed(
             b"distcc[3] compile from c.c to c.o\n\
               distcc[3] exec on localhost: gcc -c c.c -o c.o\n\
-              distcc[3] elapsed compilation time 2.5s\n\
-              distcc[3] (dcc_exit) exit: code 0; x\n\
+              distcc[3] elapsed compilation time 2.9s\n\
+              distcc[3] (dcc_exit) exit: code 0; self: 0 user 0 sys; children: 2 user 0.5 sys\n\
               distcc[4] (dcc_scan_args) called for link?  i give up\n\
               distcc[4] exec on localhost: gcc a.o b.o c.o -o hello\n\
-              distcc[4] elapsed compilation time 1.25s\n\
-              distcc[4] (dcc_exit) exit: code 0; x\n",
+              distcc[4] elapsed compilation time 1.25s\n",
             8.0,
         );
         r.finish(20.0);
@@ -1094,10 +1134,9 @@ mod tests {
                 before_units: 4.0,
                 units: 3.0,
                 after_units: 3.0,
-                // b.c: 0.8 s in all, 0.5 s of it on the helper; a.c has no figure and its
-                // lines came at once; the configure check is no unit.
+                // a.c has no exit figures; the configure check is no unit.
                 pi_work: PiWork {
-                    preprocessing: 0.3,
+                    preprocessing: 0.25,
                     linking: 1.25,
                     compiling: 2.5,
                 },
@@ -1110,14 +1149,42 @@ mod tests {
         );
         assert!(
             text.contains(
-                "the Pi's own work in build(), summed over jobs side by side: 0.3s \
-                 preprocessing what the helpers compiled, 1.2s linking, 2.5s compiling"
+                "the Pi's own CPU time in build(): 0.2s preprocessing what the helpers \
+                 compiled, 1.2s linking, 2.5s compiling units itself"
             ),
             "{text}"
         );
         // No unit in build(): nothing to split.
         let none = Receipt::new(&ctx(true), &[], &phases(10.0, 15.0), &[]);
         assert_eq!(none.build_step, None);
+    }
+
+    #[test]
+    fn helper_only_failures_are_explained_by_what_the_build_kept() {
+        let mut r = Receipt::new(&ctx(true), &[], &phases(10.0, 15.0), &[]);
+        r.compile_errors.helper_only = 2;
+        r.compile_errors.helper_only_examples = vec!["a.c".into(), "b.c".into()];
+        let advice = |r: &Receipt| helper_only_advice(r, &ctx(true));
+        // Comments may be the cause: --keep-comments, and the macros' case beside it.
+        let text = advice(&r);
+        assert!(
+            text.contains("`alarm-distcc build --keep-comments` keeps the comments")
+                && text.contains("such units stay on the Pi"),
+            "{text}"
+        );
+        // With comments kept, what is left is the macros': no --keep-comments again.
+        r.comments_kept = true;
+        let text = advice(&r);
+        assert!(
+            text.contains(
+                "the comments were kept (--keep-comments), so a warning in code from a macro"
+            ) && !text.contains("keeps the comments for the run"),
+            "{text}"
+        );
+        assert!(
+            r.render()
+                .contains("(comments were kept: code from macros, most likely)")
+        );
     }
 
     #[test]

@@ -111,11 +111,11 @@ pub fn run(session: &Session, opts: &BuildOptions) -> Result<()> {
             }
         }
         eprintln!("build --baseline: first without distcc, then with it");
-        let receipt = build_once(session, &makepkg, &setup, &args, true, &previous)?;
+        let receipt = build_once(session, opts, &makepkg, &setup, &args, true, &previous)?;
         let receipt = keep_and_show(&store_path, receipt)?;
         previous.push(receipt);
     }
-    let receipt = build_once(session, &makepkg, &setup, &args, false, &previous)?;
+    let receipt = build_once(session, opts, &makepkg, &setup, &args, false, &previous)?;
     keep_and_show(&store_path, receipt)?;
     Ok(())
 }
@@ -396,6 +396,7 @@ fn baseline_config(dir: &Path, setup: &Setup) -> Result<PathBuf> {
 
 fn build_once(
     session: &Session,
+    opts: &BuildOptions,
     makepkg: &Path,
     setup: &Setup,
     args: &[String],
@@ -514,6 +515,7 @@ fn build_once(
         pool: pool.as_ref().map(|p| seen.pool_use(p)),
         build_systems: seen.build_systems.clone(),
         backoff_lifted: seen.backoff_lifted,
+        comments_kept: opts.keep_comments,
         masquerade_dir: Path::new("/usr/lib/distcc/bin").is_dir(),
         tool: session.command("").trim_end().to_string(),
         cc_env: ["CC", "CXX"]
