@@ -4,7 +4,7 @@
 //! distccd in the helper's root of the same Debian generation) on the suite's own package
 //! (tests/pool-package: meson, or make calling ninja) or on real packages from Debian's
 //! sources with PKGBUILDs written the way Arch writes them (tests/real-packages: meson +
-//! ninja, cmake + ninja, a plain Makefile, autotools + libtool).
+//! ninja, cmake + ninja, cmake + make, a plain Makefile, autotools + libtool).
 //!
 //! Today's generation (Debian testing: makepkg 7.1, gcc 16, make 4.4, ninja 1.13): make and
 //! ninja join the run's fifo jobserver, so the build step runs more jobs at once than
@@ -43,6 +43,9 @@ struct RealPackage {
     units: u32,
     /// `alarm-distcc build`'s own options for it.
     build_opts: &'static str,
+    /// Units that fail only on the helper whatever the run keeps: -Werror warnings in code
+    /// from macros, which the preprocessed text no longer shows.
+    macro_warnings: bool,
 }
 
 /// pixman 0.42.2: meson + ninja (arch-meson, meson compile).
@@ -52,6 +55,7 @@ const PIXMAN: RealPackage = RealPackage {
     object: "src/build/pixman/libpixman-1.so.0.42.2.p/pixman.c.o",
     units: 30,
     build_opts: "",
+    macro_warnings: false,
 };
 
 /// json-c 0.16: cmake + ninja, -Werror with /* fall through */ comments: built with
@@ -62,6 +66,23 @@ const JSON_C: RealPackage = RealPackage {
     object: "src/build/CMakeFiles/json-c.dir/json_tokener.c.o",
     units: 20,
     build_opts: "--keep-comments",
+    macro_warnings: false,
+};
+
+/// cJSON 1.7.15: cmake + make (cmake's default generator, Unix Makefiles), -Werror, its
+/// flags each checked by a try-compile. Two of its tests call `cJSON_SetNumberValue` and
+/// `cJSON_ArrayForEach`, macros that compare an array's address with NULL: gcc 16 leaves
+/// that out of -Waddress in a macro, but the preprocessed text the helper gets has no
+/// macros, so those two fail there and the Pi compiles them (-C cannot help;
+/// -fdirectives-only would, but cJSON builds with -Wunused-macros, which it refuses). Built
+/// with `--keep-comments`, so the receipt can tell that what is left is the macros'.
+const CJSON: RealPackage = RealPackage {
+    dir: "cjson",
+    tool: "make",
+    object: "src/build/CMakeFiles/cjson.dir/cJSON.c.o",
+    units: 25,
+    build_opts: "--keep-comments",
+    macro_warnings: true,
 };
 
 /// zlib 1.2.13: its own configure script and a plain Makefile.
@@ -71,6 +92,7 @@ const ZLIB: RealPackage = RealPackage {
     object: "src/zlib-1.2.13.dfsg/deflate.lo",
     units: 20,
     build_opts: "",
+    macro_warnings: false,
 };
 
 /// lzo 2.10: autotools + libtool.
@@ -80,6 +102,7 @@ const LZO: RealPackage = RealPackage {
     object: "src/lzo-2.10/src/.libs/lzo1x_1.o",
     units: 40,
     build_opts: "",
+    macro_warnings: false,
 };
 
 fn pi_builds_through_the_pool(arch: PiArch, suite: Suite, package: Package) {
@@ -291,23 +314,48 @@ fn pi_builds_through_the_pool(arch: PiArch, suite: Suite, package: Package) {
         Package::Real(p) => {
             assert!(r.units >= p.units, "{out}");
             assert!(r.phases.iter().any(|p| p.phase == "build"), "{out}");
+            // The Pi's own work in build(), from distcc's own times: it preprocessed what
+            // the helper compiled, and linked the library through the compiler driver.
+            let step = r.build_step.as_ref().expect("build() has compile units");
+            assert!(
+                step.pi_work.preprocessing > 0.0 && step.pi_work.linking > 0.0,
+                "{:?}\n{out}",
+                step.pi_work
+            );
+            assert!(out.contains("the Pi's own CPU time in build()"), "{out}");
             p.object
         }
     };
     // No real unit stayed on the Pi for a failure that was not the helper's: every unit on
     // the Pi has a reason of its own (its slot, a link, assembler), none a backoff or a
     // compile again after an error on the helper (a configure check meant to fail is a
-    // check, not a unit).
+    // check, not a unit). Save the warnings that preprocessed text raises in code from
+    // macros, which nothing for the run prevents: the receipt names them and says so.
+    let macro_warnings = match package {
+        Package::Real(p) => p.macro_warnings,
+        Package::PoolTest(_) => false,
+    };
     for group in &r.on_pi {
         assert!(
-            !matches!(
-                group.kind.as_str(),
-                "backoff" | "fallback" | "unknown" | "compile_error_retry"
-            ),
+            !matches!(group.kind.as_str(), "backoff" | "fallback" | "unknown"),
             "{group:?}\n{out}"
         );
+        if group.kind == "compile_error_retry" {
+            assert_eq!(group.units, r.compile_errors.helper_only, "{out}");
+        }
     }
-    assert_eq!(r.compile_errors.helper_only, 0, "{out}");
+    if macro_warnings {
+        assert!(r.compile_errors.helper_only >= 1, "{out}");
+        let advice = r.advice.join("\n");
+        assert!(
+            advice.contains(
+                "the comments were kept (--keep-comments), so a warning in code from a macro"
+            ),
+            "{advice}"
+        );
+    } else {
+        assert_eq!(r.compile_errors.helper_only, 0, "{out}");
+    }
     eprintln!("{}", r.render());
 
     // The objects are ARM, and the run left nothing in TMPDIR.
@@ -367,6 +415,13 @@ fn a_real_meson_package_gets_every_slot_on_a_pi_of_todays_generation() {
 #[test]
 fn a_real_cmake_ninja_package_gets_every_slot_on_a_pi_of_todays_generation() {
     pi_builds_through_the_pool(PiArch::Arm64, Suite::Testing, Package::Real(&JSON_C));
+}
+
+/// cmake + make: `cmake -B build` with cmake's default generator, `cmake --build` running
+/// make, the way Arch builds cJSON.
+#[test]
+fn a_real_cmake_make_package_gets_every_slot_on_a_pi_of_todays_generation() {
+    pi_builds_through_the_pool(PiArch::Arm64, Suite::Testing, Package::Real(&CJSON));
 }
 
 /// A plain Makefile behind a hand-written configure script.
