@@ -808,17 +808,19 @@ fn helper_only_advice(r: &Receipt, ctx: &Context) -> String {
         ce.helper_only,
         ce.helper_only_examples.join(", ")
     );
-    let macros = "a warning in code from a macro (-Waddress, as in cJSON's \
-                  cJSON_SetNumberValue) has no flag for the run that keeps the macro for the \
-                  helper without changing the build (-fdirectives-only cannot go with \
-                  -Wunused-macros and changes what configure's `cc -E` checks read), so such \
-                  units stay on the Pi";
     if r.comments_kept {
-        format!("{head}; the comments were kept (--keep-comments), so {macros}")
+        format!(
+            "{head}; the comments were kept (--keep-comments), so these most likely warn in code \
+             from a macro (-Waddress, as in cJSON's), which the preprocessed text no longer \
+             shows; nothing for the run fixes that without changing the build \
+             (-fdirectives-only cannot go with -Wunused-macros and changes configure's `cc -E` \
+             checks): they stay on the Pi"
+        )
     } else {
         format!(
-            "{head}; for /* fall through */ comments (-Wimplicit-fallthrough), `{}` keeps the \
-             comments for the run (gcc -C in CFLAGS and CXXFLAGS, the files untouched); {macros}",
+            "{head}; `{}` keeps comments for the run (gcc -C, the files untouched), which \
+             ends the /* fall through */ kind (-Wimplicit-fallthrough); units that still fail \
+             with it warn in code from a macro, and stay on the Pi",
             command(ctx, "build --keep-comments")
         )
     }
@@ -1168,8 +1170,8 @@ mod tests {
         // Comments may be the cause: --keep-comments, and the macros' case beside it.
         let text = advice(&r);
         assert!(
-            text.contains("`alarm-distcc build --keep-comments` keeps the comments")
-                && text.contains("such units stay on the Pi"),
+            text.contains("`alarm-distcc build --keep-comments` keeps comments for the run")
+                && text.contains("warn in code from a macro, and stay on the Pi"),
             "{text}"
         );
         // With comments kept, what is left is the macros': no --keep-comments again.
@@ -1177,8 +1179,8 @@ mod tests {
         let text = advice(&r);
         assert!(
             text.contains(
-                "the comments were kept (--keep-comments), so a warning in code from a macro"
-            ) && !text.contains("keeps the comments for the run"),
+                "the comments were kept (--keep-comments), so these most likely warn in code from a macro"
+            ) && !text.contains("keeps comments for the run"),
             "{text}"
         );
         assert!(
