@@ -748,6 +748,15 @@ fn no_speedup_is_claimed_when_nothing_went_through_distcc() {
     let r = pi.receipts().pop().unwrap();
     assert_eq!(r.units, 0, "{}", text(&out));
     assert!(r.speedup.is_none(), "{:?}\n{}", r.speedup, text(&out));
+    // distcc was on PATH this time: the advice says nothing was compiled, not that the
+    // masquerade folder is missing.
+    let advice = r.advice.join("\n");
+    assert!(
+        advice.contains("no compile went through distcc")
+            && advice.contains("the build had nothing to compile")
+            && !advice.contains("that folder is missing"),
+        "{advice}"
+    );
 }
 
 #[test]

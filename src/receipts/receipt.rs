@@ -259,8 +259,9 @@ pub struct Context {
     pub compressor: Option<(String, Vec<String>)>,
     pub pool: Option<PoolUse>,
     pub build_systems: BTreeMap<String, u32>,
-    /// Whether ALARM's masquerade folder (/usr/lib/distcc/bin) exists here, and CC/CXX as
-    /// the build's environment had them: why nothing may have gone through distcc.
+    /// Whether the compilers can reach distcc (ALARM's masquerade folder /usr/lib/distcc/bin
+    /// exists here, or a `cc`/`gcc` on PATH is distcc), and CC/CXX as the build's
+    /// environment had them: why nothing may have gone through distcc.
     pub masquerade_dir: bool,
     pub cc_env: Vec<(String, String)>,
     pub backoff_lifted: u32,
@@ -864,7 +865,16 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
             .filter(|(_, v)| v.starts_with('/'))
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
-        let why = if !ctx.masquerade_dir {
+        // distcc saw the compiler called (a version query, a link): it is on PATH, so the
+        // build compiled nothing, or not through that PATH.
+        let calls: u32 = r.on_pi.iter().map(|g| g.jobs).sum();
+        let why = if calls > 0 {
+            format!(
+                "distcc saw {calls} call(s) of the compiler but no compile, so it is on PATH: \
+                 the build had nothing to compile (up to date: `makepkg -C` cleans src/ \
+                 first), or the package called its compiler by a full path"
+            )
+        } else if !ctx.masquerade_dir {
             "makepkg sends compilers through distcc only by putting /usr/lib/distcc/bin first \
              on PATH, and that folder is missing here (ALARM's distcc package makes it)"
                 .to_string()
@@ -875,7 +885,8 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
                 absolute.join(" ")
             )
         } else {
-            "the package called its compiler by a full path, or nothing in it compiles C or \
+            "the build had nothing to compile (up to date: `makepkg -C` cleans src/ first), \
+             the package called its compiler by a full path, or nothing in it compiles C or \
              C++ (a prebuilt or script-only package)"
                 .to_string()
         };
@@ -1159,6 +1170,28 @@ mod tests {
         // No unit in build(): nothing to split.
         let none = Receipt::new(&ctx(true), &[], &phases(10.0, 15.0), &[]);
         assert_eq!(none.build_step, None);
+    }
+
+    #[test]
+    fn no_compile_after_compiler_calls_is_an_up_to_date_build_not_a_missing_path() {
+        // Meson asking the compiler its version, through distcc, then nothing to compile.
+        let log = "distcc[5] (dcc_scan_args) compiler apparently called not for compile\n\
+                   distcc[5] exec on localhost: gcc --version\n\
+                   distcc[5] (dcc_exit) exit: code 0; x\n";
+        let r = Receipt::new(&ctx(true), &jobs(log), &phases(10.0, 15.0), &[]);
+        let advice = r.advice.join("\n");
+        assert!(
+            advice.contains("distcc saw 1 call(s) of the compiler but no compile")
+                && !advice.contains("/usr/lib/distcc/bin"),
+            "{advice}"
+        );
+        // No call at all, and no masquerade folder: the folder is the reason.
+        let r = Receipt::new(&ctx(true), &[], &phases(10.0, 15.0), &[]);
+        assert!(
+            r.advice.join("\n").contains("/usr/lib/distcc/bin"),
+            "{:?}",
+            r.advice
+        );
     }
 
     #[test]
