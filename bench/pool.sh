@@ -4,9 +4,9 @@
 # building a package with its real makepkg through `alarm-distcc build`: the meson + ninja
 # test package (tests/pool-package, 17 C files; the default), or a real one from Debian's
 # sources with an Arch-style PKGBUILD (tests/real-packages: pixman, json-c, cjson, zlib,
-# lzo). Three
-# builds a run: the Pi alone (`--baseline`'s first), through the helper before the pool
-# (ALARM_DISTCC_NO_POOL=1: make alone gets -j, ninja runs its own cores + 2), and with it.
+# lzo). Three builds a run: the Pi alone (`--baseline`'s first), through the helper before
+# the pool (ALARM_DISTCC_NO_POOL=1: make alone gets -j, ninja runs its own cores + 2), and
+# with it.
 # The helper is a distccd in a Debian testing amd64 root (Debian's aarch64 cross gcc 16, the
 # Pi's major version) on this machine's 127.0.0.1, listed as `add-host 127.0.0.1:PORT/6`
 # beside `set-local 2` (-j8).

@@ -178,6 +178,15 @@ fn flags_var(kind: JobKind) -> &'static str {
     }
 }
 
+/// The program a masquerade link leads to (`distcc`, `ccache`), from its resolved path.
+fn masquerade_of(real: &Path) -> Option<&'static str> {
+    match real.file_name().and_then(|n| n.to_str()) {
+        Some("distcc") => Some("distcc"),
+        Some("ccache") => Some("ccache"),
+        _ => None,
+    }
+}
+
 /// The first file named `name` on `path` that is a real compiler: distcc's and ccache's
 /// masquerade links (they resolve to `distcc`/`ccache`) are passed over, as distcc does.
 pub fn find_on_path(name: &str, path: Option<OsString>) -> Option<PathBuf> {
@@ -185,14 +194,37 @@ pub fn find_on_path(name: &str, path: Option<OsString>) -> Option<PathBuf> {
     std::env::split_paths(&path?).find_map(|dir| {
         let candidate = dir.join(name);
         let real = std::fs::canonicalize(&candidate).ok()?;
-        let masquerade = matches!(
-            real.file_name().and_then(|n| n.to_str()),
-            Some("distcc" | "ccache")
-        );
         let runnable = real
             .metadata()
             .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
-        (runnable && !masquerade).then_some(candidate)
+        (runnable && masquerade_of(&real).is_none()).then_some(candidate)
+    })
+}
+
+/// Whether a build's compilers can reach distcc: ALARM's masquerade folder, which makepkg
+/// puts first on PATH, or a folder on `path` with a compiler name (`gcc`, `c++`,
+/// `aarch64-unknown-linux-gnu-gcc`) that is a link to distcc.
+pub fn distcc_masquerade_on(path: Option<OsString>) -> bool {
+    if Path::new("/usr/lib/distcc/bin").is_dir() {
+        return true;
+    }
+    let Some(path) = path else {
+        return false;
+    };
+    std::env::split_paths(&path).any(|dir| {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return false;
+        };
+        // Bounded: a folder such as /usr/bin holds thousands of names, few of them links.
+        entries.take(20_000).flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            (name.ends_with("cc") || name.ends_with("++"))
+                && name != "distcc"
+                && e.file_type().is_ok_and(|t| t.is_symlink())
+                && std::fs::canonicalize(e.path())
+                    .is_ok_and(|real| masquerade_of(&real) == Some("distcc"))
+        })
     })
 }
 
@@ -847,6 +879,16 @@ mod tests {
         std::fs::write(&gcc, "#!/bin/sh\n").unwrap();
         std::fs::set_permissions(&gcc, std::fs::Permissions::from_mode(0o755)).unwrap();
         let path = std::env::join_paths([&masq, &real]).unwrap();
-        assert_eq!(find_on_path("x-gcc", Some(path)), Some(gcc));
+        assert_eq!(find_on_path("x-gcc", Some(path.clone())), Some(gcc));
+
+        // The same link makes distcc reachable; a PATH of real compilers (and distcc itself
+        // beside them) does not, unless ALARM's folder exists on this machine.
+        assert!(distcc_masquerade_on(Some(path)));
+        symlink(&distcc, real.join("distcc")).unwrap();
+        let without = std::env::join_paths([&real]).unwrap();
+        assert_eq!(
+            distcc_masquerade_on(Some(without)),
+            Path::new("/usr/lib/distcc/bin").is_dir()
+        );
     }
 }

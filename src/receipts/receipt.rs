@@ -186,23 +186,20 @@ impl PiWork {
     fn of(jobs: &[&Job]) -> PiWork {
         let mut w = PiWork::default();
         for j in jobs {
-            // A job without distcc's exit line (killed) counts its wall time if it ran here.
-            let Some(cpu) = j.cpu_seconds.or(if j.on_helper() {
-                None
+            let (total, cpu) = if j.on_helper() {
+                if !j.is_unit() {
+                    continue;
+                }
+                (&mut w.preprocessing, j.cpu_seconds)
+            } else if j.is_unit() {
+                (&mut w.compiling, j.cpu_seconds.or(j.elapsed_seconds))
+            } else if j.local_reason() == LocalReason::Link {
+                (&mut w.linking, j.cpu_seconds.or(j.elapsed_seconds))
             } else {
-                j.elapsed_seconds
-            }) else {
                 continue;
             };
-            if j.on_helper() {
-                if j.is_unit() {
-                    w.preprocessing += cpu;
-                }
-            } else if j.is_unit() {
-                w.compiling += cpu;
-            } else if j.local_reason() == LocalReason::Link {
-                w.linking += cpu;
-            }
+            // A job here without distcc's exit line (killed) counts its wall time.
+            *total += cpu.unwrap_or(0.0);
         }
         PiWork {
             preprocessing: round(w.preprocessing),
@@ -260,9 +257,9 @@ pub struct Context {
     pub pool: Option<PoolUse>,
     pub build_systems: BTreeMap<String, u32>,
     /// Whether the compilers can reach distcc (ALARM's masquerade folder /usr/lib/distcc/bin
-    /// exists here, or a `cc`/`gcc` on PATH is distcc), and CC/CXX as the build's
+    /// exists here, or a compiler name on PATH links to distcc), and CC/CXX as the build's
     /// environment had them: why nothing may have gone through distcc.
-    pub masquerade_dir: bool,
+    pub distcc_reachable: bool,
     pub cc_env: Vec<(String, String)>,
     pub backoff_lifted: u32,
     /// `build --keep-comments`: gcc kept comments through the Pi's preprocessing.
@@ -874,7 +871,7 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
                  the build had nothing to compile (up to date: `makepkg -C` cleans src/ \
                  first), or the package called its compiler by a full path"
             )
-        } else if !ctx.masquerade_dir {
+        } else if !ctx.distcc_reachable {
             "makepkg sends compilers through distcc only by putting /usr/lib/distcc/bin first \
              on PATH, and that folder is missing here (ALARM's distcc package makes it)"
                 .to_string()

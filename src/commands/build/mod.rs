@@ -153,33 +153,6 @@ fn record(path: &Option<PathBuf>, receipt: &Receipt) {
     }
 }
 
-/// Whether the build's compilers can reach distcc: ALARM's masquerade folder, which makepkg
-/// puts first on PATH, or a folder already on PATH with a compiler name (`gcc`,
-/// `aarch64-unknown-linux-gnu-gcc`, `c++`) that leads to distcc.
-fn distcc_reachable() -> bool {
-    if Path::new("/usr/lib/distcc/bin").is_dir() {
-        return true;
-    }
-    let Some(path) = std::env::var_os("PATH") else {
-        return false;
-    };
-    std::env::split_paths(&path).any(|dir| {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            return false;
-        };
-        // Bounded: a folder such as /usr/bin holds thousands of names, few of them links.
-        entries.take(20_000).flatten().any(|e| {
-            let name = e.file_name();
-            let name = name.to_string_lossy();
-            (name.ends_with("cc") || name.ends_with("++"))
-                && name != "distcc"
-                && e.file_type().is_ok_and(|t| t.is_symlink())
-                && std::fs::canonicalize(e.path())
-                    .is_ok_and(|p| p.file_name().is_some_and(|n| n == "distcc"))
-        })
-    })
-}
-
 fn which(program: &str) -> Option<PathBuf> {
     std::env::split_paths(&std::env::var_os("PATH")?)
         .map(|d| d.join(program))
@@ -543,7 +516,9 @@ fn build_once(
         build_systems: seen.build_systems.clone(),
         backoff_lifted: seen.backoff_lifted,
         comments_kept: opts.keep_comments,
-        masquerade_dir: distcc_reachable(),
+        // Only asked when no unit went through distcc: it reads every folder on PATH.
+        distcc_reachable: seen.log.done.iter().any(|j| j.is_unit())
+            || crate::distcc::compat::distcc_masquerade_on(std::env::var_os("PATH")),
         tool: session.command("").trim_end().to_string(),
         cc_env: ["CC", "CXX"]
             .iter()
