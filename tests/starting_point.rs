@@ -157,6 +157,16 @@ fn every_edit_is_what_bash_reads_or_refused_with_its_line() {
             all.extend_from_slice(args);
             let r = run(&conf, &all);
             let now = std::fs::read_to_string(&conf).unwrap();
+            // The new text is staged beside the file while bash reads: refused or written,
+            // nothing but the file is left.
+            let left: Vec<_> = std::fs::read_dir(dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().file_name())
+                .filter(|n| n != "makepkg.conf")
+                .collect();
+            if !left.is_empty() {
+                failures.push(format!("{name}, {args:?}: left {left:?}"));
+            }
             match r.code {
                 // Written, or "nothing to change": either way bash must read the intent.
                 0 => {

@@ -112,6 +112,40 @@ fn temp_prefix(real: &Path) -> String {
 /// the folder. Mode and owner are kept. The file is locked while it is checked against what
 /// was read and replaced, so two racing edits never both apply to the same original.
 pub fn write_atomic(loaded: &Loaded, new: &[u8]) -> Result<(), WriteError> {
+    stage(loaded, new)?.commit()
+}
+
+/// A new text written and synced beside the file, not yet in its place: the slow half of a
+/// write (the fsync), done while bash checks the edit. Dropped uncommitted, the temp file
+/// goes and the file is untouched.
+pub struct Staged {
+    tmp: tempfile::NamedTempFile,
+    real: PathBuf,
+    dir: PathBuf,
+    /// Held until the rename: no other edit replaces the file in between.
+    _lock: File,
+}
+
+impl Staged {
+    /// The rename that puts the new text in place, and the fsync of the folder.
+    pub fn commit(self) -> Result<(), WriteError> {
+        let Staged {
+            tmp,
+            real,
+            dir,
+            _lock,
+        } = self;
+        tmp.persist(&real).map_err(|e| io_err(&real)(e.error))?;
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(())
+    }
+}
+
+/// The first half of `write_atomic`: lock, the check that the file is still what was read,
+/// the temp file with the new text, the file's owner, mode and xattrs, fsync.
+pub fn stage(loaded: &Loaded, new: &[u8]) -> Result<Staged, WriteError> {
     let real = &loaded.real;
     let dir = real
         .parent()
@@ -161,11 +195,12 @@ pub fn write_atomic(loaded: &Loaded, new: &[u8]) -> Result<(), WriteError> {
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(0o644)).map_err(io_err(real))?;
     }
     tmp.as_file().sync_all().map_err(io_err(real))?;
-    tmp.persist(real).map_err(|e| io_err(real)(e.error))?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
+    Ok(Staged {
+        tmp,
+        real: real.clone(),
+        dir: dir.to_path_buf(),
+        _lock: lock_file,
+    })
 }
 
 /// Folders for a new file (a drop-in's `makepkg.conf.d`), 0755 whatever the umask: makepkg
@@ -340,5 +375,28 @@ mod tests {
             Err(WriteError::Changed(_))
         ));
         assert_eq!(fs::read(&path).unwrap(), b"A=3\n");
+    }
+
+    #[test]
+    fn a_staged_write_changes_nothing_until_committed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("makepkg.conf");
+        fs::write(&path, "A=1\n").unwrap();
+        let loaded = load(&path).unwrap();
+        // Dropped (bash refused the edit): the file as it was, no temp file left.
+        let staged = stage(&loaded, b"A=2\n").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"A=1\n");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            2,
+            "the synced temp file"
+        );
+        drop(staged);
+        assert_eq!(fs::read(&path).unwrap(), b"A=1\n");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+        // Committed: in place, by rename.
+        stage(&loaded, b"A=2\n").unwrap().commit().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"A=2\n");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 }

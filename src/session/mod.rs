@@ -1,7 +1,7 @@
 //! One run's session, below the commands: the config layers read once, then plan, diff,
 //! confirm and write. Every editing command and the wizard end here.
 
-use crate::conf::bash_check::Reading;
+use crate::conf::bash_check::{Pending, Reading, RunAs};
 use crate::conf::buildflags::{self, BuildFlags};
 use crate::conf::document::Document;
 use crate::conf::edit::Refusal;
@@ -63,6 +63,9 @@ pub struct Target {
     /// plan starts from (None inside: `--no-verify`). Read late for a plain edit, so that one
     /// bash process reads the text before and after it.
     start: std::cell::OnceCell<Option<crate::conf::bash_check::Reading>>,
+    /// bash reading the layers as they are, started as soon as they are read so that it runs
+    /// while the edit is planned; the text after the edit joins it (see `verify`).
+    early: std::cell::RefCell<Option<crate::conf::bash_check::Pending>>,
 }
 
 mod pipeline;
@@ -208,11 +211,20 @@ impl Session {
             layers.insert(at, (path.clone(), doc.clone()));
         }
         refuse_line_endings(&path, doc.as_bytes())?;
+        let early = if self.opts.no_verify {
+            None
+        } else {
+            // Failing to start here is not an error yet: the reading is made again when it is
+            // needed, and that one says why.
+            let texts = pipeline::texts_of(&layers);
+            Pending::start(&pipeline::layer_texts(&texts), &RunAs::for_process()).ok()
+        };
         Ok(Target {
             loaded,
             doc,
             layers,
             start: std::cell::OnceCell::new(),
+            early: std::cell::RefCell::new(early),
         })
     }
 
@@ -228,7 +240,7 @@ impl Session {
     /// read the config at all (a syntax error reads better from bash).
     pub fn plan_refused(&self, target: &Target, r: Refusal) -> anyhow::Error {
         if target.start.get().is_none()
-            && let Err(e) = self.bash_reading(&target.layers)
+            && let Err(e) = self.read_start(target)
         {
             return e;
         }
@@ -257,7 +269,7 @@ impl Session {
         if let Some(r) = target.start.get() {
             return Ok(r.as_ref());
         }
-        let reading = self.bash_reading(&target.layers)?;
+        let reading = self.read_start(target)?;
         if let Some(r) = &reading {
             self.check_start(target, r)?;
         }

@@ -5,7 +5,7 @@ use super::{Session, Target};
 use crate::conf::bash_check::compare::{
     Intended, StartDifference, compare, others, start_differences,
 };
-use crate::conf::bash_check::{self, BashError, LayerText, Reading, RunAs};
+use crate::conf::bash_check::{self, BashError, LayerText, Pending, Reading, RunAs};
 use crate::conf::document::Document;
 use crate::conf::layers::{self, Value};
 use crate::conf::plan::Plan;
@@ -47,7 +47,15 @@ impl Session {
         if let Some(slot) = layers_after.iter_mut().find(|(p, _)| p == path) {
             slot.1 = plan.doc.clone();
         }
-        let verdict = self.verify(target, &layers_after)?;
+        // With --yes, the new text is written and synced beside the file while bash reads;
+        // only the rename waits for bash's verdict. A failure to stage is told only if the
+        // edit passes.
+        let mut staged = None;
+        let verdict = self.verify(target, &layers_after, || {
+            if self.opts.yes && !self.opts.dry_run {
+                staged = Some(write::stage(&target.loaded, new));
+            }
+        })?;
         if let Verdict::NoChange = verdict {
             eprintln!(
                 "nothing to change in {}: bash reads the same values with or without this edit",
@@ -94,7 +102,13 @@ impl Session {
         if !self.opts.yes {
             self.confirm(path)?;
         }
-        write::write_atomic(&target.loaded, new).map_err(|e| self.write_error(e))?;
+        let staged = match staged {
+            Some(staged) => staged,
+            None => write::stage(&target.loaded, new),
+        };
+        staged
+            .and_then(|s| s.commit())
+            .map_err(|e| self.write_error(e))?;
         let before = layers::effective(&target.layers);
         let after = layers::effective(&layers_after);
         let summary = layers::change_summary(&before, &after);
@@ -127,8 +141,15 @@ impl Session {
 
     /// Sources the layers before and after the edit with real bash and compares what makepkg
     /// would read with what the edit intends. Any difference refuses the write (exit 2).
-    fn verify(&self, target: &Target, after: &[(PathBuf, Document)]) -> Result<Verdict> {
+    /// `meanwhile` runs while bash reads.
+    fn verify(
+        &self,
+        target: &Target,
+        after: &[(PathBuf, Document)],
+        meanwhile: impl FnOnce(),
+    ) -> Result<Verdict> {
         if self.opts.no_verify {
+            meanwhile();
             eprintln!(
                 "warning: --no-verify: the edit is not checked with bash; makepkg may read \
                  something else than intended"
@@ -140,14 +161,22 @@ impl Session {
         let after_texts = texts_of(after);
         let before_texts = texts_of(&target.layers);
         let (after_set, before_set) = (layer_texts(&after_texts), layer_texts(&before_texts));
-        // One bash process: the text before (unless read already) and after.
+        // One bash process: the text before (unless read already; started early when the
+        // target was read) and after, side by side.
         let read_before = target.start.get().is_none();
-        let mut sets: Vec<&[LayerText]> = Vec::new();
-        if read_before {
-            sets.push(&before_set);
-        }
-        sets.push(&after_set);
-        let mut readings = bash_check::read_sets(&sets, &run_as)
+        let early = target.early.borrow_mut().take();
+        let pending = match early.filter(|_| read_before) {
+            Some(mut early) => early.add(&after_set).map(|()| early),
+            None if read_before => Pending::start(&before_set, &run_as).and_then(|mut p| {
+                p.add(&after_set)?;
+                Ok(p)
+            }),
+            None => Pending::start(&after_set, &run_as),
+        };
+        let pending = pending.map_err(|e| bash_failure(e, "nothing written: "))?;
+        meanwhile();
+        let mut readings = pending
+            .readings()
             .map_err(|e| bash_failure(e, "nothing written: "))?
             .into_iter();
         let mut next = || {
@@ -232,6 +261,24 @@ impl Session {
         let texts = texts_of(layers);
         let run_as = RunAs::for_process();
         read_layers(&texts, &run_as)
+            .map(Some)
+            .map_err(|e| bash_failure(with_stop_line(e, &texts, &run_as), "nothing written: "))
+    }
+
+    /// What bash reads from the target's layers before the edit: the early reading, else a
+    /// new one.
+    pub(super) fn read_start(&self, target: &Target) -> Result<Option<Reading>> {
+        let Some(early) = target.early.borrow_mut().take() else {
+            return self.bash_reading(&target.layers);
+        };
+        let texts = texts_of(&target.layers);
+        let run_as = RunAs::for_process();
+        early
+            .readings()
+            .and_then(|mut r| {
+                r.pop()
+                    .unwrap_or(Err(BashError::Setup("a reading is missing".into())))
+            })
             .map(Some)
             .map_err(|e| bash_failure(with_stop_line(e, &texts, &run_as), "nothing written: "))
     }
@@ -419,7 +466,7 @@ fn check_links(real: &Path) -> Result<()> {
 /// that `source` line).
 type Texts = Vec<(PathBuf, Vec<u8>, bool)>;
 
-fn texts_of(docs: &[(PathBuf, Document)]) -> Texts {
+pub(super) fn texts_of(docs: &[(PathBuf, Document)]) -> Texts {
     let sourced: std::collections::HashSet<PathBuf> = docs
         .iter()
         .flat_map(|(_, d)| d.sourced_files().into_iter().map(|(_, f)| f))
@@ -429,7 +476,7 @@ fn texts_of(docs: &[(PathBuf, Document)]) -> Texts {
         .collect()
 }
 
-fn layer_texts(texts: &Texts) -> Vec<LayerText<'_>> {
+pub(super) fn layer_texts(texts: &Texts) -> Vec<LayerText<'_>> {
     texts
         .iter()
         .map(|(path, text, sourced)| LayerText {

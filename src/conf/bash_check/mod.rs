@@ -195,14 +195,18 @@ fn passwd_entry(name: &str) -> Option<(u32, u32, PathBuf)> {
 
 /// The driver: makepkg's load_makepkg_config -> source_makepkg_config -> source_safe, one
 /// function call per layer (so `local` and plain `declare` in a file stay local, as in
-/// makepkg), then a report on fd 3, which the config itself never sees. Each reading (the
-/// text before an edit, after it, before it again) runs in a subshell of its own: one bash
-/// start for all of them, and no reading sees another's variables.
+/// makepkg), then a report. Each reading (the text before an edit, after it, before it again)
+/// runs in a subshell of its own, in the background: one bash start for all of them, no
+/// reading sees another's variables, and they run side by side. The first reading's fields
+/// come as arguments, so it starts while the tool still plans the edit; each further one is
+/// a byte on stdin, its fields in the file `set-K`. Reading K's report goes to `rK` and
+/// bash's complaints to `eK`, each file bounded (`ulimit -f`).
 const DRIVER: &str = r#"
-exec 3>&1 >/dev/null </dev/null
-# $1 how many readings; then for each: the number of layers, the layers in order, the
-# number of pairs, then pairs: a path some layer sources, and the text to read for it.
-__alarm_distcc_sets=$1
+exec >/dev/null
+# $1 the size bound of each file (KiB); then the first reading's fields: the number of
+# layers, the layers in order, the number of pairs, then pairs: a path some layer sources,
+# and the text to read for it.
+__alarm_distcc_limit=$1
 shift
 source() {
 	if [[ -n ${1:-} && -n ${__alarm_distcc_served[$1]:-} ]]; then
@@ -239,8 +243,6 @@ __alarm_distcc_load() {
 }
 # One reading: its layers sourced in order, then the report.
 __alarm_distcc_one() {
-	printf 'S\0' >&3
-	printf '\0S\0' >&2
 	declare -gA __alarm_distcc_served=()
 	local __alarm_distcc_i __alarm_distcc_j __alarm_distcc_n=$1
 	local __alarm_distcc_p=${@:__alarm_distcc_n+2:1}
@@ -249,8 +251,8 @@ __alarm_distcc_one() {
 		__alarm_distcc_served[${!__alarm_distcc_i}]=${!__alarm_distcc_j}
 	done
 	__alarm_distcc_load "${@:2:__alarm_distcc_n}"
-	unset -f __alarm_distcc_source __alarm_distcc_load
-	unset __alarm_distcc_rc
+	unset -f __alarm_distcc_source __alarm_distcc_load __alarm_distcc_start
+	unset __alarm_distcc_rc __alarm_distcc_k __alarm_distcc_c __alarm_distcc_fields __alarm_distcc_limit
 	local __alarm_distcc_v=none __alarm_distcc_o
 	for __alarm_distcc_o in "${BUILDENV[@]}"; do
 		case $__alarm_distcc_o in
@@ -267,20 +269,20 @@ __alarm_distcc_one() {
 	declare -p >&3
 	printf '\0E\0' >&3
 }
-# Every reading but the last in a subshell of its own; the last needs no fork.
-for ((__alarm_distcc_k = 0; __alarm_distcc_k < __alarm_distcc_sets; __alarm_distcc_k++)); do
-	__alarm_distcc_n=$1
-	__alarm_distcc_p=${@:__alarm_distcc_n+2:1}
-	__alarm_distcc_m=$((__alarm_distcc_n + 2 + 2 * __alarm_distcc_p))
-	if ((__alarm_distcc_k + 1 < __alarm_distcc_sets)); then
-		(__alarm_distcc_one "${@:1:__alarm_distcc_m}")
-		shift "$__alarm_distcc_m"
-	else
-		unset __alarm_distcc_k __alarm_distcc_n __alarm_distcc_p __alarm_distcc_sets
-		__alarm_distcc_one "${@:1:__alarm_distcc_m}"
-		break
-	fi
+__alarm_distcc_start() {
+	local __alarm_distcc_r=$1
+	shift
+	({ ulimit -f "$__alarm_distcc_limit" || :; } 2>/dev/null
+		__alarm_distcc_one "$@") 3>"r$__alarm_distcc_r" 2>"e$__alarm_distcc_r" </dev/null &
+}
+__alarm_distcc_k=0
+__alarm_distcc_start 0 "$@"
+while IFS= read -r -N 1 __alarm_distcc_c; do
+	((++__alarm_distcc_k))
+	mapfile -d '' -t __alarm_distcc_fields <"set-$__alarm_distcc_k"
+	__alarm_distcc_start "$__alarm_distcc_k" "${__alarm_distcc_fields[@]}"
 done
+wait
 "#;
 
 /// Variables bash keeps itself (or that differ between two runs whatever the config says).
@@ -365,160 +367,230 @@ pub fn read_sets(
     sets: &[&[LayerText]],
     run_as: &RunAs,
 ) -> Result<Vec<Result<Reading, BashError>>, BashError> {
-    let run = run(sets, run_as, MAX_STDERR * sets.len().max(1))?;
-    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
-    // Each reading marks the start of its part of the report and of bash's complaints.
-    let mut complaints = stderr.split("\0S\0").skip(1);
-    let mut parts = split_sets(&run.report).into_iter();
-    Ok(sets
-        .iter()
-        .map(|layers| {
-            let said = complaints.next().unwrap_or_default().to_string();
-            parse_report(parts.next().unwrap_or_default(), layers, said)
-        })
-        .collect())
+    let (first, rest) = sets
+        .split_first()
+        .ok_or_else(|| BashError::Setup("no reading".into()))?;
+    let mut pending = Pending::start(first, run_as)?;
+    for set in rest {
+        pending.add(set)?;
+    }
+    pending.readings()
 }
 
-/// The report split at each reading's `S` tag (a tag, never a value: values follow their tags).
-fn split_sets(report: &[u8]) -> Vec<&[u8]> {
-    let mut parts = Vec::new();
-    let mut start: Option<usize> = None;
-    let mut at = 0;
-    let mut expect_values = 0usize;
-    for field in report.split(|&b| b == 0) {
-        let here = at;
-        at += field.len() + 1;
-        if expect_values > 0 {
-            expect_values -= 1;
-            continue;
-        }
-        expect_values = match field {
-            b"S" => {
-                if let Some(s) = start {
-                    parts.push(&report[s..here]);
-                }
-                start = Some(at.min(report.len()));
-                0
-            }
-            b"H" | b"M" => 2,
-            b"L" | b"F" | b"B" | b"D" | b"C" | b"V" => 1,
-            _ => 0,
+/// One reading's report, and bash's complaints while it read.
+type Output = (Vec<u8>, Vec<u8>);
+
+/// A bash process reading the config: started with the first reading (the text before an
+/// edit) so that it runs while the edit is planned; further readings (the text after it)
+/// join it, and all are collected at once. Dropped unfinished, bash and whatever the config
+/// started are killed.
+pub struct Pending {
+    child: Option<std::process::Child>,
+    control: Option<std::process::ChildStdin>,
+    /// The throwaway folder: bash's working folder, the layers' private copies, each
+    /// further reading's fields and each reading's report.
+    dir: tempfile::TempDir,
+    /// One copy per distinct layer (its path and text): the readings share what is unchanged.
+    copies: Vec<(PathBuf, Vec<u8>, PathBuf)>,
+    /// Each reading's layers in makepkg's order (a report names them by index).
+    in_order: Vec<Vec<PathBuf>>,
+    ids: Option<(u32, u32)>,
+}
+
+impl Pending {
+    pub fn start(first: &[LayerText], run_as: &RunAs) -> Result<Pending, BashError> {
+        let bash = find_bash().ok_or_else(|| BashError::NotFound("not found on PATH".into()))?;
+        // The folder the unprivileged user can read the private copies from, whatever the
+        // permissions of the real folders.
+        let dir = tempfile::Builder::new()
+            .prefix("alarm-distcc-bash-")
+            .tempdir_in(if run_as.ids.is_some() {
+                PathBuf::from("/tmp")
+            } else {
+                std::env::temp_dir()
+            })
+            .map_err(|e| BashError::Setup(e.to_string()))?;
+        let mut pending = Pending {
+            child: None,
+            control: None,
+            dir,
+            copies: Vec::new(),
+            in_order: Vec::new(),
+            ids: run_as.ids,
         };
-    }
-    if let Some(s) = start {
-        parts.push(&report[s..]);
-    }
-    parts
-}
-
-struct Run {
-    report: Vec<u8>,
-    stderr: Vec<u8>,
-}
-
-fn run(sets: &[&[LayerText]], run_as: &RunAs, stderr_cap: usize) -> Result<Run, BashError> {
-    let bash = find_bash().ok_or_else(|| BashError::NotFound("not found on PATH".into()))?;
-    // A throwaway folder: the working folder, and each layer's text as a private copy the
-    // unprivileged user can read whatever the permissions of the real folders.
-    let dir = tempfile::Builder::new()
-        .prefix("alarm-distcc-bash-")
-        .tempdir_in(if run_as.ids.is_some() {
-            PathBuf::from("/tmp")
-        } else {
-            std::env::temp_dir()
-        })
-        .map_err(|e| BashError::Setup(e.to_string()))?;
-    let setup = |e: std::io::Error| BashError::Setup(e.to_string());
-    // One copy per distinct layer (its path and text): the readings share what is unchanged.
-    let mut copies: Vec<(PathBuf, Vec<u8>, PathBuf)> = Vec::new();
-    let mut copy_of = |layer: &LayerText<'_>| -> Result<PathBuf, BashError> {
-        if let Some((_, _, name)) = copies
-            .iter()
-            .find(|(p, t, _)| p == layer.path && t == layer.text)
-        {
-            return Ok(name.clone());
-        }
-        let name = dir.path().join(format!("layer-{}.conf", copies.len()));
-        std::fs::write(&name, layer.text).map_err(setup)?;
+        let fields = pending.fields(first)?;
         if let Some((uid, gid)) = run_as.ids {
+            let path = pending.dir.path();
+            std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(setup)?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
+                .map_err(setup)?;
+        }
+        let mut cmd = Command::new(&bash);
+        cmd.args(["--noprofile", "--norc", "-c", DRIVER, "alarm-distcc-check"])
+            .arg(((MAX_REPORT >> 10) + 1).to_string())
+            .args(fields)
+            .current_dir(pending.dir.path())
+            .env_clear()
+            .envs(environment(run_as))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        if let Some((uid, gid)) = run_as.ids {
+            cmd.uid(uid).gid(gid);
+        }
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| BashError::NotFound(format!("{}: {e}", bash.display())))?;
+        pending.control = child.stdin.take();
+        pending.child = Some(child);
+        Ok(pending)
+    }
+
+    /// A further reading, started at once beside the others.
+    pub fn add(&mut self, set: &[LayerText]) -> Result<(), BashError> {
+        let fields = self.fields(set)?;
+        let k = self.in_order.len() - 1;
+        let mut list = Vec::new();
+        for f in fields {
+            list.extend_from_slice(f.as_encoded_bytes());
+            list.push(0);
+        }
+        let name = self.dir.path().join(format!("set-{k}"));
+        std::fs::write(&name, list).map_err(setup)?;
+        if let Some((uid, gid)) = self.ids {
             std::os::unix::fs::chown(&name, Some(uid), Some(gid)).map_err(setup)?;
         }
-        copies.push((layer.path.to_path_buf(), layer.text.to_vec(), name.clone()));
-        Ok(name)
-    };
-    let mut args: Vec<std::ffi::OsString> = vec![sets.len().to_string().into()];
-    for layers in sets {
+        // bash may have ended already (a config it cannot start on): its reports tell.
+        if let Some(control) = self.control.as_mut() {
+            use std::io::Write;
+            let _ = control.write_all(b"+");
+        }
+        Ok(())
+    }
+
+    /// Every reading, once bash has ended (within the time bound).
+    pub fn readings(self) -> Result<Vec<Result<Reading, BashError>>, BashError> {
+        let in_order = self.in_order.clone();
+        let reports = self.finish(MAX_STDERR)?;
+        Ok(reports
+            .into_iter()
+            .zip(in_order)
+            .map(|((report, stderr), layers)| {
+                parse_report(
+                    &report,
+                    &layers,
+                    String::from_utf8_lossy(&stderr).into_owned(),
+                )
+            })
+            .collect())
+    }
+
+    /// Each reading's report and bash's complaints (private copies named by their real
+    /// paths), once bash has ended.
+    fn finish(mut self, stderr_cap: usize) -> Result<Vec<Output>, BashError> {
+        // No more readings: bash waits for those it has, then ends.
+        drop(self.control.take());
+        let mut child = self.child.take().expect("started");
+        let pgid = child.id() as i32;
+        // Waited for on a thread of its own, so the answer is taken the moment bash ends.
+        let (done_tx, done) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = done_tx.send(child.wait());
+        });
+        let finished = matches!(done.recv_timeout(TIME_BOUND), Ok(Ok(_)));
+        // Whatever the config left running in the background goes too (and bash itself, on
+        // a time-out, which the waiting thread then reaps).
+        // SAFETY: kill has no memory preconditions; the group is the child's own.
+        unsafe {
+            libc::kill(-pgid, libc::SIGKILL);
+        }
+        if !finished {
+            return Err(BashError::TimedOut);
+        }
+        let read = |name: String, cap: usize| {
+            let mut kept = Vec::new();
+            if let Ok(f) = std::fs::File::open(self.dir.path().join(name)) {
+                let _ = f.take(cap as u64).read_to_end(&mut kept);
+            }
+            kept
+        };
+        Ok((0..self.in_order.len())
+            .map(|k| {
+                let report = read(format!("r{k}"), MAX_REPORT);
+                // bash names the private copies; the user knows the real files.
+                let mut stderr =
+                    String::from_utf8_lossy(&read(format!("e{k}"), stderr_cap)).into_owned();
+                for (path, _, name) in self.copies.iter().rev() {
+                    stderr = stderr.replace(
+                        name.to_string_lossy().as_ref(),
+                        path.to_string_lossy().as_ref(),
+                    );
+                }
+                (report, stderr.into_bytes())
+            })
+            .collect())
+    }
+
+    /// A reading's fields for the driver, its layers copied into the throwaway folder.
+    fn fields(&mut self, set: &[LayerText]) -> Result<Vec<std::ffi::OsString>, BashError> {
         let mut in_order = Vec::new();
+        let mut in_order_paths = Vec::new();
         let mut served = Vec::new();
-        for layer in layers.iter() {
-            let name = copy_of(layer)?;
+        for layer in set {
+            let name = self.copy_of(layer)?;
             if layer.sourced {
                 served.push(layer.path.as_os_str().to_owned());
                 served.push(name.into_os_string());
             } else {
                 in_order.push(name.into_os_string());
+                in_order_paths.push(layer.path.to_path_buf());
             }
         }
-        args.push(in_order.len().to_string().into());
-        args.extend(in_order);
-        args.push((served.len() / 2).to_string().into());
-        args.extend(served);
-    }
-    if let Some((uid, gid)) = run_as.ids {
-        std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).map_err(setup)?;
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))
-            .map_err(setup)?;
+        self.in_order.push(in_order_paths);
+        let mut fields: Vec<std::ffi::OsString> = vec![in_order.len().to_string().into()];
+        fields.extend(in_order);
+        fields.push((served.len() / 2).to_string().into());
+        fields.extend(served);
+        Ok(fields)
     }
 
-    let mut cmd = Command::new(&bash);
-    cmd.args(["--noprofile", "--norc", "-c", DRIVER, "alarm-distcc-check"])
-        .args(args)
-        .current_dir(dir.path())
-        .env_clear()
-        .envs(environment(run_as))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    if let Some((uid, gid)) = run_as.ids {
-        cmd.uid(uid).gid(gid);
+    fn copy_of(&mut self, layer: &LayerText<'_>) -> Result<PathBuf, BashError> {
+        if let Some((_, _, name)) = self
+            .copies
+            .iter()
+            .find(|(p, t, _)| p == layer.path && t == layer.text)
+        {
+            return Ok(name.clone());
+        }
+        let name = self
+            .dir
+            .path()
+            .join(format!("layer-{}.conf", self.copies.len()));
+        std::fs::write(&name, layer.text).map_err(setup)?;
+        if let Some((uid, gid)) = self.ids {
+            std::os::unix::fs::chown(&name, Some(uid), Some(gid)).map_err(setup)?;
+        }
+        self.copies
+            .push((layer.path.to_path_buf(), layer.text.to_vec(), name.clone()));
+        Ok(name)
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| BashError::NotFound(format!("{}: {e}", bash.display())))?;
-    let pgid = child.id() as i32;
-    let out = bounded_reader(child.stdout.take().expect("piped"), MAX_REPORT);
-    let err = bounded_reader(child.stderr.take().expect("piped"), stderr_cap);
-    // Waited for on a thread of its own, so the answer is taken the moment bash ends.
-    let (done_tx, done) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = done_tx.send(child.wait());
-    });
-    let finished = matches!(done.recv_timeout(TIME_BOUND), Ok(Ok(_)));
-    // Whatever the config left running in the background goes too (and bash itself, on a
-    // time-out, which the waiting thread then reaps).
-    // SAFETY: kill has no memory preconditions; the group is the child's own.
-    unsafe {
-        libc::kill(-pgid, libc::SIGKILL);
+}
+
+impl Drop for Pending {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: as in finish.
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL);
+            }
+            let _ = child.wait();
+        }
     }
-    let left = Duration::from_millis(500);
-    let report = out.recv_timeout(left).unwrap_or_default();
-    let stderr = err.recv_timeout(left).unwrap_or_default();
-    if !finished {
-        return Err(BashError::TimedOut);
-    }
-    // bash names the private copies; the user knows the real files.
-    let mut stderr = String::from_utf8_lossy(&stderr).into_owned();
-    for (path, _, name) in copies.iter().rev() {
-        stderr = stderr.replace(
-            name.to_string_lossy().as_ref(),
-            path.to_string_lossy().as_ref(),
-        );
-    }
-    Ok(Run {
-        report,
-        stderr: stderr.into_bytes(),
-    })
+}
+
+fn setup(e: std::io::Error) -> BashError {
+    BashError::Setup(e.to_string())
 }
 
 /// The environment makepkg would read the config in: the user's own (an MSYS2 config reads
@@ -561,39 +633,14 @@ const NEVER_PASSED: &[&str] = &[
     "TMOUT",
 ];
 
-fn bounded_reader(
-    mut from: impl Read + Send + 'static,
-    max: usize,
-) -> std::sync::mpsc::Receiver<Vec<u8>> {
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut kept = Vec::new();
-        let mut buf = [0u8; 64 << 10];
-        loop {
-            match from.read(&mut buf) {
-                Ok(0) | Err(_) => break,
-                Ok(n) => {
-                    let room = max.saturating_sub(kept.len());
-                    kept.extend_from_slice(&buf[..n.min(room)]);
-                }
-            }
-        }
-        let _ = tx.send(kept);
-    });
-    rx
-}
-
-fn parse_report(report: &[u8], layers: &[LayerText], stderr: String) -> Result<Reading, BashError> {
+fn parse_report(report: &[u8], in_order: &[PathBuf], stderr: String) -> Result<Reading, BashError> {
     let mut fields = report.split(|&b| b == 0);
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let mut reading = Reading::default();
     let mut layer: Option<usize> = None;
     let mut complete = false;
-    let in_order: Vec<&LayerText> = layers.iter().filter(|l| !l.sourced).collect();
-    let layer_path = |i: Option<usize>| {
-        i.and_then(|i| in_order.get(i))
-            .map_or_else(PathBuf::new, |l| l.path.to_path_buf())
-    };
+    let layer_path =
+        |i: Option<usize>| i.and_then(|i| in_order.get(i)).cloned().unwrap_or_default();
     while let Some(tag) = fields.next() {
         match tag {
             b"L" => layer = fields.next().and_then(|i| text(i).parse().ok()),
@@ -727,10 +774,14 @@ pub fn trace(layers: &[LayerText], run_as: &RunAs) -> Trace {
         sourced: l.sourced,
     }));
     let mut out = Trace::default();
-    let Ok(run) = run(&[&all], run_as, MAX_REPORT) else {
+    let Some((_, stderr)) = Pending::start(&all, run_as)
+        .and_then(|p| p.finish(MAX_REPORT))
+        .ok()
+        .and_then(|mut r| r.pop())
+    else {
         return out;
     };
-    let mut fields = run.stderr.split(|&b| b == 0);
+    let mut fields = stderr.split(|&b| b == 0);
     while let Some(tag) = fields.next() {
         if tag != b"O" && tag != b"L" {
             for l in String::from_utf8_lossy(tag).lines() {
