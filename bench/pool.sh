@@ -9,7 +9,9 @@
 # with it.
 # The helper is a distccd in a Debian testing amd64 root (Debian's aarch64 cross gcc 16, the
 # Pi's major version) on this machine's 127.0.0.1, listed as `add-host 127.0.0.1:PORT/6`
-# beside `set-local 2` (-j8).
+# beside `set-local 2` (-j8); LOCAL=N gives the Pi N slots instead (LOCAL=0: the Pi compiles
+# only what a helper cannot, so build() shows what the Pi cannot hand off). ONLY_POOL=1 runs
+# the build through the pool alone (no Pi-alone and no-pool builds).
 # Each job on the helper first waits DELAY seconds (default 1): here the helper shares the
 # emulated Pi's 2 cores, and a delay stands in for the real helper's compile time so the
 # jobs that can run at once show. Prints, per run: wall time, build() time, the most distcc
@@ -22,7 +24,7 @@
 #
 # Needs root (mount, chroot), qemu-user with binfmt_misc and mmdebstrap
 # (scripts/install-test-deps.sh). Network: Debian's mirror for the roots once (cached).
-#   usage: bench/pool.sh [RUNS] [DELAY] [PACKAGE]
+#   usage: [LOCAL=N] [ONLY_POOL=1] bench/pool.sh [RUNS] [DELAY] [PACKAGE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 runs=${1:-1}
@@ -85,7 +87,9 @@ sleep 1
 cp "$stock" "$pi/etc/makepkg.conf"
 cp "$tool" "$pi/usr/local/bin/alarm-distcc"
 inpi() { chroot "$pi" env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C HOME=/root "$@"; }
-inpi alarm-distcc --yes set-local 2 >/dev/null 2>&1
+local_slots=${LOCAL:-2}
+jobs=$((local_slots + 6))
+inpi alarm-distcc --yes set-local "$local_slots" >/dev/null 2>&1
 inpi alarm-distcc --yes add-host "127.0.0.1:$port/6" >/dev/null 2>&1
 inpi ln -sf aarch64-linux-gnu-gcc /usr/bin/aarch64-unknown-linux-gnu-gcc
 mkdir -p "$pi/home/builder/pkg" "$pi/home/builder/state"
@@ -104,30 +108,33 @@ build() { # $1: extra environment, $2: build's own options
     HOME=/home/builder ALARM_DISTCC_STATE_DIR=/home/builder/state POOL_BUILD=meson $1 \
     bash -c "cd ~/pkg && alarm-distcc build $build_opts ${2:-} -f -C --nodeps --noconfirm" >/dev/null 2>&1
 }
-echo "$package on an emulated arm64 Pi (Debian testing), helper delay ${delay}s, -j8 (2 local + 6 helper), $runs run(s) each"
+echo "$package on an emulated arm64 Pi (Debian testing), helper delay ${delay}s, -j$jobs ($local_slots local + 6 helper), $runs run(s) each"
 # Each run: the Pi alone and distcc without the pool (one `build --baseline`), then distcc
 # with the pool.
 for ((i = 1; i <= runs; i++)); do
-  build ALARM_DISTCC_NO_POOL=1 --baseline
+  [[ -n ${ONLY_POOL:-} ]] || build ALARM_DISTCC_NO_POOL=1 --baseline
   build ALARM_DISTCC_LABEL=pool
 done
-python3 - "$pi/home/builder/state/builds.jsonl" "$runs" "$(chroot "$pi" nproc)" <<'EOF'
+python3 - "$pi/home/builder/state/builds.jsonl" "$runs" "$(chroot "$pi" nproc)" "${ONLY_POOL:-}" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 runs = int(sys.argv[2])
 cores = int(sys.argv[3])
+only_pool = bool(sys.argv[4])
 def phase(r, name):
     return next((p["seconds"] for p in r["phases"] if p["phase"] == name), 0.0)
 print(f"{'run':<28} {'wall':>8} {'build()':>8} {'at once':>8} {'units out':>10}  other phases")
-labels = ["local-only (-j2)", "distcc, no pool (-j8)", "distcc, pool (-j8)"]
+kinds = ["distcc, pool"] if only_pool else ["local-only", "distcc, no pool", "distcc, pool"]
+# Each with the -j its receipt says it ran with.
+labels = [f"{kinds[i % len(kinds)]} (-j{r.get('jobs') or '?'})" for i, r in enumerate(rows)]
 for i, r in enumerate(rows):
-    label = labels[i % 3]
+    label = labels[i]
     at_once = r["most_at_once_by_phase"].get("build", 0)
     others = " ".join(f"{p['phase']} {p['seconds']:.0f}s" for p in r["phases"] if p["phase"] != "build")
     print(f"{label:<28} {r['wall_seconds']:>7.1f}s {phase(r, 'build'):>7.1f}s {at_once:>8} {r['units_on_helpers']:>4}/{r['units']:<5}  {others}")
 print()
 print(f"build() split, and the Pi's own CPU time in it ({cores} cores; seconds):")
-print(f"{'run':<28} {'build()':>8} {'before':>7} {'units':>7} {'after':>7} {'preproc':>8} {'links':>7} {'own cc':>7} {'floor':>7} {'build/floor':>11}")
+print(f"{'run':<28} {'build()':>8} {'before':>7} {'units':>7} {'after':>7} {'preproc':>8} {'links':>7} {'own cc':>7} {'floor':>7} {'build/floor':>11} {'strict':>7}")
 for i, r in enumerate(rows):
     s = r.get("build_step")
     if not s:
@@ -136,5 +143,9 @@ for i, r in enumerate(rows):
     pre, link, own = w.get("preprocessing", 0.0), w.get("linking", 0.0), w.get("compiling", 0.0)
     floor = s["before_units"] + (pre + link) / cores
     b = phase(r, "build")
-    print(f"{labels[i % 3]:<28} {b:>7.1f}s {s['before_units']:>6.1f}s {s['units']:>6.1f}s {s['after_units']:>6.1f}s {pre:>7.1f}s {link:>6.1f}s {own:>6.1f}s {floor:>6.1f}s {b / floor if floor else 0:>10.2f}x")
+    # Read strictly: the compile stretch and what follows it, against the Pi's
+    # preprocessing and links spread over its cores.
+    pi_only = (pre + link) / cores
+    strict = (s["units"] + s["after_units"]) / pi_only if pi_only else 0
+    print(f"{labels[i]:<28} {b:>7.1f}s {s['before_units']:>6.1f}s {s['units']:>6.1f}s {s['after_units']:>6.1f}s {pre:>7.1f}s {link:>6.1f}s {own:>6.1f}s {floor:>6.1f}s {b / floor if floor else 0:>10.2f}x {strict:>6.2f}x")
 EOF
