@@ -3,6 +3,7 @@
 # with the check, the same edit with --no-verify, the `sed -i` one-liner, and one plain bash
 # read of the file (`bash -c 'source FILE'`). The ratio the check is judged by is the edit
 # against sed plus one bash read (the least any edit that is read back by bash costs).
+# BEFORE=PATH adds another build of alarm-distcc (an earlier commit's) to the same run.
 # Needs: cargo, hyperfine, python3. No network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ hyperfine -N --warmup 5 --runs 60 --export-json "$WORK/h.json" \
   --prepare "cp $FILE $CONF" \
   -n "alarm-distcc (checked)" "$BIN -c $CONF --yes add-host 192.168.1.100:3636/6 localhost/2" \
   -n "alarm-distcc --no-verify" "$BIN -c $CONF --yes --no-verify add-host 192.168.1.100:3636/6 localhost/2" \
+  ${BEFORE:+-n "before (checked)" "$BEFORE -c $CONF --yes add-host 192.168.1.100:3636/6 localhost/2"} \
   -n "sed -i" "sed -i -f $WORK/edit.sed $CONF" \
   -n "bash read" "bash --norc --noprofile -c 'source $CONF'" >/dev/null
 python3 - "$WORK/h.json" <<'EOP'
@@ -39,5 +41,7 @@ for name, ms in r.items():
 print(f"| sed -i + one bash read | {floor:.2f} ms |")
 print()
 print(f"checked edit / (sed -i + one bash read) = {r['alarm-distcc (checked)'] / floor:.2f}x")
+if "before (checked)" in r:
+    print(f"before: checked edit / (sed -i + one bash read) = {r['before (checked)'] / floor:.2f}x")
 print(f"the check itself (checked - --no-verify) = {r['alarm-distcc (checked)'] - r['alarm-distcc --no-verify']:.2f} ms")
 EOP
