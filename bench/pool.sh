@@ -115,6 +115,8 @@ for ((i = 1; i <= runs; i++)); do
   [[ -n ${ONLY_POOL:-} ]] || build ALARM_DISTCC_NO_POOL=1 --baseline
   build ALARM_DISTCC_LABEL=pool
 done
+# The receipts stay for a closer look (the Pi's folder goes with the clean-up).
+mkdir -p target && cp "$pi/home/builder/state/builds.jsonl" "target/bench-pool-$package.jsonl"
 python3 - "$pi/home/builder/state/builds.jsonl" "$runs" "$(chroot "$pi" nproc)" "${ONLY_POOL:-}" <<'EOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
