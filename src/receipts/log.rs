@@ -127,7 +127,8 @@ impl Job {
     /// A build system's check while configuring, not a file of the package: autoconf's
     /// `conftest.c`, meson's `meson-private/` test files and `sanitycheckc.c`, cmake's
     /// try-compiles (`CMakeFiles/CMakeScratch/`, `CMakeTmp/`) and compiler-id sources,
-    /// zlib's hand-written configure's `ztest$$.c` (its shell's pid).
+    /// zlib's hand-written configure's `ztest$$.c` (its shell's pid), config.guess's
+    /// `dummy.c` in its `$TMPDIR/cgXXXXXX` folder (autotools packages that ship their own).
     pub fn is_configure_check(&self) -> bool {
         let input = self.input.as_deref().unwrap_or("");
         let base = input.rsplit('/').next().unwrap_or(input);
@@ -139,6 +140,11 @@ impl Job {
                 // cmake's try-compile targets, whatever folder they run in.
                 || text.contains("/cmTC_")
                 || text.starts_with("cmTC_")
+        };
+        let config_guess = |text: &str| {
+            let mut parts = text.rsplit('/');
+            parts.next().is_some_and(|b| b.starts_with("dummy."))
+                && parts.next().is_some_and(|d| d.starts_with("cg"))
         };
         let zlib_probe = base
             .strip_prefix("ztest")
@@ -153,7 +159,10 @@ impl Job {
             || base.starts_with("CMakeCCompilerABI")
             || base.starts_with("CMakeCXXCompilerABI")
             || in_check_folder(input)
-            || self.argv.iter().any(|a| in_check_folder(a))
+            || self
+                .argv
+                .iter()
+                .any(|a| in_check_folder(a) || config_guess(a))
     }
 
     /// Whether this job compiled a source of the package to an object (a compile unit;
@@ -490,6 +499,27 @@ mod tests {
             rusage_seconds("0; self: 1 user x sys; children: 1 user 1 sys"),
             None
         );
+    }
+
+    #[test]
+    fn config_guess_probing_the_compiler_is_a_configure_check() {
+        // lzo's configure runs its own config.guess first: distcc 3.4's lines for it.
+        let jobs = read(
+            "distcc[1] (dcc_scan_args) scanning arguments: cc -c -o /tmp/cgGxDc7X/dummy.o /tmp/cgGxDc7X/dummy.c\n\
+             distcc[1] (dcc_scan_args) found input file \"/tmp/cgGxDc7X/dummy.c\"\n\
+             distcc[1] compile from dummy.c to dummy.o\n\
+             distcc[1] exec on 127.0.0.1:50997/6: aarch64-unknown-linux-gnu-gcc -c -o /tmp/cgGxDc7X/dummy.o /tmp/cgGxDc7X/dummy.c\n\
+             distcc[1] compile dummy.c on 127.0.0.1:50997/6 completed ok\n\
+             distcc[2] compile from dummy.c to dummy.o\n\
+             distcc[2] exec on 127.0.0.1:50997/6: aarch64-unknown-linux-gnu-gcc -c -o src/dummy.o src/dummy.c\n\
+             distcc[2] compile dummy.c on 127.0.0.1:50997/6 completed ok\n",
+        );
+        let by_argv = |path: &str| jobs.iter().find(|j| j.argv.iter().any(|a| a == path));
+        let probe = by_argv("/tmp/cgGxDc7X/dummy.c").unwrap();
+        assert_eq!(probe.local_reason(), LocalReason::ConfigureProbe);
+        assert!(!probe.is_unit());
+        // A package's own dummy.c is a unit.
+        assert!(by_argv("src/dummy.c").unwrap().is_unit());
     }
 
     #[test]
