@@ -252,35 +252,22 @@ impl Session {
         )))
     }
 
-    /// What bash reads from `layers` now; a config bash cannot read is refused before any
+    /// What bash reads from the target's layers before the edit (None with `--no-verify`):
+    /// the early reading, else a new one. A config bash cannot read is refused before any
     /// edit is planned, with bash's own reason.
-    pub(super) fn bash_reading(&self, layers: &[(PathBuf, Document)]) -> Result<Option<Reading>> {
+    pub(super) fn read_start(&self, target: &Target) -> Result<Option<Reading>> {
         if self.opts.no_verify {
             return Ok(None);
         }
-        let texts = texts_of(layers);
-        let run_as = RunAs::for_process();
-        read_layers(&texts, &run_as)
-            .map(Some)
-            .map_err(|e| bash_failure(with_stop_line(e, &texts, &run_as), "nothing written: "))
-    }
-
-    /// What bash reads from the target's layers before the edit: the early reading, else a
-    /// new one.
-    pub(super) fn read_start(&self, target: &Target) -> Result<Option<Reading>> {
-        let Some(early) = target.early.borrow_mut().take() else {
-            return self.bash_reading(&target.layers);
-        };
         let texts = texts_of(&target.layers);
         let run_as = RunAs::for_process();
-        early
-            .readings()
-            .and_then(|mut r| {
-                r.pop()
-                    .unwrap_or(Err(BashError::Setup("a reading is missing".into())))
-            })
-            .map(Some)
-            .map_err(|e| bash_failure(with_stop_line(e, &texts, &run_as), "nothing written: "))
+        let early = target.early.borrow_mut().take();
+        match early {
+            Some(early) => early.reading(),
+            None => read_layers(&texts, &run_as),
+        }
+        .map(Some)
+        .map_err(|e| bash_failure(with_stop_line(e, &texts, &run_as), "nothing written: "))
     }
 
     /// What bash reads from `docs`, set against the static reading: one line per value where

@@ -355,26 +355,7 @@ fn find_bash() -> Option<PathBuf> {
 
 /// Sources `layers` in order with real bash, as `run_as`, and reports what makepkg ends with.
 pub fn read(layers: &[LayerText], run_as: &RunAs) -> Result<Reading, BashError> {
-    read_sets(&[layers], run_as)?
-        .pop()
-        .unwrap_or(Err(BashError::Setup("no reading".into())))
-}
-
-/// Several readings (each a list of layers, e.g. the text before an edit and after it) in one
-/// bash process, each in a subshell of its own. The outer error is the process's (no bash, a
-/// time-out); each reading has its own result.
-pub fn read_sets(
-    sets: &[&[LayerText]],
-    run_as: &RunAs,
-) -> Result<Vec<Result<Reading, BashError>>, BashError> {
-    let (first, rest) = sets
-        .split_first()
-        .ok_or_else(|| BashError::Setup("no reading".into()))?;
-    let mut pending = Pending::start(first, run_as)?;
-    for set in rest {
-        pending.add(set)?;
-    }
-    pending.readings()
+    Pending::start(layers, run_as)?.reading()
 }
 
 /// One reading's report, and bash's complaints while it read.
@@ -469,7 +450,8 @@ impl Pending {
         Ok(())
     }
 
-    /// Every reading, once bash has ended (within the time bound).
+    /// Every reading, once bash has ended (within the time bound). The outer error is the
+    /// process's (no bash, a time-out); each reading has its own result.
     pub fn readings(self) -> Result<Vec<Result<Reading, BashError>>, BashError> {
         let in_order = self.in_order.clone();
         let reports = self.finish(MAX_STDERR)?;
@@ -484,6 +466,13 @@ impl Pending {
                 )
             })
             .collect())
+    }
+
+    /// The last reading alone (the only one, for a process that read one text).
+    pub fn reading(self) -> Result<Reading, BashError> {
+        self.readings()?
+            .pop()
+            .unwrap_or(Err(BashError::Setup("no reading".into())))
     }
 
     /// Each reading's report and bash's complaints (private copies named by their real
