@@ -4,27 +4,44 @@
 # read of the file (`bash -c 'source FILE'`). The ratio the check is judged by is the edit
 # against sed plus one bash read (the least any edit that is read back by bash costs).
 # BEFORE=PATH adds another build of alarm-distcc (an earlier commit's) to the same run.
-# Needs: cargo, hyperfine, python3. No network.
+# AS_USER=NAME (run as root) runs the five commands as that user, as a per-user config's edit
+# runs; as root, the check runs bash as `nobody`.
+# Needs: cargo, hyperfine, python3 (and runuser for AS_USER). No network.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v hyperfine >/dev/null || { echo "missing hyperfine (apt-get install hyperfine)" >&2; exit 1; }
 cargo build --release -q
-BIN=$PWD/target/release/alarm-distcc
 CORPUS=${ALARM_DISTCC_CORPUS:-../shared/corpus}
 FILE=$CORPUS/stock/alarm-7.1.0-aarch64.makepkg.conf
 [[ -f $FILE ]] || FILE=fixtures/alarm-aarch64-stock.conf
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+# Everything the run reads lives in WORK, so that AS_USER can read it.
+install -m 755 target/release/alarm-distcc "$WORK/alarm-distcc"
+BIN=$WORK/alarm-distcc
+if [[ -n ${BEFORE:-} ]]; then
+  install -m 755 "$BEFORE" "$WORK/before"
+  BEFORE=$WORK/before
+fi
+NAME=$(basename "$FILE")
+install -m 644 "$FILE" "$WORK/stock.conf"
+FILE=$WORK/stock.conf
 CONF=$WORK/makepkg.conf
+RUN=()
+if [[ -n ${AS_USER:-} ]]; then
+  chown -R "$AS_USER:" "$WORK"
+  RUN=(runuser -u "$AS_USER" --)
+fi
+UID_RUN=$("${RUN[@]}" id -u)
 cat > "$WORK/edit.sed" <<'EOS'
 s/!distcc/distcc/
 s|^#*\(DISTCC_HOSTS="\).*|\1192.168.1.100:3636/6 localhost/2"|
 s/^#*\(MAKEFLAGS="-j\).*/\18"/
 EOS
-echo "# the bash check's cost — $(date -u +%F), $(uname -m), $(nproc) CPUs, as uid $(id -u)$( (( $(id -u) == 0 )) && echo ' (the check runs as nobody)')"
-echo "# file: $(basename "$FILE"); bash $(bash -c 'echo $BASH_VERSION')"
-hyperfine -N --warmup 5 --runs 60 --export-json "$WORK/h.json" \
-  --prepare "cp $FILE $CONF" \
+echo "# the bash check's cost — $(date -u +%F), $(uname -m), $(nproc) CPUs, as uid $UID_RUN$( ((UID_RUN == 0)) && echo ' (the check runs as nobody)')"
+echo "# file: $NAME; bash $(bash -c 'echo $BASH_VERSION')"
+"${RUN[@]}" hyperfine -N --warmup 5 --runs "${RUNS:-60}" --export-json "$WORK/h.json" \
+  --prepare "install -m 644 $FILE $CONF" \
   -n "alarm-distcc (checked)" "$BIN -c $CONF --yes add-host 192.168.1.100:3636/6 localhost/2" \
   -n "alarm-distcc --no-verify" "$BIN -c $CONF --yes --no-verify add-host 192.168.1.100:3636/6 localhost/2" \
   ${BEFORE:+-n "before (checked)" "$BEFORE -c $CONF --yes add-host 192.168.1.100:3636/6 localhost/2"} \

@@ -60,11 +60,11 @@ pub struct Target {
     /// Every layer with its document, the target included.
     pub layers: Vec<(PathBuf, Document)>,
     /// What bash reads from those layers before any edit, once read and found to be what the
-    /// plan starts from (None inside: `--no-verify`). Read late for a plain edit, so that one
-    /// bash process reads the text before and after it.
+    /// plan starts from (None inside: `--no-verify`). Read late for a plain edit, so that the
+    /// readings of the text before and after it run side by side.
     start: std::cell::OnceCell<Option<crate::conf::bash_check::Reading>>,
     /// bash reading the layers as they are, started as soon as they are read so that it runs
-    /// while the edit is planned; the text after the edit joins it (see `verify`).
+    /// while the edit is planned; the text after the edit starts beside it (see `verify`).
     early: std::cell::RefCell<Option<crate::conf::bash_check::Pending>>,
 }
 

@@ -161,8 +161,8 @@ impl Session {
         let after_texts = texts_of(after);
         let before_texts = texts_of(&target.layers);
         let (after_set, before_set) = (layer_texts(&after_texts), layer_texts(&before_texts));
-        // One bash process: the text before (unless read already; started early when the
-        // target was read) and after, side by side.
+        // The text before (unless read already; started early when the target was read) and
+        // after, side by side.
         let read_before = target.start.get().is_none();
         let early = target.early.borrow_mut().take();
         let pending = match early.filter(|_| read_before) {

@@ -315,22 +315,32 @@ pub fn not_on_this_arch(test: &str, why: &str) {
 
 /// A copy of the tool that any user can run, in an open folder of its own: the build's own
 /// folder may be closed to other users (a clone under `mktemp -d`), and some tests run the
-/// tool as an unprivileged user. One copy per test binary.
+/// tool as an unprivileged user. One copy per test binary, removed when it exits (a static
+/// is never dropped, so an exit handler does it).
 pub fn tool_for_any_user() -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
-    static COPY: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    extern "C" fn remove_copy() {
+        if let Some(tool) = COPY.get().and_then(|t| t.parent()) {
+            let _ = std::fs::remove_dir_all(tool);
+        }
+    }
     COPY.get_or_init(|| {
         let dir = tempfile::Builder::new()
             .prefix("alarm-distcc-tool-")
             .tempdir_in("/tmp")
-            .unwrap();
-        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-        let tool = dir.path().join("alarm-distcc");
+            .unwrap()
+            .keep();
+        // SAFETY: registers a plain function with no arguments, once.
+        unsafe {
+            libc::atexit(remove_copy);
+        }
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let tool = dir.join("alarm-distcc");
         std::fs::copy(env!("CARGO_BIN_EXE_alarm-distcc"), &tool).unwrap();
         std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
-        (dir, tool)
+        tool
     })
-    .1
     .clone()
 }
 

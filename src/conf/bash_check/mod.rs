@@ -5,7 +5,7 @@
 pub mod compare;
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{Read, Seek};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -196,17 +196,18 @@ fn passwd_entry(name: &str) -> Option<(u32, u32, PathBuf)> {
 /// The driver: makepkg's load_makepkg_config -> source_makepkg_config -> source_safe, one
 /// function call per layer (so `local` and plain `declare` in a file stay local, as in
 /// makepkg), then a report. Each reading (the text before an edit, after it, before it again)
-/// runs in a subshell of its own, in the background: one bash start for all of them, no
-/// reading sees another's variables, and they run side by side. The first reading's fields
-/// come as arguments, so it starts while the tool still plans the edit; each further one is
-/// a byte on stdin, its fields in the file `set-K`. Reading K's report goes to `rK` and
-/// bash's complaints to `eK`, each file bounded (`ulimit -f`).
+/// is a bash process of its own: no reading sees another's variables, and they run side by
+/// side (measured faster than subshells forked by one bash: BENCHMARKS.md). The text before an
+/// edit starts at once, while the edit is planned; the text after it starts the moment it is
+/// known. The report goes to what the tool gives as stdout (moved to fd 3, so the config's
+/// own output goes nowhere) and bash's complaints to stderr, each a file bounded by
+/// `ulimit -f`.
 const DRIVER: &str = r#"
-exec >/dev/null
-# $1 the size bound of each file (KiB); then the first reading's fields: the number of
-# layers, the layers in order, the number of pairs, then pairs: a path some layer sources,
-# and the text to read for it.
-__alarm_distcc_limit=$1
+exec 3>&1 >/dev/null </dev/null
+# $1 the size bound of each file (KiB); then the reading's fields: the number of layers, the
+# layers in order, the number of pairs, then pairs: a path some layer sources, and the text to
+# read for it.
+{ ulimit -f "$1" || :; } 2>/dev/null
 shift
 source() {
 	if [[ -n ${1:-} && -n ${__alarm_distcc_served[$1]:-} ]]; then
@@ -241,7 +242,7 @@ __alarm_distcc_load() {
 		((__alarm_distcc_i++))
 	done
 }
-# One reading: its layers sourced in order, then the report.
+# The reading: its layers sourced in order, then the report.
 __alarm_distcc_one() {
 	declare -gA __alarm_distcc_served=()
 	local __alarm_distcc_i __alarm_distcc_j __alarm_distcc_n=$1
@@ -251,8 +252,8 @@ __alarm_distcc_one() {
 		__alarm_distcc_served[${!__alarm_distcc_i}]=${!__alarm_distcc_j}
 	done
 	__alarm_distcc_load "${@:2:__alarm_distcc_n}"
-	unset -f __alarm_distcc_source __alarm_distcc_load __alarm_distcc_start
-	unset __alarm_distcc_rc __alarm_distcc_k __alarm_distcc_c __alarm_distcc_fields __alarm_distcc_limit
+	unset -f __alarm_distcc_source __alarm_distcc_load
+	unset __alarm_distcc_rc
 	local __alarm_distcc_v=none __alarm_distcc_o
 	for __alarm_distcc_o in "${BUILDENV[@]}"; do
 		case $__alarm_distcc_o in
@@ -269,20 +270,7 @@ __alarm_distcc_one() {
 	declare -p >&3
 	printf '\0E\0' >&3
 }
-__alarm_distcc_start() {
-	local __alarm_distcc_r=$1
-	shift
-	({ ulimit -f "$__alarm_distcc_limit" || :; } 2>/dev/null
-		__alarm_distcc_one "$@") 3>"r$__alarm_distcc_r" 2>"e$__alarm_distcc_r" </dev/null &
-}
-__alarm_distcc_k=0
-__alarm_distcc_start 0 "$@"
-while IFS= read -r -N 1 __alarm_distcc_c; do
-	((++__alarm_distcc_k))
-	mapfile -d '' -t __alarm_distcc_fields <"set-$__alarm_distcc_k"
-	__alarm_distcc_start "$__alarm_distcc_k" "${__alarm_distcc_fields[@]}"
-done
-wait
+__alarm_distcc_one "$@"
 "#;
 
 /// Variables bash keeps itself (or that differ between two runs whatever the config says).
@@ -361,21 +349,42 @@ pub fn read(layers: &[LayerText], run_as: &RunAs) -> Result<Reading, BashError> 
 /// One reading's report, and bash's complaints while it read.
 type Output = (Vec<u8>, Vec<u8>);
 
-/// A bash process reading the config: started with the first reading (the text before an
-/// edit) so that it runs while the edit is planned; further readings (the text after it)
-/// join it, and all are collected at once. Dropped unfinished, bash and whatever the config
+/// bash reading the config: the first reading (the text before an edit) starts at once, so
+/// that it runs while the edit is planned; further readings (the text after it) start beside
+/// it, and all are collected at once. Dropped unfinished, each bash and whatever the config
 /// started are killed.
 pub struct Pending {
-    child: Option<std::process::Child>,
-    control: Option<std::process::ChildStdin>,
-    /// The throwaway folder: bash's working folder, the layers' private copies, each
-    /// further reading's fields and each reading's report.
+    bash: PathBuf,
+    environment: Vec<(std::ffi::OsString, std::ffi::OsString)>,
+    /// The throwaway folder: bash's working folder, the layers' private copies, and the
+    /// nameless files of each reading's report and complaints.
     dir: tempfile::TempDir,
     /// One copy per distinct layer (its path and text): the readings share what is unchanged.
     copies: Vec<(PathBuf, Vec<u8>, PathBuf)>,
-    /// Each reading's layers in makepkg's order (a report names them by index).
-    in_order: Vec<Vec<PathBuf>>,
+    readings: Vec<Running>,
     ids: Option<(u32, u32)>,
+}
+
+/// One reading: its bash (None once waited for), its layers in makepkg's order (a report
+/// names them by index), and the nameless files its report and complaints go to.
+struct Running {
+    child: Option<std::process::Child>,
+    in_order: Vec<PathBuf>,
+    report: std::fs::File,
+    complaints: std::fs::File,
+}
+
+impl Running {
+    /// Stops this bash and whatever it started.
+    fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SAFETY: kill has no memory preconditions; the group is the child's own.
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL);
+            }
+            let _ = child.wait();
+        }
+    }
 }
 
 impl Pending {
@@ -391,69 +400,65 @@ impl Pending {
                 std::env::temp_dir()
             })
             .map_err(|e| BashError::Setup(e.to_string()))?;
-        let mut pending = Pending {
-            child: None,
-            control: None,
-            dir,
-            copies: Vec::new(),
-            in_order: Vec::new(),
-            ids: run_as.ids,
-        };
-        let fields = pending.fields(first)?;
         if let Some((uid, gid)) = run_as.ids {
-            let path = pending.dir.path();
+            let path = dir.path();
             std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(setup)?;
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
                 .map_err(setup)?;
         }
-        let mut cmd = Command::new(&bash);
-        cmd.args(["--noprofile", "--norc", "-c", DRIVER, "alarm-distcc-check"])
-            .arg(((MAX_REPORT >> 10) + 1).to_string())
-            .args(fields)
-            .current_dir(pending.dir.path())
-            .env_clear()
-            .envs(environment(run_as))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0);
-        if let Some((uid, gid)) = run_as.ids {
-            cmd.uid(uid).gid(gid);
-        }
-        let mut child = cmd
-            .spawn()
-            .map_err(|e| BashError::NotFound(format!("{}: {e}", bash.display())))?;
-        pending.control = child.stdin.take();
-        pending.child = Some(child);
+        let mut pending = Pending {
+            bash,
+            environment: environment(run_as),
+            dir,
+            copies: Vec::new(),
+            readings: Vec::new(),
+            ids: run_as.ids,
+        };
+        pending.add(first)?;
         Ok(pending)
     }
 
     /// A further reading, started at once beside the others.
     pub fn add(&mut self, set: &[LayerText]) -> Result<(), BashError> {
-        let fields = self.fields(set)?;
-        let k = self.in_order.len() - 1;
-        let mut list = Vec::new();
-        for f in fields {
-            list.extend_from_slice(f.as_encoded_bytes());
-            list.push(0);
-        }
-        let name = self.dir.path().join(format!("set-{k}"));
-        std::fs::write(&name, list).map_err(setup)?;
+        let (fields, in_order) = self.fields(set)?;
+        // The report and complaint files have no name (O_TMPFILE where the file system has
+        // it): the tool hands them over open and reads them back through the same
+        // descriptions, so nothing bash (as another user) does in the folder reaches them, and
+        // there is nothing to remove.
+        let file = || tempfile::tempfile_in(self.dir.path()).map_err(setup);
+        let (report, complaints) = (file()?, file()?);
+        let given = |f: &std::fs::File| f.try_clone().map_err(setup);
+        let (report_given, complaints_given) = (given(&report)?, given(&complaints)?);
+        let mut cmd = Command::new(&self.bash);
+        cmd.args(["--noprofile", "--norc", "-c", DRIVER, "alarm-distcc-check"])
+            .arg(((MAX_REPORT >> 10) + 1).to_string())
+            .args(fields)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .envs(self.environment.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(report_given)
+            .stderr(complaints_given)
+            .process_group(0);
         if let Some((uid, gid)) = self.ids {
-            std::os::unix::fs::chown(&name, Some(uid), Some(gid)).map_err(setup)?;
+            cmd.uid(uid).gid(gid);
         }
-        // bash may have ended already (a config it cannot start on): its reports tell.
-        if let Some(control) = self.control.as_mut() {
-            use std::io::Write;
-            let _ = control.write_all(b"+");
-        }
+        let child = cmd
+            .spawn()
+            .map_err(|e| BashError::NotFound(format!("{}: {e}", self.bash.display())))?;
+        self.readings.push(Running {
+            child: Some(child),
+            in_order,
+            report,
+            complaints,
+        });
         Ok(())
     }
 
     /// Every reading, once bash has ended (within the time bound). The outer error is the
     /// process's (no bash, a time-out); each reading has its own result.
     pub fn readings(self) -> Result<Vec<Result<Reading, BashError>>, BashError> {
-        let in_order = self.in_order.clone();
+        let in_order: Vec<_> = self.readings.iter().map(|r| r.in_order.clone()).collect();
         let reports = self.finish(MAX_STDERR)?;
         Ok(reports
             .into_iter()
@@ -476,40 +481,50 @@ impl Pending {
     }
 
     /// Each reading's report and bash's complaints (private copies named by their real
-    /// paths), once bash has ended.
+    /// paths), once every bash has ended.
     fn finish(mut self, stderr_cap: usize) -> Result<Vec<Output>, BashError> {
-        // No more readings: bash waits for those it has, then ends.
-        drop(self.control.take());
-        let mut child = self.child.take().expect("started");
-        let pgid = child.id() as i32;
-        // Waited for on a thread of its own, so the answer is taken the moment bash ends.
+        let children: Vec<_> = self
+            .readings
+            .iter_mut()
+            .filter_map(|r| r.child.take())
+            .collect();
+        let groups: Vec<i32> = children.iter().map(|c| c.id() as i32).collect();
+        // Waited for on a thread of their own, so the answer is taken the moment the last
+        // bash ends.
         let (done_tx, done) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let _ = done_tx.send(child.wait());
+            for mut child in children {
+                let _ = child.wait();
+            }
+            let _ = done_tx.send(());
         });
-        let finished = matches!(done.recv_timeout(TIME_BOUND), Ok(Ok(_)));
+        let finished = done.recv_timeout(TIME_BOUND).is_ok();
         // Whatever the config left running in the background goes too (and bash itself, on
         // a time-out, which the waiting thread then reaps).
-        // SAFETY: kill has no memory preconditions; the group is the child's own.
-        unsafe {
-            libc::kill(-pgid, libc::SIGKILL);
+        for pgid in groups {
+            // SAFETY: kill has no memory preconditions; the group is the child's own.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
         }
         if !finished {
             return Err(BashError::TimedOut);
         }
-        let read = |name: String, cap: usize| {
+        let read = |mut f: &std::fs::File, cap: usize| {
             let mut kept = Vec::new();
-            if let Ok(f) = std::fs::File::open(self.dir.path().join(name)) {
+            if f.seek(std::io::SeekFrom::Start(0)).is_ok() {
                 let _ = f.take(cap as u64).read_to_end(&mut kept);
             }
             kept
         };
-        Ok((0..self.in_order.len())
-            .map(|k| {
-                let report = read(format!("r{k}"), MAX_REPORT);
+        Ok(self
+            .readings
+            .iter()
+            .map(|r| {
+                let report = read(&r.report, MAX_REPORT);
                 // bash names the private copies; the user knows the real files.
                 let mut stderr =
-                    String::from_utf8_lossy(&read(format!("e{k}"), stderr_cap)).into_owned();
+                    String::from_utf8_lossy(&read(&r.complaints, stderr_cap)).into_owned();
                 for (path, _, name) in self.copies.iter().rev() {
                     stderr = stderr.replace(
                         name.to_string_lossy().as_ref(),
@@ -521,8 +536,12 @@ impl Pending {
             .collect())
     }
 
-    /// A reading's fields for the driver, its layers copied into the throwaway folder.
-    fn fields(&mut self, set: &[LayerText]) -> Result<Vec<std::ffi::OsString>, BashError> {
+    /// A reading's fields for the driver, its layers copied into the throwaway folder, and
+    /// its layers in order.
+    fn fields(
+        &mut self,
+        set: &[LayerText],
+    ) -> Result<(Vec<std::ffi::OsString>, Vec<PathBuf>), BashError> {
         let mut in_order = Vec::new();
         let mut in_order_paths = Vec::new();
         let mut served = Vec::new();
@@ -536,12 +555,11 @@ impl Pending {
                 in_order_paths.push(layer.path.to_path_buf());
             }
         }
-        self.in_order.push(in_order_paths);
         let mut fields: Vec<std::ffi::OsString> = vec![in_order.len().to_string().into()];
         fields.extend(in_order);
         fields.push((served.len() / 2).to_string().into());
         fields.extend(served);
-        Ok(fields)
+        Ok((fields, in_order_paths))
     }
 
     fn copy_of(&mut self, layer: &LayerText<'_>) -> Result<PathBuf, BashError> {
@@ -556,7 +574,7 @@ impl Pending {
             .dir
             .path()
             .join(format!("layer-{}.conf", self.copies.len()));
-        std::fs::write(&name, layer.text).map_err(setup)?;
+        create_new(&name, layer.text)?;
         if let Some((uid, gid)) = self.ids {
             std::os::unix::fs::chown(&name, Some(uid), Some(gid)).map_err(setup)?;
         }
@@ -568,14 +586,22 @@ impl Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: as in finish.
-            unsafe {
-                libc::kill(-(child.id() as i32), libc::SIGKILL);
-            }
-            let _ = child.wait();
+        for r in &mut self.readings {
+            r.stop();
         }
     }
+}
+
+/// A new file in the throwaway folder, never one found there: once a bash runs in it as
+/// another user, a name there may be that user's link to anywhere.
+fn create_new(path: &Path, bytes: &[u8]) -> Result<(), BashError> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
+        .map_err(setup)
 }
 
 fn setup(e: std::io::Error) -> BashError {
