@@ -857,3 +857,49 @@ pub fn trace(layers: &[LayerText], run_as: &RunAs) -> Trace {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A config runs as the check's user in the throwaway folder while the tool still copies
+    /// texts into it: a link it plants under a name the tool is about to use must make the
+    /// copy fail, never be written through (as root, that would write anywhere).
+    #[test]
+    fn a_name_planted_by_the_config_is_never_written_through() {
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, "untouched\n").unwrap();
+        let planting = format!(
+            "ln -s '{}' layer-1.conf\nBUILDENV=(!distcc)\n",
+            victim.display()
+        );
+        let path = Path::new("/etc/makepkg.conf");
+        let first = [LayerText {
+            path,
+            text: planting.as_bytes(),
+            sourced: false,
+        }];
+        let mut pending = Pending::start(&first, &RunAs::for_process()).unwrap();
+        // The link is in place before the text after the edit is copied in.
+        let planted = pending.dir.path().join("layer-1.conf");
+        let deadline = std::time::Instant::now() + TIME_BOUND;
+        while std::fs::symlink_metadata(&planted).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the config did not plant its link"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let second = [LayerText {
+            path,
+            text: b"BUILDENV=(distcc)\n",
+            sourced: false,
+        }];
+        assert!(
+            pending.add(&second).is_err(),
+            "the copy was made through the planted link"
+        );
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "untouched\n");
+    }
+}
