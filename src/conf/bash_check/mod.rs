@@ -196,10 +196,11 @@ fn passwd_entry(name: &str) -> Option<(u32, u32, PathBuf)> {
 /// The driver: makepkg's load_makepkg_config -> source_makepkg_config -> source_safe, one
 /// function call per layer (so `local` and plain `declare` in a file stay local, as in
 /// makepkg), then a report. Each reading (the text before an edit, after it, before it again)
-/// is a bash process of its own: no reading sees another's variables, and they run side by
-/// side (measured faster than subshells forked by one bash: BENCHMARKS.md). The text before an
-/// edit starts at once, while the edit is planned; the text after it starts the moment it is
-/// known. The report goes to what the tool gives as stdout (moved to fd 3, so the config's
+/// is a bash process of its own: no reading sees another's variables, they run side by side
+/// (as fast as subshells forked by one bash, measured in BENCHMARKS.md), and the tool hands
+/// each its own files instead of opening names in a folder the config's user controls. The
+/// text before an edit starts at once, while the edit is planned; the text after it starts
+/// the moment it is known. The report goes to what the tool gives as stdout (moved to fd 3, so the config's
 /// own output goes nowhere) and bash's complaints to stderr, each a file bounded by
 /// `ulimit -f`.
 const DRIVER: &str = r#"
@@ -574,10 +575,7 @@ impl Pending {
             .dir
             .path()
             .join(format!("layer-{}.conf", self.copies.len()));
-        create_new(&name, layer.text)?;
-        if let Some((uid, gid)) = self.ids {
-            std::os::unix::fs::chown(&name, Some(uid), Some(gid)).map_err(setup)?;
-        }
+        create_new(&name, layer.text, self.ids)?;
         self.copies
             .push((layer.path.to_path_buf(), layer.text.to_vec(), name.clone()));
         Ok(name)
@@ -593,15 +591,20 @@ impl Drop for Pending {
 }
 
 /// A new file in the throwaway folder, never one found there: once a bash runs in it as
-/// another user, a name there may be that user's link to anywhere.
-fn create_new(path: &Path, bytes: &[u8]) -> Result<(), BashError> {
+/// another user, a name there may be that user's link to anywhere. Handed to `owner` through
+/// the open file, not its name, for the same reason.
+fn create_new(path: &Path, bytes: &[u8], owner: Option<(u32, u32)>) -> Result<(), BashError> {
     use std::io::Write;
-    std::fs::OpenOptions::new()
+    let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .open(path)
-        .and_then(|mut f| f.write_all(bytes))
-        .map_err(setup)
+        .map_err(setup)?;
+    file.write_all(bytes).map_err(setup)?;
+    if let Some((uid, gid)) = owner {
+        std::os::unix::fs::fchown(&file, Some(uid), Some(gid)).map_err(setup)?;
+    }
+    Ok(())
 }
 
 fn setup(e: std::io::Error) -> BashError {
