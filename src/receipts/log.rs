@@ -141,10 +141,23 @@ impl Job {
                 || text.contains("/cmTC_")
                 || text.starts_with("cmTC_")
         };
+        // config.guess's folder: `$TMPDIR/cgXXXXXX` (mktemp), else `cg$$-$RANDOM` or
+        // `cg-$$`; a package's own `cgi/dummy.c` is none of them.
         let config_guess = |text: &str| {
             let mut parts = text.rsplit('/');
-            parts.next().is_some_and(|b| b.starts_with("dummy."))
-                && parts.next().is_some_and(|d| d.starts_with("cg"))
+            let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+            text.starts_with('/')
+                && parts.next().is_some_and(|b| b.starts_with("dummy."))
+                && parts
+                    .next()
+                    .and_then(|d| d.strip_prefix("cg"))
+                    .is_some_and(|tail| {
+                        (tail.len() == 6 && tail.bytes().all(|b| b.is_ascii_alphanumeric()))
+                            || tail.strip_prefix('-').is_some_and(digits)
+                            || tail
+                                .split_once('-')
+                                .is_some_and(|(a, b)| digits(a) && digits(b))
+                    })
         };
         let zlib_probe = base
             .strip_prefix("ztest")
@@ -518,8 +531,23 @@ mod tests {
         let probe = by_argv("/tmp/cgGxDc7X/dummy.c").unwrap();
         assert_eq!(probe.local_reason(), LocalReason::ConfigureProbe);
         assert!(!probe.is_unit());
-        // A package's own dummy.c is a unit.
+        // A package's own dummy.c is a unit, in a folder named cg-something too.
         assert!(by_argv("src/dummy.c").unwrap().is_unit());
+        let own = read(
+            "distcc[3] compile from dummy.c to dummy.o\n\
+             distcc[3] exec on 127.0.0.1:50997/6: aarch64-unknown-linux-gnu-gcc -c -o /build/p/src/cgi/dummy.o /build/p/src/cgi/dummy.c\n\
+             distcc[3] compile dummy.c on 127.0.0.1:50997/6 completed ok\n",
+        );
+        assert!(own[0].is_unit(), "{:?}", own[0].local_reason());
+        // config.guess's other folder names, where mktemp is missing.
+        for folder in ["/tmp/cg4242-17", "/tmp/cg-4242"] {
+            let other = read(&format!(
+                "distcc[4] compile from dummy.c to dummy.o\n\
+                 distcc[4] exec on 127.0.0.1:50997/6: aarch64-unknown-linux-gnu-gcc -c -o {folder}/dummy.o {folder}/dummy.c\n\
+                 distcc[4] compile dummy.c on 127.0.0.1:50997/6 completed ok\n"
+            ));
+            assert!(!other[0].is_unit(), "{folder}");
+        }
     }
 
     #[test]
