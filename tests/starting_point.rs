@@ -230,6 +230,77 @@ fn bash_reads_the_config_in_the_users_environment() {
     assert_eq!(read.jobs, Some(8));
 }
 
+/// An exported MAKEFLAGS or DISTCC_HOSTS that no file sets is what makepkg has (makechrootpkg's
+/// `MAKEFLAGS=-jN` prefix, an export in ~/.bashrc): `show` and `doctor` say so, and an edit
+/// starts from it. Without the environment's values in the plan, `add-host` wrote the new
+/// helper alone and makepkg lost the environment's; `show` said "not set".
+#[test]
+fn values_only_the_environment_gives_are_shown_and_edited_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    let text =
+        "BUILDENV=(distcc color !ccache check !sign)\n#MAKEFLAGS=\"-j2\"\n#DISTCC_HOSTS=\"\"\n";
+    std::fs::write(&conf, text).unwrap();
+    let env = [
+        (
+            "DISTCC_HOSTS",
+            Some(OsStr::new("127.0.0.2:3632/6 localhost/2")),
+        ),
+        ("MAKEFLAGS", Some(OsStr::new("-j4"))),
+    ];
+    let show = run_in_env(&conf, &env, &["show"]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    for line in [
+        "DISTCC_HOSTS: \"127.0.0.2:3632/6 localhost/2\"  (from the environment: no file sets it)",
+        "MAKEFLAGS:    \"-j4\"  (from the environment: no file sets it)",
+        "total slots: 8",
+    ] {
+        assert!(show.stdout.contains(line), "{line}\n{}", show.stdout);
+    }
+    let json = run_in_env(&conf, &env, &["show", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(v["makeflags"]["jobs"], 4, "{v}");
+    assert_eq!(v["hosts"]["source"]["environment"], "DISTCC_HOSTS", "{v}");
+    // Without the environment's values, the same file has neither.
+    let bare = run_in_env(
+        &conf,
+        &[("DISTCC_HOSTS", None), ("MAKEFLAGS", None)],
+        &["show"],
+    );
+    assert!(
+        bare.stdout.contains("MAKEFLAGS:    not set"),
+        "{}",
+        bare.stdout
+    );
+    let doctor = run_in_env(&conf, &env, &["doctor", "--offline"]);
+    assert!(
+        doctor.stdout.contains(
+            "MAKEFLAGS in the environment (no file sets it) has -j4 but the hosts have 8 slots"
+        ),
+        "{}",
+        doctor.stdout
+    );
+    // The edit starts from what makepkg has: the environment's helpers stay, -j follows.
+    let r = run_in_env(&conf, &env, &["--yes", "add-host", HELPER]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let read = bash_reads(
+        &conf,
+        &[("DISTCC_HOSTS", "127.0.0.9:1/1"), ("MAKEFLAGS", "-j1")],
+    );
+    assert_eq!(
+        read,
+        Read {
+            distcc: true,
+            hosts: vec![
+                "127.0.0.2:3632/6".into(),
+                HELPER.into(),
+                "localhost/2".into()
+            ],
+            jobs: Some(12),
+        }
+    );
+}
+
 #[test]
 fn what_would_run_other_code_stays_out_of_the_check() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,7 +1,7 @@
 //! `show`: the distcc setup as makepkg will see it, as text or JSON.
 
 use crate::conf::document::Document;
-use crate::conf::layers::{self, Effective, Makepkg, Value};
+use crate::conf::layers::{self, Effective, FromEnvironment, Makepkg, Value};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::hosts::HostList;
 use crate::session::Session;
@@ -21,14 +21,23 @@ fn at<T>(v: &Value<T>) -> String {
     origin(v).map_or(String::new(), |(p, l)| format!("  ({p}:{l})"))
 }
 
-fn jobs_of(eff: &Effective) -> Option<JobCount> {
+fn jobs_of(eff: &Effective, env: &FromEnvironment) -> Option<JobCount> {
     match &eff.makeflags {
         Value::Known(m) => m.value.jobs.clone(),
-        _ => None,
+        Value::Unset => env.jobs(),
+        Value::Unknown { .. } => None,
     }
 }
 
-pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective, color: bool) -> String {
+/// Where a value no file sets comes from, when the environment gives it.
+const FROM_ENVIRONMENT: &str = "  (from the environment: no file sets it)";
+
+pub fn show_text(
+    docs: &[(PathBuf, Document)],
+    eff: &Effective,
+    env: &FromEnvironment,
+    color: bool,
+) -> String {
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "makepkg reads, in order:");
@@ -44,10 +53,14 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective, color: bool) -> 
         Value::Unset => paint(color, Tone::Warn, "off (BUILDENV has no distcc entry)"),
     };
     let _ = writeln!(out, "distcc:       {distcc}{}", at(&eff.distcc));
-    let list = layers::hosts_of(&eff.hosts);
+    let list = layers::hosts_of(&eff.hosts).or_else(|| env.host_list());
     match &eff.hosts {
         Value::Known(s) => {
             let _ = writeln!(out, "DISTCC_HOSTS: \"{}\"{}", s.value, at(&eff.hosts));
+        }
+        Value::Unset if env.hosts.is_some() => {
+            let hosts = env.hosts.as_deref().unwrap_or_default();
+            let _ = writeln!(out, "DISTCC_HOSTS: \"{hosts}\"{FROM_ENVIRONMENT}");
         }
         Value::Unknown { text, .. } => {
             let _ = writeln!(out, "DISTCC_HOSTS: computed: {text}{}", at(&eff.hosts));
@@ -136,9 +149,14 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective, color: bool) -> 
                 at(&eff.makeflags)
             );
         }
-        Value::Unset => {
-            let _ = writeln!(out, "MAKEFLAGS:    not set");
-        }
+        Value::Unset => match &env.makeflags {
+            Some(m) => {
+                let _ = writeln!(out, "MAKEFLAGS:    \"{m}\"{FROM_ENVIRONMENT}");
+            }
+            None => {
+                let _ = writeln!(out, "MAKEFLAGS:    not set");
+            }
+        },
     }
     let distcc_on = matches!(&eff.distcc, Value::Known(s) if s.value);
     let invalid = list
@@ -159,7 +177,7 @@ pub fn show_text(docs: &[(PathBuf, Document)], eff: &Effective, color: bool) -> 
         "DISTCC_HOSTS is computed when makepkg runs, so -j cannot be checked against its slots"
             .to_string()
     } else if distcc_on || total == 0 {
-        jobs_verdict(jobs_of(eff), total)
+        jobs_verdict(jobs_of(eff, env), total)
     } else {
         // A deliberate `disable`: -j is for this machine alone, not the helpers' slots.
         "distcc is off, so -j is this machine's own; `alarm-distcc enable` sets it to the slots"
@@ -202,14 +220,20 @@ fn jobs_verdict(jobs: Option<JobCount>, total: u32) -> String {
     }
 }
 
-pub fn show_json(docs: &[(PathBuf, Document)], eff: &Effective) -> serde_json::Value {
+pub fn show_json(
+    docs: &[(PathBuf, Document)],
+    eff: &Effective,
+    env: &FromEnvironment,
+) -> serde_json::Value {
     use serde_json::json;
     let src = |v: Option<(String, usize)>| match v {
         Some((file, line)) => json!({"file": file, "line": line}),
         None => serde_json::Value::Null,
     };
-    let list = layers::hosts_of(&eff.hosts);
+    let list = layers::hosts_of(&eff.hosts).or_else(|| env.host_list());
     let total = list.as_ref().map_or(0, HostList::total_slots);
+    // A value no file sets but the environment gives: its source names the variable.
+    let from_env = |name: &str| json!({"environment": name});
     let entries: Vec<serde_json::Value> = list
         .iter()
         .flat_map(|l| l.tokens.iter())
@@ -222,7 +246,7 @@ pub fn show_json(docs: &[(PathBuf, Document)], eff: &Effective) -> serde_json::V
             Err(e) => json!({"spec": t.raw, "valid": false, "error": e.reason}),
         })
         .collect();
-    let jobs = jobs_of(eff);
+    let jobs = jobs_of(eff, env);
     json!({
         "files": docs.iter().map(|(p, _)| p.display().to_string()).collect::<Vec<_>>(),
         "distcc": {
@@ -231,18 +255,32 @@ pub fn show_json(docs: &[(PathBuf, Document)], eff: &Effective) -> serde_json::V
             "source": src(origin(&eff.distcc)),
         },
         "hosts": {
-            "value": match &eff.hosts { Value::Known(s) => json!(s.value), _ => serde_json::Value::Null },
-            "set": !matches!(eff.hosts, Value::Unset),
-            "source": src(origin(&eff.hosts)),
+            "value": match (&eff.hosts, &env.hosts) {
+                (Value::Known(s), _) => json!(s.value),
+                (Value::Unset, Some(h)) => json!(h),
+                _ => serde_json::Value::Null,
+            },
+            "set": !matches!(eff.hosts, Value::Unset) || env.hosts.is_some(),
+            "source": match (&eff.hosts, &env.hosts) {
+                (Value::Unset, Some(_)) => from_env("DISTCC_HOSTS"),
+                _ => src(origin(&eff.hosts)),
+            },
             "entries": entries,
             "total_slots": total,
         },
         "makeflags": {
-            "value": match &eff.makeflags { Value::Known(m) => json!(m.value.text), _ => serde_json::Value::Null },
+            "value": match (&eff.makeflags, &env.makeflags) {
+                (Value::Known(m), _) => json!(m.value.text),
+                (Value::Unset, Some(m)) => json!(m),
+                _ => serde_json::Value::Null,
+            },
             "jobs": match &jobs { Some(JobCount::Fixed(n)) => json!(n), _ => serde_json::Value::Null },
             "jobs_computed": match &jobs { Some(JobCount::Computed(e)) => json!(e), _ => serde_json::Value::Null },
             "matches_slots": matches!(jobs, Some(JobCount::Fixed(n)) if n == total),
-            "source": src(origin(&eff.makeflags)),
+            "source": match (&eff.makeflags, &env.makeflags) {
+                (Value::Unset, Some(_)) => from_env("MAKEFLAGS"),
+                _ => src(origin(&eff.makeflags)),
+            },
         },
     })
 }
@@ -268,8 +306,9 @@ fn makepkg_note(session: &Session) -> Option<String> {
 pub fn run(session: &Session, json: bool) -> Result<()> {
     let docs = session.layers()?;
     let eff = layers::effective(&docs);
+    let env = FromEnvironment::of_process(&eff);
     if json {
-        let mut v = show_json(&docs, &eff);
+        let mut v = show_json(&docs, &eff, &env);
         v["makepkg"] = match session.env.makepkg() {
             Makepkg::Version(version) => serde_json::json!({
                 "version": version,
@@ -281,7 +320,8 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
         notes_on_the_files(session, &docs);
     } else {
         // Values come from the files: only this tool's own colour codes reach the terminal.
-        let text = crate::ui::escape_except_colors(&show_text(&docs, &eff, session.opts.color));
+        let text =
+            crate::ui::escape_except_colors(&show_text(&docs, &eff, &env, session.opts.color));
         // Every command it suggests runs as printed, on the same file.
         let text = text.replace("alarm-distcc ", &session.command(""));
         match makepkg_note(session) {

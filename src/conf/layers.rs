@@ -4,6 +4,7 @@
 //! or else `~/.makepkg.conf`.
 
 use crate::conf::document::Document;
+use crate::conf::makeflags::JobCount;
 use crate::conf::view::{self, BuildenvState, MakeflagsState, Scalar};
 use crate::distcc::hosts::HostList;
 use std::path::{Path, PathBuf};
@@ -394,6 +395,47 @@ pub fn source_of<T>(value: &Value<T>) -> Option<PathBuf> {
     }
 }
 
+/// What makepkg has for a distcc value no layer sets: bash keeps an exported DISTCC_HOSTS or
+/// MAKEFLAGS from the environment makepkg runs in (makechrootpkg's `MAKEFLAGS=-jN` prefix, an
+/// export in ~/.bashrc), and makepkg exports it to the build. BUILDENV is an array, which no
+/// environment carries.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FromEnvironment {
+    pub hosts: Option<String>,
+    pub makeflags: Option<String>,
+}
+
+impl FromEnvironment {
+    /// The values `get` gives for what `eff` leaves unset.
+    pub fn for_unset(eff: &Effective, get: impl Fn(&str) -> Option<String>) -> FromEnvironment {
+        FromEnvironment {
+            hosts: matches!(eff.hosts, Value::Unset)
+                .then(|| get("DISTCC_HOSTS"))
+                .flatten(),
+            makeflags: matches!(eff.makeflags, Value::Unset)
+                .then(|| get("MAKEFLAGS"))
+                .flatten(),
+        }
+    }
+
+    /// From this process's environment, which makepkg started here would have.
+    pub fn of_process(eff: &Effective) -> FromEnvironment {
+        FromEnvironment::for_unset(eff, |name| std::env::var(name).ok())
+    }
+
+    pub fn host_list(&self) -> Option<HostList> {
+        self.hosts.as_deref().map(HostList::parse)
+    }
+
+    /// make's job count from the environment's MAKEFLAGS (its last -j).
+    pub fn jobs(&self) -> Option<JobCount> {
+        let flags = self.makeflags.as_deref()?;
+        crate::conf::makeflags::find_job_flags(flags.as_bytes())
+            .pop()
+            .map(|f| f.count)
+    }
+}
+
 pub fn hosts_of(value: &Value<String>) -> Option<HostList> {
     match value {
         Value::Known(s) => Some(HostList::parse(&s.value)),
@@ -535,9 +577,9 @@ pub fn change_summary(before: &Effective, after: &Effective) -> Vec<String> {
     }
     let jobs = |v: &Value<view::Makeflags>| match v {
         Value::Known(m) => m.value.jobs.as_ref().map(|j| match j {
-            crate::conf::makeflags::JobCount::Fixed(n) => format!("-j{n}"),
-            crate::conf::makeflags::JobCount::Computed(e) => format!("-j{e}"),
-            crate::conf::makeflags::JobCount::Unlimited => "-j".into(),
+            JobCount::Fixed(n) => format!("-j{n}"),
+            JobCount::Computed(e) => format!("-j{e}"),
+            JobCount::Unlimited => "-j".into(),
         }),
         _ => None,
     };

@@ -298,7 +298,8 @@ impl Session {
         self.apply(&target, plan)
     }
 
-    /// What makepkg has from the layers before the target (a new drop-in starts from it).
+    /// What makepkg has from the layers before the target (a new drop-in starts from it), or
+    /// from the environment where no layer sets a value.
     pub fn inherited(&self, target: &Target) -> plan::Inherited {
         let Some(pos) = target
             .layers
@@ -308,11 +309,13 @@ impl Session {
             return plan::Inherited::default();
         };
         let before = layers::effective(&target.layers[..pos]);
+        // What no earlier layer sets, makepkg has from the environment it runs in.
+        let env = layers::FromEnvironment::of_process(&before);
         plan::Inherited {
-            hosts: layers::hosts_of(&before.hosts),
+            hosts: layers::hosts_of(&before.hosts).or_else(|| env.host_list()),
             makeflags: match before.makeflags {
                 Value::Known(m) => Some(m.value.text),
-                _ => None,
+                _ => env.makeflags,
             },
             distcc: matches!(before.distcc, Value::Known(ref s) if s.value),
             distcc_set: matches!(before.distcc, Value::Known(_)),

@@ -126,6 +126,8 @@ pub fn bin() -> Command {
         .env("HOME", "/nonexistent-alarm-distcc-home")
         .env_remove("XDG_CONFIG_HOME")
         .env_remove("SUDO_USER")
+        .env_remove("MAKEFLAGS")
+        .env_remove("DISTCC_HOSTS")
         .env("NO_COLOR", "1");
     cmd
 }

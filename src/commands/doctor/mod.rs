@@ -18,7 +18,9 @@ use std::time::Duration;
 pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
     let docs = session.layers()?;
     let machine = Machine::read();
-    let mut findings = diagnose(&Context::new(&docs, &machine));
+    // makepkg started from here would have this process's environment.
+    let ctx = Context::new(&docs, &machine, |name| std::env::var(name).ok());
+    let mut findings = diagnose(&ctx);
     match session.bash_differences(&docs) {
         Ok(Some((_, differences))) => {
             for d in differences {
@@ -55,16 +57,13 @@ pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
             ));
         }
     }
-    if !offline {
-        let eff = layers::effective(&docs);
-        if let Some(list) = layers::hosts_of(&eff.hosts) {
-            let targets: Vec<Target> = targets_of(&list)
-                .into_iter()
-                .filter(|t| t.kind == Kind::Tcp)
-                .collect();
-            if !targets.is_empty() {
-                findings.extend(probe_findings(session, &docs, &targets, timeout)?);
-            }
+    if !offline && let Some((list, _)) = &ctx.hosts {
+        let targets: Vec<Target> = targets_of(list)
+            .into_iter()
+            .filter(|t| t.kind == Kind::Tcp)
+            .collect();
+        if !targets.is_empty() {
+            findings.extend(probe_findings(session, &docs, &targets, timeout)?);
         }
     }
     if let Some(f) = last_build() {

@@ -3,7 +3,7 @@
 
 use crate::conf::buildflags::build_flags;
 use crate::conf::document::{Document, array_elements};
-use crate::conf::layers::{self, Effective, Value};
+use crate::conf::layers::{self, Effective, FromEnvironment, Value};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::alarm;
 use crate::distcc::compat::kept_local_flags;
@@ -73,22 +73,35 @@ impl Machine {
 pub struct Context<'a> {
     pub docs: &'a [(PathBuf, Document)],
     pub eff: Effective,
+    /// What the environment gives for what no file sets.
+    pub env: FromEnvironment,
     pub machine: &'a Machine,
-    /// The effective host list and where it is set (`file:line`), when it is literal.
+    /// The effective host list and where it is set (`file:line`), when it is literal (or
+    /// the environment's, when no file sets one).
     pub hosts: Option<(HostList, String)>,
     pub carch: String,
 }
 
 impl<'a> Context<'a> {
-    pub fn new(docs: &'a [(PathBuf, Document)], machine: &'a Machine) -> Context<'a> {
+    /// `env` gives the environment makepkg would run in (the process's own in `doctor`):
+    /// what no file sets, it may give.
+    pub fn new(
+        docs: &'a [(PathBuf, Document)],
+        machine: &'a Machine,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> Context<'a> {
         let eff = layers::effective(docs);
+        let env = FromEnvironment::for_unset(&eff, env);
         let hosts = match &eff.hosts {
             Value::Known(s) => Some((HostList::parse(&s.value), at(&s.path, s.line))),
-            _ => None,
+            _ => env
+                .host_list()
+                .map(|l| (l, "DISTCC_HOSTS in the environment".to_string())),
         };
         Context {
             docs,
             eff,
+            env,
             machine,
             hosts,
             carch: crate::conf::layers::carch(docs).unwrap_or_default(),
@@ -321,9 +334,25 @@ fn jobs_match_slots(ctx: &Context) -> Vec<Finding> {
             None => format!("MAKEFLAGS has no -j: make runs one job at a time, not {total}"),
         },
         Value::Unknown { .. } => return Vec::new(),
-        Value::Unset => {
-            format!("MAKEFLAGS is not set: make runs one job at a time, not {total}")
-        }
+        Value::Unset => match (&ctx.env.makeflags, ctx.env.jobs()) {
+            (None, _) => {
+                format!("MAKEFLAGS is not set: make runs one job at a time, not {total}")
+            }
+            (Some(_), Some(JobCount::Fixed(n))) if n == total => return Vec::new(),
+            (Some(_), Some(j)) => format!(
+                "MAKEFLAGS in the environment (no file sets it) has -j{} but the hosts have \
+                 {total} slots",
+                match j {
+                    JobCount::Fixed(n) => n.to_string(),
+                    JobCount::Computed(e) => e,
+                    JobCount::Unlimited => " without a limit".into(),
+                }
+            ),
+            (Some(_), None) => format!(
+                "MAKEFLAGS in the environment (no file sets it) has no -j: make runs one job at \
+                 a time, not {total}"
+            ),
+        },
     };
     vec![finding(Level::Warning, message, "alarm-distcc sort")]
 }
@@ -429,7 +458,7 @@ mod tests {
     /// Runs one rule on a single-file config.
     fn check(rule: Rule, conf: &str, machine: &Machine) -> Vec<Finding> {
         let docs = vec![(PathBuf::from("/etc/makepkg.conf"), Document::parse(conf))];
-        rule(&Context::new(&docs, machine))
+        rule(&Context::new(&docs, machine, |_| None))
     }
 
     fn levels(found: &[Finding]) -> Vec<Level> {
