@@ -287,9 +287,13 @@ pub fn plan_enable(
         );
     }
     let current = current_jobs(doc, inherited);
+    // Turning distcc on sets -j to the slots, also where make had no -j at all (one job at a
+    // time leaves the helpers idle); turning it off keeps a config without -j so.
+    let blocked = matches!(view::makeflags(doc), MakeflagsState::Blocked(_));
     let change_jobs = match (wanted, &current) {
         (Some(w), Some(JobCount::Fixed(n))) => *n != w,
         (Some(_), Some(_)) => enabled,
+        (Some(_), None) => enabled && !blocked,
         _ => false,
     };
     let mut out = e.doc;
@@ -388,6 +392,43 @@ mod tests {
         let doc = Document::parse("MAKEFLAGS=\"-j$(nproc)\"\nBUILDENV=(distcc)\n");
         let off = plan_enable(&doc, false, &Inherited::default(), 4).unwrap();
         assert!(String::from_utf8_lossy(off.doc.as_bytes()).contains("-j$(nproc)"));
+    }
+
+    #[test]
+    fn enable_gives_make_the_slots_where_it_had_no_job_count() {
+        let doc = Document::parse(
+            "#MAKEFLAGS=\"-j2\"\nBUILDENV=(!distcc color)\nDISTCC_HOSTS=\"a/6 localhost/2\"\n",
+        );
+        let on = plan_enable(&doc, true, &Inherited::default(), 4).unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(on.doc.as_bytes()),
+            "MAKEFLAGS=\"-j8\"\nBUILDENV=(distcc color)\nDISTCC_HOSTS=\"a/6 localhost/2\"\n"
+        );
+        // The job count an earlier layer (or the environment) gives is what make has.
+        let inherited = Inherited {
+            makeflags: Some("-j8".into()),
+            ..Inherited::default()
+        };
+        let sets_makeflags = |p: &Plan| {
+            String::from_utf8_lossy(p.doc.as_bytes())
+                .lines()
+                .any(|l| l.starts_with("MAKEFLAGS="))
+        };
+        let on = plan_enable(&doc, true, &inherited, 4).unwrap();
+        assert!(!sets_makeflags(&on), "{on:?}");
+        // Turning it off leaves a config without -j so.
+        let off = plan_enable(&on.doc, false, &Inherited::default(), 4).unwrap();
+        assert!(!sets_makeflags(&off), "{off:?}");
+        // A MAKEFLAGS the tool cannot edit is left alone: distcc is still turned on.
+        let doc = Document::parse(
+            "if true; then MAKEFLAGS=\"-l4\"; fi\nBUILDENV=(!distcc)\nDISTCC_HOSTS=\"a/6\"\n",
+        );
+        let on = plan_enable(&doc, true, &Inherited::default(), 4).unwrap();
+        assert!(
+            String::from_utf8_lossy(on.doc.as_bytes())
+                .starts_with("if true; then MAKEFLAGS=\"-l4\"; fi\nBUILDENV=(distcc)"),
+            "{on:?}"
+        );
     }
 
     #[test]
