@@ -55,6 +55,8 @@ pub struct Facts {
     pub carch_from: &'static str,
     pub distcc_on: bool,
     pub hosts: HostList,
+    /// No file sets DISTCC_HOSTS: the list is the environment's, which makepkg keeps.
+    pub hosts_from_environment: bool,
     pub cpus: u32,
     /// This machine's own addresses: a "helper" there is no helper.
     pub own_addresses: Vec<String>,
@@ -211,10 +213,13 @@ pub fn gather(
     p.say(&format!(
         "distcc is {}; DISTCC_HOSTS: {}",
         if facts.distcc_on { "on" } else { "off" },
-        if facts.hosts.tokens.is_empty() {
-            "(none)".to_string()
-        } else {
-            facts.hosts.render()
+        match (facts.hosts.tokens.is_empty(), facts.hosts_from_environment) {
+            (true, _) => "(none)".to_string(),
+            (false, false) => facts.hosts.render(),
+            (false, true) => format!(
+                "{} (from the environment: no file sets it)",
+                facts.hosts.render()
+            ),
         }
     ));
 
@@ -577,6 +582,7 @@ pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptio
         carch: carch.clone(),
         carch_from,
         distcc_on: matches!(&eff.distcc, Value::Known(s) if s.value),
+        hosts_from_environment: matches!(eff.hosts, Value::Unset) && !hosts.tokens.is_empty(),
         hosts,
         cpus: std::thread::available_parallelism().map_or(2, |n| n.get() as u32),
         own_addresses: own_lan_addresses(),
@@ -801,6 +807,7 @@ mod tests {
             carch_from: "CARCH",
             distcc_on: false,
             hosts: HostList::parse(hosts),
+            hosts_from_environment: false,
             cpus: 4,
             own_addresses: vec!["192.168.1.50".into()],
             search_scope: Ok("192.168.1.0/24 on port(s) 3636".into()),
@@ -812,6 +819,21 @@ mod tests {
         let mut p = Scripted::new(&["2", "", "192.168.1.100", "", "6", "n"]);
         let list = gather(&mut p, &facts(""), None, None).unwrap();
         assert_eq!(list.list.render(), "192.168.1.100:3636/6 localhost/2");
+    }
+
+    #[test]
+    fn a_list_only_the_environment_gives_is_said_to_come_from_there() {
+        let mut f = facts("192.168.1.100:3636/6");
+        f.hosts_from_environment = true;
+        let mut p = Scripted::new(&["<esc>"]);
+        assert!(gather(&mut p, &f, None, None).is_err());
+        assert!(
+            p.said.iter().any(|l| l.ends_with(
+                "DISTCC_HOSTS: 192.168.1.100:3636/6 (from the environment: no file sets it)"
+            )),
+            "{:?}",
+            p.said
+        );
     }
 
     #[test]
