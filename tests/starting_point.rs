@@ -231,9 +231,10 @@ fn bash_reads_the_config_in_the_users_environment() {
 }
 
 /// An exported MAKEFLAGS or DISTCC_HOSTS that no file sets is what makepkg has (makechrootpkg's
-/// `MAKEFLAGS=-jN` prefix, an export in ~/.bashrc): `show` and `doctor` say so, and an edit
-/// starts from it. Without the environment's values in the plan, `add-host` wrote the new
-/// helper alone and makepkg lost the environment's; `show` said "not set".
+/// `MAKEFLAGS=-jN` prefix, an export in ~/.bashrc): `show` and `doctor` say so, `probe` checks
+/// the environment's helpers, and an edit starts from it. Without the environment's values in
+/// the plan, `add-host` wrote the new helper alone and makepkg lost the environment's; `show`
+/// said "not set".
 #[test]
 fn values_only_the_environment_gives_are_shown_and_edited_from() {
     let dir = tempfile::tempdir().unwrap();
@@ -279,6 +280,25 @@ fn values_only_the_environment_gives_are_shown_and_edited_from() {
         ),
         "{}",
         doctor.stdout
+    );
+    // probe checks the environment's helpers (here a loopback port nothing listens on).
+    let probe = run_in_env(
+        &conf,
+        &[("DISTCC_HOSTS", Some(OsStr::new("127.0.0.1:1/1")))],
+        &["probe", "--timeout", "2"],
+    );
+    assert_eq!(probe.code, 1, "{}{}", probe.stdout, probe.stderr);
+    assert!(
+        probe.stdout.contains("127.0.0.1:1/1") && probe.stdout.contains("nothing listens"),
+        "{}",
+        probe.stdout
+    );
+    let unset = run_in_env(&conf, &[("DISTCC_HOSTS", None)], &["probe"]);
+    assert_eq!(unset.code, 2, "{}", unset.stderr);
+    assert!(
+        unset.stderr.contains("DISTCC_HOSTS is not set"),
+        "{}",
+        unset.stderr
     );
     // The edit starts from what makepkg has: the environment's helpers stay, -j follows.
     let r = run_in_env(&conf, &env, &["--yes", "add-host", HELPER]);

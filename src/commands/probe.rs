@@ -23,8 +23,14 @@ pub struct ProbeOptions {
 }
 
 fn list_to_probe(docs: &[(PathBuf, Document)], hosts: &[String]) -> Result<HostList> {
+    let eff = layers::effective(docs);
+    // What no file sets, makepkg started from here has from this environment.
+    let env = layers::FromEnvironment::of_process(&eff);
     if hosts.is_empty() {
-        return match layers::effective(docs).hosts {
+        if let Some(list) = env.host_list() {
+            return Ok(list);
+        }
+        return match eff.hosts {
             Value::Known(s) => Ok(HostList::parse(&s.value)),
             Value::Unknown { path, line, text } => Err(bad_input(format!(
                 "{}:{line}: DISTCC_HOSTS is computed ({text}); name the hosts to probe",
@@ -36,7 +42,9 @@ fn list_to_probe(docs: &[(PathBuf, Document)], hosts: &[String]) -> Result<HostL
         };
     }
     // A host given without a port gets add-host's port: the listed one, else CARCH's.
-    let listed = layers::hosts_of(&layers::effective(docs).hosts).unwrap_or_default();
+    let listed = layers::hosts_of(&eff.hosts)
+        .or_else(|| env.host_list())
+        .unwrap_or_default();
     let carch = layers::carch(docs).unwrap_or_default();
     let mut list = HostList::default();
     for h in hosts {
