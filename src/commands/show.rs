@@ -319,7 +319,8 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
         println!("{}", serde_json::to_string_pretty(&v)?);
         notes_on_the_files(session, &docs);
     } else {
-        // Values come from the files: only this tool's own colour codes reach the terminal.
+        // Values come from the files and the environment: only this tool's own colour codes
+        // reach the terminal.
         let text =
             crate::ui::escape_except_colors(&show_text(&docs, &eff, &env, session.opts.color));
         // Every command it suggests runs as printed, on the same file.
