@@ -262,6 +262,18 @@ fn values_only_the_environment_gives_are_shown_and_edited_from() {
     let v: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(v["makeflags"]["jobs"], 4, "{v}");
     assert_eq!(v["hosts"]["source"]["environment"], "DISTCC_HOSTS", "{v}");
+    // Text from the environment is escaped like text from the files.
+    let hostile = run_in_env(
+        &conf,
+        &[("MAKEFLAGS", Some(OsStr::new("-j4 \u{1b}]0;owned\u{7}")))],
+        &["show"],
+    );
+    assert_eq!(hostile.code, 0, "{}", hostile.stderr);
+    assert!(
+        !hostile.stdout.contains('\u{1b}') && !hostile.stdout.contains('\u{7}'),
+        "{:?}",
+        hostile.stdout
+    );
     // Without the environment's values, the same file has neither.
     let bare = run_in_env(
         &conf,
