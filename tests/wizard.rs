@@ -24,6 +24,8 @@ fn spawn(conf: &Path, extra: &[&str]) -> Session {
     cmd.env("HOME", "/nonexistent-alarm-distcc-home")
         .env_remove("MAKEPKG_CONF")
         .env_remove("SUDO_USER")
+        .env_remove("MAKEFLAGS")
+        .env_remove("DISTCC_HOSTS")
         .env("TERM", "xterm")
         .env("NO_COLOR", "1");
     let mut s = Session::spawn(cmd).expect("spawn in a pty");
@@ -162,6 +164,34 @@ fn cancel_anywhere_leaves_the_file_byte_identical() {
     answer(&mut s, "Add a helper?", "n\r");
     // Ctrl-D (end of input) at the final confirm is a no, too.
     answer(&mut s, "Write ", "\x04");
+    assert_ne!(exit_code(s), 0);
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+}
+
+/// A host list only the environment gives is said to come from there, and what it holds
+/// reaches the terminal escaped (an escape sequence in it was written raw).
+#[test]
+fn an_exported_host_list_is_named_and_escaped() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let original = std::fs::read(&conf).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
+    cmd.arg("--config")
+        .arg(&conf)
+        .args(["wizard", "--no-probe"])
+        .env("HOME", "/nonexistent-alarm-distcc-home")
+        .env_remove("MAKEPKG_CONF")
+        .env_remove("SUDO_USER")
+        .env_remove("MAKEFLAGS")
+        .env("DISTCC_HOSTS", "127.0.0.3:3632/4 x\x1b[7mINV")
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1");
+    let mut s = Session::spawn(cmd).expect("spawn in a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(15)));
+    let said = s.expect("(from the environment: no file sets it)").unwrap();
+    let said = String::from_utf8_lossy(said.before()).into_owned();
+    assert!(said.contains("x\\x1b[7mINV"), "{said:?}");
+    assert!(!said.contains("\x1b[7m"), "{said:?}");
+    answer(&mut s, "Slots for this machine", "\x1b");
     assert_ne!(exit_code(s), 0);
     assert_eq!(std::fs::read(&conf).unwrap(), original);
 }

@@ -472,7 +472,9 @@ impl Default for TerminalPrompter {
 
 impl Prompter for TerminalPrompter {
     fn say(&mut self, text: &str) {
-        let _ = self.term.write_line(text);
+        // What is said quotes the config, the environment and helpers: no control character
+        // reaches the terminal.
+        let _ = self.term.write_line(&crate::ui::escape(text));
     }
 
     fn input(&mut self, prompt: &str, default: &str) -> Result<String> {
