@@ -42,9 +42,7 @@ fn list_to_probe(docs: &[(PathBuf, Document)], hosts: &[String]) -> Result<HostL
         };
     }
     // A host given without a port gets add-host's port: the listed one, else CARCH's.
-    let listed = layers::hosts_of(&eff.hosts)
-        .or_else(|| env.host_list())
-        .unwrap_or_default();
+    let listed = env.hosts_after(&eff.hosts).unwrap_or_default();
     let carch = layers::carch(docs).unwrap_or_default();
     let mut list = HostList::default();
     for h in hosts {

@@ -53,7 +53,7 @@ pub fn show_text(
         Value::Unset => paint(color, Tone::Warn, "off (BUILDENV has no distcc entry)"),
     };
     let _ = writeln!(out, "distcc:       {distcc}{}", at(&eff.distcc));
-    let list = layers::hosts_of(&eff.hosts).or_else(|| env.host_list());
+    let list = env.hosts_after(&eff.hosts);
     match &eff.hosts {
         Value::Known(s) => {
             let _ = writeln!(out, "DISTCC_HOSTS: \"{}\"{}", s.value, at(&eff.hosts));
@@ -230,7 +230,7 @@ pub fn show_json(
         Some((file, line)) => json!({"file": file, "line": line}),
         None => serde_json::Value::Null,
     };
-    let list = layers::hosts_of(&eff.hosts).or_else(|| env.host_list());
+    let list = env.hosts_after(&eff.hosts);
     let total = list.as_ref().map_or(0, HostList::total_slots);
     // A value no file sets but the environment gives: its source names the variable.
     let from_env = |name: &str| json!({"environment": name});

@@ -427,6 +427,11 @@ impl FromEnvironment {
         self.hosts.as_deref().map(HostList::parse)
     }
 
+    /// The host list makepkg ends with: the layers' (`from_layers`), else this one's.
+    pub fn hosts_after(&self, from_layers: &Value<String>) -> Option<HostList> {
+        hosts_of(from_layers).or_else(|| self.host_list())
+    }
+
     /// make's job count from the environment's MAKEFLAGS (its last -j).
     pub fn jobs(&self) -> Option<JobCount> {
         let flags = self.makeflags.as_deref()?;

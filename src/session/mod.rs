@@ -312,7 +312,7 @@ impl Session {
         // What no earlier layer sets, makepkg has from the environment it runs in.
         let env = layers::FromEnvironment::of_process(&before);
         plan::Inherited {
-            hosts: layers::hosts_of(&before.hosts).or_else(|| env.host_list()),
+            hosts: env.hosts_after(&before.hosts),
             makeflags: match before.makeflags {
                 Value::Known(m) => Some(m.value.text),
                 _ => env.makeflags,
