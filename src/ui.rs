@@ -113,26 +113,30 @@ pub fn char_name(c: char) -> String {
     }
 }
 
-/// `escape` for text this tool coloured itself: colour codes (`ESC [ digits ; m`) pass,
-/// every other control character is escaped. A colour code from outside can only recolour.
+/// `escape` for text this tool coloured itself (`paint`): the codes of its own palette pass
+/// (bold, dim, red, green, yellow, reset), every other control character is escaped. Outside
+/// text is escaped where it enters the text too; what this pass lets through could at most
+/// recolour, never hide (conceal, reverse video) or move anything.
 pub fn escape_except_colors(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(at) = rest.find('\x1b') {
         out.push_str(&escape(&rest[..at]));
         let tail = &rest[at + 1..];
-        let code = tail
+        let own = tail
             .strip_prefix('[')
-            .map(|t| {
-                t.bytes()
-                    .take_while(|b| b.is_ascii_digit() || *b == b';')
-                    .count()
-            })
-            .filter(|n| tail.as_bytes().get(1 + n) == Some(&b'm'));
-        match code {
-            Some(n) => {
-                out.push_str(&rest[at..at + 3 + n]);
-                rest = &rest[at + 3 + n..];
+            .and_then(|t| t.split_once('m'))
+            .map(|(params, _)| params)
+            .filter(|params| {
+                params
+                    .split(';')
+                    .all(|p| matches!(p, "0" | "1" | "2" | "31" | "32" | "33"))
+            });
+        match own {
+            Some(params) => {
+                let len = 1 + 1 + params.len() + 1;
+                out.push_str(&rest[at..at + len]);
+                rest = &rest[at + len..];
             }
             None => {
                 out.push_str("\\x1b");
@@ -153,6 +157,11 @@ mod tests {
         assert_eq!(
             escape_except_colors("\x1b[1;31mred\x1b[0m \x1b]0;t\x07 \x1b[2J"),
             "\x1b[1;31mred\x1b[0m \\x1b]0;t\\x07 \\x1b[2J"
+        );
+        // Sequences that hide or move text are not this tool's palette, even in SGR form.
+        assert_eq!(
+            escape_except_colors("\x1b[8mhidden\x1b[7m\x1b[31;5m\x1b[38;5;1m\x1b[m"),
+            "\\x1b[8mhidden\\x1b[7m\\x1b[31;5m\\x1b[38;5;1m\\x1b[m"
         );
     }
 

@@ -453,3 +453,107 @@ fn limits_are_said_as_they_are() {
     }
     assert_eq!(std::fs::read(&conf).unwrap(), original);
 }
+
+/// What a config holds reaches the terminal escaped, also where this tool colours its own
+/// text: an SGR sequence in a value (reverse video, concealed text) is not passed as colour.
+/// The command `show` gives to remove such an entry runs as printed, in bash.
+#[test]
+fn sequences_in_a_config_never_reach_the_terminal_and_the_advised_removal_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &conf,
+        "BUILDENV=(distcc)\nDISTCC_HOSTS=\"h\x1b[8mx:3636/4 localhost/2\"\n\
+         MAKEFLAGS=\"-j6\x1b[7m\"\n",
+    )
+    .unwrap();
+    let r = run(&conf, &["--color", "always", "show"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    // This tool's own colour passes; the config's sequences are shown as text.
+    assert!(r.stdout.contains("\x1b[32mon"), "{:?}", r.stdout);
+    for hidden in ["\x1b[8m", "\x1b[7m"] {
+        assert!(!r.stdout.contains(hidden), "{:?}", r.stdout);
+        assert!(!r.stderr.contains(hidden), "{:?}", r.stderr);
+    }
+    assert!(
+        r.stdout.contains("\"h\\x1b[8mx:3636/4 localhost/2\""),
+        "{:?}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("\"-j6\\x1b[7m\""), "{:?}", r.stdout);
+    // An ignored list is not shown in the colour of a good verdict.
+    let verdict = r
+        .stdout
+        .lines()
+        .find(|l| l.contains("makes distcc ignore the whole list"))
+        .expect("the verdict on the list");
+    assert!(verdict.contains("\x1b[31m"), "{verdict:?}");
+
+    // The advice, run by bash exactly as printed (with --yes), removes the entry.
+    let advice = r
+        .stdout
+        .split("remove it first: ")
+        .nth(1)
+        .and_then(|rest| rest.split('\x1b').next())
+        .expect("a command to remove the entry")
+        .trim()
+        .to_string();
+    assert!(advice.contains("remove-host $'h\\x1b[8mx'"), "{advice}");
+    let out = std::process::Command::new("bash")
+        .args(["--norc", "--noprofile", "-c"])
+        .arg(format!(
+            "alarm-distcc() {{ \"$ALARM_DISTCC_BIN\" \"$@\"; }}; {advice} --yes"
+        ))
+        .env("ALARM_DISTCC_BIN", env!("CARGO_BIN_EXE_alarm-distcc"))
+        .env("PATH", path_with(&makepkg_standin("7.1.0")))
+        .env("HOME", "/nonexistent-alarm-distcc-home")
+        .env("NO_COLOR", "1")
+        .env_remove("MAKEPKG_CONF")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("SUDO_USER")
+        .env_remove("MAKEFLAGS")
+        .env_remove("DISTCC_HOSTS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(!stderr.contains('\x1b'), "{stderr:?}");
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "localhost/2");
+}
+
+/// The words the commands print for the shell read back as they were, in real bash:
+/// control characters and spaces that are not one (which `$'...'` spells out), quotes and
+/// backslashes.
+#[test]
+fn quoted_words_read_back_as_they_were_in_bash() {
+    use alarm_distcc::session::shell_quote;
+    for word in [
+        "plain-host",
+        "with space",
+        "it's",
+        "h\x1b[8mx",
+        "back\\slash'quote",
+        "no\u{a0}break",
+        "c1\u{9b}31m",
+        "tab\tand\nnewline",
+        "\x07bell1f",
+    ] {
+        let quoted = shell_quote(word);
+        assert!(
+            !quoted.chars().any(|c| c.is_control()),
+            "{word:?} -> {quoted:?}"
+        );
+        let out = std::process::Command::new("bash")
+            .args(["--norc", "--noprofile", "-c"])
+            .arg(format!("printf %s {quoted}"))
+            .env("LC_ALL", "C.UTF-8")
+            .output()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            word,
+            "{word:?} -> {quoted:?}"
+        );
+    }
+}

@@ -37,7 +37,8 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
         .map(|spec| {
             let (spec, notes) = alarm::resolve_added(spec, &carch, &listed);
             for n in notes {
-                eprintln!("note: {n}");
+                // Notes quote the config's entries.
+                eprintln!("note: {}", crate::ui::escape(&n));
             }
             spec
         })
@@ -55,7 +56,7 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
         after.add(spec.clone());
     }
     for concern in after.slot_concerns() {
-        eprintln!("warning: {concern}");
+        eprintln!("warning: {}", crate::ui::escape(&concern));
     }
     session.apply_hosts(&target, &HostChange::Add(specs))
 }
@@ -67,7 +68,12 @@ fn removal_target(arg: &str) -> Result<(String, Option<u16>)> {
         Ok(HostSpec::Tcp { host, port, .. }) => Ok((host, port)),
         Ok(HostSpec::Local { .. }) => Ok(("localhost".into(), None)),
         Ok(HostSpec::Ssh { host, .. }) => Ok((host, None)),
-        _ => parse_host_port(arg).map_err(|e| bad_input(e.to_string())),
+        _ => parse_host_port(arg).or_else(|e| {
+            // An entry distcc rejects for a character it never allows is removed by its name.
+            crate::distcc::hosts::invalid_entry_name(arg)
+                .map(|name| (name.to_string(), None))
+                .ok_or_else(|| bad_input(e.to_string()))
+        }),
     }
 }
 

@@ -440,7 +440,7 @@ pub fn run(session: &Session, opts: HelperOptions) -> Result<()> {
         },
     };
     for w in setup.warnings() {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::ui::escape(&w));
     }
     print!(
         "{}",

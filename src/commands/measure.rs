@@ -144,7 +144,10 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
         }
         rows.push((spec, secs, score));
     }
-    println!("target: {carch} ({expected}); {runs} run(s) each, median compile time");
+    println!(
+        "target: {} ({expected}); {runs} run(s) each, median compile time",
+        crate::ui::escape(&carch)
+    );
     println!("{:<28} {:>12} {:>14}", "HOST", "COMPILE", "SLOTS/SECOND");
     for (spec, secs, score) in &rows {
         let spec = spec.to_string();

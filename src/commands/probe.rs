@@ -49,7 +49,7 @@ fn list_to_probe(docs: &[(PathBuf, Document)], hosts: &[String]) -> Result<HostL
         let spec: HostSpec = h.parse().map_err(|e: SpecError| bad_input(e.to_string()))?;
         let (spec, note) = crate::distcc::alarm::with_default_port(spec, &carch, &listed);
         if let Some(note) = note {
-            eprintln!("note: {note}");
+            eprintln!("note: {}", crate::ui::escape(&note));
         }
         list.tokens.push(HostToken::new(spec));
     }

@@ -5,7 +5,7 @@ use crate::conf::layers::{self, Effective, FromEnvironment, Makepkg, Value};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::hosts::HostList;
 use crate::session::Session;
-use crate::ui::{Tone, paint};
+use crate::ui::{Tone, escape, paint};
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -18,7 +18,7 @@ fn origin<T>(v: &Value<T>) -> Option<(String, usize)> {
 }
 
 fn at<T>(v: &Value<T>) -> String {
-    origin(v).map_or(String::new(), |(p, l)| format!("  ({p}:{l})"))
+    origin(v).map_or(String::new(), |(p, l)| format!("  ({}:{l})", escape(&p)))
 }
 
 fn jobs_of(eff: &Effective, env: &FromEnvironment) -> Option<JobCount> {
@@ -42,28 +42,40 @@ pub fn show_text(
     let mut out = String::new();
     let _ = writeln!(out, "makepkg reads, in order:");
     for (p, _) in docs {
-        let _ = writeln!(out, "  {}", p.display());
+        let _ = writeln!(out, "  {}", escape(&p.display().to_string()));
     }
     let distcc = match &eff.distcc {
         Value::Known(s) if s.value => paint(color, Tone::Good, "on"),
         Value::Known(_) => paint(color, Tone::Warn, "off"),
-        Value::Unknown { text, .. } => {
-            paint(color, Tone::Warn, &format!("decided by shell code: {text}"))
-        }
+        Value::Unknown { text, .. } => paint(
+            color,
+            Tone::Warn,
+            &format!("decided by shell code: {}", escape(text)),
+        ),
         Value::Unset => paint(color, Tone::Warn, "off (BUILDENV has no distcc entry)"),
     };
     let _ = writeln!(out, "distcc:       {distcc}{}", at(&eff.distcc));
     let list = env.hosts_after(&eff.hosts);
     match &eff.hosts {
         Value::Known(s) => {
-            let _ = writeln!(out, "DISTCC_HOSTS: \"{}\"{}", s.value, at(&eff.hosts));
+            let _ = writeln!(
+                out,
+                "DISTCC_HOSTS: \"{}\"{}",
+                escape(&s.value),
+                at(&eff.hosts)
+            );
         }
         Value::Unset if env.hosts.is_some() => {
-            let hosts = env.hosts.as_deref().unwrap_or_default();
+            let hosts = escape(env.hosts.as_deref().unwrap_or_default());
             let _ = writeln!(out, "DISTCC_HOSTS: \"{hosts}\"{FROM_ENVIRONMENT}");
         }
         Value::Unknown { text, .. } => {
-            let _ = writeln!(out, "DISTCC_HOSTS: computed: {text}{}", at(&eff.hosts));
+            let _ = writeln!(
+                out,
+                "DISTCC_HOSTS: computed: {}{}",
+                escape(text),
+                at(&eff.hosts)
+            );
         }
         Value::Unset => {
             let _ = writeln!(
@@ -87,14 +99,14 @@ pub fn show_text(
                     let _ = writeln!(
                         out,
                         "  {:<28} {:>5} {:>5}  {:<10} {}",
-                        spec.host().unwrap_or(&t.raw),
+                        escape(spec.host().unwrap_or(&t.raw)),
                         spec.port().map_or("-".into(), |p| p.to_string()),
                         if spec.slots() == 0 {
                             "-".into()
                         } else {
                             spec.slots().to_string()
                         },
-                        opts.join(","),
+                        escape(&opts.join(",")),
                         spec.kind()
                     );
                 }
@@ -102,7 +114,7 @@ pub fn show_text(
                     let _ = writeln!(
                         out,
                         "  {:<28} {}",
-                        t.raw,
+                        escape(&t.raw),
                         paint(color, Tone::Bad, &format!("INVALID: {}", e.reason))
                     );
                 }
@@ -116,9 +128,10 @@ pub fn show_text(
                     color,
                     Tone::Warn,
                     &format!(
-                        "note: `{spec}` has no port, so distcc sends its jobs to a distccd on this \
+                        "note: `{}` has no port, so distcc sends its jobs to a distccd on this \
                          machine's port 3632; this machine's own slots are localhost/{n} \
                          (`alarm-distcc set-local {n}` rewrites it so)",
+                        escape(&spec.to_string()),
                         n = spec.slots()
                     )
                 )
@@ -129,7 +142,7 @@ pub fn show_text(
             let _ = writeln!(
                 out,
                 "  {}",
-                paint(color, Tone::Warn, &format!("warning: {concern}"))
+                paint(color, Tone::Warn, &format!("warning: {}", escape(&concern)))
             );
         }
     }
@@ -138,20 +151,21 @@ pub fn show_text(
             let _ = writeln!(
                 out,
                 "MAKEFLAGS:    \"{}\"{}",
-                m.value.text,
+                escape(&m.value.text),
                 at(&eff.makeflags)
             );
         }
         Value::Unknown { text, .. } => {
             let _ = writeln!(
                 out,
-                "MAKEFLAGS:    set by shell code: {text}{}",
+                "MAKEFLAGS:    set by shell code: {}{}",
+                escape(text),
                 at(&eff.makeflags)
             );
         }
         Value::Unset => match &env.makeflags {
             Some(m) => {
-                let _ = writeln!(out, "MAKEFLAGS:    \"{m}\"{FROM_ENVIRONMENT}");
+                let _ = writeln!(out, "MAKEFLAGS:    \"{}\"{FROM_ENVIRONMENT}", escape(m));
             }
             None => {
                 let _ = writeln!(out, "MAKEFLAGS:    not set");
@@ -162,6 +176,7 @@ pub fn show_text(
     let invalid = list
         .as_ref()
         .and_then(|l| l.invalid().next().map(|b| b.token.clone()));
+    let list_ignored = invalid.is_some();
     let verdict = if let Some(token) = invalid {
         // sort would refuse such a list: the token goes first.
         let host = token
@@ -170,8 +185,10 @@ pub fn show_text(
             .unwrap_or(&token)
             .to_string();
         format!(
-            "`{token}` makes distcc ignore the whole list; remove it first: alarm-distcc \
-             remove-host {host}"
+            "`{}` makes distcc ignore the whole list; remove it first: alarm-distcc \
+             remove-host {}",
+            escape(&token),
+            crate::session::shell_quote(&host)
         )
     } else if matches!(eff.hosts, Value::Unknown { .. }) {
         "DISTCC_HOSTS is computed when makepkg runs, so -j cannot be checked against its slots"
@@ -183,7 +200,9 @@ pub fn show_text(
         "distcc is off, so -j is this machine's own; `alarm-distcc enable` sets it to the slots"
             .to_string()
     };
-    let tone = if verdict.starts_with("MISMATCH") {
+    let tone = if list_ignored {
+        Tone::Bad
+    } else if verdict.starts_with("MISMATCH") {
         Tone::Warn
     } else if total == 0 {
         Tone::Dim
@@ -329,7 +348,7 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
             // Right under the list of files it explains.
             Some(note) => {
                 let (files, rest) = text.split_at(text.find("distcc:").unwrap_or(0));
-                print!("{files}  ({note})\n{rest}");
+                print!("{files}  ({})\n{rest}", crate::ui::escape(&note));
             }
             None => print!("{text}"),
         }
@@ -353,7 +372,10 @@ fn notes_on_the_files(
         Ok(None) => {
             eprintln!("note: bash could not be run here, so this is the static reading only")
         }
-        Err(why) => eprintln!("warning: makepkg cannot read this config: {why}"),
+        Err(why) => eprintln!(
+            "warning: makepkg cannot read this config: {}",
+            crate::ui::escape(&why)
+        ),
     }
     for (path, _) in docs {
         for temp in crate::conf::write::leftover_temps(path) {

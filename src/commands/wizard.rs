@@ -479,10 +479,12 @@ impl Prompter for TerminalPrompter {
 
     fn input(&mut self, prompt: &str, default: &str) -> Result<String> {
         use console::Key;
+        // Prompts and defaults quote the config and helpers too.
+        let (prompt, shown_default) = (crate::ui::escape(prompt), crate::ui::escape(default));
         let shown = if default.is_empty() {
             format!("{prompt}: ")
         } else {
-            format!("{prompt} [{default}]: ")
+            format!("{prompt} [{shown_default}]: ")
         };
         self.term.write_str(&shown)?;
         let mut line = String::new();
@@ -498,7 +500,7 @@ impl Prompter for TerminalPrompter {
                 Key::Enter => {
                     if line.is_empty() {
                         // Show what was taken, so the transcript reads true.
-                        self.term.write_str(default)?;
+                        self.term.write_str(&shown_default)?;
                         line = default.to_string();
                     }
                     self.term.write_line("")?;
@@ -523,7 +525,7 @@ impl Prompter for TerminalPrompter {
         // A line, as every other answer and the final write prompt: `y` then Enter, so the
         // Enter never leaks into the next question.
         dialoguer::Confirm::new()
-            .with_prompt(prompt)
+            .with_prompt(crate::ui::escape(prompt))
             .default(default)
             .wait_for_newline(true)
             .interact_on_opt(&self.term)
@@ -532,9 +534,10 @@ impl Prompter for TerminalPrompter {
     }
 
     fn choose(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize> {
+        let items: Vec<String> = items.iter().map(|i| crate::ui::escape(i)).collect();
         dialoguer::Select::new()
-            .with_prompt(prompt)
-            .items(items)
+            .with_prompt(crate::ui::escape(prompt))
+            .items(&items)
             .default(default)
             .interact_on_opt(&self.term)
             .map_err(crate::error::prompt_error)?
@@ -542,9 +545,10 @@ impl Prompter for TerminalPrompter {
     }
 
     fn pick(&mut self, prompt: &str, items: &[String], defaults: &[bool]) -> Result<Vec<usize>> {
+        let items: Vec<String> = items.iter().map(|i| crate::ui::escape(i)).collect();
         dialoguer::MultiSelect::new()
-            .with_prompt(prompt)
-            .items(items)
+            .with_prompt(crate::ui::escape(prompt))
+            .items(&items)
             .defaults(defaults)
             .interact_on_opt(&self.term)
             .map_err(crate::error::prompt_error)?

@@ -859,6 +859,17 @@ impl HostList {
     }
 }
 
+/// For a `remove-host` argument holding a character distcc's grammar never allows (`show`
+/// quotes such an entry, a control character written as `$'\x1b'`): the name it removes. Only
+/// an invalid entry of that name can match it.
+pub fn invalid_entry_name(arg: &str) -> Option<&str> {
+    let name = arg.split(['/', ':', ',']).next().unwrap_or("");
+    (!name.is_empty()
+        && !name.contains(char::is_whitespace)
+        && name.chars().any(|c| !is_allowed_char(c)))
+    .then_some(name)
+}
+
 /// Parses `HOST[:PORT]` as given to `remove-host` (`[v6]:PORT` too).
 pub fn parse_host_port(arg: &str) -> Result<(String, Option<u16>), SpecError> {
     if arg.is_empty() || arg.chars().any(|c| !is_allowed_char(c)) {
@@ -1022,6 +1033,19 @@ mod tests {
         let mut list = HostList::parse("a/2 localhost/2 b/8");
         list.sort_measured(&Default::default());
         assert_eq!(list.render(), "a/2 b/8 localhost/2");
+    }
+
+    #[test]
+    fn an_entry_with_a_character_distcc_never_allows_is_removed_by_its_name() {
+        let mut list = HostList::parse("h\x1b[8mx:3636/4 good:3632/2 localhost/2");
+        assert_eq!(invalid_entry_name("h\x1b[8mx"), Some("h\x1b[8mx"));
+        assert_eq!(invalid_entry_name("h\x1b[8mx:3636"), Some("h\x1b[8mx"));
+        // A name the grammar allows, or words, are not such an argument.
+        assert_eq!(invalid_entry_name("good"), None);
+        assert_eq!(invalid_entry_name("a b"), None);
+        assert_eq!(invalid_entry_name(""), None);
+        assert_eq!(list.remove("h\x1b[8mx", None), 1);
+        assert_eq!(list.render(), "good:3632/2 localhost/2");
     }
 
     #[test]

@@ -419,8 +419,34 @@ impl Session {
     }
 }
 
-/// `word` as the shell reads it back: bare when safe, else in single quotes.
+/// `word` as the shell reads it back: bare when safe, else in single quotes, or, when it
+/// holds a character a terminal would not show as itself (a control character, a space that
+/// is not one), in `$'...'` with that character written as an escape bash decodes.
 pub fn shell_quote(word: &str) -> String {
+    if word
+        .chars()
+        .any(|c| c.is_control() || crate::ui::is_unseen(c))
+    {
+        let mut quoted = String::from("$'");
+        for c in word.chars() {
+            match c {
+                '\\' => quoted.push_str("\\\\"),
+                '\'' => quoted.push_str("\\'"),
+                // Always two (or four, eight) digits: bash reads no more than that.
+                c if c.is_ascii_control() => quoted.push_str(&format!("\\x{:02x}", c as u32)),
+                c if c.is_control() || crate::ui::is_unseen(c) => {
+                    if (c as u32) <= 0xffff {
+                        quoted.push_str(&format!("\\u{:04x}", c as u32));
+                    } else {
+                        quoted.push_str(&format!("\\U{:08x}", c as u32));
+                    }
+                }
+                c => quoted.push(c),
+            }
+        }
+        quoted.push('\'');
+        return quoted;
+    }
     if !word.is_empty()
         && word
             .bytes()

@@ -32,7 +32,8 @@ impl Session {
     pub fn apply(&self, target: &Target, plan: Plan) -> Result<()> {
         let path = &target.loaded.path;
         for note in &plan.notes {
-            eprintln!("note: {note}");
+            // Notes quote the config's entries.
+            eprintln!("note: {}", escape(note));
         }
         let old = target.loaded.original.clone().unwrap_or_default();
         let new = plan.doc.as_bytes();
@@ -81,7 +82,7 @@ impl Session {
         );
         if let Verdict::Intended(follows) = &verdict {
             for f in follows {
-                eprintln!("also changes: {f}");
+                eprintln!("also changes: {}", escape(f));
             }
         }
         let changed = layers::changed_vars(&target.doc, &plan.doc);
@@ -123,7 +124,8 @@ impl Session {
             if summary.is_empty() {
                 String::new()
             } else {
-                format!(": {}", summary.join("; "))
+                // The summary quotes the values, which come from the config.
+                format!(": {}", escape(&summary.join("; ")))
             }
         );
         let helpers = layers::hosts_of(&after.hosts).is_some_and(|l| {

@@ -22,7 +22,7 @@ impl Session {
         let (subnets, notes) =
             scan::choose_subnets(&opts.subnets, opts.public).map_err(bad_input)?;
         for note in notes {
-            eprintln!("note: {note}");
+            eprintln!("note: {}", crate::ui::escape(&note));
         }
         let ports = if opts.ports.is_empty() {
             DEFAULT_PORTS.to_vec()

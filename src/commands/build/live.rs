@@ -198,7 +198,11 @@ pub fn pass_through(
         }
         let due = last_draw.elapsed() >= Duration::from_millis(250);
         if !partial && due {
-            let text = status.lock().map(|s| s.line(width())).unwrap_or_default();
+            // Host names come from the config: escaped, as everything shown from outside.
+            let text = status
+                .lock()
+                .map(|s| crate::ui::escape(&s.line(width())))
+                .unwrap_or_default();
             // The same line again is not drawn again.
             if !shown || text != last_text {
                 let _ = write!(out, "\r\x1b[2K\x1b[2m{text}\x1b[0m");

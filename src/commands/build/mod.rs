@@ -132,7 +132,8 @@ fn keep_and_show(store_path: &Option<PathBuf>, receipt: Receipt) -> Result<Recei
         return Err(MakepkgExit(receipt.exit_code).into());
     }
     record(store_path, &receipt);
-    eprint!("{}", crate::ui::escape_except_colors(&receipt.render()));
+    // The receipt has no colours of its own: every control character in it came from outside.
+    eprint!("{}", crate::ui::escape(&receipt.render()));
     if receipt.exit_code != 0 {
         return Err(MakepkgExit(receipt.exit_code).into());
     }
