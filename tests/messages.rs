@@ -557,3 +557,90 @@ fn quoted_words_read_back_as_they_were_in_bash() {
         );
     }
 }
+
+/// Not root, on a config in a root-owned folder: the diff is shown, then the sudo command,
+/// and no question is asked whose yes could only fail (found by hand on /etc/makepkg.conf).
+/// A read-only file in a folder the user owns is still written, as the rename needs only
+/// the folder (as `sed -i`), and keeps its mode.
+#[test]
+fn a_config_the_user_cannot_write_gets_the_sudo_command_instead_of_a_question() {
+    use expectrl::process::unix::WaitStatus;
+    use expectrl::{Eof, Expect};
+    use std::os::unix::fs::PermissionsExt;
+    if !is_root() {
+        return skip(
+            "a_config_the_user_cannot_write_gets_the_sudo_command_instead_of_a_question",
+            "needs root to run as another user against root's folder",
+        );
+    }
+    let (dir, conf) = stock();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let original = std::fs::read(&conf).unwrap();
+    let tool = tool_for_any_user();
+    let vars = [
+        ("PATH", std::env::var("PATH").unwrap()),
+        ("HOME", "/nonexistent".to_string()),
+        ("TERM", "linux".to_string()),
+    ];
+    let mut cmd = as_build_user(tool.to_str().unwrap(), &vars);
+    cmd.arg("--config")
+        .arg(&conf)
+        .args(["add-host", "127.0.0.1:3636/4"]);
+    let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    let seen = s.expect(Eof).unwrap();
+    // At the end of output, the match is the whole of it.
+    let said = String::from_utf8_lossy(seen.get(0).unwrap_or_default()).into_owned();
+    let code = match s.get_process().wait().unwrap() {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(code, 1, "{said}");
+    assert!(
+        said.contains("+DISTCC_HOSTS=\"127.0.0.1:3636/4\""),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "permission denied writing {}",
+            dir.path().display()
+        )),
+        "{said}"
+    );
+    assert!(
+        said.contains(&format!(
+            "sudo alarm-distcc --config {} add-host 127.0.0.1:3636/4",
+            conf.display()
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("[y/N]"), "asked: {said}");
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+
+    // The user's own folder, a read-only file: written, mode kept.
+    // Group too: keeping a group the user is not in would fail, and rightly.
+    let status = std::process::Command::new("chown")
+        .args(["-R", &format!("{BUILD_USER}:")])
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o444)).unwrap();
+    let out = as_build_user(tool.to_str().unwrap(), &vars)
+        .arg("--config")
+        .arg(&conf)
+        .args(["--yes", "add-host", "127.0.0.1:3636/4"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        scalar_value(&bash_vars(&[&conf])["DISTCC_HOSTS"]),
+        "127.0.0.1:3636/4"
+    );
+    let mode = std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o444);
+}

@@ -256,7 +256,10 @@ fn without_a_terminal_it_points_to_the_commands() {
 #[test]
 fn permission_denied_at_the_end_gives_the_sudo_command() {
     if !is_root() {
-        return; // needs root to run the wizard as another user against root's file
+        return skip(
+            "permission_denied_at_the_end_gives_the_sudo_command",
+            "needs root to run the wizard as another user against root's file",
+        );
     }
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();

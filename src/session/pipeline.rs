@@ -101,6 +101,10 @@ impl Session {
             return Ok(());
         }
         if !self.opts.yes {
+            // No question whose yes could only fail: the diff is shown, then the fix.
+            if let Some(p) = unwritable(&target.loaded.real) {
+                return Err(self.write_error(WriteError::PermissionDenied(p)));
+            }
             self.confirm(path)?;
         }
         let staged = match staged {
@@ -319,26 +323,14 @@ impl Session {
     /// Whether `real` (and its folder, for the atomic rename) can be written, before any
     /// question is asked; the same advice as a failed write.
     pub fn check_writable(&self, real: &Path) -> Result<()> {
-        use std::os::unix::ffi::OsStrExt;
-        let dir = real
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        for p in [real, dir] {
-            let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else {
-                continue;
-            };
-            // SAFETY: a valid NUL-terminated path; access has no other preconditions.
-            let missing = unsafe { libc::access(c.as_ptr(), libc::F_OK) } != 0;
-            if !missing && unsafe { libc::access(c.as_ptr(), libc::W_OK) } != 0 {
-                return Err(anyhow!(
-                    "cannot write {} (permission denied), so the answers could not be saved: {}",
-                    p.display(),
-                    self.as_root()
-                ));
-            }
+        match unwritable(real) {
+            Some(p) => Err(anyhow!(
+                "cannot write {} (permission denied), so the answers could not be saved: {}",
+                p.display(),
+                self.as_root()
+            )),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// A pacman-style question: a whole line is read, and only `y` or `yes` writes.
@@ -377,6 +369,29 @@ impl Session {
             other => anyhow::Error::new(other),
         }
     }
+}
+
+/// The folder the write needs and this user cannot write (where the temp file is made and
+/// renamed over `real`; for a new drop-in folder, the nearest folder that exists), if any.
+/// `real` itself need not be writable: the rename replaces it, as `sed -i` does.
+fn unwritable(real: &Path) -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    let dir = real
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let existing = dir
+        .ancestors()
+        .find(|d| d.as_os_str().is_empty() || d.exists())?;
+    let existing = if existing.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        existing
+    };
+    let c = std::ffi::CString::new(existing.as_os_str().as_bytes()).ok()?;
+    // SAFETY: a valid NUL-terminated path; access has no other preconditions.
+    let denied = unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) } != 0;
+    denied.then(|| existing.to_path_buf())
 }
 
 /// `y` or `yes` in any case, with blanks around; anything else (Enter included) is no.
