@@ -123,9 +123,18 @@ pub fn escape_except_colors(text: &str) -> String {
     while let Some(at) = rest.find('\x1b') {
         out.push_str(&escape(&rest[..at]));
         let tail = &rest[at + 1..];
+        // Only digits and `;` are read before the `m`: a long text without one costs no
+        // more than its length.
         let own = tail
             .strip_prefix('[')
-            .and_then(|t| t.split_once('m'))
+            .map(|t| {
+                let n = t
+                    .bytes()
+                    .take_while(|b| b.is_ascii_digit() || *b == b';')
+                    .count();
+                (&t[..n], t.as_bytes().get(n))
+            })
+            .filter(|(_, end)| *end == Some(&b'm'))
             .map(|(params, _)| params)
             .filter(|params| {
                 params
