@@ -499,22 +499,15 @@ fn sequences_in_a_config_never_reach_the_terminal_and_the_advised_removal_works(
         .trim()
         .to_string();
     assert!(advice.contains("remove-host $'h\\x1b[8mx'"), "{advice}");
-    let out = std::process::Command::new("bash")
+    let mut shell = std::process::Command::new("bash");
+    shell
         .args(["--norc", "--noprofile", "-c"])
         .arg(format!(
             "alarm-distcc() {{ \"$ALARM_DISTCC_BIN\" \"$@\"; }}; {advice} --yes"
         ))
-        .env("ALARM_DISTCC_BIN", env!("CARGO_BIN_EXE_alarm-distcc"))
-        .env("PATH", path_with(&makepkg_standin("7.1.0")))
-        .env("HOME", "/nonexistent-alarm-distcc-home")
-        .env("NO_COLOR", "1")
-        .env_remove("MAKEPKG_CONF")
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("SUDO_USER")
-        .env_remove("MAKEFLAGS")
-        .env_remove("DISTCC_HOSTS")
-        .output()
-        .unwrap();
+        .env("ALARM_DISTCC_BIN", env!("CARGO_BIN_EXE_alarm-distcc"));
+    in_test_environment(&mut shell);
+    let out = shell.output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(!stderr.contains('\x1b'), "{stderr:?}");

@@ -118,6 +118,12 @@ pub fn path_with(dir: &Path) -> std::ffi::OsString {
 
 pub fn bin() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
+    in_test_environment(&mut cmd);
+    cmd
+}
+
+/// The environment the tool runs in under test, for `cmd` (the tool, or a shell that runs it).
+pub fn in_test_environment(cmd: &mut Command) {
     // Keep the developer's own makepkg files and environment out of the tests, and read the
     // config as a current Arch makepkg (7.1, with makepkg.conf.d) would, whatever makepkg
     // this machine has.
@@ -129,7 +135,6 @@ pub fn bin() -> Command {
         .env_remove("MAKEFLAGS")
         .env_remove("DISTCC_HOSTS")
         .env("NO_COLOR", "1");
-    cmd
 }
 
 pub struct Run {
