@@ -416,6 +416,41 @@ fn a_config_that_takes_too_long_is_refused_in_bounded_time() {
     assert_eq!(std::fs::read_to_string(&conf).unwrap(), text);
 }
 
+/// A job the config leaves in the background holds none of the check's files: the check
+/// ends when bash does (not at its time bound), and the job ends with it.
+#[test]
+fn a_job_the_config_leaves_running_neither_holds_up_the_check_nor_outlives_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    // A duration no other process here sleeps for, so that it can be found afterwards.
+    let marker = "31.4159";
+    let text = format!("sleep {marker} &\n{BASE}");
+    std::fs::write(&conf, &text).unwrap();
+    let started = Instant::now();
+    let r = run(&conf, &["add-host", HELPER, "--yes"]);
+    let took = started.elapsed();
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        took < Duration::from_millis(1500),
+        "the check waited for the config's job: {took:?}"
+    );
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep {marker}")])
+        .output()
+        .unwrap();
+    assert!(
+        left.stdout.is_empty(),
+        "still running: {}",
+        String::from_utf8_lossy(&left.stdout)
+    );
+    // Read by bash, whose own job is then stopped.
+    let vars = bash_vars(&[&conf]);
+    let _ = std::process::Command::new("pkill")
+        .args(["-f", &format!("sleep {marker}")])
+        .status();
+    assert!(vars["DISTCC_HOSTS"].contains(HELPER), "{vars:?}");
+}
+
 /// As root, bash runs as SUDO_USER (or nobody), as makepkg would: never as root.
 #[test]
 fn bash_runs_as_the_user_not_root() {

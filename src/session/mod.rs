@@ -90,6 +90,14 @@ impl Session {
     /// file makepkg takes the focused value from (a drop-in or per-user file that sets
     /// DISTCC_HOSTS wins over the main file), else the main file.
     pub fn target(&self, focus: Focus) -> Result<Target> {
+        // bash starts now, so that its start-up runs while the layers are read and the edit
+        // is planned. Failing to start here is not an error yet: the reading is made again
+        // when it is needed, and that one says why.
+        let standby = if self.opts.no_verify {
+            None
+        } else {
+            Pending::standby(&RunAs::for_process()).ok()
+        };
         let mut layers = self.layers()?;
         let path = if self.opts.drop_in {
             let per_user = self.env.user_file().as_deref() == Some(self.main.as_path())
@@ -211,14 +219,13 @@ impl Session {
             layers.insert(at, (path.clone(), doc.clone()));
         }
         refuse_line_endings(&path, doc.as_bytes())?;
-        let early = if self.opts.no_verify {
-            None
-        } else {
-            // Failing to start here is not an error yet: the reading is made again when it is
-            // needed, and that one says why.
+        let early = standby.and_then(|mut pending| {
             let texts = pipeline::texts_of(&layers);
-            Pending::start(&pipeline::layer_texts(&texts), &RunAs::for_process()).ok()
-        };
+            pending
+                .add(&pipeline::layer_texts(&texts))
+                .ok()
+                .map(|()| pending)
+        });
         Ok(Target {
             loaded,
             doc,

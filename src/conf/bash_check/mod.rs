@@ -6,6 +6,7 @@ pub mod compare;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -195,21 +196,24 @@ fn passwd_entry(name: &str) -> Option<(u32, u32, PathBuf)> {
 
 /// The driver: makepkg's load_makepkg_config -> source_makepkg_config -> source_safe, one
 /// function call per layer (so `local` and plain `declare` in a file stay local, as in
-/// makepkg), then a report. Each reading (the text before an edit, after it, before it again)
-/// is a bash process of its own: no reading sees another's variables, they run side by side
-/// (as fast as subshells forked by one bash, measured in BENCHMARKS.md), and the tool hands
-/// each its own files instead of opening names in a folder the config's user controls. The
-/// text before an edit starts at once, while the edit is planned; the text after it starts
-/// the moment it is known. The report goes to what the tool gives as stdout (moved to fd 3, so the config's
-/// own output goes nowhere) and bash's complaints to stderr, each a file bounded by
-/// `ulimit -f`.
+/// makepkg), then a report. No reading sees another's variables. For an edit, one bash
+/// starts before the layers are read and stands by (`standby`): the first text the tool sends
+/// (the text before the edit) it reads in a subshell, the second (the text after it) itself,
+/// so the two readings cost one process start and one fork instead of two process starts
+/// (BENCHMARKS.md). Any other reading (the text before again, `show`) is a bash of its own
+/// (`alone`). The tool hands bash its files open instead of opening names in a folder the
+/// config's user controls: a report goes to fd 3 (moved from stdout; fd 4 for the second
+/// text), bash's complaints to stderr (fd 5 for the second text), each a file bounded by
+/// `ulimit -f`, the config's own output nowhere. Every reading holds fd 7, the pipe whose
+/// end tells the tool that bash and its subshell are done; no code of the config's holds it
+/// or fd 3, so a job the config leaves running holds up nothing.
 const DRIVER: &str = r#"
-exec 3>&1 >/dev/null </dev/null
-# $1 the size bound of each file (KiB); then the reading's fields: the number of layers, the
-# layers in order, the number of pairs, then pairs: a path some layer sources, and the text to
-# read for it.
+exec 3>&1 >/dev/null 6<&0 </dev/null
+# $1 the size bound of each file (KiB); $2 `standby` or `alone`, with the descriptors named
+# below. A reading's fields (as arguments for `alone`, down fd 6 for `standby`): the number
+# of layers, the layers in order, the number of pairs, then pairs: a path some layer
+# sources, and the text to read for it.
 { ulimit -f "$1" || :; } 2>/dev/null
-shift
 source() {
 	if [[ -n ${1:-} && -n ${__alarm_distcc_served[$1]:-} ]]; then
 		local __alarm_distcc_as=${__alarm_distcc_served[$1]}
@@ -225,7 +229,7 @@ __alarm_distcc_source() {
 	local shellopts='shopt -u extglob'
 	shopt -q extglob && shellopts='shopt -s extglob'
 	shopt -u extglob
-	builtin source "$1" 3>&-
+	builtin source "$1" 3>&- 7>&-
 	local __alarm_distcc_rc=$?
 	eval "$shellopts"
 	return $__alarm_distcc_rc
@@ -271,7 +275,40 @@ __alarm_distcc_one() {
 	declare -p >&3
 	printf '\0E\0' >&3
 }
-__alarm_distcc_one "$@"
+# The next text from the tool: the number of fields, the throwaway folder (bash works in
+# it), then the reading's fields; false once the tool is done.
+__alarm_distcc_next() {
+	local __alarm_distcc_n
+	read -r -d '' -u 6 __alarm_distcc_n || return 1
+	mapfile -d '' -n "$__alarm_distcc_n" -u 6 __alarm_distcc_fields
+	cd -- "${__alarm_distcc_fields[0]}" || return 1
+	unset '__alarm_distcc_fields[0]'
+}
+if [[ $2 == standby ]]; then
+	# $3 the pipe that tells the tool both readings are done; $4 and $5 the second text's
+	# report and complaints. The first text is read in a subshell (it must not leave its
+	# variables here), the second here.
+	eval "exec 7>&$3 4>&$4 5>&$5 $3>&- $4>&- $5>&-"
+	if __alarm_distcc_next; then
+		(
+			exec 4>&- 5>&- 6<&-
+			set -- "${__alarm_distcc_fields[@]}"
+			unset __alarm_distcc_fields
+			__alarm_distcc_one "$@"
+		) &
+		if __alarm_distcc_next; then
+			exec 6<&- 3>&4 2>&5 4>&- 5>&-
+			set -- "${__alarm_distcc_fields[@]}"
+			unset __alarm_distcc_fields
+			__alarm_distcc_one "$@"
+		fi
+	fi
+else
+	eval "exec 7>&$3 $3>&-"
+	shift 3
+	exec 6<&-
+	__alarm_distcc_one "$@"
+fi
 "#;
 
 /// Variables bash keeps itself (or that differ between two runs whatever the config says).
@@ -344,115 +381,228 @@ fn find_bash() -> Option<PathBuf> {
 
 /// Sources `layers` in order with real bash, as `run_as`, and reports what makepkg ends with.
 pub fn read(layers: &[LayerText], run_as: &RunAs) -> Result<Reading, BashError> {
-    Pending::start(layers, run_as)?.reading()
+    let mut pending = Pending::new(run_as)?;
+    pending.spawn_alone(layers)?;
+    pending.reading()
 }
 
 /// One reading's report, and bash's complaints while it read.
 type Output = (Vec<u8>, Vec<u8>);
 
-/// bash reading the config: the first reading (the text before an edit) starts at once, so
-/// that it runs while the edit is planned; further readings (the text after it) start beside
-/// it, and all are collected at once. Dropped unfinished, each bash and whatever the config
-/// started are killed.
+/// bash reading the config. A bash is started before the texts are known (`standby`), so
+/// that its start-up runs while the tool reads the layers and plans the edit: it reads the
+/// first text it is sent (the text before an edit) in a subshell and the second (the text
+/// after it) itself. A reading past those starts a bash of its own. All are collected at
+/// once. Dropped unfinished, each bash and whatever the config started are killed.
 pub struct Pending {
     bash: PathBuf,
     environment: Vec<(std::ffi::OsString, std::ffi::OsString)>,
-    /// The throwaway folder: bash's working folder, the layers' private copies, and the
-    /// nameless files of each reading's report and complaints.
-    dir: tempfile::TempDir,
+    /// The throwaway folder: bash's working folder and the layers' private copies. Made with
+    /// the first copy, so that a tool killed before it has nothing to leave behind.
+    dir: Option<tempfile::TempDir>,
     /// One copy per distinct layer (its path and text): the readings share what is unchanged.
     copies: Vec<(PathBuf, Vec<u8>, PathBuf)>,
+    /// Every bash started, each leading a process group of its own.
+    children: Vec<std::process::Child>,
+    /// Read ends of the pipe each bash holds as fd 7 in everything but the config's own
+    /// code: its end of file says that bash and its subshell are done.
+    done: Vec<std::fs::File>,
     readings: Vec<Running>,
     ids: Option<(u32, u32)>,
+    /// The bash standing by: the pipe its texts' fields go down, and the files of the
+    /// readings it has yet to make.
+    standby: Option<(std::process::ChildStdin, Vec<Running>)>,
 }
 
-/// One reading: its bash (None once waited for), its layers in makepkg's order (a report
-/// names them by index), and the nameless files its report and complaints go to.
+/// One reading: its layers in makepkg's order (a report names them by index), and the
+/// nameless files its report and complaints go to.
 struct Running {
-    child: Option<std::process::Child>,
     in_order: Vec<PathBuf>,
     report: std::fs::File,
     complaints: std::fs::File,
 }
 
-impl Running {
-    /// Stops this bash and whatever it started.
-    fn stop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            // SAFETY: kill has no memory preconditions; the group is the child's own.
-            unsafe {
-                libc::kill(-(child.id() as i32), libc::SIGKILL);
-            }
-            let _ = child.wait();
-        }
-    }
-}
-
 impl Pending {
+    /// A bash standing by for the texts to read (`add`).
+    pub fn standby(run_as: &RunAs) -> Result<Pending, BashError> {
+        let mut pending = Pending::new(run_as)?;
+        pending.spawn(None)?;
+        Ok(pending)
+    }
+
+    /// The first reading, started at once.
     pub fn start(first: &[LayerText], run_as: &RunAs) -> Result<Pending, BashError> {
+        let mut pending = Pending::standby(run_as)?;
+        pending.add(first)?;
+        Ok(pending)
+    }
+
+    fn new(run_as: &RunAs) -> Result<Pending, BashError> {
         let bash = find_bash().ok_or_else(|| BashError::NotFound("not found on PATH".into()))?;
-        // The folder the unprivileged user can read the private copies from, whatever the
-        // permissions of the real folders.
+        Ok(Pending {
+            bash,
+            environment: environment(run_as),
+            dir: None,
+            copies: Vec::new(),
+            children: Vec::new(),
+            done: Vec::new(),
+            readings: Vec::new(),
+            ids: run_as.ids,
+            standby: None,
+        })
+    }
+
+    /// A further reading: the bash standing by reads it at once, else one of its own starts.
+    pub fn add(&mut self, set: &[LayerText]) -> Result<(), BashError> {
+        use std::io::Write;
+        let Some((mut pipe, mut files)) = self.standby.take() else {
+            return self.spawn_alone(set);
+        };
+        let (fields, in_order) = self.fields(set)?;
+        let folder = self.folder()?.into_os_string();
+        let mut sent = format!("{}\0", fields.len() + 1).into_bytes();
+        for f in std::iter::once(&folder).chain(&fields) {
+            sent.extend_from_slice(f.as_encoded_bytes());
+            sent.push(0);
+        }
+        // A bash that is gone already (killed, or the config ended it) has its reading made
+        // by a bash of its own instead.
+        if pipe.write_all(&sent).is_err() {
+            return self.spawn_alone(set);
+        }
+        let Running {
+            report, complaints, ..
+        } = files.remove(0);
+        self.readings.push(Running {
+            in_order,
+            report,
+            complaints,
+        });
+        // The pipe closes after the last text this bash reads.
+        if !files.is_empty() {
+            self.standby = Some((pipe, files));
+        }
+        Ok(())
+    }
+
+    /// The throwaway folder, made the first time it is needed: one the check's user can read
+    /// the private copies from, whatever the permissions of the real folders.
+    fn folder(&mut self) -> Result<PathBuf, BashError> {
+        if let Some(dir) = &self.dir {
+            return Ok(dir.path().to_path_buf());
+        }
         let dir = tempfile::Builder::new()
             .prefix("alarm-distcc-bash-")
-            .tempdir_in(if run_as.ids.is_some() {
-                PathBuf::from("/tmp")
-            } else {
-                std::env::temp_dir()
-            })
-            .map_err(|e| BashError::Setup(e.to_string()))?;
-        if let Some((uid, gid)) = run_as.ids {
+            .tempdir_in(self.temp_root())
+            .map_err(setup)?;
+        if let Some((uid, gid)) = self.ids {
             let path = dir.path();
             std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(setup)?;
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))
                 .map_err(setup)?;
         }
-        let mut pending = Pending {
-            bash,
-            environment: environment(run_as),
-            dir,
-            copies: Vec::new(),
-            readings: Vec::new(),
-            ids: run_as.ids,
-        };
-        pending.add(first)?;
-        Ok(pending)
+        let path = dir.path().to_path_buf();
+        self.dir = Some(dir);
+        Ok(path)
     }
 
-    /// A further reading, started at once beside the others.
-    pub fn add(&mut self, set: &[LayerText]) -> Result<(), BashError> {
-        let (fields, in_order) = self.fields(set)?;
+    /// Where the throwaway folder and the nameless report files go: /tmp for a check run as
+    /// another user (who may not reach root's TMPDIR), else TMPDIR.
+    fn temp_root(&self) -> PathBuf {
+        if self.ids.is_some() {
+            PathBuf::from("/tmp")
+        } else {
+            std::env::temp_dir()
+        }
+    }
+
+    fn spawn_alone(&mut self, set: &[LayerText]) -> Result<(), BashError> {
+        self.spawn(Some(set))
+    }
+
+    /// A bash process: for `set` alone, or (None) standing by for two texts.
+    fn spawn(&mut self, set: Option<&[LayerText]>) -> Result<(), BashError> {
         // The report and complaint files have no name (O_TMPFILE where the file system has
         // it): the tool hands them over open and reads them back through the same
-        // descriptions, so nothing bash (as another user) does in the folder reaches them, and
-        // there is nothing to remove.
-        let file = || tempfile::tempfile_in(self.dir.path()).map_err(setup);
-        let (report, complaints) = (file()?, file()?);
+        // descriptions, so nothing bash (as another user) does reaches them, and there is
+        // nothing to remove.
+        let root = self.temp_root();
+        let file = || tempfile::tempfile_in(&root).map_err(setup);
         let given = |f: &std::fs::File| f.try_clone().map_err(setup);
-        let (report_given, complaints_given) = (given(&report)?, given(&complaints)?);
+        // Handed over inherited (no close-on-exec) by this spawn alone and named to bash by
+        // number (it moves each where the driver wants it), so that the spawn runs no code of
+        // the tool's between fork and exec.
+        let inherited = |f: &dyn AsRawFd| -> Result<OwnedFd, BashError> {
+            // SAFETY: F_DUPFD on an open descriptor; the result is owned here.
+            let fd = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_DUPFD, 10) };
+            if fd < 0 {
+                return Err(setup(std::io::Error::last_os_error()));
+            }
+            // SAFETY: fd was just returned by fcntl and nothing else owns it.
+            Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+        };
+        let (report, complaints) = (file()?, file()?);
+        let (done, done_given) = pipe().map_err(setup)?;
+        let mut handed = vec![inherited(&done_given)?];
         let mut cmd = Command::new(&self.bash);
         cmd.args(["--noprofile", "--norc", "-c", DRIVER, "alarm-distcc-check"])
-            .arg(((MAX_REPORT >> 10) + 1).to_string())
-            .args(fields)
-            .current_dir(self.dir.path())
-            .env_clear()
+            .arg(((MAX_REPORT >> 10) + 1).to_string());
+        let mut second = None;
+        let mut in_order = Vec::new();
+        match set {
+            Some(set) => {
+                let (fields, order) = self.fields(set)?;
+                in_order = order;
+                cmd.current_dir(self.folder()?)
+                    .arg("alone")
+                    .arg(handed[0].as_raw_fd().to_string())
+                    .args(fields)
+                    .stdin(Stdio::null());
+            }
+            None => {
+                let (next_report, next_complaints) = (file()?, file()?);
+                handed.push(inherited(&next_report)?);
+                handed.push(inherited(&next_complaints)?);
+                // It moves to the throwaway folder once it gets the first text.
+                cmd.current_dir("/")
+                    .arg("standby")
+                    .args(handed.iter().map(|f| f.as_raw_fd().to_string()))
+                    .stdin(Stdio::piped());
+                second = Some((next_report, next_complaints));
+            }
+        }
+        cmd.env_clear()
             .envs(self.environment.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .stdout(report_given)
-            .stderr(complaints_given)
+            .stdout(given(&report)?)
+            .stderr(given(&complaints)?)
             .process_group(0);
         if let Some((uid, gid)) = self.ids {
             cmd.uid(uid).gid(gid);
         }
-        let child = cmd
-            .spawn()
-            .map_err(|e| BashError::NotFound(format!("{}: {e}", self.bash.display())))?;
-        self.readings.push(Running {
-            child: Some(child),
+        let spawned = cmd.spawn();
+        // The tool's copies of what it handed over close now, whether or not bash started,
+        // so that the pipe ends when bash's readings do.
+        drop((handed, done_given));
+        let mut child =
+            spawned.map_err(|e| BashError::NotFound(format!("{}: {e}", self.bash.display())))?;
+        self.done.push(done);
+        let first = Running {
             in_order,
             report,
             complaints,
-        });
+        };
+        match (second, child.stdin.take()) {
+            (Some((report, complaints)), Some(pipe)) => {
+                let second = Running {
+                    in_order: Vec::new(),
+                    report,
+                    complaints,
+                };
+                self.standby = Some((pipe, vec![first, second]));
+            }
+            _ => self.readings.push(first),
+        }
+        self.children.push(child);
         Ok(())
     }
 
@@ -484,30 +634,12 @@ impl Pending {
     /// Each reading's report and bash's complaints (private copies named by their real
     /// paths), once every bash has ended.
     fn finish(mut self, stderr_cap: usize) -> Result<Vec<Output>, BashError> {
-        let children: Vec<_> = self
-            .readings
-            .iter_mut()
-            .filter_map(|r| r.child.take())
-            .collect();
-        let groups: Vec<i32> = children.iter().map(|c| c.id() as i32).collect();
-        // Waited for on a thread of their own, so the answer is taken the moment the last
-        // bash ends.
-        let (done_tx, done) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for mut child in children {
-                let _ = child.wait();
-            }
-            let _ = done_tx.send(());
-        });
-        let finished = done.recv_timeout(TIME_BOUND).is_ok();
+        // A bash still standing by has nothing more to read: it ends.
+        self.standby = None;
+        let finished = wait_for_end(&self.done, std::time::Instant::now() + TIME_BOUND);
         // Whatever the config left running in the background goes too (and bash itself, on
-        // a time-out, which the waiting thread then reaps).
-        for pgid in groups {
-            // SAFETY: kill has no memory preconditions; the group is the child's own.
-            unsafe {
-                libc::kill(-pgid, libc::SIGKILL);
-            }
-        }
+        // a time-out).
+        self.stop();
         if !finished {
             return Err(BashError::TimedOut);
         }
@@ -535,6 +667,18 @@ impl Pending {
                 (report, stderr.into_bytes())
             })
             .collect())
+    }
+
+    /// Kills each bash's process group (bash, its subshell and whatever the config started)
+    /// and reaps each bash.
+    fn stop(&mut self) {
+        for mut child in self.children.drain(..) {
+            // SAFETY: kill has no memory preconditions; the group is the child's own.
+            unsafe {
+                libc::kill(-(child.id() as i32), libc::SIGKILL);
+            }
+            let _ = child.wait();
+        }
     }
 
     /// A reading's fields for the driver, its layers copied into the throwaway folder, and
@@ -572,8 +716,7 @@ impl Pending {
             return Ok(name.clone());
         }
         let name = self
-            .dir
-            .path()
+            .folder()?
             .join(format!("layer-{}.conf", self.copies.len()));
         create_new(&name, layer.text, self.ids)?;
         self.copies
@@ -584,10 +727,49 @@ impl Pending {
 
 impl Drop for Pending {
     fn drop(&mut self) {
-        for r in &mut self.readings {
-            r.stop();
-        }
+        self.stop();
     }
+}
+
+/// Whether every pipe reached its end (each bash, and the subshell it started, is done)
+/// before `deadline`.
+fn wait_for_end(pipes: &[std::fs::File], deadline: std::time::Instant) -> bool {
+    let mut open: Vec<libc::pollfd> = pipes
+        .iter()
+        .map(|p| libc::pollfd {
+            fd: p.as_raw_fd(),
+            events: libc::POLLIN,
+            revents: 0,
+        })
+        .collect();
+    let mut buf = [0u8; 64];
+    while !open.is_empty() {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let ms = left.as_millis().clamp(1, i32::MAX as u128) as i32;
+        // SAFETY: the array holds open.len() initialised pollfd entries.
+        let n = unsafe { libc::poll(open.as_mut_ptr(), open.len() as libc::nfds_t, ms) };
+        if n < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return false;
+        }
+        open.retain(|p| {
+            if p.revents == 0 {
+                return true;
+            }
+            // Nothing is written to the pipe; a read of 0 is its end.
+            // SAFETY: reads into a buffer of the length given.
+            let got = unsafe { libc::read(p.fd, buf.as_mut_ptr().cast(), buf.len()) };
+            got > 0
+                || (got < 0
+                    && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted)
+        });
+    }
+    true
 }
 
 /// A new file in the throwaway folder, never one found there: once a bash runs in it as
@@ -605,6 +787,22 @@ fn create_new(path: &Path, bytes: &[u8], owner: Option<(u32, u32)>) -> Result<()
         std::os::unix::fs::fchown(&file, Some(uid), Some(gid)).map_err(setup)?;
     }
     Ok(())
+}
+
+/// A pipe (read end, write end), neither inherited by a process started later.
+fn pipe() -> std::io::Result<(std::fs::File, std::fs::File)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into the array it is given.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both were just opened by pipe2 and nothing else owns them.
+    Ok(unsafe {
+        (
+            std::fs::File::from_raw_fd(fds[0]),
+            std::fs::File::from_raw_fd(fds[1]),
+        )
+    })
 }
 
 fn setup(e: std::io::Error) -> BashError {
@@ -885,7 +1083,7 @@ mod tests {
         }];
         let mut pending = Pending::start(&first, &RunAs::for_process()).unwrap();
         // The link is in place before the text after the edit is copied in.
-        let planted = pending.dir.path().join("layer-1.conf");
+        let planted = pending.folder().unwrap().join("layer-1.conf");
         let deadline = std::time::Instant::now() + TIME_BOUND;
         while std::fs::symlink_metadata(&planted).is_err() {
             assert!(
