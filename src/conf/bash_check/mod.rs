@@ -409,9 +409,12 @@ pub struct Pending {
     done: Vec<std::fs::File>,
     readings: Vec<Running>,
     ids: Option<(u32, u32)>,
-    /// The bash standing by: the pipe its texts' fields go down, and the files of the
-    /// readings it has yet to make.
-    standby: Option<(std::process::ChildStdin, Vec<Running>)>,
+    /// The bash standing by: the pipe its texts' fields go down, and the report and
+    /// complaint files of the readings it has yet to make, in order.
+    standby: Option<(
+        std::process::ChildStdin,
+        Vec<(std::fs::File, std::fs::File)>,
+    )>,
 }
 
 /// One reading: its layers in makepkg's order (a report names them by index), and the
@@ -470,9 +473,7 @@ impl Pending {
         if pipe.write_all(&sent).is_err() {
             return self.spawn_alone(set);
         }
-        let Running {
-            report, complaints, ..
-        } = files.remove(0);
+        let (report, complaints) = files.remove(0);
         self.readings.push(Running {
             in_order,
             report,
@@ -532,6 +533,8 @@ impl Pending {
         // Handed over inherited (no close-on-exec) by this spawn alone and named to bash by
         // number (it moves each where the driver wants it), so that the spawn runs no code of
         // the tool's between fork and exec.
+        // (A process another thread started in that moment would inherit them too: the check
+        // would then wait for its time bound and refuse, never write. No command does that.)
         let inherited = |f: &dyn AsRawFd| -> Result<OwnedFd, BashError> {
             // SAFETY: F_DUPFD on an open descriptor; the result is owned here.
             let fd = unsafe { libc::fcntl(f.as_raw_fd(), libc::F_DUPFD, 10) };
@@ -548,11 +551,11 @@ impl Pending {
         cmd.args(["--noprofile", "--norc", "-c", DRIVER, "alarm-distcc-check"])
             .arg(((MAX_REPORT >> 10) + 1).to_string());
         let mut second = None;
-        let mut in_order = Vec::new();
+        let mut in_order = None;
         match set {
             Some(set) => {
                 let (fields, order) = self.fields(set)?;
-                in_order = order;
+                in_order = Some(order);
                 cmd.current_dir(self.folder()?)
                     .arg("alone")
                     .arg(handed[0].as_raw_fd().to_string())
@@ -586,21 +589,17 @@ impl Pending {
         let mut child =
             spawned.map_err(|e| BashError::NotFound(format!("{}: {e}", self.bash.display())))?;
         self.done.push(done);
-        let first = Running {
-            in_order,
-            report,
-            complaints,
-        };
-        match (second, child.stdin.take()) {
-            (Some((report, complaints)), Some(pipe)) => {
-                let second = Running {
-                    in_order: Vec::new(),
-                    report,
-                    complaints,
-                };
-                self.standby = Some((pipe, vec![first, second]));
+        match (in_order, second, child.stdin.take()) {
+            (Some(in_order), _, _) => self.readings.push(Running {
+                in_order,
+                report,
+                complaints,
+            }),
+            (None, Some(next), Some(pipe)) => {
+                self.standby = Some((pipe, vec![(report, complaints), next]));
             }
-            _ => self.readings.push(first),
+            // A standing-by bash always has its pipe: the stdin asked for above.
+            (None, _, _) => {}
         }
         self.children.push(child);
         Ok(())
