@@ -15,6 +15,36 @@ fn tool() -> Command {
     c
 }
 
+/// The bash check's throwaway folders made since `since`, each with whether a running check
+/// holds it. They are in /tmp when the check runs bash as another user (as root), else in
+/// TMPDIR.
+fn check_folders(since: std::time::SystemTime) -> Vec<(std::path::PathBuf, bool)> {
+    // SAFETY: geteuid has no preconditions.
+    let root = if unsafe { libc::geteuid() } == 0 {
+        std::path::PathBuf::from("/tmp")
+    } else {
+        std::env::temp_dir()
+    };
+    std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("alarm-distcc-bash-")
+        })
+        .map(|e| e.path())
+        .filter(|p| {
+            std::fs::symlink_metadata(p)
+                .is_ok_and(|m| m.is_dir() && m.modified().is_ok_and(|t| t >= since))
+        })
+        .map(|p| {
+            let held = std::fs::File::open(&p).is_ok_and(|f| f.try_lock().is_err());
+            (p, held)
+        })
+        .collect()
+}
+
 fn temp_files(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
@@ -150,6 +180,66 @@ fn killed_mid_write_leaves_old_or_new_and_temps_are_cleaned() {
         "{:?}",
         temp_files(dir.path())
     );
+}
+
+/// SIGKILL gives the tool no chance to remove the bash check's folder. The next check removes
+/// it once it is old enough (a folder is locked a moment after it is made), never one a
+/// running check holds.
+#[test]
+fn a_check_killed_part_way_leaves_its_folder_to_the_next_one() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let slow = conf.with_file_name("slow.conf");
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str("sleep 1\n");
+    std::fs::write(&slow, text).unwrap();
+    let started = std::time::SystemTime::now() - Duration::from_secs(1);
+    let mut child = tool()
+        .arg("--config")
+        .arg(&slow)
+        .args(["set-local", "3", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Its folder appears, held, while bash sleeps in the config.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let folder = loop {
+        if let Some((f, _)) = check_folders(started).into_iter().find(|(_, held)| *held) {
+            break f;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no check folder appeared"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // (Its bash, in a process group of its own, ends once its one-second sleeps do.)
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let unheld = |f: &Path| check_folders(started).contains(&(f.to_path_buf(), false));
+    assert!(
+        unheld(&folder),
+        "the killed check's folder is gone or still held"
+    );
+    // A new folder is not removed, whoever holds it: it may be a check's first moment.
+    let r = run(&conf, &["set-local", "4", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(unheld(&folder), "a new folder was removed");
+    // Old enough, it goes with the next check, which does not leave its own.
+    let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+    std::fs::File::open(&folder)
+        .unwrap()
+        .set_modified(hour_ago)
+        .unwrap();
+    let before_run = std::time::SystemTime::now() - Duration::from_secs(1);
+    let r = run(&conf, &["set-local", "5", "--yes"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!folder.exists(), "{} is still there", folder.display());
+    let own: Vec<_> = check_folders(before_run)
+        .into_iter()
+        .filter(|(_, held)| !held)
+        .collect();
+    assert!(own.is_empty(), "left: {own:?}");
 }
 
 #[test]

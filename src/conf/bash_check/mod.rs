@@ -7,7 +7,7 @@ pub mod compare;
 use std::collections::BTreeMap;
 use std::io::{Read, Seek};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -398,8 +398,10 @@ pub struct Pending {
     bash: PathBuf,
     environment: Vec<(std::ffi::OsString, std::ffi::OsString)>,
     /// The throwaway folder: bash's working folder and the layers' private copies. Made with
-    /// the first copy, so that a tool killed before it has nothing to leave behind.
-    dir: Option<tempfile::TempDir>,
+    /// the first copy, so that a tool killed before it has nothing to leave behind; held
+    /// locked (the open folder) while it is in use, so that one a killed tool left behind can
+    /// be told from one in use.
+    dir: Option<(tempfile::TempDir, std::fs::File)>,
     /// One copy per distinct layer (its path and text): the readings share what is unchanged.
     copies: Vec<(PathBuf, Vec<u8>, PathBuf)>,
     /// Every bash started, each leading a process group of its own.
@@ -489,13 +491,15 @@ impl Pending {
     /// The throwaway folder, made the first time it is needed: one the check's user can read
     /// the private copies from, whatever the permissions of the real folders.
     fn folder(&mut self) -> Result<PathBuf, BashError> {
-        if let Some(dir) = &self.dir {
+        if let Some((dir, _)) = &self.dir {
             return Ok(dir.path().to_path_buf());
         }
         let dir = tempfile::Builder::new()
-            .prefix("alarm-distcc-bash-")
+            .prefix(FOLDER_PREFIX)
             .tempdir_in(self.temp_root())
             .map_err(setup)?;
+        let lock = std::fs::File::open(dir.path()).map_err(setup)?;
+        lock.lock().map_err(setup)?;
         if let Some((uid, gid)) = self.ids {
             let path = dir.path();
             std::os::unix::fs::chown(path, Some(uid), Some(gid)).map_err(setup)?;
@@ -503,7 +507,7 @@ impl Pending {
                 .map_err(setup)?;
         }
         let path = dir.path().to_path_buf();
-        self.dir = Some(dir);
+        self.dir = Some((dir, lock));
         Ok(path)
     }
 
@@ -635,6 +639,11 @@ impl Pending {
     fn finish(mut self, stderr_cap: usize) -> Result<Vec<Output>, BashError> {
         // A bash still standing by has nothing more to read: it ends.
         self.standby = None;
+        // While bash reads: the folders of checks that were killed part-way (SIGKILL leaves
+        // no chance to clean up) go.
+        if self.dir.is_some() {
+            remove_stale_folders(&self.temp_root(), FOLDER_STALE_AFTER);
+        }
         let finished = wait_for_end(&self.done, std::time::Instant::now() + TIME_BOUND);
         // Whatever the config left running in the background goes too (and bash itself, on
         // a time-out).
@@ -727,6 +736,55 @@ impl Pending {
 impl Drop for Pending {
     fn drop(&mut self) {
         self.stop();
+    }
+}
+
+/// The start of each throwaway folder's name.
+const FOLDER_PREFIX: &str = "alarm-distcc-bash-";
+
+/// How old an unlocked throwaway folder must be to count as left behind: a new folder is
+/// locked a moment after it is made, so age covers that moment.
+const FOLDER_STALE_AFTER: Duration = Duration::from_secs(60);
+
+/// Removes the throwaway folders in `root` that no check holds (the tool that made each was
+/// killed) and that are older than `age`. Folders this process may not remove (another
+/// user's, in a sticky /tmp) stay; nothing here fails a check.
+pub fn remove_stale_folders(root: &Path, age: Duration) {
+    let Ok(entries) = std::fs::read_dir(root) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if !entry
+            .file_name()
+            .as_encoded_bytes()
+            .starts_with(FOLDER_PREFIX.as_bytes())
+        {
+            continue;
+        }
+        let path = entry.path();
+        // A real folder (not a link to one), unchanged for `age`.
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        let old = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .is_some_and(|e| e >= age);
+        if !meta.is_dir() || !old {
+            continue;
+        }
+        let Ok(folder) = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_NOFOLLOW)
+            .open(&path)
+        else {
+            continue;
+        };
+        // Held by a check still running: not ours to remove. (remove_dir_all follows no link.)
+        if folder.try_lock().is_ok() {
+            let _ = std::fs::remove_dir_all(&path);
+        }
     }
 }
 
@@ -1061,6 +1119,56 @@ pub fn trace(layers: &[LayerText], run_as: &RunAs) -> Trace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A folder a killed check left (unlocked, older than the bound) goes; one a running
+    /// check holds, a new one (made a moment before its lock), a link to a folder and a
+    /// folder of another name stay.
+    #[test]
+    fn only_folders_no_check_holds_are_removed() {
+        let root = tempfile::tempdir().unwrap();
+        let make = |name: &str| {
+            let path = root.path().join(name);
+            std::fs::create_dir(&path).unwrap();
+            std::fs::write(path.join("layer-0.conf"), "A=1\n").unwrap();
+            path
+        };
+        let backdate = |path: &Path| {
+            let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+            std::fs::File::open(path)
+                .unwrap()
+                .set_modified(hour_ago)
+                .unwrap();
+        };
+        let left = make("alarm-distcc-bash-left");
+        let held = make("alarm-distcc-bash-held");
+        let new = make("alarm-distcc-bash-new");
+        let other = make("someone-else");
+        let target = make("linked-to");
+        let link = root.path().join("alarm-distcc-bash-link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        for p in [&left, &held, &other, &target] {
+            backdate(p);
+        }
+        let lock = std::fs::File::open(&held).unwrap();
+        lock.lock().unwrap();
+        remove_stale_folders(root.path(), FOLDER_STALE_AFTER);
+        assert!(
+            !left.exists(),
+            "the folder a killed check left is still there"
+        );
+        for kept in [&held, &new, &other, &target] {
+            assert!(
+                kept.join("layer-0.conf").exists(),
+                "{} was removed",
+                kept.display()
+            );
+        }
+        assert!(std::fs::symlink_metadata(&link).is_ok());
+        // Once its check is done, the held one goes too.
+        drop(lock);
+        remove_stale_folders(root.path(), FOLDER_STALE_AFTER);
+        assert!(!held.exists());
+    }
 
     /// A config runs as the check's user in the throwaway folder while the tool still copies
     /// texts into it: a link it plants under a name the tool is about to use must make the
