@@ -608,12 +608,15 @@ impl HostToken {
                 };
                 host_ok && port_ok
             }
-            Err(_) => {
-                let name = self.raw.split(['/', ':', ',']).next().unwrap_or("");
-                name.eq_ignore_ascii_case(host)
-            }
+            Err(_) => entry_name(&self.raw).eq_ignore_ascii_case(host),
         }
     }
+}
+
+/// The name an entry distcc cannot read goes by: what comes before its first `/`, `:` or `,`
+/// (where a valid entry's host ends). `remove-host` matches such an entry by it.
+fn entry_name(raw: &str) -> &str {
+    raw.split(['/', ':', ',']).next().unwrap_or("")
 }
 
 fn bare_eq(a: &str, b: &str) -> bool {
@@ -863,7 +866,7 @@ impl HostList {
 /// quotes such an entry, a control character written as `$'\x1b'`): the name it removes. Only
 /// an invalid entry of that name can match it.
 pub fn invalid_entry_name(arg: &str) -> Option<&str> {
-    let name = arg.split(['/', ':', ',']).next().unwrap_or("");
+    let name = entry_name(arg);
     (!name.is_empty()
         && !name.contains(char::is_whitespace)
         && name.chars().any(|c| !is_allowed_char(c)))
