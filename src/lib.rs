@@ -3,7 +3,8 @@
 //! Layers, top to bottom (nothing imports upwards): `app` (dispatch) -> `commands` ->
 //! `session` (read once, plan, diff, confirm, write) -> `conf` (the lossless makepkg.conf
 //! engine), `distcc` (host grammar, protocol, ELF, distccd-alarm facts) and `receipts` (a
-//! build's log reading, receipt and store) -> `error`, `ui`.
+//! build's log reading, receipt and store) -> `error`, `ui`, `leftovers` (what an
+//! interrupt clears).
 
 pub mod app;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod commands;
 pub mod conf;
 pub mod distcc;
 pub mod error;
+pub mod leftovers;
 pub mod pool;
 pub mod receipts;
 pub mod session;

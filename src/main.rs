@@ -8,10 +8,21 @@ use std::sync::Mutex;
 fn interrupted() -> ! {
     static REPORTED: Mutex<bool> = Mutex::new(false);
     let mut reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
+    // No destructor runs from here: what they would remove goes now. The registry stays held
+    // until the process exits, so nothing more is put in place.
+    let (written, _held) = alarm_distcc::leftovers::clear_for_exit();
     if !*reported {
         *reported = true;
         let _ = console::Term::stderr().show_cursor();
-        eprintln!("\n{Interrupted}");
+        if written.is_empty() {
+            eprintln!("\n{Interrupted}");
+        } else {
+            let names: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+            eprintln!(
+                "\ninterrupted: {} written already",
+                alarm_distcc::ui::escape(&names.join(", "))
+            );
+        }
     }
     std::process::exit(130);
 }

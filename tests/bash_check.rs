@@ -434,18 +434,7 @@ fn a_job_the_config_leaves_running_neither_holds_up_the_check_nor_outlives_it() 
         took < Duration::from_millis(1500),
         "the check waited for the config's job: {took:?}"
     );
-    // Looked for in /proc (procps need not be installed).
-    let sleeping = || -> Vec<i32> {
-        let wanted = format!("sleep\0{marker}\0");
-        std::fs::read_dir("/proc")
-            .unwrap()
-            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
-            .filter(|pid| {
-                std::fs::read(format!("/proc/{pid}/cmdline"))
-                    .is_ok_and(|c| c.ends_with(wanted.as_bytes()))
-            })
-            .collect()
-    };
+    let sleeping = || processes_ending_with(&["sleep", marker]);
     let left = sleeping();
     assert!(left.is_empty(), "still running: {left:?}");
     // Read by bash, whose own job is then stopped.

@@ -15,34 +15,30 @@ fn tool() -> Command {
     c
 }
 
-/// The bash check's throwaway folders made since `since`, each with whether a running check
-/// holds it. They are in /tmp when the check runs bash as another user (as root), else in
-/// TMPDIR.
-fn check_folders(since: std::time::SystemTime) -> Vec<(std::path::PathBuf, bool)> {
-    // SAFETY: geteuid has no preconditions.
-    let root = if unsafe { libc::geteuid() } == 0 {
-        std::path::PathBuf::from("/tmp")
-    } else {
-        std::env::temp_dir()
-    };
-    std::fs::read_dir(root)
+/// Whether a running check holds `folder` (its lock).
+fn is_held(folder: &Path) -> bool {
+    std::fs::File::open(folder).is_ok_and(|f| f.try_lock().is_err())
+}
+
+/// The throwaway folder of the check `tool` runs: where its bash works (`/proc/PID/cwd` of a
+/// child of it), once bash has its first text. Other tests' checks run meanwhile.
+fn check_folder_of(tool: u32) -> Option<std::path::PathBuf> {
+    std::fs::read_dir("/proc")
         .unwrap()
-        .flatten()
-        .filter(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("alarm-distcc-bash-")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            // The parent's pid is the fourth field, after the name in parentheses.
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+                stat.rsplit_once(')')
+                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
+                    == Some(tool)
+            })
         })
-        .map(|e| e.path())
-        .filter(|p| {
-            std::fs::symlink_metadata(p)
-                .is_ok_and(|m| m.is_dir() && m.modified().is_ok_and(|t| t >= since))
+        .filter_map(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).ok())
+        .find(|cwd| {
+            cwd.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("alarm-distcc-bash-"))
         })
-        .map(|p| {
-            let held = std::fs::File::open(&p).is_ok_and(|f| f.try_lock().is_err());
-            (p, held)
-        })
-        .collect()
 }
 
 fn temp_files(dir: &Path) -> Vec<String> {
@@ -192,7 +188,6 @@ fn a_check_killed_part_way_leaves_its_folder_to_the_next_one() {
     let mut text = std::fs::read_to_string(&conf).unwrap();
     text.push_str("sleep 1\n");
     std::fs::write(&slow, text).unwrap();
-    let started = std::time::SystemTime::now() - Duration::from_secs(1);
     let mut child = tool()
         .arg("--config")
         .arg(&slow)
@@ -204,7 +199,7 @@ fn a_check_killed_part_way_leaves_its_folder_to_the_next_one() {
     // Its folder appears, held, while bash sleeps in the config.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let folder = loop {
-        if let Some((f, _)) = check_folders(started).into_iter().find(|(_, held)| *held) {
+        if let Some(f) = check_folder_of(child.id()) {
             break f;
         }
         assert!(
@@ -216,7 +211,7 @@ fn a_check_killed_part_way_leaves_its_folder_to_the_next_one() {
     // (Its bash, in a process group of its own, ends once its one-second sleeps do.)
     child.kill().unwrap();
     child.wait().unwrap();
-    let unheld = |f: &Path| check_folders(started).contains(&(f.to_path_buf(), false));
+    let unheld = |f: &Path| f.is_dir() && !is_held(f);
     assert!(
         unheld(&folder),
         "the killed check's folder is gone or still held"
@@ -225,21 +220,150 @@ fn a_check_killed_part_way_leaves_its_folder_to_the_next_one() {
     let r = run(&conf, &["set-local", "4", "--yes"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(unheld(&folder), "a new folder was removed");
-    // Old enough, it goes with the next check, which does not leave its own.
+    // Old enough, it goes with the next check.
     let hour_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
     std::fs::File::open(&folder)
         .unwrap()
         .set_modified(hour_ago)
         .unwrap();
-    let before_run = std::time::SystemTime::now() - Duration::from_secs(1);
     let r = run(&conf, &["set-local", "5", "--yes"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!folder.exists(), "{} is still there", folder.display());
-    let own: Vec<_> = check_folders(before_run)
-        .into_iter()
-        .filter(|(_, held)| !held)
-        .collect();
-    assert!(own.is_empty(), "left: {own:?}");
+}
+
+/// Ctrl-C while bash checks an edit (`--yes`, so the new text is already staged beside the
+/// file): the file is untouched, and neither the staged temp file, the check's folder nor
+/// bash (with the job it was running) is left.
+#[test]
+fn ctrl_c_during_the_check_leaves_nothing_behind() {
+    let (dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let slow = conf.with_file_name("slow.conf");
+    // A duration no other process here sleeps for, so that it can be looked for.
+    let marker = "2.71828";
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(&format!("sleep {marker}\n"));
+    std::fs::write(&slow, &text).unwrap();
+    let child = tool()
+        .arg("--config")
+        .arg(&slow)
+        .args(["set-local", "4", "--yes"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let folder = loop {
+        if let Some(f) = check_folder_of(child.id()) {
+            break f;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no check folder appeared"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    // The check is under way: bash sleeps in the config, the new text is staged.
+    while processes_ending_with(&["sleep", marker]).is_empty() || temp_files(dir.path()).is_empty()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the check did not get going"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: kill has no memory preconditions; the child is ours and not yet reaped.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGINT);
+    }
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("cancelled: nothing written"), "{stderr}");
+    assert_eq!(std::fs::read_to_string(&slow).unwrap(), text);
+    assert!(
+        temp_files(dir.path()).is_empty(),
+        "{:?}",
+        temp_files(dir.path())
+    );
+    assert!(!folder.exists(), "{} is left", folder.display());
+    // Killed, bash and its sleep are gone well before the sleep would have ended.
+    let mut left = processes_ending_with(&["sleep", marker]);
+    let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        left = processes_ending_with(&["sleep", marker]);
+    }
+    for pid in &left {
+        // SAFETY: as above.
+        unsafe {
+            libc::kill(*pid, libc::SIGKILL);
+        }
+    }
+    assert!(left.is_empty(), "still running: {left:?}");
+}
+
+/// The same from a real terminal, with the TERMs Pi users have: Ctrl-C typed while bash
+/// checks the edit.
+#[test]
+fn ctrl_c_typed_during_the_check_leaves_nothing_behind() {
+    let marker = "2.71829";
+    for term in ["linux", "screen", "tmux-256color"] {
+        let (dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str(&format!("sleep {marker}\n"));
+        std::fs::write(&conf, &text).unwrap();
+        let mut cmd = tool();
+        cmd.arg("--config")
+            .arg(&conf)
+            .args(["set-local", "4", "--yes"])
+            .env("TERM", term);
+        let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
+        s.set_expect_timeout(Some(Duration::from_secs(15)));
+        let pid = s.get_process().pid().as_raw() as u32;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let folder = loop {
+            if let Some(f) = check_folder_of(pid) {
+                break f;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{term}: no check folder"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        while processes_ending_with(&["sleep", marker]).is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{term}: bash did not start"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        s.send("\x03").unwrap();
+        s.expect("cancelled: nothing written")
+            .unwrap_or_else(|e| panic!("{term}: {e}"));
+        let _ = s.expect(expectrl::Eof);
+        let status = s.get_process().wait().unwrap();
+        assert!(
+            matches!(status, expectrl::process::unix::WaitStatus::Exited(_, 130)),
+            "{term}: {status:?}"
+        );
+        assert_eq!(std::fs::read_to_string(&conf).unwrap(), text, "{term}");
+        assert!(temp_files(dir.path()).is_empty(), "{term}");
+        assert!(!folder.exists(), "{term}: {} is left", folder.display());
+        let mut left = processes_ending_with(&["sleep", marker]);
+        let gone_by = std::time::Instant::now() + Duration::from_millis(1500);
+        while !left.is_empty() && std::time::Instant::now() < gone_by {
+            std::thread::sleep(Duration::from_millis(10));
+            left = processes_ending_with(&["sleep", marker]);
+        }
+        for pid in &left {
+            // SAFETY: kill has no memory preconditions.
+            unsafe {
+                libc::kill(*pid, libc::SIGKILL);
+            }
+        }
+        assert!(left.is_empty(), "{term}: still running: {left:?}");
+    }
 }
 
 #[test]

@@ -120,6 +120,8 @@ pub fn write_atomic(loaded: &Loaded, new: &[u8]) -> Result<(), WriteError> {
 /// goes and the file is untouched.
 pub struct Staged {
     tmp: tempfile::NamedTempFile,
+    /// Removed by an interrupt until it is in place.
+    registered: crate::leftovers::Registered,
     real: PathBuf,
     dir: PathBuf,
     /// Held until the rename: no other edit replaces the file in between.
@@ -131,11 +133,21 @@ impl Staged {
     pub fn commit(self) -> Result<(), WriteError> {
         let Staged {
             tmp,
+            registered,
             real,
             dir,
             _lock,
         } = self;
-        tmp.persist(&real).map_err(|e| io_err(&real)(e.error))?;
+        // An interrupt comes before the rename (and removes the temp file) or after it (and
+        // knows the file was written), never between.
+        let mut held = crate::leftovers::hold();
+        if let Err(e) = tmp.persist(&real) {
+            drop(held);
+            return Err(io_err(&real)(e.error));
+        }
+        registered.release(&mut held);
+        held.wrote(&real);
+        drop(held);
         if let Ok(d) = File::open(&dir) {
             let _ = d.sync_all();
         }
@@ -179,6 +191,7 @@ pub fn stage(loaded: &Loaded, new: &[u8]) -> Result<Staged, WriteError> {
         .prefix(&temp_prefix(real))
         .tempfile_in(dir)
         .map_err(io_err(dir))?;
+    let registered = crate::leftovers::file(tmp.path());
     tmp.write_all(new).map_err(io_err(tmp.path()))?;
     if loaded.original.is_some() {
         let meta = fs::metadata(real).map_err(io_err(real))?;
@@ -197,6 +210,7 @@ pub fn stage(loaded: &Loaded, new: &[u8]) -> Result<Staged, WriteError> {
     tmp.as_file().sync_all().map_err(io_err(real))?;
     Ok(Staged {
         tmp,
+        registered,
         real: real.clone(),
         dir: dir.to_path_buf(),
         _lock: lock_file,

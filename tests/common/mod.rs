@@ -438,3 +438,16 @@ pub fn as_build_user(program: &str, vars: &[(&str, String)]) -> Command {
     cmd.arg(program);
     cmd
 }
+
+/// The processes whose command line ends with `args` (NUL-separated, as /proc gives it),
+/// looked for in /proc: procps need not be installed.
+pub fn processes_ending_with(args: &[&str]) -> Vec<i32> {
+    let wanted: Vec<u8> = args.iter().flat_map(|a| a.bytes().chain([0])).collect();
+    std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<i32>().ok())
+        .filter(|pid| {
+            std::fs::read(format!("/proc/{pid}/cmdline")).is_ok_and(|c| c.ends_with(&wanted))
+        })
+        .collect()
+}

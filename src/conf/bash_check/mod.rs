@@ -401,11 +401,15 @@ pub struct Pending {
     /// the first copy, so that a tool killed before it has nothing to leave behind; held
     /// locked (the open folder) while it is in use, so that one a killed tool left behind can
     /// be told from one in use.
-    dir: Option<(tempfile::TempDir, std::fs::File)>,
+    dir: Option<(
+        tempfile::TempDir,
+        std::fs::File,
+        crate::leftovers::Registered,
+    )>,
     /// One copy per distinct layer (its path and text): the readings share what is unchanged.
     copies: Vec<(PathBuf, Vec<u8>, PathBuf)>,
-    /// Every bash started, each leading a process group of its own.
-    children: Vec<std::process::Child>,
+    /// Every bash started, each leading a process group of its own (killed by an interrupt).
+    children: Vec<(std::process::Child, crate::leftovers::Registered)>,
     /// Read ends of the pipe each bash holds as fd 7 in everything but the config's own
     /// code: its end of file says that bash and its subshell are done.
     done: Vec<std::fs::File>,
@@ -491,13 +495,14 @@ impl Pending {
     /// The throwaway folder, made the first time it is needed: one the check's user can read
     /// the private copies from, whatever the permissions of the real folders.
     fn folder(&mut self) -> Result<PathBuf, BashError> {
-        if let Some((dir, _)) = &self.dir {
+        if let Some((dir, ..)) = &self.dir {
             return Ok(dir.path().to_path_buf());
         }
         let dir = tempfile::Builder::new()
             .prefix(FOLDER_PREFIX)
             .tempdir_in(self.temp_root())
             .map_err(setup)?;
+        let registered = crate::leftovers::folder(dir.path());
         let lock = std::fs::File::open(dir.path()).map_err(setup)?;
         lock.lock().map_err(setup)?;
         if let Some((uid, gid)) = self.ids {
@@ -507,7 +512,7 @@ impl Pending {
                 .map_err(setup)?;
         }
         let path = dir.path().to_path_buf();
-        self.dir = Some((dir, lock));
+        self.dir = Some((dir, lock, registered));
         Ok(path)
     }
 
@@ -605,7 +610,8 @@ impl Pending {
             // A standing-by bash always has its pipe: the stdin asked for above.
             (None, _, _) => {}
         }
-        self.children.push(child);
+        let group = crate::leftovers::group(child.id() as i32);
+        self.children.push((child, group));
         Ok(())
     }
 
@@ -680,11 +686,13 @@ impl Pending {
     /// Kills each bash's process group (bash, its subshell and whatever the config started)
     /// and reaps each bash.
     fn stop(&mut self) {
-        for mut child in self.children.drain(..) {
+        for (mut child, group) in self.children.drain(..) {
             // SAFETY: kill has no memory preconditions; the group is the child's own.
             unsafe {
                 libc::kill(-(child.id() as i32), libc::SIGKILL);
             }
+            // Off the interrupt's list before it is reaped: its id may then be reused.
+            drop(group);
             let _ = child.wait();
         }
     }

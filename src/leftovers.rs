@@ -1,0 +1,164 @@
+//! What an interrupted process must not leave behind. Ctrl-C ends the tool from the signal
+//! handler's thread, where no destructor runs: a staged temp file beside the config, the bash
+//! check's throwaway folder and bash's process groups would stay. Each is registered while it
+//! exists, and `main`'s handler clears them before it exits.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+enum Item {
+    File(PathBuf),
+    Folder(PathBuf),
+    /// A process group, killed.
+    Group(i32),
+}
+
+/// What is registered, and the files put in place so far.
+pub struct Registry {
+    items: Vec<(u64, Item)>,
+    /// Files put in place so far: an interrupt after one must not say "nothing written".
+    written: Vec<PathBuf>,
+}
+
+type Shared = Mutex<Registry>;
+
+/// The process's own.
+static REGISTRY: Shared = Registry::shared();
+static NEXT: AtomicU64 = AtomicU64::new(0);
+
+impl Registry {
+    pub const fn shared() -> Shared {
+        Mutex::new(Registry {
+            items: Vec::new(),
+            written: Vec::new(),
+        })
+    }
+}
+
+fn lock(shared: &'static Shared) -> MutexGuard<'static, Registry> {
+    shared.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// An item registered until this is dropped (or `release`d).
+#[must_use]
+pub struct Registered {
+    id: u64,
+    shared: &'static Shared,
+}
+
+impl Registered {
+    /// Takes the item off the list while the registry is held (see `hold`).
+    pub fn release(self, held: &mut Held) {
+        held.0.items.retain(|(id, _)| *id != self.id);
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Registered {
+    fn drop(&mut self) {
+        lock(self.shared).items.retain(|(id, _)| *id != self.id);
+    }
+}
+
+fn register(shared: &'static Shared, item: Item) -> Registered {
+    let id = NEXT.fetch_add(1, Ordering::Relaxed);
+    lock(shared).items.push((id, item));
+    Registered { id, shared }
+}
+
+/// A file to remove if the process is interrupted.
+pub fn file(path: &Path) -> Registered {
+    register(&REGISTRY, Item::File(path.to_path_buf()))
+}
+
+/// A folder to remove, with what it holds, if the process is interrupted.
+pub fn folder(path: &Path) -> Registered {
+    register(&REGISTRY, Item::Folder(path.to_path_buf()))
+}
+
+/// A process group to kill if the process is interrupted. Released before the group's leader
+/// is reaped, so that a reused id is never killed.
+pub fn group(pgid: i32) -> Registered {
+    register(&REGISTRY, Item::Group(pgid))
+}
+
+/// The registry held: an interrupt waits until this is dropped, so that a file is either put
+/// in place and recorded, or not put in place at all.
+pub struct Held(MutexGuard<'static, Registry>);
+
+pub fn hold() -> Held {
+    Held(lock(&REGISTRY))
+}
+
+impl Held {
+    /// Records a file put in place.
+    pub fn wrote(&mut self, path: &Path) {
+        self.0.written.push(path.to_path_buf());
+    }
+}
+
+/// For the interrupt handler: kills every registered group, removes every registered file and
+/// folder, and returns the files already put in place. The registry stays held (the guard
+/// returned) so that nothing is put in place before the process exits.
+pub fn clear_for_exit() -> (Vec<PathBuf>, Held) {
+    clear(&REGISTRY)
+}
+
+fn clear(shared: &'static Shared) -> (Vec<PathBuf>, Held) {
+    let mut held = Held(lock(shared));
+    for (_, item) in held.0.items.drain(..) {
+        match item {
+            Item::Group(pgid) => {
+                // SAFETY: kill has no memory preconditions; the group is one this process
+                // started and has not reaped.
+                unsafe {
+                    libc::kill(-pgid, libc::SIGKILL);
+                }
+            }
+            Item::File(path) => {
+                let _ = std::fs::remove_file(path);
+            }
+            Item::Folder(path) => {
+                let _ = std::fs::remove_dir_all(path);
+            }
+        }
+    }
+    (held.0.written.clone(), held)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A registry of the test's own: the process's is shared with every other test here.
+    static OWN: Shared = Registry::shared();
+
+    #[test]
+    fn what_is_registered_goes_and_what_is_released_stays() {
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("kept");
+        let staged = dir.path().join("staged");
+        let folder_path = dir.path().join("folder");
+        std::fs::write(&kept, "x").unwrap();
+        std::fs::write(&staged, "x").unwrap();
+        std::fs::create_dir(&folder_path).unwrap();
+        std::fs::write(folder_path.join("inside"), "x").unwrap();
+        let released = register(&OWN, Item::File(kept.clone()));
+        let _staged = register(&OWN, Item::File(staged.clone()));
+        let _folder = register(&OWN, Item::Folder(folder_path.clone()));
+        let dropped = register(&OWN, Item::File(dir.path().join("never")));
+        drop(dropped);
+        {
+            let mut held = Held(lock(&OWN));
+            released.release(&mut held);
+            held.wrote(&kept);
+        }
+        let (written, held) = clear(&OWN);
+        assert!(held.0.items.is_empty());
+        assert!(kept.exists());
+        assert!(!staged.exists());
+        assert!(!folder_path.exists());
+        assert!(written.contains(&kept));
+    }
+}
