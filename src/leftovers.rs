@@ -15,7 +15,7 @@ enum Item {
 }
 
 /// What is registered, and the files put in place so far.
-pub struct Registry {
+struct Registry {
     items: Vec<(u64, Item)>,
     /// Files put in place so far: an interrupt after one must not say "nothing written".
     written: Vec<PathBuf>,
@@ -28,7 +28,7 @@ static REGISTRY: Shared = Registry::shared();
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
 impl Registry {
-    pub const fn shared() -> Shared {
+    const fn shared() -> Shared {
         Mutex::new(Registry {
             items: Vec::new(),
             written: Vec::new(),
