@@ -178,16 +178,66 @@ fn killed_mid_write_leaves_old_or_new_and_temps_are_cleaned() {
     );
 }
 
+/// A copy of the stock config that bash takes a while to read: it sleeps `marker` seconds, a
+/// duration no other process here sleeps for, so that the sleep can be looked for.
+fn slow_config(marker: &str) -> (tempfile::TempDir, std::path::PathBuf, String) {
+    let (dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let mut text = std::fs::read_to_string(&conf).unwrap();
+    text.push_str(&format!("sleep {marker}\n"));
+    std::fs::write(&conf, &text).unwrap();
+    (dir, conf, text)
+}
+
+/// Waits until the check that the tool `pid` runs is under way: bash sleeps in the config,
+/// and the new text is staged in `staged_in`. Returns the check's folder.
+fn check_under_way(pid: u32, marker: &str, staged_in: &Path) -> std::path::PathBuf {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(folder) = check_folder_of(pid)
+            && !processes_ending_with(&["sleep", marker]).is_empty()
+            && !temp_files(staged_in).is_empty()
+        {
+            return folder;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the check did not get going"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// After an interrupted check: the config as it was, no staged temp file, no check folder,
+/// and bash with its sleep gone (well before the sleep would have ended).
+fn assert_nothing_left(conf: &Path, text: &str, folder: &Path, marker: &str, what: &str) {
+    assert_eq!(std::fs::read_to_string(conf).unwrap(), text, "{what}");
+    let temps = temp_files(conf.parent().unwrap());
+    assert!(temps.is_empty(), "{what}: {temps:?}");
+    assert!(!folder.exists(), "{what}: {} is left", folder.display());
+    let mut left = processes_ending_with(&["sleep", marker]);
+    let deadline = std::time::Instant::now() + Duration::from_millis(1500);
+    while !left.is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+        left = processes_ending_with(&["sleep", marker]);
+    }
+    for pid in &left {
+        // SAFETY: kill has no memory preconditions.
+        unsafe {
+            libc::kill(*pid, libc::SIGKILL);
+        }
+    }
+    assert!(left.is_empty(), "{what}: still running: {left:?}");
+}
+
 /// SIGKILL gives the tool no chance to remove the bash check's folder. The next check removes
 /// it once it is old enough (a folder is locked a moment after it is made), never one a
 /// running check holds.
 #[test]
 fn a_check_killed_part_way_leaves_its_folder_to_the_next_one() {
-    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
-    let slow = conf.with_file_name("slow.conf");
-    let mut text = std::fs::read_to_string(&conf).unwrap();
-    text.push_str("sleep 1\n");
-    std::fs::write(&slow, text).unwrap();
+    let marker = "1.41421";
+    let (dir, slow, _) = slow_config(marker);
+    let conf = dir.path().join("plain.conf");
+    std::fs::copy(fixture("alarm-aarch64-stock.conf"), &conf).unwrap();
     let mut child = tool()
         .arg("--config")
         .arg(&slow)
@@ -196,19 +246,8 @@ fn a_check_killed_part_way_leaves_its_folder_to_the_next_one() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    // Its folder appears, held, while bash sleeps in the config.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let folder = loop {
-        if let Some(f) = check_folder_of(child.id()) {
-            break f;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no check folder appeared"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    // (Its bash, in a process group of its own, ends once its one-second sleeps do.)
+    let folder = check_under_way(child.id(), marker, dir.path());
+    // (Its bash, in a process group of its own, ends once its sleeps do.)
     child.kill().unwrap();
     child.wait().unwrap();
     let unheld = |f: &Path| f.is_dir() && !is_held(f);
@@ -236,41 +275,17 @@ fn a_check_killed_part_way_leaves_its_folder_to_the_next_one() {
 /// bash (with the job it was running) is left.
 #[test]
 fn ctrl_c_during_the_check_leaves_nothing_behind() {
-    let (dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
-    let slow = conf.with_file_name("slow.conf");
-    // A duration no other process here sleeps for, so that it can be looked for.
     let marker = "2.71828";
-    let mut text = std::fs::read_to_string(&conf).unwrap();
-    text.push_str(&format!("sleep {marker}\n"));
-    std::fs::write(&slow, &text).unwrap();
+    let (dir, conf, text) = slow_config(marker);
     let child = tool()
         .arg("--config")
-        .arg(&slow)
+        .arg(&conf)
         .args(["set-local", "4", "--yes"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let folder = loop {
-        if let Some(f) = check_folder_of(child.id()) {
-            break f;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no check folder appeared"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    // The check is under way: bash sleeps in the config, the new text is staged.
-    while processes_ending_with(&["sleep", marker]).is_empty() || temp_files(dir.path()).is_empty()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the check did not get going"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let folder = check_under_way(child.id(), marker, dir.path());
     // SAFETY: kill has no memory preconditions; the child is ours and not yet reaped.
     unsafe {
         libc::kill(child.id() as i32, libc::SIGINT);
@@ -279,27 +294,7 @@ fn ctrl_c_during_the_check_leaves_nothing_behind() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(130), "{stderr}");
     assert!(stderr.contains("cancelled: nothing written"), "{stderr}");
-    assert_eq!(std::fs::read_to_string(&slow).unwrap(), text);
-    assert!(
-        temp_files(dir.path()).is_empty(),
-        "{:?}",
-        temp_files(dir.path())
-    );
-    assert!(!folder.exists(), "{} is left", folder.display());
-    // Killed, bash and its sleep are gone well before the sleep would have ended.
-    let mut left = processes_ending_with(&["sleep", marker]);
-    let deadline = std::time::Instant::now() + Duration::from_millis(1500);
-    while !left.is_empty() && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-        left = processes_ending_with(&["sleep", marker]);
-    }
-    for pid in &left {
-        // SAFETY: as above.
-        unsafe {
-            libc::kill(*pid, libc::SIGKILL);
-        }
-    }
-    assert!(left.is_empty(), "still running: {left:?}");
+    assert_nothing_left(&conf, &text, &folder, marker, "SIGINT");
 }
 
 /// The same from a real terminal, with the TERMs Pi users have: Ctrl-C typed while bash
@@ -308,10 +303,7 @@ fn ctrl_c_during_the_check_leaves_nothing_behind() {
 fn ctrl_c_typed_during_the_check_leaves_nothing_behind() {
     let marker = "2.71829";
     for term in ["linux", "screen", "tmux-256color"] {
-        let (dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
-        let mut text = std::fs::read_to_string(&conf).unwrap();
-        text.push_str(&format!("sleep {marker}\n"));
-        std::fs::write(&conf, &text).unwrap();
+        let (dir, conf, text) = slow_config(marker);
         let mut cmd = tool();
         cmd.arg("--config")
             .arg(&conf)
@@ -320,24 +312,7 @@ fn ctrl_c_typed_during_the_check_leaves_nothing_behind() {
         let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
         s.set_expect_timeout(Some(Duration::from_secs(15)));
         let pid = s.get_process().pid().as_raw() as u32;
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
-        let folder = loop {
-            if let Some(f) = check_folder_of(pid) {
-                break f;
-            }
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{term}: no check folder"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        };
-        while processes_ending_with(&["sleep", marker]).is_empty() {
-            assert!(
-                std::time::Instant::now() < deadline,
-                "{term}: bash did not start"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        let folder = check_under_way(pid, marker, dir.path());
         s.send("\x03").unwrap();
         s.expect("cancelled: nothing written")
             .unwrap_or_else(|e| panic!("{term}: {e}"));
@@ -347,22 +322,7 @@ fn ctrl_c_typed_during_the_check_leaves_nothing_behind() {
             matches!(status, expectrl::process::unix::WaitStatus::Exited(_, 130)),
             "{term}: {status:?}"
         );
-        assert_eq!(std::fs::read_to_string(&conf).unwrap(), text, "{term}");
-        assert!(temp_files(dir.path()).is_empty(), "{term}");
-        assert!(!folder.exists(), "{term}: {} is left", folder.display());
-        let mut left = processes_ending_with(&["sleep", marker]);
-        let gone_by = std::time::Instant::now() + Duration::from_millis(1500);
-        while !left.is_empty() && std::time::Instant::now() < gone_by {
-            std::thread::sleep(Duration::from_millis(10));
-            left = processes_ending_with(&["sleep", marker]);
-        }
-        for pid in &left {
-            // SAFETY: kill has no memory preconditions.
-            unsafe {
-                libc::kill(*pid, libc::SIGKILL);
-            }
-        }
-        assert!(left.is_empty(), "{term}: still running: {left:?}");
+        assert_nothing_left(&conf, &text, &folder, marker, term);
     }
 }
 
