@@ -757,7 +757,7 @@ const FOLDER_STALE_AFTER: Duration = Duration::from_secs(60);
 /// Removes the throwaway folders in `root` that no check holds (the tool that made each was
 /// killed) and that are older than `age`. Folders this process may not remove (another
 /// user's, in a sticky /tmp) stay; nothing here fails a check.
-pub fn remove_stale_folders(root: &Path, age: Duration) {
+fn remove_stale_folders(root: &Path, age: Duration) {
     let Ok(entries) = std::fs::read_dir(root) else {
         return;
     };
