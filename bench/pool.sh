@@ -26,6 +26,12 @@
 # (scripts/install-test-deps.sh). Network: Debian's mirror for the roots once (cached).
 #   usage: [LOCAL=N] [ONLY_POOL=1] bench/pool.sh [RUNS] [DELAY] [PACKAGE]
 set -euo pipefail
+# Its mounts and processes end with the run, even a killed one: as root it runs in mount and
+# pid namespaces of its own (a SIGKILL leaves at most empty folders in /tmp).
+if [[ $(id -u) -eq 0 && -z ${ALARM_DISTCC_BENCH_NS:-} ]]; then
+  exec unshare --mount --propagation private --pid --fork --kill-child --mount-proc \
+    env ALARM_DISTCC_BENCH_NS=1 "$0" "$@"
+fi
 cd "$(dirname "$0")/.."
 runs=${1:-1}
 delay=${2:-1}
