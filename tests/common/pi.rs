@@ -195,6 +195,95 @@ fn ensure_tarball(debian_arch: &str, suite: Suite) -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
+/// The file in a Pi's folder that names the test process that mounted it.
+const OWNER: &str = "owner";
+
+/// This process as `OWNER` names it: its id and start time (an id alone may be reused).
+pub fn this_process() -> String {
+    process_identity("self").expect("/proc/self/stat")
+}
+
+fn process_identity(pid: &str) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command's name (which may hold spaces) start with the state;
+    // the start time is the 22nd field in all, the 20th after the name.
+    let after_name = &stat[stat.rfind(')')? + 2..];
+    let started = after_name.split(' ').nth(19)?;
+    let id = stat.split(' ').next()?;
+    Some(format!("{id} {started}"))
+}
+
+/// The mount points in this mount namespace, deepest last (mountinfo's order).
+pub fn mount_points() -> Vec<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        .map(|p| PathBuf::from(unescape_mountinfo(p)))
+        .collect()
+}
+
+/// mountinfo writes space, tab, newline and backslash as octal escapes.
+fn unescape_mountinfo(p: &str) -> String {
+    let (mut out, mut rest) = (String::new(), p);
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        match u8::from_str_radix(rest.get(i + 1..i + 4).unwrap_or(""), 8) {
+            Ok(b) => {
+                out.push(b as char);
+                rest = &rest[i + 4..];
+            }
+            Err(_) => {
+                out.push('\\');
+                rest = &rest[i + 1..];
+            }
+        }
+    }
+    out + rest
+}
+
+/// Detaches the mounts of Pis whose test process was killed before its clean-up (each
+/// holds up to 3 GB of tmpfs), and removes their emptied folders. A Pi's folder in
+/// `temp` is known by its `OWNER` file; one whose owner still runs is left alone. Run
+/// once per test process, before its first Pi.
+pub fn sweep_left_mounts(temp: &Path) {
+    let mut left: Vec<PathBuf> = mount_points()
+        .into_iter()
+        .filter(|m| {
+            let Some(folder) = pi_folder_of(temp, m) else {
+                return false;
+            };
+            let owner = std::fs::read_to_string(folder.join(OWNER)).unwrap_or_default();
+            let pid = owner.split(' ').next().unwrap_or("");
+            !owner.is_empty() && process_identity(pid).as_deref() != Some(owner.trim())
+        })
+        .collect();
+    left.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
+    for m in &left {
+        let _ = Command::new("umount").arg("-l").arg(m).status();
+    }
+    let mut folders: Vec<PathBuf> = left.iter().filter_map(|m| pi_folder_of(temp, m)).collect();
+    folders.dedup();
+    let still_mounted = mount_points();
+    for folder in folders {
+        // Only what is no longer mounted, and without following anything: an empty root
+        // folder and the owner file.
+        if still_mounted.iter().any(|m| m.starts_with(&folder)) {
+            continue;
+        }
+        let _ = std::fs::remove_dir(folder.join("root"));
+        let _ = std::fs::remove_file(folder.join(OWNER));
+        let _ = std::fs::remove_dir(&folder);
+    }
+}
+
+/// The Pi folder (`temp`/X, holding `root`) that mount point `m` belongs to, if any.
+fn pi_folder_of(temp: &Path, m: &Path) -> Option<PathBuf> {
+    let rest = m.strip_prefix(temp).ok()?;
+    let mut parts = rest.components();
+    let folder = temp.join(parts.next()?);
+    (parts.next()?.as_os_str() == "root" && folder.join(OWNER).is_file()).then_some(folder)
+}
+
 /// One emulated Pi: a fresh copy of the root on its own tmpfs, /proc and /dev mounted.
 pub struct Pi {
     pub arch: PiArch,
@@ -231,7 +320,10 @@ impl Pi {
     }
 
     fn unpack(arch: PiArch, tar: &Path) -> Pi {
+        static SWEEP: std::sync::Once = std::sync::Once::new();
+        SWEEP.call_once(|| sweep_left_mounts(&std::env::temp_dir()));
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(OWNER), this_process()).unwrap();
         let root = dir.path().join("root");
         std::fs::create_dir(&root).unwrap();
         let mut pi = Pi {
