@@ -15,9 +15,25 @@ fn tool() -> Command {
     c
 }
 
-/// Whether a running check holds `folder` (its lock).
+/// Whether a running check holds `folder` (its lock), as /proc/locks lists it: trying the
+/// lock would take it for a moment, when a check's clean-up could find the folder free.
 fn is_held(folder: &Path) -> bool {
-    std::fs::File::open(folder).is_ok_and(|f| f.try_lock().is_err())
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(folder) else {
+        return false;
+    };
+    // /proc/locks names the file as MAJOR:MINOR:INODE, the device numbers in hex.
+    let dev = meta.dev();
+    let major = ((dev >> 8) & 0xfff) | ((dev >> 32) & !0xfff);
+    let minor = (dev & 0xff) | ((dev >> 12) & !0xff);
+    let file = format!("{major:02x}:{minor:02x}:{}", meta.ino());
+    std::fs::read_to_string("/proc/locks").is_ok_and(|locks| {
+        locks.lines().any(|l| {
+            let fields: Vec<&str> = l.split_whitespace().collect();
+            // A lock held, not one waited for ("->").
+            fields.get(1) == Some(&"FLOCK") && fields.contains(&file.as_str())
+        })
+    })
 }
 
 /// The throwaway folder of the check `tool` runs: where its bash works (`/proc/PID/cwd` of a
@@ -247,6 +263,7 @@ fn a_check_killed_part_way_leaves_its_folder_to_the_next_one() {
         .spawn()
         .unwrap();
     let folder = check_under_way(child.id(), marker, dir.path());
+    assert!(is_held(&folder), "the running check holds its folder");
     // (Its bash, in a process group of its own, ends once its sleeps do.)
     child.kill().unwrap();
     child.wait().unwrap();
