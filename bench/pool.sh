@@ -20,7 +20,11 @@
 # compile unit, the Pi's own CPU time in it (distcc's rusage of each job: preprocessing what
 # the helpers compiled, links, units it compiled itself) and the floor the helpers cannot
 # lower: the part before the first unit (configure, one check at a time) plus the CPU time
-# of preprocessing and links spread over the Pi's cores.
+# of preprocessing and links spread over the Pi's cores. Last, from cpuacct cgroups (one
+# for the Pi's build, one for the helper's distccd), all the CPU time the Pi's processes
+# and the helper took from the first unit to the end of build(), how busy that kept the 2
+# cores, and the floor read that way: everything the Pi's processes did there but the
+# compiles it ran itself (make and libtool's shell count too, which distcc's rusage misses).
 #
 # Needs root (mount, chroot), qemu-user with binfmt_misc and mmdebstrap
 # (scripts/install-test-deps.sh). Network: Debian's mirror for the roots once (cached).
@@ -59,9 +63,22 @@ pi=$work/pi
 helper=$work/helper
 mkdir "$pi" "$helper"
 daemon=""
+sampler=""
+# The Pi's and the helper's CPU time, each from a cpuacct cgroup of its own (cgroup v1, as
+# here; without it the CPU columns are left out): what the Pi's cores did besides the
+# compiles distcc's rusage counts (make, libtool's shell, qemu), and what the helper took of
+# the same 2 cores.
+cpuacct=/sys/fs/cgroup/cpuacct
+cg_pi="" cg_helper=""
+if [[ -w $cpuacct/cgroup.procs ]]; then
+  cg_pi=$cpuacct/alarm-distcc-bench-pi cg_helper=$cpuacct/alarm-distcc-bench-helper
+  mkdir -p "$cg_pi" "$cg_helper"
+fi
 cleanup() {
+  [[ -n $sampler ]] && kill "$sampler" 2>/dev/null
   [[ -n $daemon ]] && kill -TERM -- "-$daemon" 2>/dev/null
   sleep 0.5
+  [[ -n $cg_pi ]] && rmdir "$cg_pi" "$cg_helper" 2>/dev/null
   for m in "$pi/dev" "$pi/proc" "$pi" "$helper/dev" "$helper/proc" "$helper"; do
     mountpoint -q "$m" && { umount "$m" 2>/dev/null || umount -l "$m"; }
   done
@@ -82,11 +99,17 @@ chroot "$helper" sh -c "mkdir -p /opt/helper/bin && cd /opt/helper/bin &&
   printf '#!/bin/sh\nsleep $delay\nexec /usr/bin/aarch64-linux-gnu-gcc \"\$@\"\n' > aarch64-unknown-linux-gnu-gcc &&
   chmod 755 aarch64-unknown-linux-gnu-gcc && echo aarch64-unknown-linux-gnu-gcc > /opt/helper/cmdlist &&
   touch /var/log/distccd.log && chmod 666 /var/log/distccd.log"
+# `(cg_exec CG CMD...)`: the subshell joins cgroup CG (if there is one) and becomes CMD.
+cg_exec() {
+  [[ -z $1 ]] || echo "$BASHPID" >"$1/cgroup.procs"
+  shift
+  exec "$@"
+}
 # In the foreground of a group of its own (its pid file would land where distccd's user
 # cannot write): the clean-up ends the group.
-setsid chroot "$helper" env -i DISTCC_CMDLIST=/opt/helper/cmdlist PATH=/opt/helper/bin:/usr/bin:/bin \
+(cg_exec "$cg_helper" setsid chroot "$helper" env -i DISTCC_CMDLIST=/opt/helper/cmdlist PATH=/opt/helper/bin:/usr/bin:/bin \
   distccd --daemon --no-detach --listen 127.0.0.1 --port "$port" --allow 127.0.0.1 --jobs 6 \
-  --log-file /var/log/distccd.log --log-level info </dev/null >/dev/null 2>&1 &
+  --log-file /var/log/distccd.log --log-level info) </dev/null >/dev/null 2>&1 &
 daemon=$!
 sleep 1
 
@@ -109,10 +132,18 @@ else
 fi
 chroot "$pi" chown -R builder: /home/builder
 
+if [[ -n $cg_pi ]]; then
+  # Every half second: the time, then the Pi's and the helper's CPU nanoseconds so far.
+  while :; do
+    echo "$(date +%s.%N) $(cat "$cg_pi/cpuacct.usage") $(cat "$cg_helper/cpuacct.usage")"
+    sleep 0.5
+  done >"$work/cpu.log" &
+  sampler=$!
+fi
 build() { # $1: extra environment, $2: build's own options
-  chroot "$pi" runuser -u builder -- env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C \
+  (cg_exec "$cg_pi" chroot "$pi" runuser -u builder -- env -i PATH=/usr/local/bin:/usr/bin:/bin LANG=C \
     HOME=/home/builder ALARM_DISTCC_STATE_DIR=/home/builder/state POOL_BUILD=meson $1 \
-    bash -c "cd ~/pkg && alarm-distcc build $build_opts ${2:-} -f -C --nodeps --noconfirm" >/dev/null 2>&1
+    bash -c "cd ~/pkg && alarm-distcc build $build_opts ${2:-} -f -C --nodeps --noconfirm") >/dev/null 2>&1
 }
 echo "$package on an emulated arm64 Pi (Debian testing), helper delay ${delay}s, -j$jobs ($local_slots local + 6 helper), $runs run(s) each"
 # Each run: the Pi alone and distcc without the pool (one `build --baseline`), then distcc
@@ -123,12 +154,28 @@ for ((i = 1; i <= runs; i++)); do
 done
 # The receipts stay for a closer look (the Pi's folder goes with the clean-up).
 mkdir -p target && cp "$pi/home/builder/state/builds.jsonl" "target/bench-pool-$package.jsonl"
-python3 - "$pi/home/builder/state/builds.jsonl" "$runs" "$(chroot "$pi" nproc)" "${ONLY_POOL:-}" <<'EOF'
-import json, sys
+python3 - "$pi/home/builder/state/builds.jsonl" "$runs" "$(chroot "$pi" nproc)" "${ONLY_POOL:-}" \
+  "${cg_pi:+$work/cpu.log}" <<'EOF'
+import bisect, json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 runs = int(sys.argv[2])
 cores = int(sys.argv[3])
 only_pool = bool(sys.argv[4])
+# (time, the Pi's CPU seconds so far, the helper's), every half second.
+samples = []
+if sys.argv[5]:
+    for line in open(sys.argv[5]):
+        f = line.split()
+        if len(f) == 3:
+            samples.append((float(f[0]), int(f[1]) / 1e9, int(f[2]) / 1e9))
+def cpu_at(t, which):
+    """CPU seconds so far at time t, between the two samples around it."""
+    times = [s[0] for s in samples]
+    i = bisect.bisect_left(times, t)
+    if i == 0 or i == len(samples):
+        return None
+    (t0, *a), (t1, *b) = samples[i - 1], samples[i]
+    return a[which] + (b[which] - a[which]) * (t - t0) / (t1 - t0)
 def phase(r, name):
     return next((p["seconds"] for p in r["phases"] if p["phase"] == name), 0.0)
 print(f"{'run':<28} {'wall':>8} {'build()':>8} {'at once':>8} {'units out':>10}  other phases")
@@ -156,4 +203,31 @@ for i, r in enumerate(rows):
     pi_only = (pre + link) / cores
     strict = (s["units"] + s["after_units"]) / pi_only if pi_only else 0
     print(f"{labels[i]:<28} {b:>7.1f}s {s['before_units']:>6.1f}s {s['units']:>6.1f}s {s['after_units']:>6.1f}s {pre:>7.1f}s {link:>6.1f}s {own:>6.1f}s {floor:>6.1f}s {b / floor if floor else 0:>10.2f}x {strict:>6.2f}x")
+if samples:
+    print()
+    print(f"From the first unit to the end of build(), all the CPU time of the Pi's processes (make, libtool, distcc, cpp, ld, qemu) and of the helper's ({cores} cores shared; seconds):")
+    print(f"{'run':<28} {'stretch':>8} {'Pi CPU':>7} {'own cc':>7} {'helper':>7} {'Pi busy':>8} {'both busy':>9} {'floor':>7} {'build/floor':>11}")
+    for i, r in enumerate(rows):
+        s = r.get("build_step")
+        if not s:
+            continue
+        start = r["started_unix"]
+        for p in r["phases"]:
+            if p["phase"] == "build":
+                break
+            start += p["seconds"]
+        first = start + s["before_units"]
+        end = first + s["units"] + s["after_units"]
+        pi0, pi1 = cpu_at(first, 0), cpu_at(end, 0)
+        h0, h1 = cpu_at(first, 1), cpu_at(end, 1)
+        if None in (pi0, pi1, h0, h1):
+            continue
+        stretch = end - first
+        pi, helper = pi1 - pi0, h1 - h0
+        own = s.get("pi_work", {}).get("compiling", 0.0)
+        # What the Pi cannot hand off: everything its processes did in the stretch but the
+        # compiles it ran itself (which a helper could have run), over its cores.
+        floor = s["before_units"] + (pi - own) / cores
+        b = phase(r, "build")
+        print(f"{labels[i]:<28} {stretch:>7.1f}s {pi:>6.1f}s {own:>6.1f}s {helper:>6.1f}s {pi / (cores * stretch):>7.0%} {(pi + helper) / (cores * stretch):>9.0%} {floor:>6.1f}s {b / floor if floor else 0:>10.2f}x")
 EOF
