@@ -209,7 +209,11 @@ fn the_receipt_counts_what_the_helper_compiled_and_says_why_the_rest_ran_here() 
     let all = text(&out);
     assert!(all.contains("==> Finished making: distcc-hello"), "{all}");
     assert!(all.contains("compile units: 4 of 4 on helpers"), "{all}");
-    assert!(!all.contains("busy") && !all.contains("\x1b[2K"), "{all}");
+    // (The live view's host lines: "HOST 1/4 busy 2 done".)
+    assert!(
+        !all.contains("/4 busy") && !all.contains("\x1b[2K"),
+        "{all}"
+    );
 
     // 2. A flag distcc keeps local: every unit here, with distcc's reason.
     let text_conf = std::fs::read_to_string(&pi.conf).unwrap();
@@ -513,6 +517,18 @@ fn the_live_view_draws_in_a_terminal_and_keeps_makepkgs_lines() {
     }
     assert!(
         out.contains("Finished making: distcc-hello 1.0-1"),
+        "{out:?}"
+    );
+    // How busy this machine's CPUs were from the first unit on (/proc/stat; each of the
+    // helper's jobs waits 1 s, so the span is long enough to sample).
+    let r = pi.receipts().pop().unwrap();
+    let step = r.build_step.as_ref().expect("build() had units");
+    let busy = step.cpu_busy.expect("the CPU trace covers the units");
+    assert!(busy > 0.0 && busy <= 1.0, "{busy}");
+    // All the CPUs /proc/stat lists: at least those this process may run on.
+    assert!(step.cpus as usize >= std::thread::available_parallelism().map_or(1, |n| n.get()));
+    assert!(
+        out.contains(&format!("the Pi's {} CPUs were", step.cpus)),
         "{out:?}"
     );
     assert!(out.contains("compile units: 4 of 4 on helpers"), "{out:?}");

@@ -3,6 +3,7 @@
 //! its measured share. Made from the distcc client's log (`log`), makepkg's `==>` lines
 //! (`phases`) and what the live sampling saw (`state`); pure: no I/O here.
 
+use super::cpu::CpuTrace;
 use super::log::{Job, LocalReason, failure_kind};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -167,6 +168,12 @@ pub struct BuildStep {
     /// configure checks apart: what the helpers cannot take from it.
     #[serde(default)]
     pub pi_work: PiWork,
+    /// The share of all the Pi's CPUs' time that was busy from the first unit to the end
+    /// of build() (every process, the build system's own steps too), and how many CPUs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_busy: Option<f64>,
+    #[serde(default)]
+    pub cpus: u32,
 }
 
 /// CPU seconds the Pi itself spent on build()'s compile units and links.
@@ -212,7 +219,7 @@ impl PiWork {
 impl BuildStep {
     /// From build()'s span and the units' first and last log lines (seconds since the
     /// start); none without a build() or a unit in it.
-    fn of(build: Option<(f64, f64)>, jobs: &[Job]) -> Option<BuildStep> {
+    fn of(build: Option<(f64, f64)>, jobs: &[Job], cpu: &CpuTrace) -> Option<BuildStep> {
         let (start, end) = build?;
         let in_build: Vec<&Job> = jobs
             .iter()
@@ -230,6 +237,10 @@ impl BuildStep {
             units: round((last - first).max(0.0)),
             after_units: round((end - last).max(0.0)),
             pi_work: PiWork::of(&in_build),
+            cpu_busy: cpu
+                .busy_between(first, end)
+                .map(|b| (b * 100.0).round() / 100.0),
+            cpus: cpu.cpus,
         })
     }
 }
@@ -264,6 +275,8 @@ pub struct Context {
     pub backoff_lifted: u32,
     /// `build --keep-comments`: gcc kept comments through the Pi's preprocessing.
     pub comments_kept: bool,
+    /// The Pi's CPUs' counters as the build ran.
+    pub cpu: CpuTrace,
     /// How the user runs the tool for this config (`alarm-distcc --config PATH` when the
     /// build was given one), so the advice's commands work as printed; empty: `alarm-distcc`.
     pub tool: String,
@@ -341,7 +354,7 @@ impl Receipt {
             })
             .collect();
         let units_on_helpers = units.iter().filter(|j| j.on_helper()).count() as u32;
-        let build_step = BuildStep::of(phases.span("build", end), jobs);
+        let build_step = BuildStep::of(phases.span("build", end), jobs, &ctx.cpu);
         let mut receipt = Receipt {
             format: FORMAT,
             package: phases.package.clone(),
@@ -522,6 +535,15 @@ impl Receipt {
                     secs(w.preprocessing),
                     secs(w.linking),
                     secs(w.compiling)
+                );
+            }
+            if let Some(busy) = b.cpu_busy {
+                let _ = writeln!(
+                    out,
+                    "  the Pi's {} CPUs were {:.0}% busy from the first compile unit to the end \
+                     of build()",
+                    b.cpus,
+                    busy * 100.0
                 );
             }
         }
@@ -824,6 +846,49 @@ fn helper_only_advice(r: &Receipt, ctx: &Context) -> String {
     }
 }
 
+/// When the Pi's CPUs were (nearly) all busy while helpers compiled its units, with free
+/// helper slots, and not with compiles of its own: it prepared units as fast as it could,
+/// so more helper slots would only wait. What kept it busy is what no helper takes: preprocessing, links, and the
+/// build system's steps between the compiles, which distcc's figures do not count (or
+/// another program: /proc/stat does not tell them apart).
+fn saturated_pi_advice(r: &Receipt) -> Option<String> {
+    let step = r.build_step.as_ref()?;
+    let busy = step.cpu_busy?;
+    let stretch = step.units + step.after_units;
+    let cpu_time = busy * f64::from(step.cpus) * stretch;
+    let w = &step.pi_work;
+    // The helpers' jobs at once on average over the units: near their slots, the helpers
+    // were the limit (and the Pi busy with something else).
+    let helpers = r.hosts.iter().filter(|h| h.host != "localhost");
+    let helper_slots: u32 = helpers.clone().map(|h| h.slots).sum();
+    let helper_seconds: f64 = helpers.map(|h| h.compile_seconds).sum();
+    let mean_out = helper_seconds / step.units.max(0.1);
+    let applies = r.distcc
+        && r.exit_code == 0
+        && r.units_on_helpers > 0
+        && busy >= 0.85
+        && stretch >= 5.0
+        && mean_out < 0.75 * f64::from(helper_slots)
+        && w.compiling <= 0.25 * cpu_time;
+    applies.then(|| {
+        format!(
+            "the Pi's {} CPUs were {:.0}% busy from the first compile unit to the end of \
+             build() while the helpers ran {:.1} job(s) at once on average in {} slot(s): {} \
+             preprocessing the units it sent and {} linking by distcc's count, the \
+             other {} the build system's own steps between the compiles (make, ninja, \
+             libtool's shell) or other programs on the Pi; a Pi this busy prepares units no \
+             faster, so more helper slots would not shorten this build",
+            step.cpus,
+            busy * 100.0,
+            mean_out,
+            helper_slots,
+            secs(w.preprocessing),
+            secs(w.linking),
+            secs((cpu_time - w.preprocessing - w.linking - w.compiling).max(0.0))
+        )
+    })
+}
+
 fn round(x: f64) -> f64 {
     (x * 1000.0).round() / 1000.0
 }
@@ -951,6 +1016,9 @@ fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
             share(f64::from(g.units), f64::from(r.units)),
             command(ctx, "set-local 0")
         ));
+    }
+    if let Some(a) = saturated_pi_advice(r) {
+        out.push(a);
     }
     let at_once = r
         .most_at_once_by_phase
@@ -1102,9 +1170,9 @@ mod tests {
         p
     }
 
-    #[test]
-    fn build_step_splits_at_the_first_and_last_unit() {
-        // build() runs from 2 s to 12 s; a configure check at 3 s, units from 6 s to 9 s.
+    /// build() runs from 2 s to 12 s; a configure check at 3 s, units from 6 s to 9 s, one
+    /// of them in the Pi's own slot, and a link.
+    fn build_step_log() -> LogReader {
         let mut r = LogReader::default();
         r.feed(
             b"distcc[7] compile from conftest.c to conftest.o\n\
@@ -1137,6 +1205,61 @@ mod tests {
             8.0,
         );
         r.finish(20.0);
+        r
+    }
+
+    #[test]
+    fn a_pi_kept_busy_by_what_no_helper_takes_is_told_more_slots_would_not_help() {
+        // The Pi's counters before the first unit (6 s) and after build()'s end (12 s).
+        let with_cpu = |busy_ticks: u64, cpus: u32| {
+            let mut c = ctx(true);
+            c.cpu = CpuTrace::of(vec![(5.5, 0, 0), (12.5, busy_ticks, 1000)], cpus);
+            Receipt::new(&c, &build_step_log().done, &phases(10.0, 15.0), &[])
+        };
+        let says_so = |r: &Receipt| {
+            r.advice
+                .iter()
+                .any(|a| a.contains("more helper slots would not shorten this build"))
+        };
+        let busy = with_cpu(930, 2);
+        assert_eq!(busy.build_step.as_ref().unwrap().cpu_busy, Some(0.93));
+        let text = busy.render();
+        assert!(
+            text.contains("the Pi's 2 CPUs were 93% busy from the first compile unit"),
+            "{text}"
+        );
+        assert!(says_so(&busy), "{:?}", busy.advice);
+        let advice = busy.advice.join("\n");
+        // 11.2 s of CPU time: 0.25 s preprocessing, 1.25 s links, 2.5 s compiling here.
+        assert!(
+            advice.contains(
+                "0.2s preprocessing the units it sent and 1.2s linking by distcc's \
+                 count, the other 7.2s the build system's own steps"
+            ),
+            "{advice}"
+        );
+        // Half idle: the Pi could have fed more.
+        assert!(!says_so(&with_cpu(500, 2)));
+        // The helper's 4 slots full all along (12 s of compiles over the units' 3 s): the
+        // helper was the limit, whatever kept the Pi busy.
+        let mut full = busy.clone();
+        full.hosts
+            .iter_mut()
+            .filter(|h| h.host != "localhost")
+            .for_each(|h| h.compile_seconds = 12.0);
+        assert_eq!(saturated_pi_advice(&full), None);
+        // One CPU, busy mostly with its own compile (2.5 s of 5.6 s): that one a helper
+        // could take (the advice on localhost's slots says how).
+        assert!(!says_so(&with_cpu(930, 1)));
+        // No trace, nothing said.
+        let none = Receipt::new(&ctx(true), &build_step_log().done, &phases(10.0, 15.0), &[]);
+        assert_eq!(none.build_step.as_ref().unwrap().cpu_busy, None);
+        assert!(!none.render().contains("CPUs were") && !says_so(&none));
+    }
+
+    #[test]
+    fn build_step_splits_at_the_first_and_last_unit() {
+        let r = build_step_log();
         let receipt = Receipt::new(&ctx(true), &r.done, &phases(10.0, 15.0), &[]);
         assert_eq!(
             receipt.build_step,
@@ -1150,6 +1273,9 @@ mod tests {
                     linking: 1.25,
                     compiling: 2.5,
                 },
+                // No CPU trace in this context.
+                cpu_busy: None,
+                cpus: 0,
             })
         );
         let text = receipt.render();

@@ -517,6 +517,7 @@ fn build_once(
         build_systems: seen.build_systems.clone(),
         backoff_lifted: seen.backoff_lifted,
         comments_kept: opts.keep_comments,
+        cpu: std::mem::take(&mut seen.cpu),
         // Only asked when no unit went through distcc: it reads every folder on PATH.
         distcc_reachable: seen.log.done.iter().any(|j| j.is_unit())
             || crate::distcc::compat::distcc_masquerade_on(std::env::var_os("PATH")),

@@ -4,6 +4,7 @@
 
 use super::live::{HostLine, Status};
 use crate::pool::Pool;
+use crate::receipts::cpu::CpuTrace;
 use crate::receipts::log::LogReader;
 use crate::receipts::phases::Phases;
 use crate::receipts::receipt::PoolUse;
@@ -33,6 +34,8 @@ pub struct Seen {
     pub build_systems: std::collections::BTreeMap<String, u32>,
     /// Backoff marks lifted: a helper that answered with a compile error works.
     pub backoff_lifted: u32,
+    /// The Pi's CPUs' counters, about twice a second.
+    pub cpu: CpuTrace,
     /// The tool that started each distcc process, looked up once per pid.
     runner_of: std::collections::HashMap<u64, Option<String>>,
 }
@@ -180,6 +183,7 @@ fn sample(log: &mut Option<std::fs::File>, at: &Look) {
     if !fresh.is_empty() {
         s.log.feed(&fresh, now);
     }
+    s.cpu.record(now);
     // distcc backs a helper off after any remote failure, a compile error too (a configure
     // check meant to fail, a warning only the preprocessed text raises), and un-punishes it
     // only when the retry here fails the same way. A helper that answered works: its mark
