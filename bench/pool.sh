@@ -206,7 +206,8 @@ for i, r in enumerate(rows):
 if samples:
     print()
     print(f"From the first unit to the end of build(), all the CPU time of the Pi's processes (make, libtool, distcc, cpp, ld, qemu) and of the helper's ({cores} cores shared; seconds):")
-    print(f"{'run':<28} {'stretch':>8} {'Pi CPU':>7} {'own cc':>7} {'helper':>7} {'Pi busy':>8} {'both busy':>9} {'floor':>7} {'build/floor':>11}")
+    # The receipt's own reading (/proc/stat, the whole machine: here the Pi and the helper).
+    print(f"{'run':<28} {'stretch':>8} {'Pi CPU':>7} {'own cc':>7} {'helper':>7} {'Pi busy':>8} {'both busy':>9} {'receipt':>8} {'floor':>7} {'build/floor':>11}")
     for i, r in enumerate(rows):
         s = r.get("build_step")
         if not s:
@@ -229,5 +230,7 @@ if samples:
         # compiles it ran itself (which a helper could have run), over its cores.
         floor = s["before_units"] + (pi - own) / cores
         b = phase(r, "build")
-        print(f"{labels[i]:<28} {stretch:>7.1f}s {pi:>6.1f}s {own:>6.1f}s {helper:>6.1f}s {pi / (cores * stretch):>7.0%} {(pi + helper) / (cores * stretch):>9.0%} {floor:>6.1f}s {b / floor if floor else 0:>10.2f}x")
+        seen = s.get("cpu_busy")
+        seen = f"{seen:.0%}" if seen is not None else "-"
+        print(f"{labels[i]:<28} {stretch:>7.1f}s {pi:>6.1f}s {own:>6.1f}s {helper:>6.1f}s {pi / (cores * stretch):>7.0%} {(pi + helper) / (cores * stretch):>9.0%} {seen:>8} {floor:>6.1f}s {b / floor if floor else 0:>10.2f}x")
 EOF

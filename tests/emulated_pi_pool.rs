@@ -323,6 +323,14 @@ fn pi_builds_through_the_pool(arch: PiArch, suite: Suite, package: Package) {
                 step.pi_work
             );
             assert!(out.contains("the Pi's own CPU time in build()"), "{out}");
+            // And how busy the Pi's CPUs were (its /proc/stat: this machine's, shared with
+            // the helper), read by the ARM binary under qemu.
+            let busy = step.cpu_busy.expect("the CPU trace covers the units");
+            assert!(busy > 0.0 && busy <= 1.0 && step.cpus >= 1, "{step:?}");
+            assert!(
+                out.contains(&format!("the Pi's {} CPUs were", step.cpus)),
+                "{out}"
+            );
             p.object
         }
     };
