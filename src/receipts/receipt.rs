@@ -848,9 +848,10 @@ fn helper_only_advice(r: &Receipt, ctx: &Context) -> String {
 
 /// When the Pi's CPUs were (nearly) all busy while helpers compiled its units, with free
 /// helper slots, and not with compiles of its own: it prepared units as fast as it could,
-/// so more helper slots would only wait. What kept it busy is what no helper takes: preprocessing, links, and the
-/// build system's steps between the compiles, which distcc's figures do not count (or
-/// another program: /proc/stat does not tell them apart).
+/// so more helper slots would only wait. What kept it busy is what no helper takes:
+/// preprocessing, links, and the build system's steps between the compiles, which
+/// distcc's figures do not count (or another program: /proc/stat does not tell them
+/// apart).
 fn saturated_pi_advice(r: &Receipt) -> Option<String> {
     let step = r.build_step.as_ref()?;
     let busy = step.cpu_busy?;

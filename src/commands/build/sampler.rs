@@ -4,7 +4,7 @@
 
 use super::live::{HostLine, Status};
 use crate::pool::Pool;
-use crate::receipts::cpu::CpuTrace;
+use crate::receipts::cpu::{CpuTrace, Reading};
 use crate::receipts::log::LogReader;
 use crate::receipts::phases::Phases;
 use crate::receipts::receipt::PoolUse;
@@ -177,13 +177,16 @@ fn sample(log: &mut Option<std::fs::File>, at: &Look) {
     }
     let tasks = state::tasks(distcc_dir);
     let mut backoffs = state::backoffs(distcc_dir, period);
+    let cpu = Reading::now();
     let Ok(mut s) = seen.lock() else {
         return;
     };
     if !fresh.is_empty() {
         s.log.feed(&fresh, now);
     }
-    s.cpu.record(now);
+    if let Some(reading) = cpu {
+        s.cpu.record(now, reading);
+    }
     // distcc backs a helper off after any remote failure, a compile error too (a configure
     // check meant to fail, a warning only the preprocessed text raises), and un-punishes it
     // only when the retry here fails the same way. A helper that answered works: its mark
