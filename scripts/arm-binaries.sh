@@ -74,6 +74,13 @@ for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
     ((status == 124 || status == 137)) || break
     echo "the suite on $target hung (attempt $attempt); still running then:" >&2
     grep -E 'has been running for over' "$log" | tail -5 >&2 || true
+    # A test's fork stuck before exec is in a process group of its own (the spawn's), out
+    # of timeout's reach, with SIGTERM blocked by qemu: end what still runs this target's
+    # test binaries (read through /proc: no procps needed).
+    deps=$PWD/target/debian/$target/debug/deps/
+    for p in /proc/[0-9]*; do
+      [[ $(tr '\0' ' ' 2>/dev/null <"$p/cmdline") == *"$deps"* ]] && kill -KILL "${p#/proc/}" 2>/dev/null || true
+    done
   done
   if ((status != 0)); then
     grep -E '^test .* FAILED|panicked|^error' "$log" >&2 || tail -50 "$log" >&2
