@@ -43,12 +43,9 @@ fn check_folder_of(tool: u32) -> Option<std::path::PathBuf> {
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            // The parent's pid is the fourth field, after the name in parentheses.
-            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-                stat.rsplit_once(')')
-                    .and_then(|(_, rest)| rest.split_whitespace().nth(1)?.parse::<u32>().ok())
-                    == Some(tool)
-            })
+            common::stat_after_name(&pid.to_string())
+                .and_then(|fields| fields.get(1)?.parse::<u32>().ok())
+                == Some(tool)
         })
         .filter_map(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).ok())
         .find(|cwd| {

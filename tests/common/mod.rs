@@ -320,10 +320,73 @@ pub fn not_on_this_arch(test: &str, why: &str) {
     );
 }
 
+/// The fields of `/proc/PID/stat` after the command's name (which may hold spaces and
+/// parentheses): the state first, then the parent's id.
+pub fn stat_after_name(pid: &str) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.get(stat.rfind(')')? + 2..)?;
+    Some(after_name.split_whitespace().map(str::to_string).collect())
+}
+
+/// The file in a folder a test process made, held locked by that process, so that the next
+/// test process can tell a folder whose maker was killed before its clean-up.
+pub const OWNER: &str = "owner";
+
+/// The folder `tool_for_any_user` copies the tool into is named with this.
+const TOOL_COPY_PREFIX: &str = "alarm-distcc-tool-";
+
+/// Marks `folder` as this process's for as long as it runs: its `OWNER` file, held locked
+/// (the kernel lets go of the lock when the process ends, however it ends). A lock rather
+/// than the process's start time, which qemu-user makes up for a process reading its own.
+pub fn hold_as_owner(folder: &Path) {
+    use std::os::fd::AsRawFd;
+    let owner = std::fs::File::create(folder.join(OWNER)).unwrap();
+    // SAFETY: flock on a descriptor this function owns.
+    let locked = unsafe { libc::flock(owner.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    assert_eq!(locked, 0, "locking {}", folder.display());
+    // Held until the process ends.
+    std::mem::forget(owner);
+}
+
+/// Whether `folder`'s `OWNER` file is there and no process holds it locked.
+pub fn owner_has_ended(folder: &Path) -> bool {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::fs::OpenOptionsExt;
+    let Ok(owner) = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(folder.join(OWNER))
+    else {
+        return false;
+    };
+    // SAFETY: flock on a descriptor this function owns; closing it lets go of the lock.
+    unsafe { libc::flock(owner.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
+}
+
+/// Removes the tool copies of test processes killed before their exit handler ran (each a
+/// debug binary of some hundred MB): only folders whose owner has ended, never through a
+/// link. Folders without an `OWNER` file (one being made) are left.
+pub fn sweep_left_tool_copies(temp: &Path) {
+    let Ok(entries) = std::fs::read_dir(temp) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let named = entry
+            .file_name()
+            .to_string_lossy()
+            .starts_with(TOOL_COPY_PREFIX);
+        let is_dir = entry.file_type().is_ok_and(|t| t.is_dir());
+        if named && is_dir && owner_has_ended(&entry.path()) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
 /// A copy of the tool that any user can run, in an open folder of its own: the build's own
 /// folder may be closed to other users (a clone under `mktemp -d`), and some tests run the
 /// tool as an unprivileged user. One copy per test binary, removed when it exits (a static
-/// is never dropped, so an exit handler does it).
+/// is never dropped, so an exit handler does it); copies of killed test processes are
+/// removed by the next one.
 pub fn tool_for_any_user() -> PathBuf {
     use std::os::unix::fs::PermissionsExt;
     static COPY: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -333,11 +396,13 @@ pub fn tool_for_any_user() -> PathBuf {
         }
     }
     COPY.get_or_init(|| {
+        sweep_left_tool_copies(Path::new("/tmp"));
         let dir = tempfile::Builder::new()
-            .prefix("alarm-distcc-tool-")
+            .prefix(TOOL_COPY_PREFIX)
             .tempdir_in("/tmp")
             .unwrap()
             .keep();
+        hold_as_owner(&dir);
         // SAFETY: registers a plain function with no arguments, once.
         unsafe {
             libc::atexit(remove_copy);

@@ -196,22 +196,7 @@ fn ensure_tarball(debian_arch: &str, suite: Suite) -> PathBuf {
 }
 
 /// The file in a Pi's folder that names the test process that mounted it.
-const OWNER: &str = "owner";
-
-/// This process as `OWNER` names it: its id and start time (an id alone may be reused).
-pub fn this_process() -> String {
-    process_identity("self").expect("/proc/self/stat")
-}
-
-fn process_identity(pid: &str) -> Option<String> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The fields after the command's name (which may hold spaces) start with the state;
-    // the start time is the 22nd field in all, the 20th after the name.
-    let after_name = &stat[stat.rfind(')')? + 2..];
-    let started = after_name.split(' ').nth(19)?;
-    let id = stat.split(' ').next()?;
-    Some(format!("{id} {started}"))
-}
+const OWNER: &str = super::OWNER;
 
 /// The mount points in this mount namespace, deepest last (mountinfo's order).
 pub fn mount_points() -> Vec<PathBuf> {
@@ -252,9 +237,7 @@ pub fn sweep_left_mounts(temp: &Path) {
             let Some(folder) = pi_folder_of(temp, m) else {
                 return false;
             };
-            let owner = std::fs::read_to_string(folder.join(OWNER)).unwrap_or_default();
-            let pid = owner.split(' ').next().unwrap_or("");
-            !owner.is_empty() && process_identity(pid).as_deref() != Some(owner.trim())
+            super::owner_has_ended(&folder)
         })
         .collect();
     left.sort_by_key(|m| std::cmp::Reverse(m.components().count()));
@@ -323,7 +306,7 @@ impl Pi {
         static SWEEP: std::sync::Once = std::sync::Once::new();
         SWEEP.call_once(|| sweep_left_mounts(&std::env::temp_dir()));
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(OWNER), this_process()).unwrap();
+        super::hold_as_owner(dir.path());
         let root = dir.path().join("root");
         std::fs::create_dir(&root).unwrap();
         let mut pi = Pi {

@@ -1,7 +1,9 @@
-//! What a killed test run leaves of its emulated Pis: each Pi is a tmpfs of up to 3 GB with
-//! /proc and /dev mounted in it, unmounted by the test's clean-up, which a SIGKILL (a CI
-//! timeout, a Ctrl-\) never runs. The next test process that makes a Pi detaches the
-//! mounts of Pis whose process is gone, and removes their folders (tests/common/pi.rs).
+//! What a killed test process leaves, and the next one removes. A SIGKILL (a CI timeout, a
+//! Ctrl-\) never runs a test's clean-up: an emulated Pi is a tmpfs of up to 3 GB with /proc
+//! and /dev mounted in it, and the tool's copy for other users a debug binary of some
+//! hundred MB. Each is marked by its process (an `owner` file held locked while it runs), and
+//! the next test process that makes one removes those whose process is gone
+//! (tests/common/mod.rs and pi.rs).
 
 mod common;
 
@@ -80,7 +82,7 @@ fn the_mounts_of_a_killed_tests_pi_are_swept_by_the_next_one() {
 
     // A Pi folder whose process still runs (this one's) is not touched.
     let own = tempfile::tempdir().unwrap();
-    std::fs::write(own.path().join("owner"), this_process()).unwrap();
+    hold_as_owner(own.path());
     std::fs::create_dir(own.path().join("root")).unwrap();
     let status = Command::new("mount")
         .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
@@ -99,5 +101,79 @@ fn the_mounts_of_a_killed_tests_pi_are_swept_by_the_next_one() {
         still_own,
         vec![own.path().join("root")],
         "a running test's Pi stays"
+    );
+}
+
+#[test]
+fn the_tool_copy_of_a_killed_test_process_is_removed_by_the_next_one() {
+    let temp = tempfile::tempdir().unwrap();
+    let copy = |name: &str| {
+        let dir = temp.path().join(format!("alarm-distcc-tool-{name}"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(dir.join("alarm-distcc"), "a copy").unwrap();
+        dir
+    };
+    let killed = copy("killed");
+    let running = copy("running");
+    // Made this moment: its owner file is not there yet.
+    let being_made = copy("being-made");
+    // A link named like a copy, to a folder whose owner has ended: not followed.
+    let elsewhere = tempfile::tempdir().unwrap();
+    std::fs::write(elsewhere.path().join("owner"), "").unwrap();
+    std::fs::write(elsewhere.path().join("keep"), "").unwrap();
+    let link = temp.path().join("alarm-distcc-tool-link");
+    std::os::unix::fs::symlink(elsewhere.path(), &link).unwrap();
+
+    // The killed copy's owner: a process of its own that holds the lock until it is killed.
+    std::fs::write(killed.join("owner"), "").unwrap();
+    // Killed at the end even if an assertion fails first: no stray `sleep`.
+    struct Holder(std::process::Child);
+    impl Drop for Holder {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let holder = Command::new("bash")
+        .arg("-c")
+        .arg("exec 9>>\"$1\" && flock 9 && echo held && exec sleep 600")
+        .arg("holder")
+        .arg(killed.join("owner"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut holder = Holder(holder);
+    let mut line = String::new();
+    std::io::BufReader::new(holder.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert_eq!(line.trim(), "held", "the holder took the lock");
+    hold_as_owner(&running);
+
+    sweep_left_tool_copies(temp.path());
+    for dir in [&killed, &running, &being_made] {
+        assert!(
+            dir.exists(),
+            "{} removed while its owner runs",
+            dir.display()
+        );
+    }
+
+    drop(holder);
+    sweep_left_tool_copies(temp.path());
+    assert!(!killed.exists(), "the killed process's copy is left");
+    assert!(
+        running.join("alarm-distcc").exists(),
+        "this process's copy was removed"
+    );
+    assert!(
+        being_made.join("alarm-distcc").exists(),
+        "a copy without an owner was removed"
+    );
+    assert!(link.symlink_metadata().is_ok(), "the link was removed");
+    assert!(
+        elsewhere.path().join("keep").exists(),
+        "the sweep followed a link"
     );
 }
