@@ -22,13 +22,13 @@ CORPUS=${ALARM_DISTCC_CORPUS:-../shared/corpus}
 FILE=$CORPUS/stock/alarm-7.1.0-aarch64.makepkg.conf
 [[ -f $FILE ]] || FILE=fixtures/alarm-aarch64-stock.conf
 work=$(mktemp -d)
-trap 'umount -R "$work/root/proc" 2>/dev/null || :; rm -rf "$work"' EXIT
+trap 'umount -R "$work/root/proc" 2>/dev/null || :; rm -rf --one-file-system "$work"' EXIT
 mkdir "$work/root"
 tar -xf "$pi_tar" -C "$work/root"
 root=$work/root
 install -m 755 "$bin" "$root/usr/local/bin/alarm-distcc"
 install -m 644 "$FILE" "$root/tmp/stock.conf"
-install -d -o builder -g builder "$root/tmp/w" 2>/dev/null || install -d -o 2000 -g 2000 "$root/tmp/w"
+install -d -o 2000 -g 2000 "$root/tmp/w"  # the root's build user, `builder`
 mount -t proc proc "$root/proc"
 cat > "$root/tmp/edit.sed" <<'EOS'
 s/!distcc/distcc/
