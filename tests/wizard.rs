@@ -371,6 +371,25 @@ fn no_probe_never_searches() {
     assert_eq!(exit_code(s), 1);
 }
 
+/// No helper and no slots here: nothing to write (uncommenting `#DISTCC_HOSTS=""` would only
+/// stop distcc reading its hosts file), and no "-j0" said.
+#[test]
+fn no_hosts_at_all_leave_the_file_alone() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let before = std::fs::read(&conf).unwrap();
+    let mut s = spawn(&conf, &["--no-probe"]);
+    answer(&mut s, "Slots for this machine", "0\r");
+    answer(&mut s, "Add a helper?", "n\r");
+    let said = s.expect("nothing to change").unwrap();
+    let said = String::from_utf8_lossy(said.before()).into_owned();
+    assert!(said.contains("No hosts"), "{said}");
+    assert!(!said.contains("-j0"), "{said}");
+    assert!(!said.contains("Write "), "asked to write nothing: {said}");
+    assert!(said.contains("alarm-distcc add-host"), "the way on: {said}");
+    assert_eq!(exit_code(s), 0);
+    assert_eq!(std::fs::read(&conf).unwrap(), before);
+}
+
 /// The search question names what it would scan before anything is sent.
 #[test]
 fn the_search_question_names_subnets_and_ports() {

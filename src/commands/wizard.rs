@@ -380,10 +380,23 @@ fn final_list(
     }
     list.sort_by_slots();
     let total = list.total_slots();
-    p.say(&format!(
-        "Order (fastest first): DISTCC_HOSTS=\"{}\", MAKEFLAGS -j{total}",
-        list.render()
-    ));
+    let has_helper = list
+        .specs()
+        .any(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh));
+    if has_helper {
+        p.say(&format!(
+            "Order (fastest first): DISTCC_HOSTS=\"{}\", MAKEFLAGS -j{total}",
+            list.render()
+        ));
+    } else if list.tokens.is_empty() {
+        p.say("No hosts: neither a helper nor slots for this machine");
+    } else {
+        // -j is the helpers' business: without one, what the plan does to it is in the diff.
+        p.say(&format!(
+            "No helper: DISTCC_HOSTS=\"{}\" (distcc has no helper to hand jobs to)",
+            list.render()
+        ));
+    }
     if local > 0 && u64::from(local) * 5 < u64::from(total) {
         p.say(&format!(
             "This machine has {local} of {total} slots, under a fifth: distcc's man page advises \

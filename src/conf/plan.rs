@@ -107,9 +107,19 @@ pub fn plan_hosts(
         .map(|t| t.raw.as_str())
         .eq(start.iter().map(String::as_str));
     // (A sort still sets -j to the slots: that is how a -j mismatch is fixed.)
-    if unchanged && matches!(change, HostChange::Remove(_) | HostChange::SetLocal(_)) {
+    let nothing_to_list = unchanged && list.tokens.is_empty();
+    if nothing_to_list
+        || unchanged && matches!(change, HostChange::Remove(_) | HostChange::SetLocal(_))
+    {
         // Writing the same list would still uncomment `#DISTCC_HOSTS=""`, which makes distcc
         // stop reading its hosts file: leave the file alone.
+        if nothing_to_list && matches!(change, HostChange::Replace(_)) {
+            notes.push(
+                "no hosts given, so distcc stays as it is; add a helper: alarm-distcc add-host \
+                 HOST:PORT/SLOTS"
+                    .into(),
+            );
+        }
         return Ok(Plan {
             doc: doc.clone(),
             notes,
