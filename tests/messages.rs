@@ -637,3 +637,24 @@ fn a_config_the_user_cannot_write_gets_the_sudo_command_instead_of_a_question() 
     let mode = std::fs::metadata(&conf).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o444);
 }
+
+/// A loopback address with a port is this machine's own distccd, not a helper: add-host
+/// says so, as the wizard does, and writes it all the same (tests and trials use one).
+#[test]
+fn a_loopback_helper_is_said_to_be_this_machine() {
+    let (_dir, conf) = stock();
+    for host in ["127.0.0.1:3700", "localhost:3700", "[::1]:3700"] {
+        let r = run(&conf, &["--dry-run", "add-host", &format!("{host}/4")]);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        assert!(
+            r.stderr
+                .contains(&format!("note: {host} is this machine, not a helper")),
+            "{host}: {}",
+            r.stderr
+        );
+    }
+    // A helper on the network gets no such note (--dry-run: nothing is sent).
+    let r = run(&conf, &["--dry-run", "add-host", "192.168.1.100:3636/6"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!r.stderr.contains("this machine"), "{}", r.stderr);
+}

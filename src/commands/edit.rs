@@ -44,6 +44,16 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
         })
         .collect::<Vec<_>>();
     for spec in &specs {
+        if let HostSpec::Tcp { host, .. } = spec
+            && crate::distcc::hosts::is_loopback(host)
+        {
+            // As the wizard says it: fine for trying the tool, but no helper.
+            eprintln!(
+                "note: {} is this machine, not a helper; distcc sends these jobs back here \
+                 (fine for a test, no faster for a build)",
+                spec.host_port().unwrap_or_else(|| host.clone())
+            );
+        }
         if let Some(why) = spec.port().and_then(|p| alarm::port_mismatch(p, &carch)) {
             eprintln!(
                 "warning: {spec}: {why}; check it with: alarm-distcc probe {}",
