@@ -93,7 +93,7 @@ fn escape_keep_lines(text: &str) -> String {
 pub fn throughput(receipts: &[Receipt]) -> HashMap<String, (u32, f64)> {
     let mut by_host: HashMap<String, (u32, f64)> = HashMap::new();
     for r in receipts.iter().filter(|r| r.distcc && r.exit_code == 0) {
-        for h in r.hosts.iter().filter(|h| h.host != "localhost") {
+        for h in r.hosts.iter().filter(|h| !h.is_pi()) {
             let e = by_host.entry(h.host.clone()).or_default();
             e.0 += h.units;
             e.1 += h.compile_seconds;

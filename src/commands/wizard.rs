@@ -257,13 +257,9 @@ fn ask_local_slots(p: &mut dyn Prompter, facts: &Facts) -> Result<u32> {
     );
     // The file's own choice: its local entry, else 0 when it lists helpers without one
     // (distcc then runs nothing here by design), else this machine's CPU count.
-    let has_helpers = facts
-        .hosts
-        .specs()
-        .any(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh));
     let default_local = match current_local {
         Some(n) => n,
-        None if has_helpers => 0,
+        None if facts.hosts.has_helper() => 0,
         None => facts.cpus,
     };
     let local = ask_number(
@@ -380,10 +376,7 @@ fn final_list(
     }
     list.sort_by_slots();
     let total = list.total_slots();
-    let has_helper = list
-        .specs()
-        .any(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh));
-    if has_helper {
+    if list.has_helper() {
         p.say(&format!(
             "Order (fastest first): DISTCC_HOSTS=\"{}\", MAKEFLAGS -j{total}",
             list.render()

@@ -5,7 +5,7 @@ use crate::conf::document::Document;
 use crate::conf::edit::{self, Refusal};
 use crate::conf::makeflags::{JobCount, find_job_flags};
 use crate::conf::view::{self, BuildenvState, MakeflagsState};
-use crate::distcc::hosts::{HostList, HostSpec, Kind, MAX_SLOTS};
+use crate::distcc::hosts::{HostList, HostSpec, MAX_SLOTS};
 use std::collections::HashMap;
 
 #[derive(Debug, Clone)]
@@ -109,7 +109,7 @@ pub fn plan_hosts(
     // (A sort still sets -j to the slots: that is how a -j mismatch is fixed.)
     let nothing_to_list = unchanged && list.tokens.is_empty();
     if nothing_to_list
-        || unchanged && matches!(change, HostChange::Remove(_) | HostChange::SetLocal(_))
+        || (unchanged && matches!(change, HostChange::Remove(_) | HostChange::SetLocal(_)))
     {
         // Writing the same list would still uncomment `#DISTCC_HOSTS=""`, which makes distcc
         // stop reading its hosts file: leave the file alone.
@@ -204,9 +204,7 @@ fn follow_hosts(
     inherited: &Inherited,
     mut notes: Vec<String>,
 ) -> Result<Plan, Refusal> {
-    let has_helper = list
-        .specs()
-        .any(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh));
+    let has_helper = list.has_helper();
     let on = distcc_on(doc, inherited);
     // Only adding a helper turns distcc on; other edits keep a deliberate `disable`.
     let turns_on = matches!(change, HostChange::Add(_) | HostChange::Replace(_));
@@ -286,9 +284,7 @@ pub fn plan_enable(
         (_, false) => Some(cpus.max(1)),
         _ => None,
     };
-    let has_helper = list
-        .as_ref()
-        .is_some_and(|l| l.specs().any(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh)));
+    let has_helper = list.as_ref().is_some_and(HostList::has_helper);
     if enabled && list.is_some() && !has_helper {
         notes.push(
             "DISTCC_HOSTS names no helper yet, so every compile still runs here; add one: \

@@ -81,6 +81,11 @@ impl fmt::Display for Kind {
 }
 
 impl HostSpec {
+    /// A machine distcc sends jobs to (over TCP or ssh), not this one or a global option.
+    pub fn is_helper(&self) -> bool {
+        matches!(self.kind(), Kind::Tcp | Kind::Ssh)
+    }
+
     pub fn kind(&self) -> Kind {
         match self {
             HostSpec::Global(_) => Kind::Global,
@@ -704,7 +709,12 @@ impl HostList {
     }
 
     fn is_remote(t: &HostToken) -> bool {
-        matches!(&t.spec, Ok(s) if matches!(s.kind(), Kind::Tcp | Kind::Ssh))
+        t.spec.as_ref().is_ok_and(HostSpec::is_helper)
+    }
+
+    /// Whether any entry is a helper.
+    pub fn has_helper(&self) -> bool {
+        self.specs().any(HostSpec::is_helper)
     }
 
     /// Adds a host or updates the one with the same identity. New hosts go before the first

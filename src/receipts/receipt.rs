@@ -28,6 +28,16 @@ pub struct HostUse {
     pub slots: u32,
 }
 
+/// The name `HostUse` gives the Pi itself, as DISTCC_HOSTS does.
+const PI: &str = "localhost";
+
+impl HostUse {
+    /// The Pi's own row (its local slots), not a helper's.
+    pub fn is_pi(&self) -> bool {
+        self.host == PI
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct LocalGroup {
     /// `local_flag`, `link`, `not_a_compile`, `configure_probe`, `fallback`, `backoff`,
@@ -538,13 +548,7 @@ impl Receipt {
                 );
             }
             if let Some(busy) = b.cpu_busy {
-                let _ = writeln!(
-                    out,
-                    "  the Pi's {} CPUs were {:.0}% busy from the first compile unit to the end \
-                     of build()",
-                    b.cpus,
-                    busy * 100.0
-                );
+                let _ = writeln!(out, "  {}", cpus_busy(b.cpus, busy));
             }
         }
         self.render_units(&mut out);
@@ -755,7 +759,7 @@ fn hosts_used(ctx: &Context, units: &[&Job]) -> Vec<HostUse> {
         });
     }
     for j in units {
-        let host = j.ran_on.clone().unwrap_or_else(|| "localhost".into());
+        let host = j.ran_on.clone().unwrap_or_else(|| PI.into());
         let e = hosts.entry(host.clone()).or_insert(HostUse {
             host,
             units: 0,
@@ -773,7 +777,7 @@ fn hosts_used(ctx: &Context, units: &[&Job]) -> Vec<HostUse> {
     let mut hosts: Vec<HostUse> = hosts.into_values().collect();
     hosts.sort_by_key(|h| {
         (
-            h.host == "localhost",
+            h.is_pi(),
             order
                 .iter()
                 .position(|o| *o == h.host)
@@ -860,7 +864,7 @@ fn saturated_pi_advice(r: &Receipt) -> Option<String> {
     let w = &step.pi_work;
     // The helpers' jobs at once on average over the units: near their slots, the helpers
     // were the limit (and the Pi busy with something else).
-    let helpers = r.hosts.iter().filter(|h| h.host != "localhost");
+    let helpers = r.hosts.iter().filter(|h| !h.is_pi());
     let helper_slots: u32 = helpers.clone().map(|h| h.slots).sum();
     let helper_seconds: f64 = helpers.map(|h| h.compile_seconds).sum();
     let mean_out = helper_seconds / step.units.max(0.1);
@@ -873,14 +877,12 @@ fn saturated_pi_advice(r: &Receipt) -> Option<String> {
         && w.compiling <= 0.25 * cpu_time;
     applies.then(|| {
         format!(
-            "the Pi's {} CPUs were {:.0}% busy from the first compile unit to the end of \
-             build() while the helpers ran {:.1} job(s) at once on average in {} slot(s): {} \
+            "{} while the helpers ran {:.1} job(s) at once on average in {} slot(s): {} \
              preprocessing the units it sent and {} linking by distcc's count, the \
              other {} the build system's own steps between the compiles (make, ninja, \
              libtool's shell) or other programs on the Pi; a Pi this busy prepares units no \
              faster, so more helper slots would not shorten this build",
-            step.cpus,
-            busy * 100.0,
+            cpus_busy(step.cpus, busy),
             mean_out,
             helper_slots,
             secs(w.preprocessing),
@@ -888,6 +890,14 @@ fn saturated_pi_advice(r: &Receipt) -> Option<String> {
             secs((cpu_time - w.preprocessing - w.linking - w.compiling).max(0.0))
         )
     })
+}
+
+/// The build step's CPU reading, as the receipt and its advice say it.
+fn cpus_busy(cpus: u32, busy: f64) -> String {
+    format!(
+        "the Pi's {cpus} CPUs were {:.0}% busy from the first compile unit to the end of build()",
+        busy * 100.0
+    )
 }
 
 fn round(x: f64) -> f64 {
@@ -1246,7 +1256,7 @@ mod tests {
         let mut full = busy.clone();
         full.hosts
             .iter_mut()
-            .filter(|h| h.host != "localhost")
+            .filter(|h| !h.is_pi())
             .for_each(|h| h.compile_seconds = 12.0);
         assert_eq!(saturated_pi_advice(&full), None);
         // One CPU, busy mostly with its own compile (2.5 s of 5.6 s): that one a helper

@@ -7,7 +7,7 @@ use crate::conf::layers::{self, Effective, FromEnvironment, Value};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::alarm;
 use crate::distcc::compat::kept_local_flags;
-use crate::distcc::hosts::{HostList, HostOption, Kind};
+use crate::distcc::hosts::{HostList, HostOption};
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -117,11 +117,9 @@ impl<'a> Context<'a> {
     }
 
     fn remote_hosts(&self) -> usize {
-        self.hosts.as_ref().map_or(0, |(l, _)| {
-            l.specs()
-                .filter(|s| matches!(s.kind(), Kind::Tcp | Kind::Ssh))
-                .count()
-        })
+        self.hosts
+            .as_ref()
+            .map_or(0, |(l, _)| l.specs().filter(|s| s.is_helper()).count())
     }
 }
 
