@@ -30,11 +30,7 @@ install -m 755 "$bin" "$root/usr/local/bin/alarm-distcc"
 install -m 644 "$FILE" "$root/tmp/stock.conf"
 install -d -o 2000 -g 2000 "$root/tmp/w"  # the root's build user, `builder`
 mount -t proc proc "$root/proc"
-cat > "$root/tmp/edit.sed" <<'EOS'
-s/!distcc/distcc/
-s|^#*\(DISTCC_HOSTS="\).*|\1192.168.1.100:3636/6 localhost/2"|
-s/^#*\(MAKEFLAGS="-j\).*/\18"/
-EOS
+install -m 644 bench/add-host.sed "$root/tmp/edit.sed"
 # Inside the Pi: each command in turn, the file restored before each, 3 rounds of warm-up;
 # prints one line per command: its name, then each run's wall time in µs.
 cat > "$root/tmp/loop.sh" <<'EOS'

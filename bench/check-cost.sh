@@ -33,11 +33,7 @@ if [[ -n ${AS_USER:-} ]]; then
   RUN=(runuser -u "$AS_USER" --)
 fi
 UID_RUN=$("${RUN[@]}" id -u)
-cat > "$WORK/edit.sed" <<'EOS'
-s/!distcc/distcc/
-s|^#*\(DISTCC_HOSTS="\).*|\1192.168.1.100:3636/6 localhost/2"|
-s/^#*\(MAKEFLAGS="-j\).*/\18"/
-EOS
+install -m 644 bench/add-host.sed "$WORK/edit.sed"
 echo "# the bash check's cost — $(date -u +%F), $(uname -m), $(nproc) CPUs, as uid $UID_RUN$( ((UID_RUN == 0)) && echo ' (the check runs as nobody)')"
 echo "# file: $NAME; bash $(bash -c 'echo $BASH_VERSION')"
 "${RUN[@]}" hyperfine -N --warmup 5 --runs "${RUNS:-60}" --export-json "$WORK/h.json" \

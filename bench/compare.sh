@@ -21,11 +21,7 @@ trap 'rm -rf "$WORK"' EXIT
 HOSTS="192.168.1.100:3636/6 localhost/2"
 
 # Each tool runs directly (no shell around it), so start-up costs are compared fairly.
-cat > "$WORK/edit.sed" <<'EOS'
-s/!distcc/distcc/
-s|^#*\(DISTCC_HOSTS="\).*|\1192.168.1.100:3636/6 localhost/2"|
-s/^#*\(MAKEFLAGS="-j\).*/\18"/
-EOS
+install -m 644 bench/add-host.sed "$WORK/edit.sed"
 cat > "$WORK/edit.aug" <<'EOS'
 set /augeas/load/Shellvars/lens Shellvars.lns
 set /augeas/load/Shellvars/incl /makepkg.conf
