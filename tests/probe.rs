@@ -702,3 +702,70 @@ fn sort_measure_once(conf: &Path) -> Run {
         ],
     )
 }
+
+/// toolchain-check in a terminal: what `run` (no terminal) gives, the pacman hook's case.
+fn toolchain_check_in_a_terminal(conf: &Path) -> String {
+    use expectrl::{Eof, Expect};
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
+    cmd.arg("--config")
+        .arg(conf)
+        .arg("toolchain-check")
+        .env("TERM", "linux")
+        .env("NO_COLOR", "1");
+    let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(Duration::from_secs(30)));
+    let mut told = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        match std::io::Read::read(&mut s, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => told.extend_from_slice(&buf[..n]),
+        }
+    }
+    let _ = s.expect(Eof);
+    String::from_utf8_lossy(&told).into_owned()
+}
+
+#[test]
+fn toolchain_check_says_what_it_checked_only_to_a_person_at_a_terminal() {
+    if let Some(why) = missing(&[AARCH64_GCC.1, AARCH64_GXX.1]) {
+        return skip("toolchain_check_in_a_terminal", &why);
+    }
+    let helper = Helper::default()
+        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
+        .serve(AARCH64_GXX.0, AARCH64_GXX.1)
+        .start();
+    let (_d, pi) = scratch_copy(&stock_aarch64());
+    let r = run(&pi, &["--yes", "add-host", &helper.spec(4)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    // A helper that matches: silent for the hook, one line for a person.
+    let quiet = run(&pi, &["toolchain-check"]);
+    assert_eq!(
+        (quiet.code, quiet.stdout.as_str()),
+        (0, ""),
+        "{}",
+        quiet.stderr
+    );
+    let told = toolchain_check_in_a_terminal(&pi);
+    assert!(
+        told.contains("1 helper(s) checked: each still matches this machine's compiler"),
+        "{told}"
+    );
+    assert!(
+        helper.compiled_at_least(2).len() >= 2,
+        "{}",
+        helper.log_text()
+    );
+
+    // distcc off: nothing was checked, and the person is told why.
+    let r = run(&pi, &["--yes", "disable"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(run(&pi, &["toolchain-check"]).stdout, "");
+    let told = toolchain_check_in_a_terminal(&pi);
+    assert!(
+        told.contains("distcc is off in BUILDENV: no helper to check"),
+        "{told}"
+    );
+    assert!(!told.contains("checked:"), "{told}");
+}

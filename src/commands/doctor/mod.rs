@@ -12,6 +12,7 @@ use crate::session::Session;
 use crate::ui::{Tone, escape, ms, paint, timeout_of, with_spinner};
 use anyhow::{Result, anyhow};
 use rules::{Context, Finding, Level, Machine, diagnose, finding};
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -134,27 +135,33 @@ fn last_build() -> Option<Finding> {
 
 /// `toolchain-check`, for the pacman hook after gcc, binutils, glibc or distcc change: every
 /// listed helper probed against this machine's (new) compiler, one line per helper that no
-/// longer matches, with the fix. Silent when all match; never fails (a hook must not stop
-/// the transaction), so every error is a line too.
+/// longer matches, with the fix. Silent when all match, unless a person runs it in a
+/// terminal: then one line says what was checked. Never fails (a hook must not stop the
+/// transaction), so every error is a line too.
 pub fn toolchain_check(session: &Session, timeout: f64) -> Result<()> {
-    let check = || -> Result<Vec<String>> {
+    // The problems, and what to tell a person at a terminal when there are none.
+    let check = || -> Result<(Vec<String>, String)> {
         let docs = session.layers()?;
         let eff = layers::effective(&docs);
         // distcc off: no build uses the helpers, nothing to say.
         if matches!(&eff.distcc, layers::Value::Known(s) if !s.value)
             || matches!(eff.distcc, layers::Value::Unset)
         {
-            return Ok(Vec::new());
+            return Ok((
+                Vec::new(),
+                "distcc is off in BUILDENV: no helper to check".into(),
+            ));
         }
+        let no_helper = "no helper listed in DISTCC_HOSTS (TCP): nothing to check";
         let Some(list) = layers::hosts_of(&eff.hosts) else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), no_helper.into()));
         };
         let targets: Vec<Target> = targets_of(&list)
             .into_iter()
             .filter(|t| t.kind == Kind::Tcp)
             .collect();
         if targets.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), no_helper.into()));
         }
         let (checker, _) = session.checker(&docs, None, None)?;
         let judged = checker.check(
@@ -203,12 +210,19 @@ pub fn toolchain_check(session: &Session, timeout: f64) -> Result<()> {
                 ));
             }
         }
-        Ok(lines)
+        let all_match = format!(
+            "{} helper(s) checked: each still matches this machine's compiler",
+            targets.len()
+        );
+        Ok((lines, all_match))
     };
     match check() {
-        Ok(lines) => {
-            for l in lines {
-                println!("{}", escape(&l));
+        Ok((lines, quiet)) => {
+            for l in &lines {
+                println!("{}", escape(l));
+            }
+            if lines.is_empty() && std::io::stdout().is_terminal() {
+                println!("alarm-distcc: {}", escape(&quiet));
             }
         }
         Err(e) => println!(
