@@ -569,7 +569,7 @@ impl Receipt {
                 );
             }
             (None, Some(note)) => {
-                let _ = writeln!(out, "  speed-up: none measured: {note}");
+                let _ = writeln!(out, "  speed-up: {note}");
             }
             (None, None) => {}
         }
