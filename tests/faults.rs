@@ -36,6 +36,14 @@ fn is_held(folder: &Path) -> bool {
     })
 }
 
+/// The fields of `/proc/PID/stat` after the command's name (which may hold spaces and
+/// parentheses): the state first, then the parent's id.
+fn stat_after_name(pid: &str) -> Option<Vec<String>> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after_name = stat.get(stat.rfind(')')? + 2..)?;
+    Some(after_name.split_whitespace().map(str::to_string).collect())
+}
+
 /// The throwaway folder of the check `tool` runs: where its bash works (`/proc/PID/cwd` of a
 /// child of it), once bash has its first text. Other tests' checks run meanwhile.
 fn check_folder_of(tool: u32) -> Option<std::path::PathBuf> {
@@ -43,7 +51,7 @@ fn check_folder_of(tool: u32) -> Option<std::path::PathBuf> {
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            common::stat_after_name(&pid.to_string())
+            stat_after_name(&pid.to_string())
                 .and_then(|fields| fields.get(1)?.parse::<u32>().ok())
                 == Some(tool)
         })

@@ -320,14 +320,6 @@ pub fn not_on_this_arch(test: &str, why: &str) {
     );
 }
 
-/// The fields of `/proc/PID/stat` after the command's name (which may hold spaces and
-/// parentheses): the state first, then the parent's id.
-pub fn stat_after_name(pid: &str) -> Option<Vec<String>> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let after_name = stat.get(stat.rfind(')')? + 2..)?;
-    Some(after_name.split_whitespace().map(str::to_string).collect())
-}
-
 /// The file in a folder a test process made, held locked by that process, so that the next
 /// test process can tell a folder whose maker was killed before its clean-up.
 pub const OWNER: &str = "owner";
