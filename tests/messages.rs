@@ -224,6 +224,7 @@ fn readme_commands_are_complete_and_work() {
         "Cargo.lock",
         "LICENSE",
         "README.md",
+        "docs/guarantees.md",
         "src/main.rs",
     ] {
         assert!(
