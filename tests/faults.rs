@@ -51,8 +51,7 @@ fn check_folder_of(tool: u32) -> Option<std::path::PathBuf> {
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| {
-            stat_after_name(&pid.to_string())
-                .and_then(|fields| fields.get(1)?.parse::<u32>().ok())
+            stat_after_name(&pid.to_string()).and_then(|fields| fields.get(1)?.parse::<u32>().ok())
                 == Some(tool)
         })
         .filter_map(|pid| std::fs::read_link(format!("/proc/{pid}/cwd")).ok())

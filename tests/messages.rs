@@ -659,3 +659,35 @@ fn a_loopback_helper_is_said_to_be_this_machine() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(!r.stderr.contains("this machine"), "{}", r.stderr);
 }
+
+/// A host to remove that is not listed (a typo, most likely): the note says what is.
+#[test]
+fn removing_an_unlisted_host_names_the_listed_ones() {
+    let (_dir, conf) = stock();
+    let r = run(&conf, &["remove-host", "192.168.1.100"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("note: 192.168.1.100 is not in DISTCC_HOSTS, which lists no host"),
+        "{}",
+        r.stderr
+    );
+    let r = run(
+        &conf,
+        &["--yes", "add-host", "192.168.1.100:3636/6", "localhost/2"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let before = std::fs::read(&conf).unwrap();
+    let r = run(&conf, &["--yes", "remove-host", "192.168.1.10:3636"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "note: 192.168.1.10:3636 is not in DISTCC_HOSTS, which lists: \
+             192.168.1.100:3636/6 localhost/2"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(r.stderr.contains("nothing to change"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&conf).unwrap(), before);
+}

@@ -142,13 +142,19 @@ fn apply_change(
             }
         }
         HostChange::Remove(targets) => {
+            // What was listed, for a host given that is not: most likely a typo.
+            let listed = list.render();
             for (host, port) in targets {
                 if list.remove(host, *port) == 0 {
                     let shown = match port {
                         Some(p) => format!("{host}:{p}"),
                         None => host.clone(),
                     };
-                    notes.push(format!("{shown} is not in DISTCC_HOSTS"));
+                    notes.push(if listed.is_empty() {
+                        format!("{shown} is not in DISTCC_HOSTS, which lists no host")
+                    } else {
+                        format!("{shown} is not in DISTCC_HOSTS, which lists: {listed}")
+                    });
                 }
             }
         }
