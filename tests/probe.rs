@@ -562,6 +562,12 @@ fn sort_measure_on_a_stock_config() {
     let r = run(&conf, &["sort", "--measure", "--runs", "1", "--yes"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("failed the probe"), "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("target: CARCH=aarch64, objects for aarch64; 1 run(s) each"),
+        "{}",
+        r.stdout
+    );
     let vars = bash_vars(&[&conf]);
     assert_eq!(
         scalar_value(&vars["DISTCC_HOSTS"])
@@ -738,6 +744,16 @@ fn toolchain_check_says_what_it_checked_only_to_a_person_at_a_terminal() {
     let (_d, pi) = scratch_copy(&stock_aarch64());
     let r = run(&pi, &["--yes", "add-host", &helper.spec(4)]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let probe = run(&pi, &["probe"]);
+    assert_eq!(probe.code, 0, "{}", probe.stderr);
+    assert!(
+        probe
+            .stdout
+            .starts_with("target: CARCH=aarch64, objects for aarch64\n"),
+        "{}",
+        probe.stdout
+    );
 
     // A helper that matches: silent for the hook, one line for a person.
     let quiet = run(&pi, &["toolchain-check"]);

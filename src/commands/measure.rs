@@ -120,7 +120,6 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
     let (list, _) = plan::starting_hosts(&target.doc, &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
     let (checker, _) = session.checker(&target.layers, opts.expect_arch.as_deref(), None)?;
-    let (carch, expected) = (checker.carch.clone(), checker.expected);
     let timeout = timeout_of(opts.timeout)?;
     let runs = opts.runs.clamp(1, 20);
     let (remote_times, local_time) = with_spinner("measuring helpers".into(), || {
@@ -145,8 +144,8 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
         rows.push((spec, secs, score));
     }
     println!(
-        "target: {} ({expected}); {runs} run(s) each, median compile time",
-        crate::ui::escape(&carch)
+        "{}; {runs} run(s) each, median compile time",
+        super::probe::target_line(&checker)
     );
     println!("{:<28} {:>12} {:>14}", "HOST", "COMPILE", "SLOTS/SECOND");
     for (spec, secs, score) in &rows {

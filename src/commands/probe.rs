@@ -194,6 +194,15 @@ fn local_lines(checker: &Checker) -> Vec<String> {
         .collect()
 }
 
+/// What the helpers are judged against: the config's CARCH, and the objects it wants.
+pub fn target_line(checker: &Checker) -> String {
+    format!(
+        "target: CARCH={}, objects for {}",
+        crate::ui::escape(&checker.carch),
+        checker.expected
+    )
+}
+
 pub fn probe_table(
     judged: &[Judged],
     checker: &Checker,
@@ -201,8 +210,8 @@ pub fn probe_table(
     color: bool,
 ) -> String {
     use std::fmt::Write;
-    let (expected, carch) = (checker.expected, checker.carch.as_str());
-    let mut out = format!("target: {carch} ({expected})\n");
+    let expected = checker.expected;
+    let mut out = format!("{}\n", target_line(checker));
     if let Some(names) = &checker.names {
         let _ = writeln!(out, "  names sent: {names}");
     }
