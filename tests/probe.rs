@@ -785,3 +785,33 @@ fn toolchain_check_says_what_it_checked_only_to_a_person_at_a_terminal() {
     );
     assert!(!told.contains("checked:"), "{told}");
 }
+
+/// doctor, like add-host and the wizard, says a helper on a loopback address is this machine.
+#[test]
+fn doctor_says_a_passing_loopback_helper_is_this_machine() {
+    if let Some(why) = missing(&[AARCH64_GCC.1, AARCH64_GXX.1]) {
+        return skip(
+            "doctor_says_a_passing_loopback_helper_is_this_machine",
+            &why,
+        );
+    }
+    let helper = Helper::default()
+        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
+        .serve(AARCH64_GXX.0, AARCH64_GXX.1)
+        .start();
+    let (_d, pi) = scratch_copy(&stock_aarch64());
+    let r = run(&pi, &["--yes", "add-host", &helper.spec(4)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&pi, &["doctor"]);
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.contains(&helper.spec(4)))
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    assert!(line.starts_with("ok "), "{}", r.stdout);
+    assert!(
+        line.contains("it is this machine itself (a loopback address)"),
+        "{}",
+        r.stdout
+    );
+}

@@ -44,14 +44,12 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
         })
         .collect::<Vec<_>>();
     for spec in &specs {
-        if let HostSpec::Tcp { host, .. } = spec
-            && crate::distcc::hosts::is_loopback(host)
-        {
+        if spec.is_loopback_tcp() {
             // As the wizard says it: fine for trying the tool, but no helper.
             eprintln!(
                 "note: {} is this machine, not a helper; distcc sends these jobs back here \
                  (fine for a test, no faster for a build)",
-                spec.host_port().unwrap_or_else(|| host.clone())
+                spec.host_port().unwrap_or_else(|| spec.to_string())
             );
         }
         if let Some(why) = spec.port().and_then(|p| alarm::port_mismatch(p, &carch)) {

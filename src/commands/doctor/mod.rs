@@ -263,10 +263,19 @@ fn probe_findings(
     for j in &judged {
         let spec = &j.report.target.spec;
         if j.verdict == Verdict::Ok {
+            // As add-host and the wizard say it: a loopback daemon is no helper.
+            let target = &j.report.target;
+            let itself =
+                if target.kind == Kind::Tcp && crate::distcc::hosts::is_loopback(&target.host) {
+                    "; it is this machine itself (a loopback address): fine for a test, no faster \
+                 for a build"
+                } else {
+                    ""
+                };
             findings.push(finding(
                 Level::Ok,
                 format!(
-                    "{spec} compiles for {carch} as this machine would ({})",
+                    "{spec} compiles for {carch} as this machine would ({}){itself}",
                     ms(j.report.attempts.iter().filter_map(|a| a.round_trip).min())
                 ),
                 "",
