@@ -157,8 +157,58 @@ pub fn escape_except_colors(text: &str) -> String {
     out
 }
 
+/// `text` broken at spaces into lines of at most `width` columns, for a terminal that would
+/// otherwise break words where its edge falls (a Pi's 80-column console). A continued line
+/// keeps its line's indentation; a word longer than the width stays whole.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if console::measure_text_width(line) <= width {
+            out.push_str(line);
+            continue;
+        }
+        let indent = &line[..line.len() - line.trim_start_matches(' ').len()];
+        let mut used = 0;
+        for word in line[indent.len()..].split(' ') {
+            let w = console::measure_text_width(word);
+            if used == 0 {
+                out.push_str(indent);
+                used = indent.len();
+            } else if used + 1 + w > width {
+                out.push('\n');
+                out.push_str(indent);
+                used = indent.len();
+            } else {
+                out.push(' ');
+                used += 1;
+            }
+            out.push_str(word);
+            used += w;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn wrap_breaks_at_spaces_within_the_width() {
+        let text = "This machine's slots are the compile jobs it runs itself.";
+        let wrapped = super::wrap(text, 20);
+        assert!(
+            wrapped.lines().all(|l| l.chars().count() <= 20),
+            "{wrapped}"
+        );
+        assert_eq!(wrapped.replace('\n', " "), text);
+        // Short lines, indentation kept on a continued line, a word wider than the width.
+        assert_eq!(super::wrap("a b\nc", 10), "a b\nc");
+        assert_eq!(super::wrap("  one two three", 10), "  one two\n  three");
+        assert_eq!(super::wrap("abcdefghijkl x", 5), "abcdefghijkl\nx");
+    }
+
     use super::{escape, escape_except_colors};
 
     #[test]

@@ -28,9 +28,27 @@ fn spawn(conf: &Path, extra: &[&str]) -> Session {
         .env_remove("DISTCC_HOSTS")
         .env("TERM", "xterm")
         .env("NO_COLOR", "1");
-    let mut s = Session::spawn(cmd).expect("spawn in a pty");
+    let mut s = Session::spawn(in_columns(200, &cmd)).expect("spawn in a pty");
     s.set_expect_timeout(Some(Duration::from_secs(15)));
     s
+}
+
+/// `cmd` run in a terminal `columns` wide, set before it starts as a console has it (a pty
+/// starts at 80): the tests that read whole sentences use a wide one.
+fn in_columns(columns: u16, cmd: &Command) -> Command {
+    let mut wrapped = Command::new("sh");
+    wrapped
+        .arg("-c")
+        .arg(format!("stty cols {columns} rows 24 && exec \"$0\" \"$@\""))
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(v) => wrapped.env(name, v),
+            None => wrapped.env_remove(name),
+        };
+    }
+    wrapped
 }
 
 fn exit_code(mut s: Session) -> i32 {
@@ -185,7 +203,7 @@ fn an_exported_host_list_is_named_and_escaped() {
         .env("DISTCC_HOSTS", "127.0.0.3:3632/4 x\x1b[7mINV")
         .env("TERM", "xterm")
         .env("NO_COLOR", "1");
-    let mut s = Session::spawn(cmd).expect("spawn in a pty");
+    let mut s = Session::spawn(in_columns(200, &cmd)).expect("spawn in a pty");
     s.set_expect_timeout(Some(Duration::from_secs(15)));
     let said = s.expect("(from the environment: no file sets it)").unwrap();
     let said = String::from_utf8_lossy(said.before()).into_owned();
@@ -434,4 +452,36 @@ fn the_seeds_loopback_entry_is_this_machines_slots() {
         scalar_value(&vars["DISTCC_HOSTS"]),
         "127.0.0.9:3636/6 127.0.0.8:3636/4 localhost/2"
     );
+}
+
+/// On a narrow console (a Pi's, TERM=linux) the wizard's sentences break between words,
+/// never past the edge.
+#[test]
+fn sentences_break_between_words_on_a_narrow_console() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
+    cmd.arg("--config")
+        .arg(&conf)
+        .args(["wizard", "--no-probe"])
+        .env("HOME", "/nonexistent-alarm-distcc-home")
+        .env_remove("MAKEPKG_CONF")
+        .env("TERM", "linux")
+        .env("NO_COLOR", "1");
+    let mut s = Session::spawn(in_columns(60, &cmd)).expect("spawn in a pty");
+    s.set_expect_timeout(Some(Duration::from_secs(15)));
+    let said = s.expect("Slots for this machine").unwrap();
+    let said = String::from_utf8_lossy(said.before()).into_owned();
+    let lines: Vec<&str> = said.split("\r\n").collect();
+    assert!(
+        lines.iter().all(|l| l.chars().count() <= 60),
+        "a line past 60 columns:\n{said}"
+    );
+    // The sentence is whole once its line breaks are read as spaces.
+    assert!(
+        said.replace("\r\n", " ")
+            .contains("A Pi is often slower than a fifth of its helpers together"),
+        "{said}"
+    );
+    s.send("\x1b").unwrap();
+    assert_eq!(exit_code(s), 1);
 }

@@ -480,7 +480,13 @@ impl Prompter for TerminalPrompter {
     fn say(&mut self, text: &str) {
         // What is said quotes the config, the environment and helpers: no control character
         // reaches the terminal.
-        let _ = self.term.write_line(&crate::ui::escape(text));
+        let text = crate::ui::escape(text);
+        // Broken to the terminal's width when it tells one (a pty may not).
+        let text = match self.term.size_checked() {
+            Some((_, columns)) if columns > 0 => crate::ui::wrap(&text, usize::from(columns)),
+            _ => text,
+        };
+        let _ = self.term.write_line(&text);
     }
 
     fn input(&mut self, prompt: &str, default: &str) -> Result<String> {
