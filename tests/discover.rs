@@ -116,6 +116,12 @@ fn finds_each_daemon_with_its_verdict_and_adds_only_the_usable_one() {
     let r = run(&conf, &[ADD, &["--yes"]].concat());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("usable"), "{}", r.stdout);
+    // Loopback answers are this machine's own daemons, and the table says so.
+    assert!(
+        r.stderr.contains("note: 127.0.0.0/8 is this machine"),
+        "{}",
+        r.stderr
+    );
     let vars = bash_vars(&[&conf]);
     assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "127.0.0.5:3636/4");
     assert_eq!(scalar_value(&vars["MAKEFLAGS"]), "-j4");

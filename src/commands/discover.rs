@@ -92,6 +92,13 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
                 session.command(&format!("probe {}", unusable.join(" ")))
             );
         }
+        if found.iter().any(|f| f.addr.ip().is_loopback()) {
+            // As add-host, doctor and the wizard say it.
+            eprintln!(
+                "note: 127.0.0.0/8 is this machine: what answered there is its own distccd, not \
+                 a helper (fine for a test, no faster for a build)"
+            );
+        }
     }
     let Some(target) = target else {
         return Ok(());
