@@ -709,6 +709,23 @@ fn sort_measure_once(conf: &Path) -> Run {
     )
 }
 
+/// A copy of the stock aarch64 config listing one helper on 127.0.0.1 that compiles as the
+/// Pi would (Debian's cross gcc and g++ behind ALARM's names); None (said) without them.
+fn stock_pi_with_a_matching_helper(test: &str) -> Option<(Distccd, tempfile::TempDir, PathBuf)> {
+    if let Some(why) = missing(&[AARCH64_GCC.1, AARCH64_GXX.1]) {
+        skip(test, &why);
+        return None;
+    }
+    let helper = Helper::default()
+        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
+        .serve(AARCH64_GXX.0, AARCH64_GXX.1)
+        .start();
+    let (dir, pi) = scratch_copy(&stock_aarch64());
+    let r = run(&pi, &["--yes", "add-host", &helper.spec(4)]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    Some((helper, dir, pi))
+}
+
 /// toolchain-check in a terminal: what `run` (no terminal) gives, the pacman hook's case.
 fn toolchain_check_in_a_terminal(conf: &Path) -> String {
     use expectrl::{Eof, Expect};
@@ -734,16 +751,10 @@ fn toolchain_check_in_a_terminal(conf: &Path) -> String {
 
 #[test]
 fn toolchain_check_says_what_it_checked_only_to_a_person_at_a_terminal() {
-    if let Some(why) = missing(&[AARCH64_GCC.1, AARCH64_GXX.1]) {
-        return skip("toolchain_check_in_a_terminal", &why);
-    }
-    let helper = Helper::default()
-        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
-        .serve(AARCH64_GXX.0, AARCH64_GXX.1)
-        .start();
-    let (_d, pi) = scratch_copy(&stock_aarch64());
-    let r = run(&pi, &["--yes", "add-host", &helper.spec(4)]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let Some((helper, _d, pi)) = stock_pi_with_a_matching_helper("toolchain_check_in_a_terminal")
+    else {
+        return;
+    };
 
     let probe = run(&pi, &["probe"]);
     assert_eq!(probe.code, 0, "{}", probe.stderr);
@@ -789,19 +800,11 @@ fn toolchain_check_says_what_it_checked_only_to_a_person_at_a_terminal() {
 /// doctor, like add-host and the wizard, says a helper on a loopback address is this machine.
 #[test]
 fn doctor_says_a_passing_loopback_helper_is_this_machine() {
-    if let Some(why) = missing(&[AARCH64_GCC.1, AARCH64_GXX.1]) {
-        return skip(
-            "doctor_says_a_passing_loopback_helper_is_this_machine",
-            &why,
-        );
-    }
-    let helper = Helper::default()
-        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
-        .serve(AARCH64_GXX.0, AARCH64_GXX.1)
-        .start();
-    let (_d, pi) = scratch_copy(&stock_aarch64());
-    let r = run(&pi, &["--yes", "add-host", &helper.spec(4)]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let Some((helper, _d, pi)) =
+        stock_pi_with_a_matching_helper("doctor_says_a_passing_loopback_helper_is_this_machine")
+    else {
+        return;
+    };
     let r = run(&pi, &["doctor"]);
     let line = r
         .stdout
