@@ -28,18 +28,23 @@ fn spawn(conf: &Path, extra: &[&str]) -> Session {
         .env_remove("DISTCC_HOSTS")
         .env("TERM", "xterm")
         .env("NO_COLOR", "1");
-    let mut s = Session::spawn(in_columns(200, &cmd)).expect("spawn in a pty");
+    let mut s = spawn_in_columns(200, &cmd);
     s.set_expect_timeout(Some(Duration::from_secs(15)));
     s
 }
 
-/// `cmd` run in a terminal `columns` wide, set before it starts as a console has it (a pty
-/// starts at 80): the tests that read whole sentences use a wide one.
-fn in_columns(columns: u16, cmd: &Command) -> Command {
+/// `cmd` in a pty `columns` wide from its start, as a console is (a pty starts at 80): the
+/// tests that read whole sentences use a wide one. The size is set from here once the pty
+/// is made (expectrl sets its own 80 columns meanwhile, which under qemu can come after
+/// anything the child does first); the child waits for it before the tool starts.
+fn spawn_in_columns(columns: u16, cmd: &Command) -> Session {
     let mut wrapped = Command::new("sh");
     wrapped
         .arg("-c")
-        .arg(format!("stty cols {columns} rows 24 && exec \"$0\" \"$@\""))
+        .arg(format!(
+            "i=0; until [ \"$(stty size)\" = \"24 {columns}\" ] || [ $i -ge 1000 ]; do \
+             sleep 0.01; i=$((i+1)); done; exec \"$0\" \"$@\""
+        ))
         .arg(cmd.get_program())
         .args(cmd.get_args());
     for (name, value) in cmd.get_envs() {
@@ -48,7 +53,11 @@ fn in_columns(columns: u16, cmd: &Command) -> Command {
             None => wrapped.env_remove(name),
         };
     }
-    wrapped
+    let mut s = Session::spawn(wrapped).expect("spawn in a pty");
+    s.get_process_mut()
+        .set_window_size(columns, 24)
+        .expect("the pty's size");
+    s
 }
 
 fn exit_code(mut s: Session) -> i32 {
@@ -203,7 +212,7 @@ fn an_exported_host_list_is_named_and_escaped() {
         .env("DISTCC_HOSTS", "127.0.0.3:3632/4 x\x1b[7mINV")
         .env("TERM", "xterm")
         .env("NO_COLOR", "1");
-    let mut s = Session::spawn(in_columns(200, &cmd)).expect("spawn in a pty");
+    let mut s = spawn_in_columns(200, &cmd);
     s.set_expect_timeout(Some(Duration::from_secs(15)));
     let said = s.expect("(from the environment: no file sets it)").unwrap();
     let said = String::from_utf8_lossy(said.before()).into_owned();
@@ -467,7 +476,7 @@ fn sentences_break_between_words_on_a_narrow_console() {
         .env_remove("MAKEPKG_CONF")
         .env("TERM", "linux")
         .env("NO_COLOR", "1");
-    let mut s = Session::spawn(in_columns(60, &cmd)).expect("spawn in a pty");
+    let mut s = spawn_in_columns(60, &cmd);
     s.set_expect_timeout(Some(Duration::from_secs(15)));
     let said = s.expect("Slots for this machine").unwrap();
     let said = String::from_utf8_lossy(said.before()).into_owned();
