@@ -13,7 +13,8 @@ use std::time::Duration;
 
 const DOWN: &str = "\x1b[B";
 
-fn spawn(conf: &Path, extra: &[&str]) -> Session {
+/// The wizard on `conf`, as every test here runs it: no user's files or exported values.
+fn wizard_command(conf: &Path, extra: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
     // Always a loopback subnet: a search never leaves this machine, even by a stray Enter.
     cmd.arg("--config")
@@ -28,9 +29,11 @@ fn spawn(conf: &Path, extra: &[&str]) -> Session {
         .env_remove("DISTCC_HOSTS")
         .env("TERM", "xterm")
         .env("NO_COLOR", "1");
-    let mut s = spawn_in_columns(200, &cmd);
-    s.set_expect_timeout(Some(Duration::from_secs(15)));
-    s
+    cmd
+}
+
+fn spawn(conf: &Path, extra: &[&str]) -> Session {
+    spawn_in_columns(200, &wizard_command(conf, extra))
 }
 
 /// `cmd` in a pty `columns` wide from its start, as a console is (a pty starts at 80): the
@@ -57,6 +60,7 @@ fn spawn_in_columns(columns: u16, cmd: &Command) -> Session {
     s.get_process_mut()
         .set_window_size(columns, 24)
         .expect("the pty's size");
+    s.set_expect_timeout(Some(Duration::from_secs(15)));
     s
 }
 
@@ -201,19 +205,9 @@ fn cancel_anywhere_leaves_the_file_byte_identical() {
 fn an_exported_host_list_is_named_and_escaped() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
     let original = std::fs::read(&conf).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
-    cmd.arg("--config")
-        .arg(&conf)
-        .args(["wizard", "--no-probe"])
-        .env("HOME", "/nonexistent-alarm-distcc-home")
-        .env_remove("MAKEPKG_CONF")
-        .env_remove("SUDO_USER")
-        .env_remove("MAKEFLAGS")
-        .env("DISTCC_HOSTS", "127.0.0.3:3632/4 x\x1b[7mINV")
-        .env("TERM", "xterm")
-        .env("NO_COLOR", "1");
+    let mut cmd = wizard_command(&conf, &["--no-probe"]);
+    cmd.env("DISTCC_HOSTS", "127.0.0.3:3632/4 x\x1b[7mINV");
     let mut s = spawn_in_columns(200, &cmd);
-    s.set_expect_timeout(Some(Duration::from_secs(15)));
     let said = s.expect("(from the environment: no file sets it)").unwrap();
     let said = String::from_utf8_lossy(said.before()).into_owned();
     assert!(said.contains("x\\x1b[7mINV"), "{said:?}");
@@ -468,16 +462,9 @@ fn the_seeds_loopback_entry_is_this_machines_slots() {
 #[test]
 fn sentences_break_between_words_on_a_narrow_console() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_alarm-distcc"));
-    cmd.arg("--config")
-        .arg(&conf)
-        .args(["wizard", "--no-probe"])
-        .env("HOME", "/nonexistent-alarm-distcc-home")
-        .env_remove("MAKEPKG_CONF")
-        .env("TERM", "linux")
-        .env("NO_COLOR", "1");
+    let mut cmd = wizard_command(&conf, &["--no-probe"]);
+    cmd.env("TERM", "linux");
     let mut s = spawn_in_columns(60, &cmd);
-    s.set_expect_timeout(Some(Duration::from_secs(15)));
     let said = s.expect("Slots for this machine").unwrap();
     let said = String::from_utf8_lossy(said.before()).into_owned();
     let lines: Vec<&str> = said.split("\r\n").collect();
