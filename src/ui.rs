@@ -171,12 +171,12 @@ pub fn wrap(text: &str, width: usize) -> String {
             continue;
         }
         let indent = &line[..line.len() - line.trim_start_matches(' ').len()];
-        let mut used = 0;
-        for word in line[indent.len()..].split(' ') {
+        out.push_str(indent);
+        let mut used = indent.len();
+        for (n, word) in line[indent.len()..].split(' ').enumerate() {
             let w = console::measure_text_width(word);
-            if used == 0 {
-                out.push_str(indent);
-                used = indent.len();
+            if n == 0 {
+                // The line's first word follows its indentation.
             } else if used + 1 + w > width {
                 out.push('\n');
                 out.push_str(indent);
@@ -194,6 +194,8 @@ pub fn wrap(text: &str, width: usize) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::{escape, escape_except_colors};
+
     #[test]
     fn wrap_breaks_at_spaces_within_the_width() {
         let text = "This machine's slots are the compile jobs it runs itself.";
@@ -208,8 +210,6 @@ mod tests {
         assert_eq!(super::wrap("  one two three", 10), "  one two\n  three");
         assert_eq!(super::wrap("abcdefghijkl x", 5), "abcdefghijkl\nx");
     }
-
-    use super::{escape, escape_except_colors};
 
     #[test]
     fn colour_codes_pass_other_sequences_do_not() {

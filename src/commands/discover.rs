@@ -96,7 +96,8 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
             // As add-host, doctor and the wizard say it.
             eprintln!(
                 "note: 127.0.0.0/8 is this machine: what answered there is its own distccd, not \
-                 a helper (fine for a test, no faster for a build)"
+                 a helper ({})",
+                super::LOOPBACK_USE
             );
         }
     }

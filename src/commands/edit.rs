@@ -46,11 +46,8 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
     for spec in &specs {
         if spec.is_loopback_tcp() {
             // As the wizard says it: fine for trying the tool, but no helper.
-            eprintln!(
-                "note: {} is this machine, not a helper; distcc sends these jobs back here \
-                 (fine for a test, no faster for a build)",
-                spec.host_port().unwrap_or_else(|| spec.to_string())
-            );
+            let host = spec.host_port().unwrap_or_else(|| spec.to_string());
+            eprintln!("{}", super::this_machine_note(&host));
         }
         if let Some(why) = spec.port().and_then(|p| alarm::port_mismatch(p, &carch)) {
             eprintln!(

@@ -146,10 +146,7 @@ pub fn ask_helper(
     };
     let bare = host.trim_start_matches('[').trim_end_matches(']');
     if hosts::is_loopback(&host) || own_addresses.iter().any(|a| a == bare) {
-        p.say(&format!(
-            "note: {host} is this machine, not a helper; distcc would send the jobs back here \
-             (fine for a test, no faster for a build)"
-        ));
+        p.say(&super::this_machine_note(&host));
     }
     let port = match port {
         Some(port) => port,

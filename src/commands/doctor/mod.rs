@@ -267,10 +267,12 @@ fn probe_findings(
             let target = &j.report.target;
             let itself =
                 if target.kind == Kind::Tcp && crate::distcc::hosts::is_loopback(&target.host) {
-                    "; it is this machine itself (a loopback address): fine for a test, no faster \
-                 for a build"
+                    format!(
+                        "; it is this machine itself (a loopback address): {}",
+                        super::LOOPBACK_USE
+                    )
                 } else {
-                    ""
+                    String::new()
                 };
             findings.push(finding(
                 Level::Ok,
