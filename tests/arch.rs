@@ -196,7 +196,9 @@ fn an_edit_goes_to_the_later_layer_that_would_override_it() {
     let (code, out, err) = t.bin(&["add-host", "10.0.0.3:3632/2", "--yes"]);
     assert_eq!(code, 0, "{err}");
     assert!(
-        err.contains("editing") && err.contains("zz-local.conf: makepkg takes MAKEFLAGS from it"),
+        err.contains("editing")
+            && err.contains("zz-local.conf: makepkg takes MAKEFLAGS from it")
+            && err.contains("so what this edit writes goes there"),
         "{err}"
     );
     assert!(

@@ -178,7 +178,8 @@ impl Session {
             match source {
                 Some(p) if p != self.main => {
                     eprintln!(
-                        "note: editing {}: makepkg takes {name} from it, not from {}",
+                        "note: editing {}: makepkg takes {name} from it, not from {}, so what \
+                         this edit writes goes there",
                         p.display(),
                         self.main.display()
                     );
