@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the tests drive for real: distccd (probe, discover), setpriv/runuser (tests
-# as root), bash (the oracle), make, ninja, meson and cmake (the job pool), Debian's ARM cross gcc and g++ (plus gcc 11 for aarch64, a
+# as root), sudo, bash (the oracle), make, ninja, meson and cmake (the job pool), Debian's ARM cross gcc and g++ (plus gcc 11 for aarch64, a
 # helper whose version differs), and for the end-to-end build makepkg with pacman,
 # qemu-user-static, fakeroot, bsdtar and xz; setfacl and setfattr (the write keeps ACLs and
 # extended attributes); for the emulated Pi (tests/emulated_pi.rs) mmdebstrap, qemu-user
@@ -15,6 +15,9 @@ need=(
   setpriv:util-linux
   runuser:util-linux
   useradd:passwd
+  # The tool run by a user through sudo, as a Pi's owner edits /etc/makepkg.conf (tests/under_sudo.rs).
+  sudo:sudo
+  visudo:sudo
   bash:bash
   cc:gcc
   make:make

@@ -411,13 +411,18 @@ pub fn tool_for_any_user() -> PathBuf {
 /// The unprivileged user the tests run makepkg and helper scripts as when they run as root.
 pub const BUILD_USER: &str = "alarmbuild";
 
-/// Creates `BUILD_USER` (with a home it owns) if it is missing. Test binaries and their
-/// threads create it at once: one at a time under a lock file, and the home's owner checked
-/// (a home left by an earlier user of the same name would not be writable).
+/// Creates `BUILD_USER` (with a home it owns) if it is missing.
 pub fn ensure_build_user() {
-    static ONCE: std::sync::Mutex<bool> = std::sync::Mutex::new(false);
-    let mut done = ONCE.lock().unwrap_or_else(|e| e.into_inner());
-    if *done {
+    ensure_user(BUILD_USER);
+}
+
+/// Creates the user `name` (with a home it owns) if it is missing. Test binaries and their
+/// threads create users at once: one at a time under a lock file, and the home's owner
+/// checked (a home left by an earlier user of the same name would not be writable).
+pub fn ensure_user(name: &str) {
+    static DONE: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut done = DONE.lock().unwrap_or_else(|e| e.into_inner());
+    if done.iter().any(|n| n == name) {
         return;
     }
     let lock = std::fs::OpenOptions::new()
@@ -429,25 +434,25 @@ pub fn ensure_build_user() {
     lock.lock().unwrap();
     let exists = || {
         Command::new("id")
-            .arg(BUILD_USER)
+            .arg(name)
             .output()
             .is_ok_and(|o| o.status.success())
     };
     if !exists() {
         let _ = Command::new("useradd")
-            .args(["-m", "-s", "/bin/bash", BUILD_USER])
+            .args(["-m", "-s", "/bin/bash", name])
             .status();
-        assert!(exists(), "could not create the user {BUILD_USER}");
+        assert!(exists(), "could not create the user {name}");
     }
-    let home = PathBuf::from(format!("/home/{BUILD_USER}"));
+    let home = PathBuf::from(format!("/home/{name}"));
     let _ = std::fs::create_dir_all(&home);
     let status = Command::new("chown")
-        .arg(format!("{BUILD_USER}:"))
+        .arg(format!("{name}:"))
         .arg(&home)
         .status()
         .unwrap();
     assert!(status.success(), "chown of {}", home.display());
-    *done = true;
+    done.push(name.to_string());
 }
 
 /// Hands `dir` (recursively) to `BUILD_USER` when the tests run as root, so makepkg, run as
