@@ -1,12 +1,12 @@
 //! Dispatch only: builds the session and hands each command to its module.
 
 use crate::cli::{Cli, Command};
-use crate::cli::{ColorChoice, GlobalOpts, SearchArgs, WriteArgs};
+use crate::cli::{ColorChoice, GlobalOpts, WriteArgs};
 use crate::commands::{
     build, builds, discover, doctor, edit, generate, helper, measure, probe, show, wizard,
 };
 use crate::conf::layers::Env;
-use crate::session::{Options, SearchOptions, Session};
+use crate::session::{Options, Session};
 use anyhow::Result;
 use std::io::IsTerminal;
 
@@ -28,75 +28,19 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Sort { measure: false, .. } => edit::sort(&session),
         Command::Sort {
             measure: true,
-            runs,
-            timeout,
-            expect_arch,
+            measuring,
             ..
-        } => measure::run(
-            &session,
-            &measure::MeasureOptions {
-                runs,
-                timeout,
-                expect_arch,
-            },
-        ),
-        Command::Probe {
-            hosts,
-            timeout,
-            compiler,
-            expect_arch,
-            json,
-        } => probe::run(
-            &session,
-            &probe::ProbeOptions {
-                hosts,
-                timeout,
-                compiler,
-                expect_arch,
-                json,
-            },
-        ),
-        Command::Doctor { offline, timeout } => doctor::run(&session, offline, timeout),
+        } => measure::run(&session, &measuring),
+        Command::Probe(opts) => probe::run(&session, &opts),
+        Command::Doctor(opts) => doctor::run(&session, &opts),
         Command::Helper(opts) => helper::run(&session, opts),
         Command::Build(opts) => build::run(&session, &opts),
         Command::Builds { json, last } => builds::list(json, last),
         Command::ToolchainCheck { timeout } => doctor::toolchain_check(&session, timeout),
-        Command::Discover {
-            search,
-            timeout,
-            json,
-            add,
-            ..
-        } => discover::run(
-            &session,
-            &discover::DiscoverOptions {
-                search: search_options(search, timeout.unwrap_or(1.0)),
-                json,
-                add,
-            },
-        ),
-        Command::Wizard {
-            no_probe,
-            search,
-            timeout,
-            ..
-        } => wizard::run(
-            &session,
-            no_probe,
-            timeout.unwrap_or(4.0),
-            &search_options(search, timeout.unwrap_or(1.0)),
-        ),
+        Command::Discover { opts, .. } => discover::run(&session, &opts),
+        Command::Wizard { opts, .. } => wizard::run(&session, &opts),
         Command::Completions { shell } => generate::completions(shell),
         Command::Man => generate::man(),
-    }
-}
-
-fn search_options(args: SearchArgs, timeout: f64) -> SearchOptions {
-    SearchOptions {
-        subnets: args.subnets,
-        ports: args.ports,
-        timeout,
-        public: args.public,
     }
 }
 

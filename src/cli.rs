@@ -74,20 +74,6 @@ pub enum ColorChoice {
     Never,
 }
 
-/// Where to look for helpers (`discover`, the wizard's search).
-#[derive(Debug, Clone, clap::Args)]
-pub struct SearchArgs {
-    /// Network to scan, ADDRESS/BITS (repeatable) [default: this machine's own networks]
-    #[arg(long = "subnet", value_name = "CIDR")]
-    pub subnets: Vec<String>,
-    /// Port to try (repeatable) [default: 3632, 3634, 3635, 3636]
-    #[arg(long = "port", value_name = "PORT")]
-    pub ports: Vec<u16>,
-    /// Allow a --subnet outside the private ranges: only for a network that is yours
-    #[arg(long)]
-    pub public: bool,
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show the distcc setup as makepkg will see it
@@ -145,46 +131,16 @@ pub enum Command {
         /// slot, from `alarm-distcc build`'s receipts)
         #[arg(long)]
         from_builds: bool,
-        /// Compiles per host with --measure (the median counts), 1 to 20
-        #[arg(long, default_value_t = 3, requires = "measure", value_parser = clap::value_parser!(u32).range(1..=20))]
-        runs: u32,
-        /// Seconds one compile may take with --measure
-        #[arg(long, default_value_t = 30.0, requires = "measure")]
-        timeout: f64,
-        /// Architecture the objects must be for [default: CARCH]
-        #[arg(long, value_name = "ARCH")]
-        expect_arch: Option<String>,
+        #[command(flatten)]
+        measuring: crate::commands::measure::MeasureOptions,
         #[command(flatten)]
         write: WriteArgs,
     },
     /// Send each helper what this machine sends (its compiler names, CFLAGS, a C++ job) and
     /// compare its objects with those of this machine's own compiler
-    Probe {
-        /// Hosts to probe [default: the effective DISTCC_HOSTS]
-        #[arg(value_name = "HOST")]
-        hosts: Vec<String>,
-        /// Seconds each host may take
-        #[arg(long, default_value_t = 4.0)]
-        timeout: f64,
-        /// Compiler name to send, bare and with CFLAGS, no C++ job [default: <CHOST>-gcc, <CHOST>-g++, and gcc for information]
-        #[arg(long)]
-        compiler: Option<String>,
-        /// Architecture the objects must be for [default: CARCH]
-        #[arg(long, value_name = "ARCH")]
-        expect_arch: Option<String>,
-        /// Machine-readable output
-        #[arg(long)]
-        json: bool,
-    },
+    Probe(crate::commands::probe::ProbeOptions),
     /// Report everything that stops distcc from helping, with fixes
-    Doctor {
-        /// Skip probing the helpers
-        #[arg(long)]
-        offline: bool,
-        /// Seconds each helper may take to answer the probe
-        #[arg(long, default_value_t = 4.0)]
-        timeout: f64,
-    },
+    Doctor(crate::commands::doctor::DoctorOptions),
     /// Find distccd helpers on this machine's networks and check each with a real compile
     ///
     /// Scans this machine's own IPv4 networks (from the kernel's routing table, each capped
@@ -192,29 +148,14 @@ pub enum Command {
     /// private networks unless --public.
     Discover {
         #[command(flatten)]
-        search: SearchArgs,
-        /// Seconds the connects may take in all [default: 1]
-        #[arg(long, value_name = "SECONDS")]
-        timeout: Option<f64>,
-        /// Machine-readable output
-        #[arg(long)]
-        json: bool,
-        /// Add the usable helpers not listed yet (4 slots each), as add-host would
-        #[arg(long)]
-        add: bool,
+        opts: crate::commands::discover::DiscoverOptions,
         #[command(flatten)]
         write: WriteArgs,
     },
     /// Set up distcc step by step in a terminal
     Wizard {
-        /// Do not check each helper with a real compile as it is entered
-        #[arg(long)]
-        no_probe: bool,
         #[command(flatten)]
-        search: SearchArgs,
-        /// Seconds each helper check may take [default: 4], and the search's connects [default: 1]
-        #[arg(long, value_name = "SECONDS")]
-        timeout: Option<f64>,
+        opts: crate::commands::wizard::WizardOptions,
         #[command(flatten)]
         write: WriteArgs,
     },

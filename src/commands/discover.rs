@@ -5,13 +5,23 @@ use crate::conf::plan::{self, HostChange};
 use crate::distcc::elf::Arch;
 use crate::distcc::hosts::{DEFAULT_TCP_SLOTS, HostList, HostSpec, HostToken};
 use crate::distcc::scan::{Found, FoundVerdict};
-use crate::session::{Focus, SearchOptions, Session};
+use crate::session::{Focus, Session};
 use crate::ui::{Tone, paint};
 use anyhow::Result;
 
+/// `discover`'s options, as given on the command line.
+#[derive(Debug, clap::Args)]
 pub struct DiscoverOptions {
-    pub search: SearchOptions,
+    #[command(flatten)]
+    pub search: super::SearchArgs,
+    /// Seconds the connects may take in all [default: 1]
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+    /// Machine-readable output
+    #[arg(long)]
     pub json: bool,
+    /// Add the usable helpers not listed yet (4 slots each), as add-host would
+    #[arg(long)]
     pub add: bool,
 }
 
@@ -70,7 +80,8 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
         Some(t) => t.layers.clone(),
         None => session.layers()?,
     };
-    let (found, expected) = session.search_helpers(&docs, &opts.search)?;
+    let search = opts.search.options(opts.timeout.unwrap_or(1.0));
+    let (found, expected) = session.search_helpers(&docs, &search)?;
     let carch = crate::conf::layers::carch(&docs).unwrap_or_default();
     if opts.json {
         println!(

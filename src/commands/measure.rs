@@ -44,9 +44,17 @@ fn measure_local(runs: u32) -> Option<f64> {
     median(times)
 }
 
+/// `sort --measure`'s options, as given on the command line.
+#[derive(Debug, clap::Args)]
 pub struct MeasureOptions {
+    /// Compiles per host with --measure (the median counts), 1 to 20
+    #[arg(long, default_value_t = 3, requires = "measure", value_parser = clap::value_parser!(u32).range(1..=20))]
     pub runs: u32,
+    /// Seconds one compile may take with --measure
+    #[arg(long, default_value_t = 30.0, requires = "measure")]
     pub timeout: f64,
+    /// Architecture the objects must be for [default: CARCH]
+    #[arg(long, value_name = "ARCH")]
     pub expect_arch: Option<String>,
 }
 
@@ -145,7 +153,7 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
     }
     println!(
         "{}; {runs} run(s) each, median compile time",
-        super::probe::target_line(&checker)
+        super::target_line(&checker)
     );
     println!("{:<28} {:>12} {:>14}", "HOST", "COMPILE", "SLOTS/SECOND");
     for (spec, secs, score) in &rows {

@@ -14,11 +14,23 @@ use crate::ui::{Tone, ms, paint, timeout_of, with_spinner};
 use anyhow::{Result, anyhow};
 use std::path::PathBuf;
 
+/// `probe`'s options, as given on the command line.
+#[derive(Debug, clap::Args)]
 pub struct ProbeOptions {
+    /// Hosts to probe [default: the effective DISTCC_HOSTS]
+    #[arg(value_name = "HOST")]
     pub hosts: Vec<String>,
+    /// Seconds each host may take
+    #[arg(long, default_value_t = 4.0)]
     pub timeout: f64,
+    /// Compiler name to send, bare and with CFLAGS, no C++ job [default: <CHOST>-gcc, <CHOST>-g++, and gcc for information]
+    #[arg(long)]
     pub compiler: Option<String>,
+    /// Architecture the objects must be for [default: CARCH]
+    #[arg(long, value_name = "ARCH")]
     pub expect_arch: Option<String>,
+    /// Machine-readable output
+    #[arg(long)]
     pub json: bool,
 }
 
@@ -194,15 +206,6 @@ fn local_lines(checker: &Checker) -> Vec<String> {
         .collect()
 }
 
-/// What the helpers are judged against: the config's CARCH, and the objects it wants.
-pub fn target_line(checker: &Checker) -> String {
-    format!(
-        "target: CARCH={}, objects for {}",
-        crate::ui::escape(&checker.carch),
-        checker.expected
-    )
-}
-
 pub fn probe_table(
     judged: &[Judged],
     checker: &Checker,
@@ -211,7 +214,7 @@ pub fn probe_table(
 ) -> String {
     use std::fmt::Write;
     let expected = checker.expected;
-    let mut out = format!("{}\n", target_line(checker));
+    let mut out = format!("{}\n", super::target_line(checker));
     if let Some(names) = &checker.names {
         let _ = writeln!(out, "  names sent: {names}");
     }

@@ -565,9 +565,25 @@ impl Prompter for TerminalPrompter {
     }
 }
 
+/// The wizard's options, as given on the command line.
+#[derive(Debug, clap::Args)]
+pub struct WizardOptions {
+    /// Do not check each helper with a real compile as it is entered
+    #[arg(long)]
+    pub no_probe: bool,
+    #[command(flatten)]
+    pub search: super::SearchArgs,
+    /// Seconds each helper check may take [default: 4], and the search's connects [default: 1]
+    #[arg(long, value_name = "SECONDS")]
+    pub timeout: Option<f64>,
+}
+
 /// `alarm-distcc wizard`: gathers the answers, then the same plan, diff, confirm and write as
 /// the commands.
-pub fn run(session: &Session, no_probe: bool, timeout: f64, search: &SearchOptions) -> Result<()> {
+pub fn run(session: &Session, opts: &WizardOptions) -> Result<()> {
+    let no_probe = opts.no_probe;
+    let timeout = opts.timeout.unwrap_or(4.0);
+    let search = &opts.search.options(opts.timeout.unwrap_or(1.0));
     if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
         return Err(bad_input(
             "the wizard needs a terminal; in scripts use add-host, remove-host, set-local and enable",

@@ -16,7 +16,19 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub fn run(session: &Session, offline: bool, timeout: f64) -> Result<()> {
+/// `doctor`'s options, as given on the command line.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct DoctorOptions {
+    /// Skip probing the helpers
+    #[arg(long)]
+    pub offline: bool,
+    /// Seconds each helper may take to answer the probe
+    #[arg(long, default_value_t = 4.0)]
+    pub timeout: f64,
+}
+
+pub fn run(session: &Session, opts: &DoctorOptions) -> Result<()> {
+    let DoctorOptions { offline, timeout } = *opts;
     let docs = session.layers()?;
     let machine = Machine::read();
     // makepkg started from here would have this process's environment.
