@@ -344,8 +344,15 @@ fn pasted_spec_kept_failure_and_next_steps() {
     s.expect(format!("DISTCC_HOSTS=\"127.0.0.1:{dead}/6 localhost/2\"").as_str())
         .unwrap();
     answer(&mut s, "Write ", "y\r");
-    s.expect(format!("Kept although its check failed: 127.0.0.1:{dead}/6").as_str())
+    let after_write = s
+        .expect(format!("Kept although its check failed: 127.0.0.1:{dead}/6").as_str())
         .unwrap();
+    // probe is named once, after the helpers' set-up: not also by the edit's own `next:`.
+    let after_write = String::from_utf8_lossy(after_write.before()).to_string();
+    assert!(
+        after_write.contains("wrote ") && !after_write.contains("next: "),
+        "{after_write}"
+    );
     s.expect(format!("alarm-distcc --config {} probe", conf.display()).as_str())
         .unwrap();
     s.expect("Then check from here").unwrap();

@@ -654,7 +654,7 @@ pub fn run(session: &Session, opts: &WizardOptions) -> Result<()> {
     )?;
     let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(answers.list), &inherited)
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
-    session.apply(&target, plan)?;
+    session.apply_without_next_step(&target, plan)?;
     if !answers.kept_failing.is_empty() {
         eprintln!(
             "\nKept although its check failed: {}. Fix it on the helper, then check again: {}",

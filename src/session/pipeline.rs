@@ -28,8 +28,19 @@ enum Verdict {
 }
 
 impl Session {
-    /// Shows the diff, asks, writes. Shared by every editing command and the wizard.
+    /// Shows the diff, asks, writes, then names the next step (`probe`) when there is a
+    /// helper to check. Shared by every editing command.
     pub fn apply(&self, target: &Target, plan: Plan) -> Result<()> {
+        self.apply_then(target, plan, true)
+    }
+
+    /// `apply` for a caller that says the next steps itself (the wizard: set up the helpers,
+    /// then probe), so that `probe` is not named twice, first and out of order.
+    pub fn apply_without_next_step(&self, target: &Target, plan: Plan) -> Result<()> {
+        self.apply_then(target, plan, false)
+    }
+
+    fn apply_then(&self, target: &Target, plan: Plan, say_next: bool) -> Result<()> {
         let path = &target.loaded.path;
         for note in &plan.notes {
             // Notes quote the config's entries.
@@ -136,7 +147,7 @@ impl Session {
             l.specs()
                 .any(|s| s.kind() == crate::distcc::hosts::Kind::Tcp)
         });
-        if helpers && matches!(after.distcc, Value::Known(ref s) if s.value) {
+        if say_next && helpers && matches!(after.distcc, Value::Known(ref s) if s.value) {
             eprintln!(
                 "next: {} (checks each helper with a real compile)",
                 self.command("probe")
