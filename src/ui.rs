@@ -171,13 +171,15 @@ pub fn wrap(text: &str, width: usize) -> String {
             continue;
         }
         let indent = &line[..line.len() - line.trim_start_matches(' ').len()];
+        let mut words = line[indent.len()..].split(' ');
+        // The first word follows the indentation whatever its width.
+        let first = words.next().unwrap_or_default();
         out.push_str(indent);
-        let mut used = indent.len();
-        for (n, word) in line[indent.len()..].split(' ').enumerate() {
+        out.push_str(first);
+        let mut used = indent.len() + console::measure_text_width(first);
+        for word in words {
             let w = console::measure_text_width(word);
-            if n == 0 {
-                // The line's first word follows its indentation.
-            } else if used + 1 + w > width {
+            if used + 1 + w > width {
                 out.push('\n');
                 out.push_str(indent);
                 used = indent.len();
