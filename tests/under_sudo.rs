@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
 /// A user of this test alone, so that its per-user makepkg.conf touches no other test.
 const SUDO_USER: &str = "alarmsudo";
@@ -67,7 +67,7 @@ fn allow_sudo(placed: &mut Placed) -> PathBuf {
 
 /// `sudo -n VAR=... tool ARGS` run by SUDO_USER, from `/` (the test's folder may be closed to
 /// that user).
-fn sudo_tool(tool: &Path, default_conf: &Path, args: &[&str]) -> Output {
+fn sudo_tool(tool: &Path, default_conf: &Path, args: &[&str]) -> Run {
     Command::new("runuser")
         .args(["-u", SUDO_USER, "--", "sudo", "-n"])
         .arg(format!(
@@ -79,12 +79,13 @@ fn sudo_tool(tool: &Path, default_conf: &Path, args: &[&str]) -> Output {
         .current_dir("/")
         .output()
         .unwrap()
+        .into()
 }
 
 /// What bash reads from the two layers as SUDO_USER, in the user's own environment, as makepkg
 /// run by that user does.
 fn user_bash_reads(main: &Path, user_file: &Path, home: &Path) -> Vec<String> {
-    let out = Command::new("runuser")
+    let out: Run = Command::new("runuser")
         .args(["-u", SUDO_USER, "--", "env", "-i"])
         .arg(format!("HOME={}", home.display()))
         .arg(format!("USER={SUDO_USER}"))
@@ -100,16 +101,10 @@ fn user_bash_reads(main: &Path, user_file: &Path, home: &Path) -> Vec<String> {
         .arg(user_file)
         .current_dir("/")
         .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(str::to_string)
-        .collect()
+        .unwrap()
+        .into();
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    out.stdout.lines().map(str::to_string).collect()
 }
 
 #[test]
@@ -119,11 +114,7 @@ fn through_sudo_the_users_file_is_edited_and_checked_as_the_user() {
         return skip(test, "needs root (to make a user and a sudoers rule)");
     }
     for cmd in ["sudo", "visudo"] {
-        let found = Command::new("sh")
-            .args(["-c", &format!("command -v {cmd}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if !found {
+        if !distccd::have(cmd) {
             return skip(test, &format!("{cmd} is not installed"));
         }
     }
@@ -174,13 +165,9 @@ fn through_sudo_the_users_file_is_edited_and_checked_as_the_user() {
     write_user_file(&guard(&home));
 
     // show: the user's file is the last layer, as makepkg run by that user reads it.
-    let out = sudo_tool(&tool, &main, &["show", "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let shown = sudo_tool(&tool, &main, &["show", "--json"]);
+    assert_eq!(shown.code, 0, "{}", shown.stderr);
+    let v: serde_json::Value = serde_json::from_str(&shown.stdout).unwrap();
     assert_eq!(
         v["files"].as_array().unwrap().last().unwrap(),
         user_file.to_str().unwrap()
@@ -190,12 +177,14 @@ fn through_sudo_the_users_file_is_edited_and_checked_as_the_user() {
     // add-host: the edit goes to the user's file (it sets DISTCC_HOSTS), is checked as the
     // user, and the file stays the user's, with its mode.
     let main_before = std::fs::read(&main).unwrap();
-    let out = sudo_tool(&tool, &main, &["--yes", "add-host", "10.0.0.7:3632/4"]);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(0), "{err}");
+    let added = sudo_tool(&tool, &main, &["--yes", "add-host", "10.0.0.7:3632/4"]);
+    assert_eq!(added.code, 0, "{}", added.stderr);
     assert!(
-        err.contains(&format!("wrote {}", user_file.display())),
-        "{err}"
+        added
+            .stderr
+            .contains(&format!("wrote {}", user_file.display())),
+        "{}",
+        added.stderr
     );
     let meta = std::fs::metadata(&user_file).unwrap();
     assert_eq!((meta.uid(), meta.mode() & 0o7777), (uid, 0o600));
@@ -209,12 +198,14 @@ fn through_sudo_the_users_file_is_edited_and_checked_as_the_user() {
     // stops in when the check runs as the user. Refused with the line, nothing written.
     write_user_file(&guard(Path::new("/root")));
     let before = std::fs::read(&user_file).unwrap();
-    let out = sudo_tool(&tool, &main, &["--yes", "add-host", "10.0.0.8:3632/4"]);
-    let err = String::from_utf8_lossy(&out.stderr).to_string();
-    assert_eq!(out.status.code(), Some(2), "{err}");
+    let refused = sudo_tool(&tool, &main, &["--yes", "add-host", "10.0.0.8:3632/4"]);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
     assert!(
-        err.contains(&format!("{} at line 1", user_file.display())),
-        "{err}"
+        refused
+            .stderr
+            .contains(&format!("{} at line 1", user_file.display())),
+        "{}",
+        refused.stderr
     );
     assert_eq!(std::fs::read(&user_file).unwrap(), before);
 }
