@@ -488,3 +488,49 @@ fn sentences_break_between_words_on_a_narrow_console() {
     s.send("\x1b").unwrap();
     assert_eq!(exit_code(s), 1);
 }
+
+/// After the write, the next steps' sentences break between words too, while the commands
+/// to copy stay whole on their lines however long (a break inside one would cut it).
+#[test]
+fn next_steps_wrap_their_sentences_and_keep_commands_whole_on_a_narrow_console() {
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let mut cmd = wizard_command(&conf, &["--no-probe"]);
+    cmd.env("TERM", "linux");
+    let mut s = spawn_in_columns(60, &cmd);
+    answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Add a helper?", "y\r");
+    answer(&mut s, "Helper address", "127.0.0.1:3700/4\r");
+    answer(&mut s, "Add another helper?", "n\r");
+    answer(&mut s, "Write ", "y\r");
+    s.expect("Next, on each helper").unwrap();
+    let rest = s.expect(Eof).unwrap();
+    let rest = String::from_utf8_lossy(rest.as_bytes()).into_owned();
+    let (commands, prose): (Vec<&str>, Vec<&str>) = rest
+        .split("\r\n")
+        .partition(|l| l.starts_with("  alarm-distcc "));
+    assert!(
+        prose.iter().all(|l| l.chars().count() <= 60),
+        "a sentence's line past 60 columns:\n{rest}"
+    );
+    assert!(
+        prose
+            .join(" ")
+            .contains("also needs the port forwarded on Windows: run what this prints there"),
+        "{rest}"
+    );
+    assert_eq!(commands.len(), 3, "{rest}");
+    assert!(
+        commands[0].starts_with("  alarm-distcc helper --arch armv8")
+            && commands[0].ends_with(" > distccd-armv8.sh"),
+        "{rest}"
+    );
+    assert!(
+        commands[1].ends_with(" --format powershell > wsl-distcc.ps1"),
+        "{rest}"
+    );
+    assert_eq!(
+        commands[2],
+        format!("  alarm-distcc --config {} probe", conf.display())
+    );
+    assert_eq!(exit_code(s), 0);
+}

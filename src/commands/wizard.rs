@@ -19,6 +19,10 @@ use std::path::PathBuf;
 
 pub trait Prompter {
     fn say(&mut self, text: &str);
+    /// A command to type or copy, on a line of its own (indented): never broken.
+    fn say_command(&mut self, command: &str) {
+        self.say(&format!("  {command}"));
+    }
     /// A line of text; an empty answer takes `default`. Esc cancels.
     fn input(&mut self, prompt: &str, default: &str) -> Result<String>;
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool>;
@@ -486,6 +490,13 @@ impl Prompter for TerminalPrompter {
         let _ = self.term.write_line(&text);
     }
 
+    fn say_command(&mut self, command: &str) {
+        // Whole even past the edge: a line break inside it would break a copied command.
+        let _ = self
+            .term
+            .write_line(&format!("  {}", crate::ui::escape(command)));
+    }
+
     fn input(&mut self, prompt: &str, default: &str) -> Result<String> {
         use console::Key;
         // Prompts and defaults quote the config and helpers too.
@@ -656,13 +667,13 @@ pub fn run(session: &Session, opts: &WizardOptions) -> Result<()> {
         .map_err(|r| session.refusal(&target.loaded.path, r))?;
     session.apply_without_next_step(&target, plan)?;
     if !answers.kept_failing.is_empty() {
-        eprintln!(
-            "\nKept although its check failed: {}. Fix it on the helper, then check again: {}",
-            answers.kept_failing.join(", "),
-            session.command("probe")
-        );
+        prompter.say(&format!(
+            "\nKept although its check failed: {}. Fix it on the helper, then check again:",
+            answers.kept_failing.join(", ")
+        ));
+        prompter.say_command(&session.command("probe"));
     }
-    say_next_steps(session, &carch);
+    say_next_steps(&mut prompter, session, &carch);
     Ok(())
 }
 
@@ -732,7 +743,7 @@ fn judge_helper(
 }
 
 /// What to do on each helper next (and on Windows for a WSL2 one).
-fn say_next_steps(session: &Session, carch: &str) {
+fn say_next_steps(p: &mut dyn Prompter, session: &Session, carch: &str) {
     match HelperArch::from_carch(carch) {
         Some(arch) => {
             // helper's own default is this machine's private networks; only without one
@@ -748,25 +759,32 @@ fn say_next_steps(session: &Session, carch: &str) {
                         .map_or("<this Pi's address>".to_string(), Clone::clone)
                 )
             };
-            eprintln!(
-                "\nNext, on each helper: run the script that this prints (make it here, copy it over;\n\
-                 add --distro debian for a Debian or Ubuntu helper):\n  \
-                 alarm-distcc helper --arch {}{allow} > distccd-{}.sh\n\
-                 A helper under WSL2 (its default NAT networking) also needs the port forwarded on\n\
-                 Windows: run what this prints there, as administrator:\n  \
-                 alarm-distcc helper --arch {}{allow} --format powershell > wsl-distcc.ps1\n\
-                 Then check from here that each helper compiles for this Pi:\n  {}",
-                arch.name(),
-                arch.name(),
-                arch.name(),
-                session.command("probe")
+            let arch = arch.name();
+            p.say(
+                "\nNext, on each helper: run the script that this prints (make it here, copy it \
+                 over; add --distro debian for a Debian or Ubuntu helper):",
             );
+            p.say_command(&format!(
+                "alarm-distcc helper --arch {arch}{allow} > distccd-{arch}.sh"
+            ));
+            p.say(
+                "A helper under WSL2 (its default NAT networking) also needs the port forwarded \
+                 on Windows: run what this prints there, as administrator:",
+            );
+            p.say_command(&format!(
+                "alarm-distcc helper --arch {arch}{allow} --format powershell > wsl-distcc.ps1"
+            ));
+            p.say("Then check from here that each helper compiles for this Pi:");
+            p.say_command(&session.command("probe"));
         }
-        None => eprintln!(
-            "\nNext, on each helper: start distccd with --allow <this machine's address> and the port \
-             you entered, with a compiler for {carch} first on its PATH; then check from here: {}",
-            session.command("probe")
-        ),
+        None => {
+            p.say(&format!(
+                "\nNext, on each helper: start distccd with --allow <this machine's address> and \
+                 the port you entered, with a compiler for {carch} first on its PATH; then check \
+                 from here:"
+            ));
+            p.say_command(&session.command("probe"));
+        }
     }
 }
 
