@@ -41,8 +41,10 @@ fn decisive_c_names(v: &serde_json::Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// The probe's compiles on the Pi (its reference) run under qemu: 60 s each, as a loaded CI
+/// machine's emulated gcc once took over 20 s for the tiny probe unit.
 fn probe_json(pi: &Pi) -> (i32, serde_json::Value, String) {
-    let out = pi.sh(None, 120, &[], "alarm-distcc probe --timeout 20 --json");
+    let out = pi.sh(None, 300, &[], "alarm-distcc probe --timeout 60 --json");
     let v = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("probe --json: {e}: {}", text(&out)));
     (out.status.code().unwrap_or(-1), v, text(&out))
@@ -185,9 +187,9 @@ fn the_pi_builds_through_the_helper_it_configured(arch: PiArch) {
     );
     let doctor = pi.sh(
         None,
-        120,
+        300,
         &[],
-        "alarm-distcc --color never doctor --timeout 20",
+        "alarm-distcc --color never doctor --timeout 60",
     );
     assert!(doctor.status.success(), "doctor: {}", text(&doctor));
     assert!(text(&doctor).contains("ok"), "{}", text(&doctor));
