@@ -4,9 +4,10 @@
 //! `session` (read once, plan, diff, confirm, write) -> `conf` (the lossless makepkg.conf
 //! engine), `distcc` (host grammar, protocol, ELF, distccd-alarm facts) and `receipts` (a
 //! build's log reading, receipt and store) -> `error`, `ui`, `leftovers` (what an
-//! interrupt clears).
+//! interrupt clears), `bounded` (a program run with a time bound, ended whole).
 
 pub mod app;
+pub mod bounded;
 pub mod cli;
 pub mod commands;
 pub mod conf;

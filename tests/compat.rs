@@ -745,3 +745,137 @@ fn a_foreign_cxx_fallback_is_not_compared() {
         "{cxx}"
     );
 }
+
+/// This machine's compiler, as slow as a busy Pi: a script that, for the jobs whose
+/// arguments match `when` (a shell pattern), starts a 60 s sleep and waits for it, its pid
+/// written to `pids`; for the others it is the Pi's real compiler.
+fn slow_compilers(pi: &Pi, when: &str, pids: &Path) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = pi.compilers();
+    let gcc = dir.path().join(pi.gcc.0);
+    std::fs::remove_file(&gcc).unwrap();
+    std::fs::write(
+        &gcc,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in\n  {when}) sleep 60 & echo $! >> '{pids}'; wait; exit 1 ;;\nesac\nexec '{real}' \"$@\"\n",
+            pids = pids.display(),
+            real = which(pi.gcc.1).display(),
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&gcc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// Whether a process runs (a zombie or a reaped one does not).
+fn runs(pid: &str) -> bool {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+    !(state.is_empty() || state.starts_with('Z'))
+}
+
+/// A local reference compile still running at the probe's time bound says so, with the
+/// option that gives it longer, and is ended with all it started. It is not "makepkg fails
+/// here": nothing failed.
+#[test]
+fn a_local_compile_that_runs_out_of_time_says_so_and_is_ended() {
+    let pi = AARCH64;
+    if !skip_unless(
+        "a_local_compile_that_runs_out_of_time_says_so_and_is_ended",
+        &pi,
+    ) {
+        return;
+    }
+    let helper = pi.helper().start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(dir.path(), &helper.spec(4), "");
+    let probe_in = |compilers: &Path, json: bool| {
+        let mut cmd = bin();
+        cmd.env("PATH", path_with(compilers))
+            .arg("--config")
+            .arg(&conf)
+            // Long enough for the helper's real compiles on a loaded machine or qemu, far
+            // shorter than the slow compiler's sleep.
+            .args(["probe", "--timeout", "6"]);
+        if json {
+            cmd.arg("--json");
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        (
+            out.status.code(),
+            stdout,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let ended = |pids: &Path| {
+        let pids = std::fs::read_to_string(pids).unwrap_or_default();
+        let started: Vec<&str> = pids.lines().collect();
+        assert!(!started.is_empty(), "the slow compiler never ran");
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        for pid in started {
+            assert!(
+                !runs(pid),
+                "the slow compile's child {pid} outlived the probe"
+            );
+        }
+    };
+
+    // Every local compile is slow: nothing to compare, and the probe says why.
+    let pids = dir.path().join("all.pids");
+    let compilers = slow_compilers(&pi, "*", &pids);
+    let (code, out, err) = probe_in(compilers.path(), true);
+    let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!(code, Some(0), "the helper is fine: {out}");
+    assert_eq!(json["local"]["comparable"], false, "{json}");
+    let why = json["local"]["not_comparable"].as_str().unwrap();
+    assert!(
+        why.contains("did not finish the probe's unit in 6 s"),
+        "{why}"
+    );
+    assert!(why.contains("a longer --timeout"), "{why}");
+    ended(&pids);
+    let (_, out, err) = probe_in(compilers.path(), false);
+    let text = out + &err;
+    assert!(
+        text.contains("did not finish the probe's unit in 6 s"),
+        "{text}"
+    );
+    assert!(!text.contains("with or without distcc"), "{text}");
+
+    // Only the job with the config's CFLAGS is slow: the rest is compared, and that one is
+    // a warning that names the option, not an error about the flags.
+    let pids = dir.path().join("cflags.pids");
+    let compilers = slow_compilers(&pi, "*-fstack-protector-strong*", &pids);
+    let (code, out, err) = probe_in(compilers.path(), true);
+    let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(json["local"]["comparable"], true, "{json}");
+    let cflags = json["local"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["job"] == "cflags")
+        .unwrap();
+    assert_eq!(cflags["result"], "timed_out", "{cflags}");
+    let local_problems = json["local"]["problems"].as_array().unwrap();
+    assert_eq!(local_problems.len(), 1, "{json}");
+    assert_eq!(local_problems[0]["severity"], "warning", "{json}");
+    let message = local_problems[0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("did not finish the probe's unit with CFLAGS in 6 s"),
+        "{message}"
+    );
+    assert!(
+        local_problems[0]["fix"]
+            .as_str()
+            .unwrap()
+            .contains("--timeout"),
+        "{json}"
+    );
+    ended(&pids);
+    let (_, out, err) = probe_in(compilers.path(), false);
+    let text = out + &err;
+    assert!(!text.contains("with or without distcc"), "{text}");
+    assert!(text.contains("longer --timeout"), "{text}");
+}

@@ -200,6 +200,11 @@ fn local_lines(checker: &Checker) -> Vec<String> {
                     compiler.display(),
                     e.lines().next().unwrap_or("")
                 ),
+                LocalOutcome::TimedOut(bound) => format!(
+                    "{job}: {} did not finish in {} s",
+                    compiler.display(),
+                    bound.as_secs_f64()
+                ),
                 LocalOutcome::Missing(e) => format!("{job}: {e}"),
             })
         })
@@ -357,6 +362,7 @@ pub fn probe_json(judged: &[Judged], checker: &Checker, flags: &BuildFlags) -> s
                 let (result, info, error) = match &run.outcome {
                     LocalOutcome::Object(i) => ("object", Some(i), None),
                     LocalOutcome::Failed(e) => ("failed", None, Some(e.clone())),
+                    LocalOutcome::TimedOut(bound) => ("timed_out", None, Some(format!("did not finish in {} s", bound.as_secs_f64()))),
                     LocalOutcome::Missing(e) => ("missing", None, Some(e.clone())),
                 };
                 json!({

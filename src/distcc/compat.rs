@@ -11,7 +11,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::OnceLock;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Flags distccd (3.3+) turns down by policy: "insecure and not supported".
 pub const REFUSED_BY_DISTCCD: [&str; 2] = ["-fplugin=", "-specs="];
@@ -102,6 +102,8 @@ impl KeptLocal {
 pub enum LocalOutcome {
     Object(ObjectInfo),
     Failed(String),
+    /// Still compiling at the probe's time bound (a slow or busy machine): nothing is known.
+    TimedOut(Duration),
     /// No such compiler here (or it would not start).
     Missing(String),
 }
@@ -140,14 +142,30 @@ impl Reference {
         }
         let mut out = Vec::new();
         for run in &self.runs {
-            let (LocalOutcome::Failed(stderr), Some(compiler)) = (&run.outcome, &run.compiler)
-            else {
-                continue;
-            };
             if run.job.kind == JobKind::Bare {
                 continue;
             }
             let var = flags_var(run.job.kind);
+            let (stderr, compiler) =
+                match (&run.outcome, &run.compiler) {
+                    (LocalOutcome::Failed(stderr), Some(compiler)) => (stderr, compiler),
+                    (LocalOutcome::TimedOut(bound), Some(compiler)) => {
+                        out.push(Concern {
+                        severity: Severity::Warning,
+                        message: format!(
+                            "this machine's {} did not finish the probe's unit with {var} in {} s: \
+                             the helper's {} object is not compared with it",
+                            compiler.display(),
+                            bound.as_secs_f64(),
+                            if run.job.kind == JobKind::Cxx { "C++" } else { "C" },
+                        ),
+                        fix: "run it again with a longer --timeout (this machine is slow or busy)"
+                            .into(),
+                    });
+                        continue;
+                    }
+                    _ => continue,
+                };
             let rejected = rejected_flags(stderr);
             out.push(Concern {
                 severity: Severity::Error,
@@ -243,6 +261,7 @@ fn compile_here(compiler: &Path, job: &Job, timeout: Duration) -> LocalOutcome {
     let Ok(dir) = tempfile::tempdir() else {
         return LocalOutcome::Missing("no temporary folder".into());
     };
+    let _removed_on_interrupt = crate::leftovers::folder(dir.path());
     let src = dir.path().join(job.file_name());
     let obj = dir.path().join("probe.o");
     if std::fs::write(&src, job.source()).is_err() {
@@ -252,8 +271,8 @@ fn compile_here(compiler: &Path, job: &Job, timeout: Duration) -> LocalOutcome {
     let Ok(stderr) = std::fs::File::create(&stderr_file) else {
         return LocalOutcome::Missing("no temporary folder".into());
     };
-    let child = Command::new(compiler)
-        .args(&job.flags)
+    let mut cmd = Command::new(compiler);
+    cmd.args(&job.flags)
         .arg("-c")
         .arg(&src)
         .arg("-o")
@@ -261,27 +280,11 @@ fn compile_here(compiler: &Path, job: &Job, timeout: Duration) -> LocalOutcome {
         .env("LC_ALL", "C")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(stderr)
-        .spawn();
-    let mut child = match child {
-        Ok(c) => c,
+        .stderr(stderr);
+    let status = match crate::bounded::run(&mut cmd, timeout) {
+        Ok((_, crate::bounded::Ended::Exited(status))) => status,
+        Ok((_, crate::bounded::Ended::TimedOut)) => return LocalOutcome::TimedOut(timeout),
         Err(e) => return LocalOutcome::Missing(format!("{}: {e}", compiler.display())),
-    };
-    let deadline = Instant::now() + timeout;
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break status,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return LocalOutcome::Failed(format!(
-                    "{} did not finish in {:.1} s",
-                    compiler.display(),
-                    timeout.as_secs_f64()
-                ));
-            }
-        }
     };
     let err = std::fs::read_to_string(&stderr_file).unwrap_or_default();
     if !status.success() {
@@ -357,6 +360,12 @@ pub fn reference(jobs: &[Job], expected: Arch, timeout: Duration) -> Reference {
              helper is not compared with it",
             c.display(),
             info.arch
+        )),
+        Some((LocalOutcome::TimedOut(bound), Some(c))) => Some(format!(
+            "this machine's {} did not finish the probe's unit in {} s: nothing to compare the \
+             helper with (a longer --timeout gives it more time)",
+            c.display(),
+            bound.as_secs_f64()
         )),
         Some((LocalOutcome::Failed(e), Some(c))) => Some(format!(
             "this machine's {} cannot compile the probe ({}): nothing to compare the helper with",

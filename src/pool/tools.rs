@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Version(pub Vec<u32>);
@@ -102,26 +102,17 @@ fn is_executable(p: &Path) -> bool {
 fn version_output(exe: &Path) -> Option<String> {
     use std::io::Read;
     use std::process::{Command, Stdio};
-    let mut child = Command::new(exe)
-        .arg("--version")
+    let mut cmd = Command::new(exe);
+    cmd.arg("--version")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .env("LC_ALL", "C")
-        .spawn()
-        .ok()?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(10)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    }
+        .env("LC_ALL", "C");
+    let (mut child, crate::bounded::Ended::Exited(_)) =
+        crate::bounded::run(&mut cmd, Duration::from_secs(10)).ok()?
+    else {
+        return None;
+    };
     let mut text = String::new();
     child
         .stdout
