@@ -367,11 +367,82 @@ fn fixes_for_a_bad_token_and_a_computed_list() {
     .unwrap();
     let r = run(&case, &["show"]);
     assert!(!r.stdout.contains("no hosts yet"), "{}", r.stdout);
+    // What makepkg would get from it is what bash reads.
     assert!(
-        r.stdout.contains("computed when makepkg runs"),
+        r.stdout.contains("bash reads it here as \"a/2\""),
         "{}",
         r.stdout
     );
+}
+
+/// distcc turned on by shell code (`[[ ... ]] && BUILDENV+=(distcc)`): show and doctor say
+/// what bash reads here, in this environment, and judge -j and the helpers by it.
+#[test]
+fn distcc_decided_by_shell_code_is_judged_as_bash_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::write(
+        &conf,
+        "CARCH=\"aarch64\"\nBUILDENV=(color check)\n\
+         [[ $ALARM_TEST_DISTCC == on ]] && BUILDENV+=(distcc)\n\
+         DISTCC_HOSTS=\"127.0.0.1:3632/4 localhost/2\"\nMAKEFLAGS=\"-j3\"\n",
+    )
+    .unwrap();
+    let with = |on: &str, args: &[&str]| -> Run {
+        bin()
+            .env("ALARM_TEST_DISTCC", on)
+            .arg("--config")
+            .arg(&conf)
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let show = with("on", &["show"]);
+    assert!(
+        show.stdout
+            .contains("decided by shell code: BUILDENV+=(distcc); bash reads it on here"),
+        "{}",
+        show.stdout
+    );
+    // On: -j is judged against the slots.
+    assert!(show.stdout.contains("MISMATCH: -j3"), "{}", show.stdout);
+    let doctor = with("on", &["doctor", "--offline"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("ok       distcc in BUILDENV is decided by shell code")
+            && doctor.stdout.contains("bash reads it on here"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        doctor
+            .stdout
+            .contains("MAKEFLAGS -j is 3 but the hosts have 6 slots"),
+        "{}",
+        doctor.stdout
+    );
+
+    let show = with("off", &["show"]);
+    assert!(
+        show.stdout.contains("bash reads it off here"),
+        "{}",
+        show.stdout
+    );
+    assert!(!show.stdout.contains("MISMATCH"), "{}", show.stdout);
+    let doctor = with("off", &["doctor", "--offline"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("warning  distcc in BUILDENV is decided by shell code")
+            && doctor
+                .stdout
+                .contains("bash reads it off here: makepkg will not use the helpers"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(!doctor.stdout.contains("MAKEFLAGS -j"), "{}", doctor.stdout);
 }
 
 /// Finding 10: A write ends with what changed and the next step, runnable as printed.

@@ -818,3 +818,112 @@ fn doctor_says_a_passing_loopback_helper_is_this_machine() {
         r.stdout
     );
 }
+
+/// A host list a layer computes (`$(cat FILE)`, as users keep one list for several
+/// machines): probe, doctor, show and toolchain-check judge what bash reads from it, as
+/// makepkg would get it, and name no command that would have to edit it.
+#[test]
+fn a_computed_host_list_is_judged_as_bash_reads_it() {
+    let Some((helper, dir, pi)) = stock_pi_with_a_matching_helper("computed_host_list") else {
+        return;
+    };
+    let list_file = dir.path().join("distcc-hosts");
+    let list = format!("{} localhost/2", helper.spec(4));
+    std::fs::write(&list_file, format!("{list}\n")).unwrap();
+    let text = std::fs::read_to_string(&pi).unwrap();
+    let hosts_line = text
+        .lines()
+        .find(|l| l.starts_with("DISTCC_HOSTS="))
+        .unwrap()
+        .to_string();
+    // -j off the 6 slots, so the -j check has something to say.
+    let text = text
+        .replace(
+            &hosts_line,
+            &format!(
+                "DISTCC_HOSTS=\"$(cat {} 2>/dev/null)\"",
+                list_file.display()
+            ),
+        )
+        .replace("MAKEFLAGS=\"-j4\"", "MAKEFLAGS=\"-j3\"");
+    std::fs::write(&pi, &text).unwrap();
+    assert_eq!(scalar_value(&bash_vars(&[&pi])["DISTCC_HOSTS"]), list);
+    assert_eq!(scalar_value(&bash_vars(&[&pi])["MAKEFLAGS"]), "-j3");
+
+    let show = run(&pi, &["show"]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert!(
+        show.stdout
+            .contains(&format!("bash reads it here as \"{list}\"")),
+        "{}",
+        show.stdout
+    );
+    assert!(show.stdout.contains("total slots: 6"), "{}", show.stdout);
+    assert!(
+        show.stdout
+            .contains("MISMATCH: -j3 but the hosts have 6 slots; sort cannot (the list is computed): write MAKEFLAGS=\"-j6\""),
+        "{}",
+        show.stdout
+    );
+
+    let (code, v, err) = probe_json(&pi, &[]);
+    assert_eq!(code, 0, "{v} {err}");
+    assert!(
+        err.contains("bash reads it here as") && err.contains("probing those hosts"),
+        "{err}"
+    );
+    assert_eq!(v["hosts"][0]["verdict"], "ok", "{v}");
+    assert_eq!(v["hosts"].as_array().unwrap().len(), 2, "{v}");
+
+    let doctor = run(&pi, &["doctor"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("ok       DISTCC_HOSTS is computed at"),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        doctor
+            .stdout
+            .contains(&format!("{} compiles for aarch64", helper.spec(4))),
+        "the doctor probed the helper bash reads: {}",
+        doctor.stdout
+    );
+    assert!(
+        doctor.stdout.contains("fix: write MAKEFLAGS=\"-j6\""),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        !doctor.stdout.contains("alarm-distcc sort"),
+        "{}",
+        doctor.stdout
+    );
+
+    let told = toolchain_check_in_a_terminal(&pi);
+    assert!(told.contains("1 helper(s) checked"), "{told}");
+
+    // A list bash reads no host from: said so, nothing probed.
+    std::fs::write(&list_file, "").unwrap();
+    let probe = run(&pi, &["probe"]);
+    assert_eq!(probe.code, 2, "{}", probe.stderr);
+    assert!(
+        probe.stderr.contains("bash reads no host from it here"),
+        "{}",
+        probe.stderr
+    );
+    let doctor = run(&pi, &["doctor", "--offline"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("warning  DISTCC_HOSTS is computed at")
+            && doctor.stdout.contains("bash reads no host from it here"),
+        "{}",
+        doctor.stdout
+    );
+    // The edits still refuse a computed list, the file untouched.
+    let add = run(&pi, &["add-host", "127.0.0.1:3999/2", "--yes"]);
+    assert_eq!(add.code, 2, "{}", add.stderr);
+    assert_eq!(std::fs::read_to_string(&pi).unwrap(), text);
+}

@@ -1,5 +1,6 @@
 //! `alarm-distcc probe`: a real compile on each helper, its object's architecture checked.
 
+use crate::conf::bash_check::compare::computed_hosts;
 use crate::conf::buildflags::{BuildFlags, Flags};
 use crate::conf::document::Document;
 use crate::conf::layers::{self, Value};
@@ -34,7 +35,11 @@ pub struct ProbeOptions {
     pub json: bool,
 }
 
-fn list_to_probe(docs: &[(PathBuf, Document)], hosts: &[String]) -> Result<HostList> {
+fn list_to_probe(
+    session: &Session,
+    docs: &[(PathBuf, Document)],
+    hosts: &[String],
+) -> Result<HostList> {
     let eff = layers::effective(docs);
     // What no file sets, makepkg started from here has from this environment.
     let env = layers::FromEnvironment::of_process(&eff);
@@ -42,12 +47,35 @@ fn list_to_probe(docs: &[(PathBuf, Document)], hosts: &[String]) -> Result<HostL
         if let Some(list) = env.host_list() {
             return Ok(list);
         }
-        return match eff.hosts {
+        return match &eff.hosts {
             Value::Known(s) => Ok(HostList::parse(&s.value)),
-            Value::Unknown { path, line, text } => Err(bad_input(format!(
-                "{}:{line}: DISTCC_HOSTS is computed ({text}); name the hosts to probe",
-                path.display()
-            ))),
+            // What makepkg started from here would get from it: bash's reading.
+            Value::Unknown { path, line, text } => {
+                let computed = session
+                    .bash_reading(docs)
+                    .ok()
+                    .flatten()
+                    .and_then(|reading| computed_hosts(&eff, &reading));
+                match computed {
+                    Some(c) if !c.value.is_empty() => {
+                        eprintln!(
+                            "note: DISTCC_HOSTS is {}: probing those hosts",
+                            crate::ui::escape(&c.described())
+                        );
+                        Ok(HostList::parse(&c.value))
+                    }
+                    Some(_) => Err(bad_input(format!(
+                        "{}:{line}: DISTCC_HOSTS is computed ({text}), and bash reads no host \
+                         from it here; name the hosts to probe",
+                        path.display()
+                    ))),
+                    None => Err(bad_input(format!(
+                        "{}:{line}: DISTCC_HOSTS is computed ({text}), and bash could not read \
+                         it here; name the hosts to probe",
+                        path.display()
+                    ))),
+                }
+            }
             Value::Unset => Err(bad_input(
                 "DISTCC_HOSTS is not set; name the hosts to probe, or add one with add-host",
             )),
@@ -71,7 +99,7 @@ fn list_to_probe(docs: &[(PathBuf, Document)], hosts: &[String]) -> Result<HostL
 pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
     let docs = session.layers()?;
     let timeout = timeout_of(opts.timeout)?;
-    let list = list_to_probe(&docs, &opts.hosts)?;
+    let list = list_to_probe(session, &docs, &opts.hosts)?;
     if let Some(bad) = list.invalid().next() {
         return Err(bad_input(bad.to_string()));
     }

@@ -1,5 +1,7 @@
 //! `show`: the distcc setup as makepkg will see it, as text or JSON.
 
+use crate::conf::bash_check::Reading;
+use crate::conf::bash_check::compare::{computed_distcc, computed_hosts};
 use crate::conf::document::Document;
 use crate::conf::layers::{self, Effective, FromEnvironment, Makepkg, Value};
 use crate::conf::makeflags::JobCount;
@@ -32,12 +34,17 @@ fn jobs_of(eff: &Effective, env: &FromEnvironment) -> Option<JobCount> {
 /// Where a value no file sets comes from, when the environment gives it.
 const FROM_ENVIRONMENT: &str = "  (from the environment: no file sets it)";
 
+/// `bash`: what bash reads here, shown where shell code decides a value (None: not run).
 pub fn show_text(
     docs: &[(PathBuf, Document)],
     eff: &Effective,
     env: &FromEnvironment,
+    bash: Option<&Reading>,
     color: bool,
 ) -> String {
+    let computed = bash.and_then(|r| computed_hosts(eff, r));
+    let computed = computed.as_ref();
+    let bash_distcc = bash.and_then(|r| computed_distcc(eff, r));
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "makepkg reads, in order:");
@@ -47,15 +54,27 @@ pub fn show_text(
     let distcc = match &eff.distcc {
         Value::Known(s) if s.value => paint(color, Tone::Good, "on"),
         Value::Known(_) => paint(color, Tone::Warn, "off"),
-        Value::Unknown { text, .. } => paint(
-            color,
-            Tone::Warn,
-            &format!("decided by shell code: {}", escape(text)),
-        ),
+        Value::Unknown { text, .. } => {
+            let read = match bash_distcc {
+                Some(on) => format!("; bash reads it {} here", if on { "on" } else { "off" }),
+                None => String::new(),
+            };
+            paint(
+                color,
+                if bash_distcc == Some(true) {
+                    Tone::Good
+                } else {
+                    Tone::Warn
+                },
+                &format!("decided by shell code: {}{read}", escape(text)),
+            )
+        }
         Value::Unset => paint(color, Tone::Warn, "off (BUILDENV has no distcc entry)"),
     };
     let _ = writeln!(out, "distcc:       {distcc}{}", at(&eff.distcc));
-    let list = env.hosts_after(&eff.hosts);
+    let list = env
+        .hosts_after(&eff.hosts)
+        .or_else(|| computed.map(|c| HostList::parse(&c.value)));
     match &eff.hosts {
         Value::Known(s) => {
             let _ = writeln!(
@@ -76,6 +95,14 @@ pub fn show_text(
                 escape(text),
                 at(&eff.hosts)
             );
+            if let Some(c) = computed {
+                let read = if c.value.is_empty() {
+                    "bash reads no host from it here".to_string()
+                } else {
+                    format!("bash reads it here as \"{}\"", escape(&c.value))
+                };
+                let _ = writeln!(out, "  {read}");
+            }
         }
         Value::Unset => {
             let _ = writeln!(
@@ -172,7 +199,7 @@ pub fn show_text(
             }
         },
     }
-    let distcc_on = matches!(&eff.distcc, Value::Known(s) if s.value);
+    let distcc_on = matches!(&eff.distcc, Value::Known(s) if s.value) || bash_distcc == Some(true);
     let invalid = list
         .as_ref()
         .and_then(|l| l.invalid().next().map(|b| b.token.clone()));
@@ -191,8 +218,19 @@ pub fn show_text(
             crate::session::shell_quote(&host)
         )
     } else if matches!(eff.hosts, Value::Unknown { .. }) {
-        "DISTCC_HOSTS is computed when makepkg runs, so -j cannot be checked against its slots"
-            .to_string()
+        match computed {
+            Some(_) if !distcc_on && total > 0 => {
+                "distcc is off here, so -j is this machine's own".to_string()
+            }
+            // sort cannot write a computed list: -j is for the user to write.
+            Some(_) if total > 0 => jobs_verdict(jobs_of(eff, env), total).replace(
+                &format!("`alarm-distcc sort` sets -j{total}"),
+                &format!("sort cannot (the list is computed): write MAKEFLAGS=\"-j{total}\""),
+            ),
+            _ => "DISTCC_HOSTS is computed when makepkg runs, so -j cannot be checked against \
+                  its slots"
+                .to_string(),
+        }
     } else if distcc_on || total == 0 {
         jobs_verdict(jobs_of(eff, env), total)
     } else {
@@ -326,8 +364,19 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
     let docs = session.layers()?;
     let eff = layers::effective(&docs);
     let env = FromEnvironment::of_process(&eff);
+    let read_by_bash = session.bash_differences(&docs);
+    let reading = match &read_by_bash {
+        Ok(Some((reading, _))) => Some(reading),
+        _ => None,
+    };
     if json {
         let mut v = show_json(&docs, &eff, &env);
+        if let Some(c) = reading.and_then(|r| computed_hosts(&eff, r)) {
+            v["hosts_read_by_bash"] = serde_json::json!(c.value);
+        }
+        if let Some(on) = reading.and_then(|r| computed_distcc(&eff, r)) {
+            v["enabled_read_by_bash"] = serde_json::json!(on);
+        }
         v["makepkg"] = match session.env.makepkg() {
             Makepkg::Version(version) => serde_json::json!({
                 "version": version,
@@ -336,12 +385,17 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
             Makepkg::NotFound => serde_json::Value::Null,
         };
         println!("{}", serde_json::to_string_pretty(&v)?);
-        notes_on_the_files(session, &docs);
+        notes_on_the_files(&docs, read_by_bash);
     } else {
         // Values come from the files and the environment: only this tool's own colour codes
         // reach the terminal.
-        let text =
-            crate::ui::escape_except_colors(&show_text(&docs, &eff, &env, session.opts.color));
+        let text = crate::ui::escape_except_colors(&show_text(
+            &docs,
+            &eff,
+            &env,
+            reading,
+            session.opts.color,
+        ));
         // Every command it suggests runs as printed, on the same file.
         let text = text.replace("alarm-distcc ", &session.command(""));
         match makepkg_note(session) {
@@ -352,7 +406,7 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
             }
             None => print!("{text}"),
         }
-        notes_on_the_files(session, &docs);
+        notes_on_the_files(&docs, read_by_bash);
     }
     Ok(())
 }
@@ -360,10 +414,10 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
 /// Where bash reads something else than the plain lines say, and what an interrupted write
 /// left behind.
 fn notes_on_the_files(
-    session: &Session,
     docs: &[(std::path::PathBuf, crate::conf::document::Document)],
+    read_by_bash: std::result::Result<Option<(Reading, Vec<String>)>, String>,
 ) {
-    match session.bash_differences(docs) {
+    match read_by_bash {
         Ok(Some((_, differences))) => {
             for d in differences {
                 eprintln!("note: {}", crate::ui::escape(&d));

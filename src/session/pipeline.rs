@@ -287,6 +287,19 @@ impl Session {
         .map_err(|e| bash_failure(with_stop_line(e, &texts, &run_as), "nothing written: "))
     }
 
+    /// What bash reads from `docs` in this environment: `Err` when bash cannot read the
+    /// config (the reason), `Ok(None)` when bash cannot be run here.
+    pub fn bash_reading(
+        &self,
+        docs: &[(PathBuf, Document)],
+    ) -> std::result::Result<Option<Reading>, String> {
+        match read_layers(&texts_of(docs), &RunAs::for_process()) {
+            Ok(r) => Ok(Some(r)),
+            Err(e) if e.is_config() => Err(e.to_string()),
+            Err(_) => Ok(None),
+        }
+    }
+
     /// What bash reads from `docs`, set against the static reading: one line per value where
     /// the two differ (with bash's line where it can be found). `Err` when bash cannot read
     /// the config at all (the reason), `Ok(None)` when bash cannot be run here.

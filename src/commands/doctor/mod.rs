@@ -3,7 +3,7 @@
 
 pub mod rules;
 
-use crate::conf::document::Document;
+use crate::conf::bash_check::compare::computed_hosts;
 use crate::conf::layers;
 use crate::distcc::compat::{Reference, Severity};
 use crate::distcc::hosts::Kind;
@@ -13,7 +13,6 @@ use crate::ui::{Tone, escape, ms, paint, timeout_of, with_spinner};
 use anyhow::{Result, anyhow};
 use rules::{Context, Finding, Level, Machine, diagnose, finding};
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::time::Duration;
 
 /// `doctor`'s options, as given on the command line.
@@ -32,9 +31,15 @@ pub fn run(session: &Session, opts: &DoctorOptions) -> Result<()> {
     let docs = session.layers()?;
     let machine = Machine::read();
     // makepkg started from here would have this process's environment.
-    let ctx = Context::new(&docs, &machine, |name| std::env::var(name).ok());
+    let read_by_bash = session.bash_differences(&docs);
+    let ctx = Context::new(&docs, &machine, |name| std::env::var(name).ok()).with_bash_reading(
+        read_by_bash
+            .as_ref()
+            .ok()
+            .and_then(|r| r.as_ref().map(|(r, _)| r)),
+    );
     let mut findings = diagnose(&ctx);
-    match session.bash_differences(&docs) {
+    match read_by_bash {
         Ok(Some((_, differences))) => {
             for d in differences {
                 findings.push(finding(
@@ -76,7 +81,7 @@ pub fn run(session: &Session, opts: &DoctorOptions) -> Result<()> {
             .filter(|t| t.kind == Kind::Tcp)
             .collect();
         if !targets.is_empty() {
-            findings.extend(probe_findings(session, &docs, &targets, timeout)?);
+            findings.extend(probe_findings(session, &ctx, &targets, timeout)?);
         }
     }
     if let Some(f) = last_build() {
@@ -165,7 +170,13 @@ pub fn toolchain_check(session: &Session, timeout: f64) -> Result<()> {
             ));
         }
         let no_helper = "no helper listed in DISTCC_HOSTS (TCP): nothing to check";
-        let Some(list) = layers::hosts_of(&eff.hosts) else {
+        // A computed list: what bash reads from it, as makepkg would.
+        let computed = || {
+            let reading = session.bash_reading(&docs).ok().flatten()?;
+            let c = computed_hosts(&eff, &reading)?;
+            Some(crate::distcc::hosts::HostList::parse(&c.value))
+        };
+        let Some(list) = layers::hosts_of(&eff.hosts).or_else(computed) else {
             return Ok((Vec::new(), no_helper.into()));
         };
         let targets: Vec<Target> = targets_of(&list)
@@ -249,11 +260,11 @@ pub fn toolchain_check(session: &Session, timeout: f64) -> Result<()> {
 /// failing helper, one per warning, one per problem of this machine's own compiler.
 fn probe_findings(
     session: &Session,
-    docs: &[(PathBuf, Document)],
+    ctx: &Context,
     targets: &[Target],
     timeout: f64,
 ) -> Result<Vec<Finding>> {
-    let (checker, flags) = session.checker(docs, None, None)?;
+    let (checker, flags) = session.checker(ctx.docs, None, None)?;
     let judged = with_spinner("probing helpers".into(), || {
         checker.check(
             targets,
@@ -297,13 +308,13 @@ fn probe_findings(
         } else {
             // One problem per helper, however many causes it has.
             let mut fixes = j.causes();
-            fixes.push(format!(
+            fixes.push(ctx.list_fix(format!(
                 "or remove it: {}",
                 session.command(&format!(
                     "remove-host {}:{}",
                     j.report.target.host, j.report.target.port
                 ))
-            ));
+            )));
             findings.push(Finding {
                 level: Level::Error,
                 message: format!("{spec} fails the probe"),

@@ -1,6 +1,8 @@
 //! The doctor's rules: one small function per pitfall, each returning its findings. Adding a
 //! rule is adding a function and a line in `RULES`.
 
+use crate::conf::bash_check::Reading;
+use crate::conf::bash_check::compare::{ComputedHosts, computed_distcc, computed_hosts};
 use crate::conf::buildflags::build_flags;
 use crate::conf::document::{Document, array_elements};
 use crate::conf::layers::{self, Effective, FromEnvironment, Value};
@@ -80,6 +82,10 @@ pub struct Context<'a> {
     /// the environment's, when no file sets one).
     pub hosts: Option<(HostList, String)>,
     pub carch: String,
+    /// DISTCC_HOSTS as bash reads it, where a layer computes it.
+    pub computed_hosts: Option<ComputedHosts>,
+    /// distcc on or off as bash reads it, where shell code decides it.
+    pub computed_distcc: Option<bool>,
 }
 
 impl<'a> Context<'a> {
@@ -105,11 +111,51 @@ impl<'a> Context<'a> {
             machine,
             hosts,
             carch: crate::conf::layers::carch(docs).unwrap_or_default(),
+            computed_hosts: None,
+            computed_distcc: None,
+        }
+    }
+
+    /// Where shell code decides distcc or computes DISTCC_HOSTS, the rules judge what bash
+    /// reads from it here (what makepkg started from here would get).
+    pub fn with_bash_reading(mut self, reading: Option<&Reading>) -> Context<'a> {
+        let Some(reading) = reading else {
+            return self;
+        };
+        self.computed_distcc = computed_distcc(&self.eff, reading);
+        let computed = computed_hosts(&self.eff, reading);
+        if let Some(c) = &computed
+            && !c.value.is_empty()
+        {
+            self.hosts = Some((
+                HostList::parse(&c.value),
+                format!("{}:{} (computed)", c.path.display(), c.line),
+            ));
+        }
+        self.computed_hosts = computed;
+        self
+    }
+
+    /// A fix that edits the host list, or, where the list is computed (no command edits it),
+    /// where to change it by hand.
+    pub fn list_fix(&self, fix: String) -> String {
+        match &self.computed_hosts {
+            Some(c) => format!(
+                "change what DISTCC_HOSTS is computed from ({}:{}); this tool edits only a \
+                 plain list",
+                c.path.display(),
+                c.line
+            ),
+            None => fix,
         }
     }
 
     fn enabled(&self) -> bool {
-        matches!(&self.eff.distcc, Value::Known(s) if s.value)
+        match &self.eff.distcc {
+            Value::Known(s) => s.value,
+            Value::Unknown { .. } => self.computed_distcc == Some(true),
+            Value::Unset => false,
+        }
     }
 
     fn total_slots(&self) -> u32 {
@@ -154,14 +200,30 @@ pub fn diagnose(ctx: &Context) -> Vec<Finding> {
 
 fn distcc_in_buildenv(ctx: &Context) -> Vec<Finding> {
     match &ctx.eff.distcc {
-        Value::Unknown { path, line, text } => vec![finding(
-            Level::Warning,
-            format!(
+        Value::Unknown { path, line, text } => {
+            let decided = format!(
                 "distcc in BUILDENV is decided by shell code at {} ({text})",
                 at(path, *line)
-            ),
-            "make BUILDENV a plain top-level array",
-        )],
+            );
+            match ctx.computed_distcc {
+                Some(true) => vec![finding(
+                    Level::Ok,
+                    format!("{decided}; bash reads it on here"),
+                    "",
+                )],
+                Some(false) => vec![finding(
+                    Level::Warning,
+                    format!("{decided}; bash reads it off here: makepkg will not use the helpers"),
+                    "change that code, or make BUILDENV a plain top-level array (then \
+                     alarm-distcc enable)",
+                )],
+                None => vec![finding(
+                    Level::Warning,
+                    decided,
+                    "make BUILDENV a plain top-level array",
+                )],
+            }
+        }
         _ if ctx.enabled() => vec![finding(Level::Ok, "distcc is on in BUILDENV", "")],
         // With no helper, turning distcc on is no fix: has-helper says what is.
         _ if ctx.remote_hosts() == 0 => Vec::new(),
@@ -174,6 +236,24 @@ fn distcc_in_buildenv(ctx: &Context) -> Vec<Finding> {
 }
 
 fn hosts_literal(ctx: &Context) -> Vec<Finding> {
+    match &ctx.computed_hosts {
+        Some(c) if c.value.is_empty() => {
+            return vec![finding(
+                Level::Warning,
+                format!("DISTCC_HOSTS is {}", c.described()),
+                "check what it is computed from, or write the list literally",
+            )];
+        }
+        // A computed list is makepkg's to compute; the rules below judge what bash reads.
+        Some(c) => {
+            return vec![finding(
+                Level::Ok,
+                format!("DISTCC_HOSTS is {}", c.described()),
+                "",
+            )];
+        }
+        None => {}
+    }
     match &ctx.eff.hosts {
         Value::Unknown { path, line, text } => vec![finding(
             Level::Warning,
@@ -185,7 +265,13 @@ fn hosts_literal(ctx: &Context) -> Vec<Finding> {
 }
 
 fn has_helper(ctx: &Context) -> Vec<Finding> {
-    if ctx.remote_hosts() > 0 || matches!(ctx.eff.hosts, Value::Unknown { .. }) {
+    // A computed list bash reads no host from is hosts-literal's warning.
+    let unread = matches!(ctx.eff.hosts, Value::Unknown { .. })
+        && ctx
+            .computed_hosts
+            .as_ref()
+            .is_none_or(|c| c.value.is_empty());
+    if ctx.remote_hosts() > 0 || unread {
         return Vec::new();
     }
     let (level, message) = if ctx.enabled() {
@@ -202,11 +288,15 @@ fn has_helper(ctx: &Context) -> Vec<Finding> {
     vec![Finding {
         level,
         message: message.into(),
-        fixes: vec![
-            "add one: alarm-distcc add-host HOST:PORT/SLOTS (distcc on too)".into(),
-            "or find one on this network: alarm-distcc discover --add".into(),
-            "or set it all up step by step: alarm-distcc wizard".into(),
-        ],
+        fixes: if ctx.computed_hosts.is_some() {
+            vec![ctx.list_fix(String::new())]
+        } else {
+            vec![
+                "add one: alarm-distcc add-host HOST:PORT/SLOTS (distcc on too)".into(),
+                "or find one on this network: alarm-distcc discover --add".into(),
+                "or set it all up step by step: alarm-distcc wizard".into(),
+            ]
+        },
     }]
 }
 
@@ -230,10 +320,10 @@ fn hosts_valid(ctx: &Context) -> Vec<Finding> {
                         bad.token, bad.reason
                     )
                 },
-                format!(
+                ctx.list_fix(format!(
                     "alarm-distcc remove-host {}",
                     bad.token.split(['/', ':', ',']).next().unwrap_or("")
-                ),
+                )),
             )
         })
         .collect()
@@ -254,12 +344,12 @@ fn loopback_network_host(ctx: &Context) -> Vec<Finding> {
                     "`{spec}` is a network host on this machine: it needs a distccd running \
                      here; only `localhost` compiles locally without one"
                 ),
-                format!(
+                ctx.list_fix(format!(
                     "alarm-distcc set-local {} writes it as localhost/{} (or start a local \
                      distccd on purpose)",
                     spec.slots(),
                     spec.slots()
-                ),
+                )),
             )
         })
         .collect()
@@ -296,11 +386,11 @@ fn port_matches_arch(ctx: &Context) -> Vec<Finding> {
             Some(finding(
                 Level::Warning,
                 format!("`{spec}`: {why}"),
-                format!(
+                ctx.list_fix(format!(
                     "if the probe agrees: alarm-distcc remove-host {}, then add-host with the \
                      right port",
                     spec.host_port().unwrap_or_default()
-                ),
+                )),
             ))
         })
         .collect()
@@ -309,7 +399,7 @@ fn port_matches_arch(ctx: &Context) -> Vec<Finding> {
 fn jobs_match_slots(ctx: &Context) -> Vec<Finding> {
     let total = ctx.total_slots();
     // While distcc is off, -j is this machine's own business: no mismatch.
-    let on = matches!(&ctx.eff.distcc, Value::Known(s) if s.value);
+    let on = ctx.enabled();
     // A list distcc ignores is hosts-valid's error; `sort` would refuse it anyway.
     let invalid = ctx
         .hosts
@@ -352,7 +442,12 @@ fn jobs_match_slots(ctx: &Context) -> Vec<Finding> {
             ),
         },
     };
-    vec![finding(Level::Warning, message, "alarm-distcc sort")]
+    let fix = match &ctx.computed_hosts {
+        // sort writes the list too, which it cannot where the list is computed.
+        Some(_) => format!("write MAKEFLAGS=\"-j{total}\" (sort cannot: DISTCC_HOSTS is computed)"),
+        None => "alarm-distcc sort".into(),
+    };
+    vec![finding(Level::Warning, message, fix)]
 }
 
 /// Slot counts a Pi cannot use: a helper's typo (/600 for /6), a total beyond what one
@@ -367,8 +462,11 @@ fn slots_feedable(ctx: &Context) -> Vec<Finding> {
             finding(
                 Level::Warning,
                 c,
-                "give each helper about its CPU count (`alarm-distcc add-host HOST:PORT/N` \
-                 replaces its slots)",
+                ctx.list_fix(
+                    "give each helper about its CPU count (`alarm-distcc add-host HOST:PORT/N` \
+                     replaces its slots)"
+                        .into(),
+                ),
             )
         })
         .collect()

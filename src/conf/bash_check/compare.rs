@@ -439,6 +439,59 @@ pub fn start_differences(
     out
 }
 
+/// A host list a layer computes (`$(cat FILE)`, a `case` on the host name), as bash reads
+/// it here: what makepkg started from here would hand distcc.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ComputedHosts {
+    /// What bash reads (may be empty).
+    pub value: String,
+    /// Where the static reading finds it computed, and the assignment's text.
+    pub path: PathBuf,
+    pub line: usize,
+    pub text: String,
+}
+
+impl ComputedHosts {
+    /// `file:line`, and what bash reads there, for messages (escaped where they are shown).
+    pub fn described(&self) -> String {
+        let read = if self.value.is_empty() {
+            "bash reads no host from it here".to_string()
+        } else {
+            format!("bash reads it here as \"{}\"", self.value)
+        };
+        format!(
+            "computed at {}:{} ({}); {read}",
+            self.path.display(),
+            self.line,
+            self.text,
+        )
+    }
+}
+
+/// distcc on or off as bash reads it, where shell code decides it (the static reading
+/// cannot tell); None where the static reading has it.
+pub fn computed_distcc(eff: &Effective, reading: &Reading) -> Option<bool> {
+    matches!(eff.distcc, Value::Unknown { .. }).then(|| reading.distcc_on())
+}
+
+/// DISTCC_HOSTS as bash reads it, where the static reading cannot (a computed value); None
+/// where the static reading has it (plain, or unset).
+pub fn computed_hosts(eff: &Effective, reading: &Reading) -> Option<ComputedHosts> {
+    let Value::Unknown { path, line, text } = &eff.hosts else {
+        return None;
+    };
+    Some(ComputedHosts {
+        value: reading
+            .hosts
+            .as_ref()
+            .map(|h| tokens(&h.value))
+            .unwrap_or_default(),
+        path: path.clone(),
+        line: *line,
+        text: text.clone(),
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
