@@ -474,3 +474,83 @@ fn a_write_says_what_changed_and_what_next() {
         r.stderr
     );
 }
+
+/// MAKEFLAGS set inside shell logic (which sort will not rewrite) or with a computed count:
+/// show and doctor judge -j as bash reads it here, never as "no -j", and name no command
+/// that would refuse.
+#[test]
+fn a_job_count_from_shell_code_is_judged_as_bash_reads_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    let write = |makeflags: &str| {
+        std::fs::write(
+            &conf,
+            format!(
+                "CARCH=\"aarch64\"\nBUILDENV=(distcc color check)\n\
+                 DISTCC_HOSTS=\"127.0.0.1:3632/4 localhost/2\"\n{makeflags}\n"
+            ),
+        )
+        .unwrap();
+    };
+    write("if true; then\n  MAKEFLAGS=\"-j3\"\nfi");
+    let show = run(&conf, &["show"]);
+    assert!(
+        show.stdout.contains(
+            "MISMATCH: bash reads -j3 here, but the hosts have 6 slots; MAKEFLAGS is set by \
+             shell code: make it give -j6"
+        ),
+        "{}",
+        show.stdout
+    );
+    assert!(!show.stdout.contains("no -j"), "{}", show.stdout);
+    assert!(!show.stdout.contains(" sort"), "{}", show.stdout);
+    let doctor = run(&conf, &["doctor", "--offline"]);
+    assert!(
+        doctor.stdout.contains(&format!(
+            "MAKEFLAGS is set by shell code at {}:5; bash reads -j3 here, but the hosts have 6 \
+             slots",
+            conf.display()
+        )),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        doctor.stdout.contains("fix: make that code give -j6"),
+        "{}",
+        doctor.stdout
+    );
+    // What sort would be asked to do, it refuses: the advice is not to run it.
+    let sort = run(&conf, &["sort", "--dry-run"]);
+    assert_eq!(sort.code, 2, "{}", sort.stderr);
+
+    write("if true; then\n  MAKEFLAGS=\"-j6\"\nfi");
+    let show = run(&conf, &["show"]);
+    assert!(
+        show.stdout
+            .contains("-j6 matches the 6 slots (as bash reads it here)"),
+        "{}",
+        show.stdout
+    );
+    let doctor = run(&conf, &["doctor", "--offline"]);
+    assert!(!doctor.stdout.contains("MAKEFLAGS"), "{}", doctor.stdout);
+
+    // A computed count on a plain line: sort replaces it, and both say what it is now.
+    write("MAKEFLAGS=\"-j$(nproc)\"");
+    let nproc = std::process::Command::new("nproc").output().unwrap();
+    let nproc = String::from_utf8_lossy(&nproc.stdout).trim().to_string();
+    let show = run(&conf, &["show"]);
+    assert!(
+        show.stdout
+            .contains(&format!("sort` sets -j6 (bash reads -j{nproc} here)")),
+        "{}",
+        show.stdout
+    );
+    let doctor = run(&conf, &["doctor", "--offline"]);
+    assert!(
+        doctor.stdout.contains(&format!(
+            "but the hosts have 6 slots (bash reads -j{nproc} here)"
+        )),
+        "{}",
+        doctor.stdout
+    );
+}

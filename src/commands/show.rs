@@ -1,7 +1,7 @@
 //! `show`: the distcc setup as makepkg will see it, as text or JSON.
 
 use crate::conf::bash_check::Reading;
-use crate::conf::bash_check::compare::{computed_distcc, computed_hosts};
+use crate::conf::bash_check::compare::{computed_distcc, computed_hosts, computed_jobs};
 use crate::conf::document::Document;
 use crate::conf::layers::{self, Effective, FromEnvironment, Makepkg, Value};
 use crate::conf::makeflags::JobCount;
@@ -45,6 +45,7 @@ pub fn show_text(
     let computed = bash.and_then(|r| computed_hosts(eff, r));
     let computed = computed.as_ref();
     let bash_distcc = bash.and_then(|r| computed_distcc(eff, r));
+    let bash_jobs = bash.and_then(|r| computed_jobs(eff, r));
     use std::fmt::Write;
     let mut out = String::new();
     let _ = writeln!(out, "makepkg reads, in order:");
@@ -223,7 +224,7 @@ pub fn show_text(
                 "distcc is off here, so -j is this machine's own".to_string()
             }
             // sort cannot write a computed list: -j is for the user to write.
-            Some(_) if total > 0 => jobs_verdict(jobs_of(eff, env), total).replace(
+            Some(_) if total > 0 => jobs_line(eff, env, bash_jobs, total).replace(
                 &format!("`alarm-distcc sort` sets -j{total}"),
                 &format!("sort cannot (the list is computed): write MAKEFLAGS=\"-j{total}\""),
             ),
@@ -232,7 +233,7 @@ pub fn show_text(
                 .to_string(),
         }
     } else if distcc_on || total == 0 {
-        jobs_verdict(jobs_of(eff, env), total)
+        jobs_line(eff, env, bash_jobs, total)
     } else {
         // A deliberate `disable`: -j is for this machine alone, not the helpers' slots.
         "distcc is off, so -j is this machine's own; `alarm-distcc enable` sets it to the slots"
@@ -249,6 +250,38 @@ pub fn show_text(
     };
     let _ = writeln!(out, "  {}", paint(color, tone, &verdict));
     out
+}
+
+/// -j against the slots, with what bash reads where shell code gives the count
+/// (`bash_jobs`, None when the count is plain or bash was not run).
+fn jobs_line(
+    eff: &Effective,
+    env: &FromEnvironment,
+    bash_jobs: Option<Option<u32>>,
+    total: u32,
+) -> String {
+    if total == 0 {
+        return jobs_verdict(None, 0);
+    }
+    match (&eff.makeflags, bash_jobs) {
+        // sort refuses to rewrite MAKEFLAGS inside shell logic: the code is the user's.
+        (Value::Unknown { .. }, Some(Some(n))) if n == total => {
+            format!("-j{n} matches the {total} slots (as bash reads it here)")
+        }
+        (Value::Unknown { .. }, Some(jobs)) => format!(
+            "MISMATCH: bash reads {} here, but the hosts have {total} slots; MAKEFLAGS is set \
+             by shell code: make it give -j{total}",
+            jobs.map_or("no -j".to_string(), |n| format!("-j{n}"))
+        ),
+        (Value::Unknown { .. }, None) => {
+            "MAKEFLAGS is set by shell code, so -j cannot be checked against the slots".into()
+        }
+        (_, Some(Some(n))) => format!(
+            "{} (bash reads -j{n} here)",
+            jobs_verdict(jobs_of(eff, env), total)
+        ),
+        _ => jobs_verdict(jobs_of(eff, env), total),
+    }
 }
 
 fn jobs_verdict(jobs: Option<JobCount>, total: u32) -> String {

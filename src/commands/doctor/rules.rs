@@ -2,7 +2,9 @@
 //! rule is adding a function and a line in `RULES`.
 
 use crate::conf::bash_check::Reading;
-use crate::conf::bash_check::compare::{ComputedHosts, computed_distcc, computed_hosts};
+use crate::conf::bash_check::compare::{
+    ComputedHosts, computed_distcc, computed_hosts, computed_jobs,
+};
 use crate::conf::buildflags::build_flags;
 use crate::conf::document::{Document, array_elements};
 use crate::conf::layers::{self, Effective, FromEnvironment, Value};
@@ -86,6 +88,8 @@ pub struct Context<'a> {
     pub computed_hosts: Option<ComputedHosts>,
     /// distcc on or off as bash reads it, where shell code decides it.
     pub computed_distcc: Option<bool>,
+    /// make's job count as bash reads it, where shell code gives it.
+    pub computed_jobs: Option<Option<u32>>,
 }
 
 impl<'a> Context<'a> {
@@ -113,6 +117,7 @@ impl<'a> Context<'a> {
             carch: crate::conf::layers::carch(docs).unwrap_or_default(),
             computed_hosts: None,
             computed_distcc: None,
+            computed_jobs: None,
         }
     }
 
@@ -123,6 +128,7 @@ impl<'a> Context<'a> {
             return self;
         };
         self.computed_distcc = computed_distcc(&self.eff, reading);
+        self.computed_jobs = computed_jobs(&self.eff, reading);
         let computed = computed_hosts(&self.eff, reading);
         if let Some(c) = &computed
             && !c.value.is_empty()
@@ -408,11 +414,15 @@ fn jobs_match_slots(ctx: &Context) -> Vec<Finding> {
     if total == 0 || !on || invalid {
         return Vec::new();
     }
+    let read_here = match ctx.computed_jobs {
+        Some(Some(n)) => format!(" (bash reads -j{n} here)"),
+        _ => String::new(),
+    };
     let message = match &ctx.eff.makeflags {
         Value::Known(m) => match &m.value.jobs {
             Some(JobCount::Fixed(n)) if *n == total => return Vec::new(),
             Some(j) => format!(
-                "MAKEFLAGS -j is {} but the hosts have {total} slots",
+                "MAKEFLAGS -j is {} but the hosts have {total} slots{read_here}",
                 match j {
                     JobCount::Fixed(n) => n.to_string(),
                     JobCount::Computed(e) => e.clone(),
@@ -421,7 +431,24 @@ fn jobs_match_slots(ctx: &Context) -> Vec<Finding> {
             ),
             None => format!("MAKEFLAGS has no -j: make runs one job at a time, not {total}"),
         },
-        Value::Unknown { .. } => return Vec::new(),
+        // Set inside shell logic: sort will not rewrite it, the code is the user's to change.
+        Value::Unknown { path, line, .. } => {
+            let jobs = match ctx.computed_jobs {
+                Some(Some(n)) if n == total => return Vec::new(),
+                Some(Some(n)) => format!("-j{n}"),
+                Some(None) => "no -j".into(),
+                None => return Vec::new(),
+            };
+            return vec![finding(
+                Level::Warning,
+                format!(
+                    "MAKEFLAGS is set by shell code at {}; bash reads {jobs} here, but the \
+                     hosts have {total} slots",
+                    at(path, *line)
+                ),
+                format!("make that code give -j{total} (sort does not rewrite shell code)"),
+            )];
+        }
         Value::Unset => match (&ctx.env.makeflags, ctx.env.jobs()) {
             (None, _) => {
                 format!("MAKEFLAGS is not set: make runs one job at a time, not {total}")

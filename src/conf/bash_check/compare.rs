@@ -474,6 +474,18 @@ pub fn computed_distcc(eff: &Effective, reading: &Reading) -> Option<bool> {
     matches!(eff.distcc, Value::Unknown { .. }).then(|| reading.distcc_on())
 }
 
+/// make's job count as bash reads MAKEFLAGS here, where the static reading has no plain
+/// count (MAKEFLAGS set by shell code, or a count computed like `-j$(nproc)`); None where it
+/// has one. `Some(None)`: bash reads no `-j` count.
+pub fn computed_jobs(eff: &Effective, reading: &Reading) -> Option<Option<u32>> {
+    let computed = match &eff.makeflags {
+        Value::Unknown { .. } => true,
+        Value::Known(m) => matches!(m.value.jobs, Some(JobCount::Computed(_))),
+        Value::Unset => false,
+    };
+    computed.then(|| jobs_and_rest(reading.makeflags.as_ref().map_or("", |m| &m.value)).0)
+}
+
 /// DISTCC_HOSTS as bash reads it, where the static reading cannot (a computed value); None
 /// where the static reading has it (plain, or unset).
 pub fn computed_hosts(eff: &Effective, reading: &Reading) -> Option<ComputedHosts> {
