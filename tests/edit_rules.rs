@@ -519,6 +519,9 @@ fn a_job_count_from_shell_code_is_judged_as_bash_reads_it() {
         "{}",
         doctor.stdout
     );
+    let json: serde_json::Value =
+        serde_json::from_str(&run(&conf, &["show", "--json"]).stdout).unwrap();
+    assert_eq!(json["jobs_read_by_bash"], 3, "{json}");
     // What sort would be asked to do, it refuses: the advice is not to run it.
     let sort = run(&conf, &["sort", "--dry-run"]);
     assert_eq!(sort.code, 2, "{}", sort.stderr);

@@ -410,6 +410,9 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
         if let Some(on) = reading.and_then(|r| computed_distcc(&eff, r)) {
             v["enabled_read_by_bash"] = serde_json::json!(on);
         }
+        if let Some(jobs) = reading.and_then(|r| computed_jobs(&eff, r)) {
+            v["jobs_read_by_bash"] = serde_json::json!(jobs);
+        }
         v["makepkg"] = match session.env.makepkg() {
             Makepkg::Version(version) => serde_json::json!({
                 "version": version,
