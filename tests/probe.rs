@@ -904,6 +904,24 @@ fn a_computed_host_list_is_judged_as_bash_reads_it() {
     let told = toolchain_check_in_a_terminal(&pi);
     assert!(told.contains("1 helper(s) checked"), "{told}");
 
+    // An edit of it is refused, with the plain line that keeps what bash reads.
+    let line = text
+        .lines()
+        .position(|l| l.starts_with("DISTCC_HOSTS="))
+        .unwrap()
+        + 1;
+    let add = run(&pi, &["add-host", "127.0.0.1:3999/2", "--yes"]);
+    assert_eq!(add.code, 2, "{}", add.stderr);
+    assert!(
+        add.stderr.contains(&format!(
+            "bash reads it here as \"{list}\": to keep that list, write DISTCC_HOSTS=\"{list}\" \
+             in place of line {line}"
+        )),
+        "{}",
+        add.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&pi).unwrap(), text);
+
     // A list bash reads no host from: said so, nothing probed.
     std::fs::write(&list_file, "").unwrap();
     let probe = run(&pi, &["probe"]);

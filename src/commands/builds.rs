@@ -108,7 +108,7 @@ pub fn sort_from_builds(session: &Session) -> Result<()> {
     let target = session.checked_target(Focus::Hosts)?;
     let inherited = session.inherited(&target);
     let (list, _) = plan::starting_hosts(&target.doc, &inherited)
-        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+        .map_err(|r| session.plan_refused(&target, r))?;
     let mut scores = HashMap::new();
     println!(
         "{:<32} {:>7} {:>10} {:>16}",
@@ -144,6 +144,6 @@ pub fn sort_from_builds(session: &Session) -> Result<()> {
         ));
     }
     let plan = plan::plan_hosts(&target.doc, &HostChange::SortMeasured(scores), &inherited)
-        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+        .map_err(|r| session.plan_refused(&target, r))?;
     session.apply(&target, plan)
 }

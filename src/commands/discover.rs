@@ -71,7 +71,7 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
     let target = if opts.add {
         let target = session.checked_target(Focus::Hosts)?;
         plan::starting_hosts(&target.doc, &session.inherited(&target))
-            .map_err(|r| session.refusal(&target.loaded.path, r))?;
+            .map_err(|r| session.plan_refused(&target, r))?;
         Some(target)
     } else {
         None

@@ -126,7 +126,7 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
     let target = session.checked_target(Focus::Hosts)?;
     let inherited = session.inherited(&target);
     let (list, _) = plan::starting_hosts(&target.doc, &inherited)
-        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+        .map_err(|r| session.plan_refused(&target, r))?;
     let (checker, _) = session.checker(&target.layers, opts.expect_arch.as_deref(), None)?;
     let timeout = timeout_of(opts.timeout)?;
     let runs = opts.runs.clamp(1, 20);
@@ -201,6 +201,6 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
         );
     }
     let plan = plan::plan_hosts(&target.doc, &HostChange::SortMeasured(scores), &inherited)
-        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+        .map_err(|r| session.plan_refused(&target, r))?;
     session.apply(&target, plan)
 }

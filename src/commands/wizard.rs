@@ -612,7 +612,7 @@ pub fn run(session: &Session, opts: &WizardOptions) -> Result<()> {
     }
     let inherited = session.inherited(&target);
     let (hosts, _) = plan::starting_hosts(&target.doc, &inherited)
-        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+        .map_err(|r| session.plan_refused(&target, r))?;
     let eff = layers::effective(&target.layers);
     let (carch, carch_from) = match crate::conf::layers::carch(&target.layers) {
         Some(c) => (c, "CARCH in the config"),
@@ -664,7 +664,7 @@ pub fn run(session: &Session, opts: &WizardOptions) -> Result<()> {
         if no_probe { None } else { Some(&searcher) },
     )?;
     let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(answers.list), &inherited)
-        .map_err(|r| session.refusal(&target.loaded.path, r))?;
+        .map_err(|r| session.plan_refused(&target, r))?;
     session.apply_without_next_step(&target, plan)?;
     if !answers.kept_failing.is_empty() {
         prompter.say(&format!(

@@ -1,6 +1,7 @@
 //! One run's session, below the commands: the config layers read once, then plan, diff,
 //! confirm and write. Every editing command and the wizard end here.
 
+use crate::conf::bash_check::compare::computed_hosts;
 use crate::conf::bash_check::{Pending, Reading, RunAs};
 use crate::conf::buildflags::{self, BuildFlags};
 use crate::conf::document::Document;
@@ -246,22 +247,42 @@ impl Session {
 
     /// A plan refused on the static reading: bash's own reason goes first when bash cannot
     /// read the config at all (a syntax error reads better from bash).
-    pub fn plan_refused(&self, target: &Target, r: Refusal) -> anyhow::Error {
-        if target.start.get().is_none()
-            && let Err(e) = self.read_start(target)
+    pub fn plan_refused(&self, target: &Target, mut r: Refusal) -> anyhow::Error {
+        let reading = match target.start.get() {
+            Some(reading) => reading.clone(),
+            None => match self.read_start(target) {
+                Ok(reading) => reading,
+                Err(e) => return e,
+            },
+        };
+        // A computed list refused: what bash reads from it is the plain line to write.
+        if let Some(c) =
+            reading.and_then(|reading| computed_hosts(&layers::effective(&target.layers), &reading))
+            && c.path == target.loaded.path
+            && c.line == r.line
+            && !c.value.is_empty()
         {
-            return e;
+            self.keep_advice_that_works(&mut r);
+            r.message.push_str(&format!(
+                ".\nbash reads it here as \"{}\": to keep that list, write \
+                 DISTCC_HOSTS=\"{}\" in place of line {}",
+                c.value, c.value, c.line
+            ));
         }
         self.refusal(&target.loaded.path, r)
     }
 
-    pub fn refusal(&self, path: &Path, mut r: Refusal) -> anyhow::Error {
-        // Only advice that works here: no drop-in where makepkg reads none, nor from one.
+    /// Only advice that works here: no drop-in where makepkg reads none, nor from one.
+    fn keep_advice_that_works(&self, r: &mut Refusal) {
         if let Some(at) = r.message.find(", or use --drop-in")
             && (!self.env.makepkg().reads_drop_ins() || self.opts.drop_in)
         {
             r.message.truncate(at);
         }
+    }
+
+    fn refusal(&self, path: &Path, mut r: Refusal) -> anyhow::Error {
+        self.keep_advice_that_works(&mut r);
         if r.line == 0 {
             bad_input(format!("{}: {}", path.display(), r.message))
         } else {
