@@ -691,3 +691,48 @@ fn removing_an_unlisted_host_names_the_listed_ones() {
     assert!(r.stderr.contains("nothing to change"), "{}", r.stderr);
     assert_eq!(std::fs::read(&conf).unwrap(), before);
 }
+
+/// One host given twice in one add-host: the last one is written, and said; each host's
+/// notes come once. A pump-mode `,cpp` is written as asked, with doctor's warning.
+#[test]
+fn a_host_given_twice_and_pump_mode_are_said_when_added() {
+    let (_dir, conf) = stock();
+    let r = run(
+        &conf,
+        &[
+            "--yes",
+            "add-host",
+            "192.168.1.100:3636/4",
+            "192.168.1.100:3636/6,lzo,cpp",
+            "localhost/2",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains(
+            "note: 192.168.1.100:3636/4 and 192.168.1.100:3636/6,lzo,cpp name the same host; the \
+             last one given, 192.168.1.100:3636/6,lzo,cpp, is written"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(
+        r.stderr.matches("uses ,cpp (pump mode)").count(),
+        1,
+        "{}",
+        r.stderr
+    );
+    let hosts = scalar_value(&bash_vars(&[&conf])["DISTCC_HOSTS"]);
+    assert_eq!(hosts, "192.168.1.100:3636/6,lzo,cpp localhost/2");
+    // The same spec twice is no conflict: nothing to say about it.
+    let r = run(
+        &conf,
+        &[
+            "--dry-run",
+            "add-host",
+            "192.168.1.7:3636/4",
+            "192.168.1.7:3636/4",
+        ],
+    );
+    assert!(!r.stderr.contains("name the same host"), "{}", r.stderr);
+}

@@ -2,7 +2,7 @@
 
 use crate::conf::plan::{self, HostChange};
 use crate::distcc::alarm;
-use crate::distcc::hosts::{HostSpec, parse_host_port};
+use crate::distcc::hosts::{HostOption, HostSpec, parse_host_port};
 use crate::error::bad_input;
 use crate::session::{Focus, Session};
 use anyhow::Result;
@@ -43,11 +43,35 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
             spec
         })
         .collect::<Vec<_>>();
-    for spec in &specs {
+    // The same host twice in one command: the last one is what the list gets.
+    for (i, spec) in specs.iter().enumerate() {
+        let later = specs[i + 1..].iter().rfind(|s| s.key() == spec.key());
+        if let Some(last) = later
+            && last != spec
+            && !specs[..i].iter().any(|s| s.key() == spec.key())
+        {
+            eprintln!(
+                "note: {spec} and {last} name the same host; the last one given, {last}, is \
+                 written"
+            );
+        }
+    }
+    for (i, spec) in specs.iter().enumerate() {
+        // Said once per host, of the spec that is written: the last one given.
+        if specs[i + 1..].iter().any(|s| s.key() == spec.key()) {
+            continue;
+        }
         if spec.is_loopback_tcp() {
             // As the wizard says it: fine for trying the tool, but no helper.
             let host = spec.host_port().unwrap_or_else(|| spec.to_string());
             eprintln!("{}", super::this_machine_note(&host));
+        }
+        if spec.options().contains(&HostOption::Cpp) {
+            // As doctor says it (no-pump-mode): the list is written as asked.
+            eprintln!(
+                "warning: {spec} uses ,cpp (pump mode), but makepkg does not run pump: every job \
+                 warns and falls back; drop ,cpp and keep ,lzo"
+            );
         }
         if let Some(why) = spec.port().and_then(|p| alarm::port_mismatch(p, &carch)) {
             eprintln!(

@@ -474,7 +474,13 @@ fn parse_ssh(token: &str, at: usize) -> Result<HostSpec, SpecError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
     {
-        return err(token, format!("`{user}` is not a user name"));
+        // distcc takes any spec with an `@` for ssh's USER@HOST, an auth=NAME@REALM too.
+        return err(
+            token,
+            format!(
+                "`{user}` is not a user name (distcc reads a spec with `@` as USER@HOST over ssh)"
+            ),
+        );
     }
     let (host, mut rest) = split_host(token, &token[at + 1..])?;
     let host_str = host.as_str();
@@ -930,6 +936,14 @@ mod tests {
         assert_eq!(ok("@host").kind(), Kind::Ssh);
         assert_eq!(ok("h,lzo,cpp").options().len(), 2);
         assert_eq!(ok("h,auth=foo.example").options().len(), 1);
+        // Any `@` makes it an ssh spec for distcc, a Kerberos principal in auth= too.
+        let principal = "h:3632/4,auth=host@EXAMPLE"
+            .parse::<HostSpec>()
+            .unwrap_err();
+        assert!(
+            principal.to_string().contains("as USER@HOST over ssh"),
+            "{principal}"
+        );
         assert_eq!(
             ok("--localslots=3"),
             HostSpec::Global(Global::LocalSlots(3))
