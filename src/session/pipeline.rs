@@ -307,13 +307,11 @@ impl Session {
         &self,
         docs: &[(PathBuf, Document)],
     ) -> std::result::Result<Option<(Reading, Vec<String>)>, String> {
+        let Some(reading) = self.bash_reading(docs)? else {
+            return Ok(None);
+        };
         let texts = texts_of(docs);
         let run_as = RunAs::for_process();
-        let reading = match read_layers(&texts, &run_as) {
-            Ok(r) => r,
-            Err(e) if e.is_config() => return Err(e.to_string()),
-            Err(_) => return Ok(None),
-        };
         let differences = start_differences(&layers::effective(docs), &reading, &env_value);
         let lines = difference_lines(&differences, &texts, &run_as);
         Ok(Some((reading, lines)))
