@@ -224,8 +224,11 @@ pub fn show_text(
                 "distcc is off here, so -j is this machine's own".to_string()
             }
             // sort cannot write a computed list: -j is for the user to write.
-            Some(_) if total > 0 => jobs_line(eff, env, bash_jobs, total).replace(
-                &format!("`alarm-distcc sort` sets -j{total}"),
+            Some(_) if total > 0 => jobs_line(
+                eff,
+                env,
+                bash_jobs,
+                total,
                 &format!("sort cannot (the list is computed): write MAKEFLAGS=\"-j{total}\""),
             ),
             _ => "DISTCC_HOSTS is computed when makepkg runs, so -j cannot be checked against \
@@ -233,7 +236,13 @@ pub fn show_text(
                 .to_string(),
         }
     } else if distcc_on || total == 0 {
-        jobs_line(eff, env, bash_jobs, total)
+        jobs_line(
+            eff,
+            env,
+            bash_jobs,
+            total,
+            &format!("`alarm-distcc sort` sets -j{total}"),
+        )
     } else {
         // A deliberate `disable`: -j is for this machine alone, not the helpers' slots.
         "distcc is off, so -j is this machine's own; `alarm-distcc enable` sets it to the slots"
@@ -253,15 +262,17 @@ pub fn show_text(
 }
 
 /// -j against the slots, with what bash reads where shell code gives the count
-/// (`bash_jobs`, None when the count is plain or bash was not run).
+/// (`bash_jobs`, None when the count is plain or bash was not run); `fix` says how a plain
+/// MAKEFLAGS line gets the slots' count.
 fn jobs_line(
     eff: &Effective,
     env: &FromEnvironment,
     bash_jobs: Option<Option<u32>>,
     total: u32,
+    fix: &str,
 ) -> String {
     if total == 0 {
-        return jobs_verdict(None, 0);
+        return jobs_verdict(None, 0, fix);
     }
     match (&eff.makeflags, bash_jobs) {
         // sort refuses to rewrite MAKEFLAGS inside shell logic: the code is the user's.
@@ -278,13 +289,13 @@ fn jobs_line(
         }
         (_, Some(Some(n))) => format!(
             "{} (bash reads -j{n} here)",
-            jobs_verdict(jobs_of(eff, env), total)
+            jobs_verdict(jobs_of(eff, env), total, fix)
         ),
-        _ => jobs_verdict(jobs_of(eff, env), total),
+        _ => jobs_verdict(jobs_of(eff, env), total, fix),
     }
 }
 
-fn jobs_verdict(jobs: Option<JobCount>, total: u32) -> String {
+fn jobs_verdict(jobs: Option<JobCount>, total: u32, fix: &str) -> String {
     if total == 0 {
         // Nothing to match -j against yet.
         return "no hosts yet: add a helper first (`alarm-distcc add-host HOST:PORT/SLOTS`); -j \
@@ -293,19 +304,14 @@ fn jobs_verdict(jobs: Option<JobCount>, total: u32) -> String {
     }
     match jobs {
         Some(JobCount::Fixed(n)) if n == total => format!("-j{n} matches the {total} slots"),
-        Some(JobCount::Fixed(n)) => format!(
-            "MISMATCH: -j{n} but the hosts have {total} slots; `alarm-distcc sort` sets -j{total}"
-        ),
-        Some(JobCount::Computed(e)) => format!(
-            "MISMATCH: -j{e} is computed when makepkg runs, not the {total} slots; \
-             `alarm-distcc sort` sets -j{total}"
-        ),
-        Some(JobCount::Unlimited) => {
-            format!("MISMATCH: -j without a limit; `alarm-distcc sort` sets -j{total}")
+        Some(JobCount::Fixed(n)) => {
+            format!("MISMATCH: -j{n} but the hosts have {total} slots; {fix}")
         }
-        None if total > 0 => {
-            format!("MISMATCH: no -j, so make runs one job; `alarm-distcc sort` sets -j{total}")
+        Some(JobCount::Computed(e)) => {
+            format!("MISMATCH: -j{e} is computed when makepkg runs, not the {total} slots; {fix}")
         }
+        Some(JobCount::Unlimited) => format!("MISMATCH: -j without a limit; {fix}"),
+        None if total > 0 => format!("MISMATCH: no -j, so make runs one job; {fix}"),
         None => "no -j".into(),
     }
 }
