@@ -157,9 +157,17 @@ pub fn show_text(
                     Tone::Warn,
                     &format!(
                         "note: `{}` has no port, so distcc sends its jobs to a distccd on this \
-                         machine's port 3632; this machine's own slots are localhost/{n} \
-                         (`alarm-distcc set-local {n}` rewrites it so)",
+                         machine's port 3632; this machine's own slots are localhost/{n} ({})",
                         escape(&spec.to_string()),
+                        // set-local cannot write a computed list.
+                        if computed.is_some() {
+                            format!(
+                                "write localhost/{} where the list is computed",
+                                spec.slots()
+                            )
+                        } else {
+                            format!("`alarm-distcc set-local {}` rewrites it so", spec.slots())
+                        },
                         n = spec.slots()
                     )
                 )
@@ -212,12 +220,20 @@ pub fn show_text(
             .next()
             .unwrap_or(&token)
             .to_string();
-        format!(
-            "`{}` makes distcc ignore the whole list; remove it first: alarm-distcc \
-             remove-host {}",
-            escape(&token),
-            crate::session::shell_quote(&host)
-        )
+        match computed {
+            Some(c) => format!(
+                "`{}` makes distcc ignore the whole list; remove it from what the list is \
+                 computed from (line {})",
+                escape(&token),
+                c.line
+            ),
+            None => format!(
+                "`{}` makes distcc ignore the whole list; remove it first: alarm-distcc \
+                 remove-host {}",
+                escape(&token),
+                crate::session::shell_quote(&host)
+            ),
+        }
     } else if matches!(eff.hosts, Value::Unknown { .. }) {
         match computed {
             Some(_) if !distcc_on && total > 0 => {

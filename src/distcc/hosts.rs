@@ -915,6 +915,24 @@ pub fn parse_host_port(arg: &str) -> Result<(String, Option<u16>), SpecError> {
     }
 }
 
+/// A host list as distcc reads it, its comments gone, tokens joined by single spaces
+/// (hosts.c): a `#` that starts a token hides the rest of its line, as in a hosts file. A
+/// `#` inside a token stays: distcc keeps it in the host's name (the token is then invalid).
+pub fn without_comments(list: &str) -> String {
+    let mut kept: Vec<&str> = Vec::new();
+    for line in list.split(['\n', '\r']) {
+        for token in line.split(|c: char| c.is_ascii_whitespace()) {
+            if token.starts_with('#') {
+                break;
+            }
+            if !token.is_empty() {
+                kept.push(token);
+            }
+        }
+    }
+    kept.join(" ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -936,6 +954,12 @@ mod tests {
         assert_eq!(ok("@host").kind(), Kind::Ssh);
         assert_eq!(ok("h,lzo,cpp").options().len(), 2);
         assert_eq!(ok("h,auth=foo.example").options().len(), 1);
+        // Debian's /etc/distcc/hosts, as `$(cat ...)` gives it.
+        assert_eq!(
+            without_comments("# --- hosts ---\n#\n# loopback only.\n127.0.0.1 # here\nb/2\r# x\n"),
+            "127.0.0.1 b/2"
+        );
+        assert_eq!(without_comments("a#x b"), "a#x b");
         // Any `@` makes it an ssh spec for distcc, a Kerberos principal in auth= too.
         let principal = "h:3632/4,auth=host@EXAMPLE"
             .parse::<HostSpec>()

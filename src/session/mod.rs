@@ -14,7 +14,7 @@ use crate::distcc::elf::{Arch, arch_for_carch};
 use crate::distcc::protocol;
 use crate::error::bad_input;
 use anyhow::Result;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What every command shares from the command line.
 #[derive(Debug, Clone, Default)]
@@ -248,41 +248,37 @@ impl Session {
     /// A plan refused on the static reading: bash's own reason goes first when bash cannot
     /// read the config at all (a syntax error reads better from bash).
     pub fn plan_refused(&self, target: &Target, mut r: Refusal) -> anyhow::Error {
+        let read_now;
         let reading = match target.start.get() {
-            Some(reading) => reading.clone(),
+            Some(reading) => reading.as_ref(),
             None => match self.read_start(target) {
-                Ok(reading) => reading,
+                Ok(reading) => {
+                    read_now = reading;
+                    read_now.as_ref()
+                }
                 Err(e) => return e,
             },
         };
+        // Only advice that works here: no drop-in where makepkg reads none, nor from one.
+        if let Some(at) = r.message.find(", or use --drop-in")
+            && (!self.env.makepkg().reads_drop_ins() || self.opts.drop_in)
+        {
+            r.message.truncate(at);
+        }
         // A computed list refused: what bash reads from it is the plain line to write.
         if let Some(c) =
-            reading.and_then(|reading| computed_hosts(&layers::effective(&target.layers), &reading))
+            reading.and_then(|reading| computed_hosts(&layers::effective(&target.layers), reading))
             && c.path == target.loaded.path
             && c.line == r.line
             && !c.value.is_empty()
         {
-            self.keep_advice_that_works(&mut r);
             r.message.push_str(&format!(
                 ".\nbash reads it here as \"{}\": to keep that list, write \
                  DISTCC_HOSTS=\"{}\" in place of line {}",
                 c.value, c.value, c.line
             ));
         }
-        self.refusal(&target.loaded.path, r)
-    }
-
-    /// Only advice that works here: no drop-in where makepkg reads none, nor from one.
-    fn keep_advice_that_works(&self, r: &mut Refusal) {
-        if let Some(at) = r.message.find(", or use --drop-in")
-            && (!self.env.makepkg().reads_drop_ins() || self.opts.drop_in)
-        {
-            r.message.truncate(at);
-        }
-    }
-
-    fn refusal(&self, path: &Path, mut r: Refusal) -> anyhow::Error {
-        self.keep_advice_that_works(&mut r);
+        let path = &target.loaded.path;
         if r.line == 0 {
             bad_input(format!("{}: {}", path.display(), r.message))
         } else {

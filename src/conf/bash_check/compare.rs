@@ -496,7 +496,8 @@ pub fn computed_hosts(eff: &Effective, reading: &Reading) -> Option<ComputedHost
         value: reading
             .hosts
             .as_ref()
-            .map(|h| tokens(&h.value))
+            // A list read from a hosts file keeps the file's comments, which distcc skips.
+            .map(|h| crate::distcc::hosts::without_comments(&h.value))
             .unwrap_or_default(),
         path: path.clone(),
         line: *line,
