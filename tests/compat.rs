@@ -748,12 +748,16 @@ fn a_foreign_cxx_fallback_is_not_compared() {
 
 /// This machine's compiler, as slow as a busy Pi: a script that, for the jobs whose
 /// arguments match `when` (a shell pattern), starts a 60 s sleep and waits for it, its pid
-/// written to `pids`; for the others it is the Pi's real compiler.
-fn slow_compilers(pi: &Pi, when: &str, pids: &Path) -> tempfile::TempDir {
+/// written to `pids`; for the others it is the Pi's real compiler. Its folder's name holds
+/// an escape sequence, which the probe shows: it must come out escaped. Returns the folder
+/// to put on PATH.
+fn slow_compilers(pi: &Pi, when: &str, pids: &Path) -> (tempfile::TempDir, PathBuf) {
     use std::os::unix::fs::PermissionsExt;
-    let dir = pi.compilers();
-    let gcc = dir.path().join(pi.gcc.0);
-    std::fs::remove_file(&gcc).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin\x1b[2J");
+    std::fs::create_dir(&bin).unwrap();
+    std::os::unix::fs::symlink(which(pi.gxx.1), bin.join(pi.gxx.0)).unwrap();
+    let gcc = bin.join(pi.gcc.0);
     std::fs::write(
         &gcc,
         format!(
@@ -764,7 +768,7 @@ fn slow_compilers(pi: &Pi, when: &str, pids: &Path) -> tempfile::TempDir {
     )
     .unwrap();
     std::fs::set_permissions(&gcc, std::fs::Permissions::from_mode(0o755)).unwrap();
-    dir
+    (dir, bin)
 }
 
 /// Whether a process runs (a zombie or a reaped one does not).
@@ -821,12 +825,18 @@ fn a_local_compile_that_runs_out_of_time_says_so_and_is_ended() {
         }
     };
 
+    // The probe's JSON with a slow compiler for `when`; the helper passes either way.
+    let slow_probe = |when: &str, pids_name: &str| {
+        let pids = dir.path().join(pids_name);
+        let compilers = slow_compilers(&pi, when, &pids);
+        let (code, out, err) = probe_in(&compilers.1, true);
+        let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+        assert_eq!(code, Some(0), "the helper is fine: {out}{err}");
+        (compilers, pids, json)
+    };
+
     // Every local compile is slow: nothing to compare, and the probe says why.
-    let pids = dir.path().join("all.pids");
-    let compilers = slow_compilers(&pi, "*", &pids);
-    let (code, out, err) = probe_in(compilers.path(), true);
-    let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
-    assert_eq!(code, Some(0), "the helper is fine: {out}");
+    let (compilers, pids, json) = slow_probe("*", "all.pids");
     assert_eq!(json["local"]["comparable"], false, "{json}");
     let why = json["local"]["not_comparable"].as_str().unwrap();
     assert!(
@@ -835,21 +845,20 @@ fn a_local_compile_that_runs_out_of_time_says_so_and_is_ended() {
     );
     assert!(why.contains("a longer --timeout"), "{why}");
     ended(&pids);
-    let (_, out, err) = probe_in(compilers.path(), false);
+    let (_, out, err) = probe_in(&compilers.1, false);
     let text = out + &err;
     assert!(
         text.contains("did not finish the probe's unit in 6 s"),
         "{text}"
     );
+    // The folder's name is shown, escaped: the terminal is never cleared by it.
+    assert!(text.contains("bin\\x1b[2J"), "{text}");
+    assert!(!text.contains('\x1b'), "{text}");
     assert!(!text.contains("with or without distcc"), "{text}");
 
     // Only the job with the config's CFLAGS is slow: the rest is compared, and that one is
     // a warning that names the option, not an error about the flags.
-    let pids = dir.path().join("cflags.pids");
-    let compilers = slow_compilers(&pi, "*-fstack-protector-strong*", &pids);
-    let (code, out, err) = probe_in(compilers.path(), true);
-    let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
-    assert_eq!(code, Some(0), "{out}");
+    let (compilers, pids, json) = slow_probe("*-fstack-protector-strong*", "cflags.pids");
     assert_eq!(json["local"]["comparable"], true, "{json}");
     let cflags = json["local"]["runs"]
         .as_array()
@@ -874,7 +883,7 @@ fn a_local_compile_that_runs_out_of_time_says_so_and_is_ended() {
         "{json}"
     );
     ended(&pids);
-    let (_, out, err) = probe_in(compilers.path(), false);
+    let (_, out, err) = probe_in(&compilers.1, false);
     let text = out + &err;
     assert!(!text.contains("with or without distcc"), "{text}");
     assert!(text.contains("longer --timeout"), "{text}");

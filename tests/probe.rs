@@ -966,6 +966,20 @@ fn a_computed_host_list_is_judged_as_bash_reads_it() {
         "{}",
         doctor.stdout
     );
+    // A config bash cannot read: its reason, not a guess at the hosts.
+    let (_broken_dir, broken) = scratch_copy(&pi);
+    let broken_text = std::fs::read_to_string(&broken).unwrap() + "if then\n";
+    std::fs::write(&broken, &broken_text).unwrap();
+    let probe = run(&broken, &["probe"]);
+    assert_eq!(probe.code, 2, "{}", probe.stderr);
+    assert!(
+        probe.stderr.contains("and bash cannot read the config")
+            && probe.stderr.contains("syntax error near unexpected token"),
+        "{}",
+        probe.stderr
+    );
+    assert_eq!(std::fs::read_to_string(&broken).unwrap(), broken_text);
+
     // The edits still refuse a computed list, the file untouched.
     let add = run(&pi, &["add-host", "127.0.0.1:3999/2", "--yes"]);
     assert_eq!(add.code, 2, "{}", add.stderr);

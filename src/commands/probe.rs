@@ -49,33 +49,15 @@ fn list_to_probe(
         }
         return match &eff.hosts {
             Value::Known(s) => Ok(HostList::parse(&s.value)),
-            // What makepkg started from here would get from it: bash's reading.
-            Value::Unknown { path, line, text } => {
-                let computed = session
-                    .bash_reading(docs)
-                    .ok()
-                    .flatten()
-                    .and_then(|reading| computed_hosts(&eff, &reading));
-                match computed {
-                    Some(c) if !c.value.is_empty() => {
-                        eprintln!(
-                            "note: DISTCC_HOSTS is {}: probing those hosts",
-                            crate::ui::escape(&c.described())
-                        );
-                        Ok(HostList::parse(&c.value))
-                    }
-                    Some(_) => Err(bad_input(format!(
-                        "{}:{line}: DISTCC_HOSTS is computed ({text}), and bash reads no host \
-                         from it here; name the hosts to probe",
-                        path.display()
-                    ))),
-                    None => Err(bad_input(format!(
-                        "{}:{line}: DISTCC_HOSTS is computed ({text}), and bash could not read \
-                         it here; name the hosts to probe",
-                        path.display()
-                    ))),
-                }
-            }
+            Value::Unknown { path, line, text } => computed_list_to_probe(
+                session,
+                docs,
+                &eff,
+                &format!(
+                    "{}:{line}: DISTCC_HOSTS is computed ({text})",
+                    path.display()
+                ),
+            ),
             Value::Unset => Err(bad_input(
                 "DISTCC_HOSTS is not set; name the hosts to probe, or add one with add-host",
             )),
@@ -94,6 +76,42 @@ fn list_to_probe(
         list.tokens.push(HostToken::new(spec));
     }
     Ok(list)
+}
+
+/// The hosts a computed DISTCC_HOSTS gives, as bash reads it here: what makepkg started from
+/// here would hand distcc. `at` names the line that computes it.
+fn computed_list_to_probe(
+    session: &Session,
+    docs: &[(PathBuf, Document)],
+    eff: &layers::Effective,
+    at: &str,
+) -> Result<HostList> {
+    let name_them = "name the hosts to probe";
+    let reading = match session.bash_reading(docs) {
+        Ok(Some(reading)) => reading,
+        Ok(None) => {
+            return Err(bad_input(format!(
+                "{at}, and bash could not be run here; {name_them}"
+            )));
+        }
+        Err(why) => {
+            return Err(bad_input(format!(
+                "{at}, and bash cannot read the config: {why}; {name_them}"
+            )));
+        }
+    };
+    match computed_hosts(eff, &reading) {
+        Some(c) if !c.value.is_empty() => {
+            eprintln!(
+                "note: DISTCC_HOSTS is {}: probing those hosts",
+                crate::ui::escape(&c.described())
+            );
+            Ok(HostList::parse(&c.value))
+        }
+        _ => Err(bad_input(format!(
+            "{at}, and bash reads no host from it here; {name_them}"
+        ))),
+    }
 }
 
 pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
@@ -123,9 +141,16 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
             serde_json::to_string_pretty(&probe_json(&judged, &checker, &flags))?
         );
     } else {
+        // Paths from PATH, the config's flags and the helpers' answers: only this tool's own
+        // colour codes reach the terminal.
         print!(
             "{}",
-            probe_table(&judged, &checker, &flags, session.opts.color)
+            crate::ui::escape_except_colors(&probe_table(
+                &judged,
+                &checker,
+                &flags,
+                session.opts.color
+            ))
         );
     }
     let failed = judged
