@@ -76,10 +76,12 @@ for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
     grep -E 'has been running for over' "$log" | tail -5 >&2 || true
     # A test's fork stuck before exec is in a process group of its own (the spawn's), out
     # of timeout's reach, with SIGTERM blocked by qemu: end what still runs this target's
-    # test binaries (read through /proc: no procps needed).
-    deps=$PWD/target/debian/$target/debug/deps/
+    # test binaries or the tool they start (read through /proc: no procps needed).
+    built=$PWD/target/debian/$target/debug
     for p in /proc/[0-9]*; do
-      [[ $(tr '\0' ' ' 2>/dev/null <"$p/cmdline") == *"$deps"* ]] && kill -KILL "${p#/proc/}" 2>/dev/null || true
+      cmdline=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+      [[ $cmdline == *"$built/deps/"* || $cmdline == *"$built/alarm-distcc "* ]] &&
+        kill -KILL "${p#/proc/}" 2>/dev/null || true
     done
   done
   if ((status != 0)); then

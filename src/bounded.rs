@@ -23,9 +23,11 @@ pub fn run(cmd: &mut Command, timeout: Duration) -> std::io::Result<(Child, Ende
     while !ended(&child) {
         if Instant::now() >= deadline {
             // SAFETY: kill has no memory preconditions; the group is the child's own and
-            // the child is not reaped yet, so its id is not reused.
+            // the child is not reaped yet, so its id is not reused. The child itself too:
+            // one stuck before it joined its group (seen under qemu-user) is not in it.
             unsafe {
                 libc::kill(-(child.id() as i32), libc::SIGKILL);
+                libc::kill(child.id() as i32, libc::SIGKILL);
             }
             drop(group);
             let _ = child.wait();
