@@ -16,6 +16,7 @@ mod common;
 
 use alarm_distcc::distcc::elf::{Arch, elf_arch};
 use alarm_distcc::receipts::receipt::Receipt;
+use common::distccd::settled_log;
 use common::pi::*;
 use common::*;
 
@@ -216,7 +217,7 @@ fn pi_builds_through_the_pool(arch: PiArch, suite: Suite, package: Package) {
         ),
     );
     let out = text(&build);
-    let helper_log = finished_helper_log(&helper.path("var/log/distccd.log"));
+    let helper_log = settled_log(&helper.path("var/log/distccd.log"));
     drop(distccd);
     assert!(build.status.success(), "{out}\nhelper:\n{helper_log}");
     let r: Receipt = serde_json::from_str(
@@ -464,19 +465,4 @@ fn a_real_meson_package_gets_every_slot_on_an_armhf_pi_of_todays_generation() {
 #[test]
 fn a_real_meson_package_still_builds_on_a_bookworm_pi() {
     pi_builds_through_the_pool(PiArch::Arm64, Suite::Bookworm, Package::Real(&PIXMAN));
-}
-
-/// The helper's log once every job it took has its outcome line (distccd logs COMPILE_OK just
-/// after answering, so the build can end first), or as it is after 5 s.
-fn finished_helper_log(path: &std::path::Path) -> String {
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(5);
-    loop {
-        let log = std::fs::read_to_string(path).unwrap_or_default();
-        let taken = log.matches("compile from").count();
-        let ended = log.matches("COMPILE_").count();
-        if ended >= taken || std::time::Instant::now() > until {
-            return log;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
 }

@@ -631,12 +631,7 @@ fn make_4_4_and_ninja_1_13_share_one_fifo_jobserver() {
         let all = text(&out);
         assert!(out.status.success(), "{kind}: {all}");
         let r = r.expect("a receipt");
-        std::thread::sleep(Duration::from_millis(300));
-        let compiled = std::fs::read_to_string(&log)
-            .unwrap_or_default()
-            .matches("COMPILE_OK")
-            .count()
-            - before;
+        let compiled = settled_log(&log).matches("COMPILE_OK").count() - before;
         check_common(&r, compiled, kind, &all);
         let pool = r.pool.as_ref().expect("a job pool");
         assert!(pool.jobserver, "{}", pool.summary);

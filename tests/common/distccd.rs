@@ -264,6 +264,21 @@ impl Distccd {
     }
 }
 
+/// A distccd log file once every job it took has its outcome line (distccd writes COMPILE_OK
+/// just after answering, so a build can end first), or as it is after 5 s.
+pub fn settled_log(path: &Path) -> String {
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = std::fs::read_to_string(path).unwrap_or_default();
+        let taken = log.matches("compile from").count();
+        let ended = log.matches("COMPILE_").count();
+        if ended >= taken || Instant::now() > until {
+            return log;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 impl Drop for Distccd {
     fn drop(&mut self) {
         stop_group(&mut self.child);
