@@ -980,6 +980,52 @@ fn a_computed_host_list_is_judged_as_bash_reads_it() {
     );
     assert_eq!(std::fs::read_to_string(&broken).unwrap(), broken_text);
 
+    // No bash to run (a system that keeps it elsewhere, named wrongly): said, never guessed.
+    std::fs::write(&list_file, format!("{list}\n")).unwrap();
+    let without_bash = |args: &[&str]| -> Run {
+        bin()
+            .env("ALARM_DISTCC_BASH", dir.path().join("no-such-bash"))
+            .arg("--config")
+            .arg(&pi)
+            .args(args)
+            .output()
+            .unwrap()
+            .into()
+    };
+    let connections = || helper.log_text().matches("connection from").count();
+    let before = connections();
+    let probe = without_bash(&["probe"]);
+    assert_eq!(probe.code, 2, "{}", probe.stderr);
+    assert!(
+        probe
+            .stderr
+            .contains("and bash could not be run here; name the hosts to probe"),
+        "{}",
+        probe.stderr
+    );
+    assert_eq!(connections(), before, "nothing is probed on a guess");
+    let show = without_bash(&["show"]);
+    assert_eq!(show.code, 0, "{}", show.stderr);
+    assert!(
+        show.stderr
+            .contains("note: bash could not be run here, so this is the static reading only"),
+        "{}",
+        show.stderr
+    );
+    assert!(
+        !show.stdout.contains("bash reads it here"),
+        "{}",
+        show.stdout
+    );
+    let doctor = without_bash(&["doctor", "--offline"]);
+    assert!(
+        doctor
+            .stdout
+            .contains("bash could not be run here: the config was read statically only"),
+        "{}",
+        doctor.stdout
+    );
+
     // The edits still refuse a computed list, the file untouched.
     let add = run(&pi, &["add-host", "127.0.0.1:3999/2", "--yes"]);
     assert_eq!(add.code, 2, "{}", add.stderr);
