@@ -43,6 +43,8 @@ need=(
   setfacl:acl
   setfattr:attr
   readelf:binutils
+  # tests/faults.rs holds the tool in a syscall to interrupt it at a chosen point.
+  strace:strace
   mmdebstrap:mmdebstrap
   # mmdebstrap's Recommends that a foreign-architecture root needs (installed without them):
   # arch-test tells whether this machine can run arm64/armhf programs (binfmt).

@@ -13,7 +13,10 @@ fn interrupted() -> ! {
     let (written, _held) = alarm_distcc::leftovers::clear_for_exit();
     if !*reported {
         *reported = true;
-        let _ = console::Term::stderr().show_cursor();
+        // A prompt may have hidden it; into a file or pipe the escape is only noise.
+        if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            let _ = console::Term::stderr().show_cursor();
+        }
         if written.is_empty() {
             eprintln!("\n{Interrupted}");
         } else {

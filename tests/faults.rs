@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::distccd::missing;
 use common::*;
 use expectrl::Expect;
 use std::path::Path;
@@ -417,4 +418,78 @@ fn hostile_inputs_get_a_clear_answer() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("nesting deeper than"), "{}", r.stderr);
     assert_eq!(std::fs::read_to_string(&deep).unwrap(), nested);
+}
+
+/// Ctrl-C once the file is in place says it was written, not "nothing written" (an edit
+/// that reports nothing must have changed nothing). strace holds the real tool in its rename,
+/// on the way out, while the interrupt arrives.
+#[test]
+fn an_interrupt_after_the_write_says_the_file_was_written() {
+    let can_trace = || {
+        Command::new("strace")
+            .args(["-qq", "-o", "/dev/null", "true"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if let Some(why) = missing(&["strace"]) {
+        return skip("an interrupt after the write", &why);
+    }
+    if !can_trace() {
+        return skip(
+            "an interrupt after the write",
+            "strace cannot trace here (ptrace is not permitted)",
+        );
+    }
+    let (dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let before = std::fs::read_to_string(&conf).unwrap();
+    let renames = "rename,renameat,renameat2";
+    let mut strace = Command::new("strace");
+    in_test_environment(&mut strace);
+    let child = strace
+        .args(["-f", "-qq", "-o", "/dev/null", "-e"])
+        .arg(format!("trace={renames}"))
+        .arg("-e")
+        .arg(format!("inject={renames}:delay_exit=3000000"))
+        .arg(env!("CARGO_BIN_EXE_alarm-distcc"))
+        .arg("--config")
+        .arg(&conf)
+        .args(["set-local", "3", "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::fs::read_to_string(&conf).unwrap() == before {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the edit was never written"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // The tool is strace's only child.
+    let children =
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).unwrap();
+    let tool: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    // SAFETY: kill has no memory preconditions; the tool is held in its rename, not reaped.
+    assert_eq!(unsafe { libc::kill(tool, libc::SIGINT) }, 0);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains(&format!("interrupted: {} written already", conf.display())),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\x1b'),
+        "no terminal, no escape: {stderr:?}"
+    );
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), "localhost/3");
+    assert!(
+        temp_files(dir.path()).is_empty(),
+        "{:?}",
+        temp_files(dir.path())
+    );
 }
