@@ -144,7 +144,7 @@ pub enum Command {
     /// Find distccd helpers on this machine's networks and check each with a real compile
     ///
     /// Scans this machine's own IPv4 networks (from the kernel's routing table, each capped
-    /// at a /22), or the --subnet networks given, on distcc's port and distccd-alarm's. Only
+    /// at a /22), or the networks given (CIDR or --subnet), on distcc's port and distccd-alarm's. Only
     /// private networks unless --public.
     Discover {
         #[command(flatten)]

@@ -112,10 +112,32 @@ fn finds_each_daemon_with_its_verdict_and_adds_only_the_usable_one() {
     assert!(helpers.iter().all(|h| h["listed"] == false), "{v}");
     // The silent one costs a probe timeout, not more.
     assert!(took < Duration::from_secs(15), "took {took:?}");
+    // Networks given as arguments (as a person types them) are scanned as --subnet ones.
+    let r = run(
+        &conf,
+        &[
+            "discover",
+            "127.0.0.0/29",
+            "127.0.0.8/29",
+            "--timeout",
+            "1",
+            "--json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let by_argument: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(by_argument["helpers"], v["helpers"], "{}", r.stdout);
 
     let r = run(&conf, &[ADD, &["--yes"]].concat());
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("usable"), "{}", r.stdout);
+    assert!(
+        r.stderr.contains(
+            "adding 127.0.0.5:3636/4 (4 slots: give a helper its own count with add-host"
+        ),
+        "{}",
+        r.stderr
+    );
     // Loopback answers are this machine's own daemons, and the table says so.
     assert!(
         r.stderr.contains("note: 127.0.0.0/8 is this machine"),
@@ -160,6 +182,9 @@ fn only_private_networks_unless_said_public() {
     let (_d, conf) = scratch_copy(&stock_aarch64());
     // Refused before any traffic: nothing listens there for the test, nothing is sent.
     let r = run(&conf, &["discover", "--subnet", "8.8.8.0/24"]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("--public"), "{}", r.stderr);
+    let r = run(&conf, &["discover", "8.8.8.0/24"]);
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("--public"), "{}", r.stderr);
     let r = run(

@@ -12,6 +12,9 @@ use anyhow::Result;
 /// `discover`'s options, as given on the command line.
 #[derive(Debug, clap::Args)]
 pub struct DiscoverOptions {
+    /// Network to scan, ADDRESS/BITS: the same as --subnet
+    #[arg(value_name = "CIDR")]
+    pub networks: Vec<String>,
     #[command(flatten)]
     pub search: super::SearchArgs,
     /// Seconds the connects may take in all [default: 1]
@@ -80,7 +83,8 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
         Some(t) => t.layers.clone(),
         None => session.layers()?,
     };
-    let search = opts.search.options(opts.timeout.unwrap_or(1.0));
+    let mut search = opts.search.options(opts.timeout.unwrap_or(1.0));
+    search.subnets.extend(opts.networks.iter().cloned());
     let (found, expected) = session.search_helpers(&docs, &search)?;
     let carch = crate::conf::layers::carch(&docs).unwrap_or_default();
     if opts.json {
@@ -130,11 +134,13 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
         return Ok(());
     }
     eprintln!(
-        "adding {} with {DEFAULT_TCP_SLOTS} slots each (change with add-host HOST:PORT/SLOTS)",
+        "adding {} ({DEFAULT_TCP_SLOTS} slots{}: give a helper its own count with add-host \
+         HOST:PORT/SLOTS)",
         HostList {
             tokens: new.iter().cloned().map(HostToken::new).collect()
         }
-        .render()
+        .render(),
+        if new.len() > 1 { " each" } else { "" }
     );
     session.apply_hosts(&target, &HostChange::Add(new))
 }

@@ -160,7 +160,7 @@ pub fn choose_subnets(
         if let Some(outside) = nets.iter().find(|n| !n.is_private()) {
             if !public {
                 return Err(format!(
-                    "--subnet {outside} is outside the private ranges (10/8, 172.16/12, \
+                    "network {outside} is outside the private ranges (10/8, 172.16/12, \
                      192.168/16, 127/8): scanning other people's networks is not something this \
                      tool does casually. If that network is yours, say so with --public"
                 ));
@@ -172,7 +172,7 @@ pub fn choose_subnets(
         let too_big = nets.iter().find(|n| n.bits < 16);
         if let Some(big) = too_big {
             return Err(format!(
-                "--subnet {big} has {} addresses; give a /16 or smaller",
+                "network {big} has {} addresses; give a /16 or smaller",
                 big.host_count()
             ));
         }
