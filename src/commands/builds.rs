@@ -46,42 +46,90 @@ pub fn list(json: bool, last: bool) -> Result<()> {
         print!("{}", escape_keep_lines(&shown[0].render()));
         return Ok(());
     }
-    println!(
-        "{:<21} {:<28} {:<14} {:>9} {:<8} {:>13} {:>8}",
-        "STARTED", "PACKAGE", "RESULT", "WALL", "DISTCC", "UNITS OUT", "SPEED-UP"
-    );
-    for r in shown {
-        let name = format!(
-            "{} {}",
-            r.package.as_deref().unwrap_or("?"),
-            r.version.as_deref().unwrap_or("")
-        );
-        let distcc = match (r.distcc, r.baseline) {
-            (_, true) => "baseline",
-            (true, _) => "on",
-            (false, _) => "off",
-        };
-        let result = match r.exit_code {
-            0 => "built".to_string(),
-            c if r.interrupted => format!("interrupted {c}"),
-            c => format!("failed {c}"),
-        };
-        let speed = r
-            .speedup
-            .as_ref()
-            .map_or("-".into(), |s| format!("{:.2}x", s.wall));
-        println!(
-            "{:<21} {:<28} {:<14} {:>9} {:<8} {:>13} {:>8}",
-            r.started,
-            escape(&name),
-            result,
-            secs(r.wall_seconds),
-            distcc,
-            format!("{}/{}", r.units_on_helpers, r.units),
-            speed
-        );
-    }
+    let rows: Vec<[String; 7]> = shown
+        .iter()
+        .map(|r| {
+            let name = format!(
+                "{} {}",
+                r.package.as_deref().unwrap_or("?"),
+                r.version.as_deref().unwrap_or("")
+            );
+            let distcc = match (r.distcc, r.baseline) {
+                (_, true) => "baseline",
+                (true, _) => "on",
+                (false, _) => "off",
+            };
+            let result = match r.exit_code {
+                0 => "built".to_string(),
+                c if r.interrupted => format!("interrupted {c}"),
+                c => format!("failed {c}"),
+            };
+            let speed = r
+                .speedup
+                .as_ref()
+                .map_or("-".into(), |s| format!("{:.2}x", s.wall));
+            [
+                escape(&r.started),
+                escape(name.trim_end()),
+                result,
+                secs(r.wall_seconds),
+                distcc.to_string(),
+                format!("{}/{}", r.units_on_helpers, r.units),
+                speed,
+            ]
+        })
+        .collect();
+    print!("{}", fitted_table(&rows));
     Ok(())
+}
+
+/// The receipts' table, each column as wide as its widest cell: a fixed layout was 107
+/// columns and wrapped on an 80- or 100-column Pi console.
+fn fitted_table(rows: &[[String; 7]]) -> String {
+    const HEADER: [&str; 7] = [
+        "STARTED",
+        "PACKAGE",
+        "RESULT",
+        "WALL",
+        "DISTCC",
+        "UNITS OUT",
+        "SPEED-UP",
+    ];
+    // Numbers are right-aligned.
+    const RIGHT: [bool; 7] = [false, false, false, true, false, true, true];
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| console::measure_text_width(&r[i]))
+            .chain([HEADER[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let widths: Vec<usize> = (0..7).map(width).collect();
+    let line = |cells: [&str; 7]| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = " ".repeat(widths[i].saturating_sub(console::measure_text_width(cell)));
+            if i > 0 {
+                out.push(' ');
+            }
+            if RIGHT[i] {
+                out.push_str(&pad);
+                out.push_str(cell);
+            } else {
+                out.push_str(cell);
+                if i < 6 {
+                    out.push_str(&pad);
+                }
+            }
+        }
+        out.push('\n');
+        out
+    };
+    let mut out = line(HEADER);
+    for r in rows {
+        out.push_str(&line(std::array::from_fn(|i| r[i].as_str())));
+    }
+    out
 }
 
 fn escape_keep_lines(text: &str) -> String {
@@ -146,4 +194,45 @@ pub fn sort_from_builds(session: &Session) -> Result<()> {
     let plan = plan::plan_hosts(&target.doc, &HostChange::SortMeasured(scores), &inherited)
         .map_err(|r| session.plan_refused(&target, r))?;
     session.apply(&target, plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fitted_table;
+
+    fn row(started: &str, package: &str, wall: &str, units: &str) -> [String; 7] {
+        [started, package, "built", wall, "on", units, "1.62x"].map(String::from)
+    }
+
+    #[test]
+    fn columns_fit_their_widest_cell_and_numbers_align_right() {
+        let rows = [
+            row("2026-12-04T08:42:13Z", "zlib 1.3-1", "1.8s", "4/4"),
+            row(
+                "2026-12-04T08:43:04Z",
+                "pixman 0.46.4-1",
+                "123.4s",
+                "212/230",
+            ),
+        ];
+        let table = fitted_table(&rows);
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "STARTED              PACKAGE         RESULT   WALL DISTCC UNITS OUT SPEED-UP",
+                "2026-12-04T08:42:13Z zlib 1.3-1      built    1.8s on           4/4    1.62x",
+                "2026-12-04T08:43:04Z pixman 0.46.4-1 built  123.4s on       212/230    1.62x",
+            ]
+        );
+        assert!(lines.iter().all(|l| l.len() <= 80));
+    }
+
+    #[test]
+    fn wide_characters_are_measured_as_the_terminal_shows_them() {
+        let rows = [row("2026-12-04T08:42:13Z", "日本 1-1", "1.8s", "4/4")];
+        let table = fitted_table(&rows);
+        let widths: Vec<usize> = table.lines().map(console::measure_text_width).collect();
+        assert_eq!(widths[0], widths[1], "{table}");
+    }
 }
