@@ -157,10 +157,25 @@ pub fn escape_except_colors(text: &str) -> String {
     out
 }
 
+/// A report for `term`: broken to its width with hanging continuations when it is a
+/// terminal that tells its width; as it is for a file or a pipe.
+pub fn fit_report(text: &str, term: &console::Term) -> String {
+    match term.is_term().then(|| term.size_checked()).flatten() {
+        Some((_, columns)) if columns > 0 => wrap_hanging(text, usize::from(columns), 2),
+        _ => text.to_string(),
+    }
+}
+
 /// `text` broken at spaces into lines of at most `width` columns, for a terminal that would
 /// otherwise break words where its edge falls (a Pi's 80-column console). A continued line
 /// keeps its line's indentation; a word longer than the width stays whole.
 pub fn wrap(text: &str, width: usize) -> String {
+    wrap_hanging(text, width, 0)
+}
+
+/// Like `wrap`, a continued line indented `hang` more than its first: a report's items
+/// (a receipt's) stay apart from their continuations.
+pub fn wrap_hanging(text: &str, width: usize, hang: usize) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
@@ -177,12 +192,19 @@ pub fn wrap(text: &str, width: usize) -> String {
         out.push_str(indent);
         out.push_str(first);
         let mut used = indent.len() + console::measure_text_width(first);
+        // A hang that leaves no room for a word is not kept.
+        let continued = indent.len()
+            + if indent.len() + hang < width / 2 {
+                hang
+            } else {
+                0
+            };
         for word in words {
             let w = console::measure_text_width(word);
             if used + 1 + w > width {
                 out.push('\n');
-                out.push_str(indent);
-                used = indent.len();
+                out.push_str(&" ".repeat(continued));
+                used = continued;
             } else {
                 out.push(' ');
                 used += 1;
@@ -211,6 +233,17 @@ mod tests {
         assert_eq!(super::wrap("a b\nc", 10), "a b\nc");
         assert_eq!(super::wrap("  one two three", 10), "  one two\n  three");
         assert_eq!(super::wrap("abcdefghijkl x", 5), "abcdefghijkl\nx");
+    }
+
+    #[test]
+    fn a_hanging_wrap_indents_continuations_further() {
+        assert_eq!(
+            super::wrap_hanging("  one two three\n  four", 10, 2),
+            "  one two\n    three\n  four"
+        );
+        // No room for the hang: the line's own indentation is kept.
+        assert_eq!(super::wrap_hanging("   a b c", 8, 4), "   a b c");
+        assert_eq!(super::wrap_hanging("   aa bb cc", 8, 4), "   aa bb\n   cc");
     }
 
     #[test]

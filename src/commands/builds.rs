@@ -43,7 +43,8 @@ pub fn list(json: bool, last: bool) -> Result<()> {
         return Ok(());
     }
     if last {
-        print!("{}", escape_keep_lines(&shown[0].render()));
+        let text = escape_keep_lines(&shown[0].render());
+        print!("{}", crate::ui::fit_report(&text, &console::Term::stdout()));
         return Ok(());
     }
     let rows: Vec<[String; 7]> = shown
