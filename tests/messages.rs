@@ -611,14 +611,58 @@ fn a_config_the_user_cannot_write_gets_the_sudo_command_instead_of_a_question() 
     assert!(!said.contains("[y/N]"), "asked: {said}");
     assert_eq!(std::fs::read(&conf).unwrap(), original);
 
-    // The user's own folder, a read-only file: written, mode kept.
-    // Group too: keeping a group the user is not in would fail, and rightly.
-    let status = std::process::Command::new("chown")
-        .args(["-R", &format!("{BUILD_USER}:")])
-        .arg(dir.path())
-        .status()
+    // The user's own folder and file, but root's group (a copy made with sudo cp, then
+    // chown USER): the replacement cannot keep that group, and nothing is asked whose yes
+    // could only fail; the fix is named.
+    let chown = |owner: &str, path: &std::path::Path, recursive: bool| {
+        let mut c = std::process::Command::new("chown");
+        if recursive {
+            c.arg("-R");
+        }
+        assert!(c.arg(owner).arg(path).status().unwrap().success());
+    };
+    chown(&format!("{BUILD_USER}:"), dir.path(), true);
+    chown(&format!("{BUILD_USER}:root"), &conf, false);
+    let mut cmd = as_build_user(tool.to_str().unwrap(), &vars);
+    cmd.arg("--config")
+        .arg(&conf)
+        .args(["add-host", "127.0.0.1:3636/4"]);
+    let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+    let seen = s.expect(Eof).unwrap();
+    let said = String::from_utf8_lossy(seen.get(0).unwrap_or_default()).into_owned();
+    let code = match s.get_process().wait().unwrap() {
+        WaitStatus::Exited(_, code) => code,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(code, 1, "{said}");
+    let words = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(&format!(
+            "belongs to {BUILD_USER}:root, and only root can give its replacement that owner \
+             and group; nothing was changed: give the file your group (chgrp {BUILD_USER} {})",
+            conf.display()
+        )),
+        "{said}"
+    );
+    assert!(!said.contains("[y/N]"), "asked: {said}");
+    let out = as_build_user(tool.to_str().unwrap(), &vars)
+        .arg("--config")
+        .arg(&conf)
+        .args(["--yes", "add-host", "127.0.0.1:3636/4"])
+        .output()
         .unwrap();
-    assert!(status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("only root can give its replacement"), "{err}");
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::gid(&std::fs::metadata(&conf).unwrap()),
+        0
+    );
+
+    // The user's own folder, a read-only file: written, mode kept.
+    chown(&format!("{BUILD_USER}:"), dir.path(), true);
     std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o444)).unwrap();
     let out = as_build_user(tool.to_str().unwrap(), &vars)
         .arg("--config")

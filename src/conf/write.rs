@@ -67,6 +67,9 @@ pub fn colorize(diff: &str) -> String {
 #[derive(Debug)]
 pub enum WriteError {
     PermissionDenied(PathBuf),
+    /// The replacement cannot be given the file's owner and group: only root gives a file
+    /// to another user, or to a group its user is not in.
+    Ownership(PathBuf, u32, u32),
     /// Someone else changed the file after it was read.
     Changed(PathBuf),
     Io(PathBuf, io::Error),
@@ -78,6 +81,14 @@ impl std::fmt::Display for WriteError {
             WriteError::PermissionDenied(p) => {
                 write!(f, "permission denied writing {}", p.display())
             }
+            WriteError::Ownership(p, uid, gid) => write!(
+                f,
+                "{} belongs to {}:{}, and only root can give its replacement that owner and \
+                 group",
+                p.display(),
+                user_name(*uid),
+                group_name(*gid)
+            ),
             WriteError::Changed(p) => write!(
                 f,
                 "{} changed since it was read; nothing written, run the command again",
@@ -198,8 +209,14 @@ pub fn stage(loaded: &Loaded, new: &[u8]) -> Result<Staged, WriteError> {
         // Owner first: chown clears setuid/setgid, so the mode comes after it.
         let tmp_meta = fs::metadata(tmp.path()).map_err(io_err(real))?;
         if (tmp_meta.uid(), tmp_meta.gid()) != (meta.uid(), meta.gid()) {
-            std::os::unix::fs::chown(tmp.path(), Some(meta.uid()), Some(meta.gid()))
-                .map_err(io_err(real))?;
+            std::os::unix::fs::chown(tmp.path(), Some(meta.uid()), Some(meta.gid())).map_err(
+                |e| match e.raw_os_error() {
+                    Some(libc::EPERM) => {
+                        WriteError::Ownership(real.clone(), meta.uid(), meta.gid())
+                    }
+                    _ => io_err(real)(e),
+                },
+            )?;
         }
         copy_xattrs(real, tmp.as_file()).map_err(io_err(real))?;
         fs::set_permissions(tmp.path(), fs::Permissions::from_mode(meta.mode() & 0o7777))
@@ -215,6 +232,62 @@ pub fn stage(loaded: &Loaded, new: &[u8]) -> Result<Staged, WriteError> {
         dir: dir.to_path_buf(),
         _lock: lock_file,
     })
+}
+
+/// The file's owner and group, when this user cannot give them to a replacement (asked
+/// before the question whose yes could only fail).
+pub fn unkeepable_owner(real: &Path) -> Option<(u32, u32)> {
+    let meta = fs::metadata(real).ok()?;
+    // SAFETY: geteuid and getegid have no preconditions.
+    let (uid, gid) = unsafe { (libc::geteuid(), libc::getegid()) };
+    if uid == 0 || (meta.uid() == uid && (meta.gid() == gid || in_group(meta.gid()))) {
+        return None;
+    }
+    Some((meta.uid(), meta.gid()))
+}
+
+fn in_group(gid: u32) -> bool {
+    // SAFETY: a size of 0 asks for the count only.
+    let count = unsafe { libc::getgroups(0, std::ptr::null_mut()) };
+    if count <= 0 {
+        return false;
+    }
+    let mut groups = vec![0 as libc::gid_t; count as usize];
+    // SAFETY: the buffer holds `count` entries.
+    let count = unsafe { libc::getgroups(count, groups.as_mut_ptr()) };
+    count > 0 && groups[..count as usize].contains(&gid)
+}
+
+/// A user's name, or its number when the system has none for it.
+pub fn user_name(uid: u32) -> String {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero passwd is valid; getpwuid_r writes only into it and `buf`.
+    let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::passwd = std::ptr::null_mut();
+    let r = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr(), buf.len(), &mut found) };
+    if r != 0 || found.is_null() {
+        return uid.to_string();
+    }
+    // SAFETY: on success pw_name points to a NUL-terminated name inside `buf`.
+    unsafe { std::ffi::CStr::from_ptr(pwd.pw_name) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// A group's name, or its number when the system has none for it.
+pub fn group_name(gid: u32) -> String {
+    let mut buf = vec![0 as libc::c_char; 4096];
+    // SAFETY: an all-zero group is valid; getgrgid_r writes only into it and `buf`.
+    let mut grp: libc::group = unsafe { std::mem::zeroed() };
+    let mut found: *mut libc::group = std::ptr::null_mut();
+    let r = unsafe { libc::getgrgid_r(gid, &mut grp, buf.as_mut_ptr(), buf.len(), &mut found) };
+    if r != 0 || found.is_null() {
+        return gid.to_string();
+    }
+    // SAFETY: on success gr_name points to a NUL-terminated name inside `buf`.
+    unsafe { std::ffi::CStr::from_ptr(grp.gr_name) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Folders for a new file (a drop-in's `makepkg.conf.d`), 0755 whatever the umask: makepkg

@@ -116,6 +116,10 @@ impl Session {
             if let Some(p) = unwritable(&target.loaded.real) {
                 return Err(self.write_error(WriteError::PermissionDenied(p)));
             }
+            if let Some((uid, gid)) = write::unkeepable_owner(&target.loaded.real) {
+                let real = target.loaded.real.clone();
+                return Err(self.write_error(WriteError::Ownership(real, uid, gid)));
+            }
             self.confirm(path)?;
         }
         let staged = match staged {
@@ -388,6 +392,23 @@ impl Session {
                 p.display(),
                 self.as_root()
             ),
+            WriteError::Ownership(ref p, uid, _) => {
+                // SAFETY: geteuid has no preconditions.
+                let own = unsafe { libc::geteuid() } == uid;
+                let way = if own {
+                    // SAFETY: getegid has no preconditions.
+                    let group = write::group_name(unsafe { libc::getegid() });
+                    format!(
+                        "give the file your group (chgrp {} {}), or {}",
+                        super::shell_quote(&group),
+                        super::shell_quote(&p.display().to_string()),
+                        self.as_root()
+                    )
+                } else {
+                    self.as_root()
+                };
+                anyhow!("{e}; nothing was changed: {way}")
+            }
             other => anyhow::Error::new(other),
         }
     }
