@@ -157,11 +157,11 @@ pub fn escape_except_colors(text: &str) -> String {
     out
 }
 
-/// A report for `term`: broken to its width with hanging continuations when it is a
-/// terminal that tells its width; as it is for a file or a pipe.
-pub fn fit_report(text: &str, term: &console::Term) -> String {
+/// A report for `term`: broken to its width, continuations `hang` columns further in, when
+/// it is a terminal that tells its width; as it is for a file or a pipe.
+pub fn fit_report(text: &str, term: &console::Term, hang: usize) -> String {
     match term.is_term().then(|| term.size_checked()).flatten() {
-        Some((_, columns)) if columns > 0 => wrap_hanging(text, usize::from(columns), 2),
+        Some((_, columns)) if columns > 0 => wrap_hanging(text, usize::from(columns), hang),
         _ => text.to_string(),
     }
 }

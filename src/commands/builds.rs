@@ -44,7 +44,10 @@ pub fn list(json: bool, last: bool) -> Result<()> {
     }
     if last {
         let text = escape_keep_lines(&shown[0].render());
-        print!("{}", crate::ui::fit_report(&text, &console::Term::stdout()));
+        print!(
+            "{}",
+            crate::ui::fit_report(&text, &console::Term::stdout(), 2)
+        );
         return Ok(());
     }
     let rows: Vec<[String; 7]> = shown

@@ -519,3 +519,31 @@ pub fn processes_ending_with(args: &[&str]) -> Vec<i32> {
         })
         .collect()
 }
+
+/// `cmd` in a pty `columns` wide from its start, as a console is (a pty starts at 80): the
+/// tests that read whole sentences use a wide one. The size is set from here once the pty
+/// is made (expectrl sets its own 80 columns meanwhile, which under qemu can come after
+/// anything the child does first); the child waits for it before the tool starts.
+pub fn spawn_in_columns(columns: u16, cmd: &Command) -> expectrl::session::OsSession {
+    let mut wrapped = Command::new("sh");
+    wrapped
+        .arg("-c")
+        .arg(format!(
+            "i=0; until [ \"$(stty size)\" = \"24 {columns}\" ] || [ $i -ge 1000 ]; do \
+             sleep 0.01; i=$((i+1)); done; exec \"$0\" \"$@\""
+        ))
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (name, value) in cmd.get_envs() {
+        match value {
+            Some(v) => wrapped.env(name, v),
+            None => wrapped.env_remove(name),
+        };
+    }
+    let mut s = expectrl::session::OsSession::spawn(wrapped).expect("spawn in a pty");
+    s.get_process_mut()
+        .set_window_size(columns, 24)
+        .expect("the pty's size");
+    s.set_expect_timeout(Some(std::time::Duration::from_secs(15)));
+    s
+}

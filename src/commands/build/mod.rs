@@ -134,7 +134,10 @@ fn keep_and_show(store_path: &Option<PathBuf>, receipt: Receipt) -> Result<Recei
     record(store_path, &receipt);
     // The receipt has no colours of its own: every control character in it came from outside.
     let text = crate::ui::escape(&receipt.render());
-    eprint!("{}", crate::ui::fit_report(&text, &console::Term::stderr()));
+    eprint!(
+        "{}",
+        crate::ui::fit_report(&text, &console::Term::stderr(), 2)
+    );
     if receipt.exit_code != 0 {
         return Err(MakepkgExit(receipt.exit_code).into());
     }

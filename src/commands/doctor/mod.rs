@@ -94,7 +94,10 @@ pub fn run(session: &Session, opts: &DoctorOptions) -> Result<()> {
             Level::Error => paint(session.opts.color, Tone::Bad, "error  "),
         };
         // Messages quote helpers, compilers and files: no control character gets through.
-        println!("{level}  {}", escape(&f.message));
+        // In a terminal, a long one continues under its text, not under the level.
+        let out = console::Term::stdout();
+        let line = format!("{level}  {}", escape(&f.message));
+        println!("{}", crate::ui::fit_report(&line, &out, 9));
         for fix in &f.fixes {
             // A fix runs as printed: on the same file (`--config` repeated when given).
             let fix = if fix.contains("alarm-distcc --config") {
@@ -102,7 +105,8 @@ pub fn run(session: &Session, opts: &DoctorOptions) -> Result<()> {
             } else {
                 fix.replace("alarm-distcc ", &session.command(""))
             };
-            println!("         fix: {}", escape(&fix));
+            let line = format!("         fix: {}", escape(&fix));
+            println!("{}", crate::ui::fit_report(&line, &out, 5));
         }
     }
     let errors = findings.iter().filter(|f| f.level == Level::Error).count();
