@@ -765,6 +765,33 @@ fn toolchain_check_says_what_it_checked_only_to_a_person_at_a_terminal() {
         "{}",
         probe.stdout
     );
+    // The table: its results in one column, last, after columns as wide as their cells.
+    let header = probe
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("HOST "))
+        .unwrap();
+    assert!(header.ends_with("  RESULT"), "{}", probe.stdout);
+    let at = header.len() - "RESULT".len();
+    let rows: Vec<&str> = probe
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with(&helper.spec(4)))
+        .collect();
+    assert!(rows.len() >= 3, "{}", probe.stdout);
+    for row in &rows {
+        assert!(
+            row.get(at - 2..at) == Some("  ") && row.get(at..at + 1) != Some(" "),
+            "{row:?} has no result at column {at}:\n{}",
+            probe.stdout
+        );
+    }
+    assert!(
+        rows.iter().any(|r| r[at..].starts_with("ok: aarch64")),
+        "{}",
+        probe.stdout
+    );
+    assert!(header.len() < 80, "{header:?}");
 
     // A helper that matches: silent for the hook, one line for a person.
     let quiet = run(&pi, &["toolchain-check"]);

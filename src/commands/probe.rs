@@ -143,14 +143,16 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
     } else {
         // Paths from PATH, the config's flags and the helpers' answers: only this tool's own
         // colour codes reach the terminal.
+        let text = crate::ui::escape_except_colors(&probe_table(
+            &judged,
+            &checker,
+            &flags,
+            session.opts.color,
+        ));
+        // In a narrow terminal a long line continues a little further in.
         print!(
             "{}",
-            crate::ui::escape_except_colors(&probe_table(
-                &judged,
-                &checker,
-                &flags,
-                session.opts.color
-            ))
+            crate::ui::fit_report(&text, &console::Term::stdout(), 4)
         );
     }
     let failed = judged
@@ -286,11 +288,14 @@ pub fn probe_table(
             let _ = writeln!(out, "  {line}");
         }
     }
-    let _ = writeln!(
-        out,
-        "{:<26} {:<6} {:<34} {:<40} {:>9} {:>10}",
-        "HOST", "JOB", "COMPILER", "RESULT", "CONNECT", "COMPILE"
-    );
+    // One row an attempt, each column as wide as its widest cell and the result last (its
+    // width varies most): a fixed layout was 130 columns wide.
+    struct Row {
+        cells: [String; 5],
+        result: String,
+        says: Option<String>,
+    }
+    let mut rows = Vec::new();
     for j in judged {
         for a in &j.report.attempts {
             let detail = match &a.outcome {
@@ -307,36 +312,67 @@ pub fn probe_table(
                 }
                 o => describe(o, expected),
             };
-            let _ = writeln!(
-                out,
-                "{:<26} {:<6} {:<34} {} {:>9} {:>10}",
-                j.report.target.spec,
-                job_name(a),
-                if a.compiler.is_empty() {
-                    "-"
-                } else {
-                    &a.compiler
-                },
-                paint(
-                    color,
-                    match outcome_tone(&a.outcome, expected) {
-                        // A right object from a helper that still fails: see the errors.
-                        Tone::Good if j.verdict == Verdict::Failed => Tone::Warn,
-                        tone => tone,
-                    },
-                    &format!("{detail:<40}")
-                ),
-                ms(a.connect),
-                ms(a.round_trip)
-            );
+            let tone = match outcome_tone(&a.outcome, expected) {
+                // A right object from a helper that still fails: see the errors.
+                Tone::Good if j.verdict == Verdict::Failed => Tone::Warn,
+                tone => tone,
+            };
             // The compiler's own reason, under its row (already escaped at the boundary).
-            if let Outcome::CompileFailed { stderr, .. } | Outcome::CompilerMissing(stderr) =
-                &a.outcome
-                && let Some(first) = stderr.lines().map(str::trim).find(|l| !l.is_empty())
-            {
-                let first: String = first.chars().take(160).collect();
-                let _ = writeln!(out, "{:<26}   compiler says: {first}", "");
-            }
+            let says = match &a.outcome {
+                Outcome::CompileFailed { stderr, .. } | Outcome::CompilerMissing(stderr) => stderr
+                    .lines()
+                    .map(str::trim)
+                    .find(|l| !l.is_empty())
+                    .map(|first| first.chars().take(160).collect()),
+                _ => None,
+            };
+            let compiler = if a.compiler.is_empty() {
+                "-".to_string()
+            } else {
+                a.compiler.clone()
+            };
+            rows.push(Row {
+                cells: [
+                    j.report.target.spec.clone(),
+                    job_name(a).to_string(),
+                    compiler,
+                    ms(a.connect),
+                    ms(a.round_trip),
+                ],
+                result: paint(color, tone, &detail),
+                says,
+            });
+        }
+    }
+    const HEADER: [&str; 5] = ["HOST", "JOB", "COMPILER", "CONNECT", "COMPILE"];
+    let widths: Vec<usize> = (0..5)
+        .map(|i| {
+            rows.iter()
+                .map(|r| console::measure_text_width(&r.cells[i]))
+                .chain([HEADER[i].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: [&str; 5], result: &str| {
+        let [host, job, compiler, connect, compile] = cells;
+        format!(
+            "{host:<w0$} {job:<w1$} {compiler:<w2$} {connect:>w3$} {compile:>w4$}  {result}\n",
+            w0 = widths[0],
+            w1 = widths[1],
+            w2 = widths[2],
+            w3 = widths[3],
+            w4 = widths[4],
+        )
+    };
+    out.push_str(&line(HEADER, "RESULT"));
+    for r in &rows {
+        out.push_str(&line(
+            std::array::from_fn(|i| r.cells[i].as_str()),
+            &r.result,
+        ));
+        if let Some(first) = &r.says {
+            let _ = writeln!(out, "{:w$}  compiler says: {first}", "", w = widths[0]);
         }
     }
     for j in judged {
