@@ -781,11 +781,11 @@ fn a_host_given_twice_and_pump_mode_are_said_when_added() {
     assert!(!r.stderr.contains("name the same host"), "{}", r.stderr);
 }
 
-/// doctor in a narrow terminal (a Pi's console, a split tmux pane): a long finding
-/// continues under its text, not under the level, and no line is wider than the terminal;
-/// into a pipe each finding stays one line, with the same words.
+/// doctor and show in a narrow terminal (a Pi's console, a split tmux pane): a long line
+/// continues further in (a doctor finding under its text, not under the level), and no line
+/// is wider than the terminal; into a pipe each stays one line, with the same words.
 #[test]
-fn doctor_fits_a_narrow_terminal_and_keeps_pipes_one_line_a_finding() {
+fn doctor_and_show_fit_a_narrow_terminal_and_keep_pipes_one_line_a_finding() {
     use expectrl::Expect;
     let (_dir, conf) = stock();
     let r = run(
@@ -793,33 +793,39 @@ fn doctor_fits_a_narrow_terminal_and_keeps_pipes_one_line_a_finding() {
         &["--yes", "add-host", "127.0.0.1:3700/4", "localhost/2"],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let piped = run(&conf, &["doctor", "--offline"]);
-    assert!(
-        piped.stdout.lines().any(|l| l.chars().count() > 60),
-        "nothing to wrap: {}",
-        piped.stdout
-    );
-    let mut cmd = bin();
-    cmd.env("TERM", "linux")
-        .env("NO_COLOR", "1")
-        .arg("--config")
-        .arg(&conf)
-        .args(["doctor", "--offline"]);
-    let mut s = spawn_in_columns(60, &cmd);
-    let seen = s.expect(expectrl::Eof).unwrap();
-    let shown = String::from_utf8_lossy(seen.get(0).unwrap_or_default()).replace("\r\n", "\n");
-    for line in shown.lines() {
-        assert!(line.chars().count() <= 60, "{line:?} in:\n{shown}");
+    let (_bare_dir, bare) = stock();
+    for (config, args, hang) in [
+        (&conf, ["doctor", "--offline"], "         "),
+        (&bare, ["show", "--color=never"], "      "),
+    ] {
+        let piped = run(config, &args);
+        assert!(
+            piped.stdout.lines().any(|l| l.chars().count() > 60),
+            "nothing to wrap: {}",
+            piped.stdout
+        );
+        let mut cmd = bin();
+        cmd.env("TERM", "linux")
+            .env("NO_COLOR", "1")
+            .arg("--config")
+            .arg(config)
+            .args(args);
+        let mut s = spawn_in_columns(60, &cmd);
+        let seen = s.expect(expectrl::Eof).unwrap();
+        let shown = String::from_utf8_lossy(seen.get(0).unwrap_or_default()).replace("\r\n", "\n");
+        for line in shown.lines() {
+            assert!(line.chars().count() <= 60, "{line:?} in:\n{shown}");
+        }
+        let continued: Vec<&str> = shown
+            .lines()
+            .filter(|l| l.starts_with(hang) && !l.trim_start().starts_with("fix:"))
+            .collect();
+        assert!(!continued.is_empty(), "no line was continued:\n{shown}");
+        let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            words(&shown).contains(&words(&piped.stdout)),
+            "the terminal lost words:\n{shown}\npiped:\n{}",
+            piped.stdout
+        );
     }
-    let continued: Vec<&str> = shown
-        .lines()
-        .filter(|l| l.starts_with("         ") && !l.trim_start().starts_with("fix:"))
-        .collect();
-    assert!(!continued.is_empty(), "no line was continued:\n{shown}");
-    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
-    assert!(
-        words(&shown).contains(&words(&piped.stdout)),
-        "the terminal lost words:\n{shown}\npiped:\n{}",
-        piped.stdout
-    );
 }

@@ -456,14 +456,19 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
         ));
         // Every command it suggests runs as printed, on the same file.
         let text = text.replace("alarm-distcc ", &session.command(""));
-        match makepkg_note(session) {
+        let text = match makepkg_note(session) {
             // Right under the list of files it explains.
             Some(note) => {
                 let (files, rest) = text.split_at(text.find("distcc:").unwrap_or(0));
-                print!("{files}  ({})\n{rest}", crate::ui::escape(&note));
+                format!("{files}  ({})\n{rest}", crate::ui::escape(&note))
             }
-            None => print!("{text}"),
-        }
+            None => text,
+        };
+        // In a narrow terminal a long line (CFLAGS, a note) continues a little further in.
+        print!(
+            "{}",
+            crate::ui::fit_report(&text, &console::Term::stdout(), 4)
+        );
         notes_on_the_files(&docs, read_by_bash);
     }
     Ok(())
