@@ -576,19 +576,23 @@ fn a_config_the_user_cannot_write_gets_the_sudo_command_instead_of_a_question() 
         ("HOME", "/nonexistent".to_string()),
         ("TERM", "linux".to_string()),
     ];
-    let mut cmd = as_build_user(tool.to_str().unwrap(), &vars);
-    cmd.arg("--config")
-        .arg(&conf)
-        .args(["add-host", "127.0.0.1:3636/4"]);
-    let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
-    s.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
-    let seen = s.expect(Eof).unwrap();
-    // At the end of output, the match is the whole of it.
-    let said = String::from_utf8_lossy(seen.get(0).unwrap_or_default()).into_owned();
-    let code = match s.get_process().wait().unwrap() {
-        WaitStatus::Exited(_, code) => code,
-        other => panic!("{other:?}"),
+    // add-host as the build user in a pty: (exit code, all it said).
+    let add_in_a_terminal = || {
+        let mut cmd = as_build_user(tool.to_str().unwrap(), &vars);
+        cmd.arg("--config")
+            .arg(&conf)
+            .args(["add-host", "127.0.0.1:3636/4"]);
+        let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
+        s.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
+        let seen = s.expect(Eof).unwrap();
+        // At the end of output, the match is the whole of it.
+        let said = String::from_utf8_lossy(seen.get(0).unwrap_or_default()).into_owned();
+        match s.get_process().wait().unwrap() {
+            WaitStatus::Exited(_, code) => (code, said),
+            other => panic!("{other:?}"),
+        }
     };
+    let (code, said) = add_in_a_terminal();
     assert_eq!(code, 1, "{said}");
     assert!(
         said.contains("+DISTCC_HOSTS=\"127.0.0.1:3636/4\""),
@@ -623,18 +627,7 @@ fn a_config_the_user_cannot_write_gets_the_sudo_command_instead_of_a_question() 
     };
     chown(&format!("{BUILD_USER}:"), dir.path(), true);
     chown(&format!("{BUILD_USER}:root"), &conf, false);
-    let mut cmd = as_build_user(tool.to_str().unwrap(), &vars);
-    cmd.arg("--config")
-        .arg(&conf)
-        .args(["add-host", "127.0.0.1:3636/4"]);
-    let mut s = expectrl::session::OsSession::spawn(cmd).unwrap();
-    s.set_expect_timeout(Some(std::time::Duration::from_secs(20)));
-    let seen = s.expect(Eof).unwrap();
-    let said = String::from_utf8_lossy(seen.get(0).unwrap_or_default()).into_owned();
-    let code = match s.get_process().wait().unwrap() {
-        WaitStatus::Exited(_, code) => code,
-        other => panic!("{other:?}"),
-    };
+    let (code, said) = add_in_a_terminal();
     assert_eq!(code, 1, "{said}");
     let words = said.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
