@@ -157,6 +157,48 @@ pub fn escape_except_colors(text: &str) -> String {
     out
 }
 
+/// A table's lines, the header first: each column as wide as its widest cell (as the
+/// terminal shows it: colour codes take no room, wide characters two), left-aligned or,
+/// where `right` says, right-aligned; the last column is not padded.
+pub fn table_lines<const N: usize>(
+    header: [&str; N],
+    right: [bool; N],
+    rows: &[[String; N]],
+) -> Vec<String> {
+    let widths: [usize; N] = std::array::from_fn(|i| {
+        rows.iter()
+            .map(|r| console::measure_text_width(&r[i]))
+            .chain([console::measure_text_width(header[i])])
+            .max()
+            .unwrap_or(0)
+    });
+    let line = |cells: [&str; N]| {
+        let mut out = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            let pad = " ".repeat(widths[i].saturating_sub(console::measure_text_width(cell)));
+            if i > 0 {
+                out.push(' ');
+            }
+            if right[i] {
+                out.push_str(&pad);
+                out.push_str(cell);
+            } else {
+                out.push_str(cell);
+                if i + 1 < N {
+                    out.push_str(&pad);
+                }
+            }
+        }
+        out
+    };
+    std::iter::once(line(header))
+        .chain(
+            rows.iter()
+                .map(|r| line(std::array::from_fn(|i| r[i].as_str()))),
+        )
+        .collect()
+}
+
 /// A report for `term`: broken to its width, continuations `hang` columns further in, when
 /// it is a terminal that tells its width; as it is for a file or a pipe.
 pub fn fit_report(text: &str, term: &console::Term, hang: usize) -> String {

@@ -771,7 +771,7 @@ fn toolchain_check_says_what_it_checked_only_to_a_person_at_a_terminal() {
         .lines()
         .find(|l| l.starts_with("HOST "))
         .unwrap();
-    assert!(header.ends_with("  RESULT"), "{}", probe.stdout);
+    assert!(header.ends_with(" RESULT"), "{}", probe.stdout);
     let at = header.len() - "RESULT".len();
     let rows: Vec<&str> = probe
         .stdout
@@ -781,7 +781,7 @@ fn toolchain_check_says_what_it_checked_only_to_a_person_at_a_terminal() {
     assert!(rows.len() >= 3, "{}", probe.stdout);
     for row in &rows {
         assert!(
-            row.get(at - 2..at) == Some("  ") && row.get(at..at + 1) != Some(" "),
+            row.get(at - 1..at) == Some(" ") && row.get(at..at + 1) != Some(" "),
             "{row:?} has no result at column {at}:\n{}",
             probe.stdout
         );

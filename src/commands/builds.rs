@@ -88,9 +88,9 @@ pub fn list(json: bool, last: bool) -> Result<()> {
 }
 
 /// The receipts' table, each column as wide as its widest cell: a fixed layout was 107
-/// columns and wrapped on an 80- or 100-column Pi console.
+/// columns and wrapped on an 80- or 100-column Pi console. Numbers are right-aligned.
 fn fitted_table(rows: &[[String; 7]]) -> String {
-    const HEADER: [&str; 7] = [
+    let header = [
         "STARTED",
         "PACKAGE",
         "RESULT",
@@ -99,41 +99,11 @@ fn fitted_table(rows: &[[String; 7]]) -> String {
         "UNITS OUT",
         "SPEED-UP",
     ];
-    // Numbers are right-aligned.
-    const RIGHT: [bool; 7] = [false, false, false, true, false, true, true];
-    let width = |i: usize| {
-        rows.iter()
-            .map(|r| console::measure_text_width(&r[i]))
-            .chain([HEADER[i].len()])
-            .max()
-            .unwrap_or(0)
-    };
-    let widths: Vec<usize> = (0..7).map(width).collect();
-    let line = |cells: [&str; 7]| {
-        let mut out = String::new();
-        for (i, cell) in cells.iter().enumerate() {
-            let pad = " ".repeat(widths[i].saturating_sub(console::measure_text_width(cell)));
-            if i > 0 {
-                out.push(' ');
-            }
-            if RIGHT[i] {
-                out.push_str(&pad);
-                out.push_str(cell);
-            } else {
-                out.push_str(cell);
-                if i < 6 {
-                    out.push_str(&pad);
-                }
-            }
-        }
-        out.push('\n');
-        out
-    };
-    let mut out = line(HEADER);
-    for r in rows {
-        out.push_str(&line(std::array::from_fn(|i| r[i].as_str())));
-    }
-    out
+    let right = [false, false, false, true, false, true, true];
+    crate::ui::table_lines(header, right, rows)
+        .into_iter()
+        .map(|l| l + "\n")
+        .collect()
 }
 
 fn escape_keep_lines(text: &str) -> String {

@@ -290,12 +290,8 @@ pub fn probe_table(
     }
     // One row an attempt, each column as wide as its widest cell and the result last (its
     // width varies most): a fixed layout was 130 columns wide.
-    struct Row {
-        cells: [String; 5],
-        result: String,
-        says: Option<String>,
-    }
     let mut rows = Vec::new();
+    let mut reasons = Vec::new();
     for j in judged {
         for a in &j.report.attempts {
             let detail = match &a.outcome {
@@ -318,61 +314,42 @@ pub fn probe_table(
                 tone => tone,
             };
             // The compiler's own reason, under its row (already escaped at the boundary).
-            let says = match &a.outcome {
+            reasons.push(match &a.outcome {
                 Outcome::CompileFailed { stderr, .. } | Outcome::CompilerMissing(stderr) => stderr
                     .lines()
                     .map(str::trim)
                     .find(|l| !l.is_empty())
-                    .map(|first| first.chars().take(160).collect()),
+                    .map(|first| first.chars().take(160).collect::<String>()),
                 _ => None,
-            };
+            });
             let compiler = if a.compiler.is_empty() {
                 "-".to_string()
             } else {
                 a.compiler.clone()
             };
-            rows.push(Row {
-                cells: [
-                    j.report.target.spec.clone(),
-                    job_name(a).to_string(),
-                    compiler,
-                    ms(a.connect),
-                    ms(a.round_trip),
-                ],
-                result: paint(color, tone, &detail),
-                says,
-            });
+            rows.push([
+                j.report.target.spec.clone(),
+                job_name(a).to_string(),
+                compiler,
+                ms(a.connect),
+                ms(a.round_trip),
+                paint(color, tone, &detail),
+            ]);
         }
     }
-    const HEADER: [&str; 5] = ["HOST", "JOB", "COMPILER", "CONNECT", "COMPILE"];
-    let widths: Vec<usize> = (0..5)
-        .map(|i| {
-            rows.iter()
-                .map(|r| console::measure_text_width(&r.cells[i]))
-                .chain([HEADER[i].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: [&str; 5], result: &str| {
-        let [host, job, compiler, connect, compile] = cells;
-        format!(
-            "{host:<w0$} {job:<w1$} {compiler:<w2$} {connect:>w3$} {compile:>w4$}  {result}\n",
-            w0 = widths[0],
-            w1 = widths[1],
-            w2 = widths[2],
-            w3 = widths[3],
-            w4 = widths[4],
-        )
-    };
-    out.push_str(&line(HEADER, "RESULT"));
-    for r in &rows {
-        out.push_str(&line(
-            std::array::from_fn(|i| r.cells[i].as_str()),
-            &r.result,
-        ));
-        if let Some(first) = &r.says {
-            let _ = writeln!(out, "{:w$}  compiler says: {first}", "", w = widths[0]);
+    let header = ["HOST", "JOB", "COMPILER", "CONNECT", "COMPILE", "RESULT"];
+    let right = [false, false, false, true, true, false];
+    let mut lines = crate::ui::table_lines(header, right, &rows).into_iter();
+    let _ = writeln!(out, "{}", lines.next().unwrap_or_default());
+    let host_width = rows
+        .iter()
+        .map(|r| console::measure_text_width(&r[0]))
+        .max()
+        .unwrap_or(0);
+    for (line, reason) in lines.zip(&reasons) {
+        let _ = writeln!(out, "{line}");
+        if let Some(first) = reason {
+            let _ = writeln!(out, "{:host_width$}  compiler says: {first}", "");
         }
     }
     for j in judged {
