@@ -165,13 +165,7 @@ pub fn table_lines<const N: usize>(
     right: [bool; N],
     rows: &[[String; N]],
 ) -> Vec<String> {
-    let widths: [usize; N] = std::array::from_fn(|i| {
-        rows.iter()
-            .map(|r| console::measure_text_width(&r[i]))
-            .chain([console::measure_text_width(header[i])])
-            .max()
-            .unwrap_or(0)
-    });
+    let widths = column_widths(header, rows);
     let line = |cells: [&str; N]| {
         let mut out = String::new();
         for (i, cell) in cells.iter().enumerate() {
@@ -197,6 +191,17 @@ pub fn table_lines<const N: usize>(
                 .map(|r| line(std::array::from_fn(|i| r[i].as_str()))),
         )
         .collect()
+}
+
+/// The width `table_lines` gives each column: its widest cell, the header's included.
+pub fn column_widths<const N: usize>(header: [&str; N], rows: &[[String; N]]) -> [usize; N] {
+    std::array::from_fn(|i| {
+        rows.iter()
+            .map(|r| console::measure_text_width(&r[i]))
+            .chain([console::measure_text_width(header[i])])
+            .max()
+            .unwrap_or(0)
+    })
 }
 
 /// A report for `term`: broken to its width, continuations `hang` columns further in, when

@@ -341,11 +341,7 @@ pub fn probe_table(
     let right = [false, false, false, true, true, false];
     let mut lines = crate::ui::table_lines(header, right, &rows).into_iter();
     let _ = writeln!(out, "{}", lines.next().unwrap_or_default());
-    let host_width = rows
-        .iter()
-        .map(|r| console::measure_text_width(&r[0]))
-        .max()
-        .unwrap_or(0);
+    let host_width = crate::ui::column_widths(header, &rows)[0];
     for (line, reason) in lines.zip(&reasons) {
         let _ = writeln!(out, "{line}");
         if let Some(first) = reason {
