@@ -17,8 +17,7 @@ pub enum Ended {
 /// Starts `cmd` in a group of its own and waits for it at most `timeout`. The child is
 /// returned reaped, its pipes still open for reading.
 pub fn run(cmd: &mut Command, timeout: Duration) -> std::io::Result<(Child, Ended)> {
-    let mut child = cmd.process_group(0).spawn()?;
-    let group = crate::leftovers::group(child.id() as i32);
+    let (mut child, group) = crate::leftovers::new_group(|| cmd.process_group(0).spawn())?;
     let deadline = Instant::now() + timeout;
     while !ended(&child) {
         if Instant::now() >= deadline {

@@ -61,26 +61,44 @@ impl Drop for Registered {
     }
 }
 
-fn register(shared: &'static Shared, item: Item) -> Registered {
+/// Makes something and registers it under one hold of the registry: an interrupt comes
+/// before it exists (and it is never made) or after it is registered, never in between, when
+/// it would be left behind. `make` must not register anything itself.
+fn made<T, E>(
+    shared: &'static Shared,
+    make: impl FnOnce() -> Result<T, E>,
+    item: impl FnOnce(&T) -> Item,
+) -> Result<(T, Registered), E> {
+    let mut held = lock(shared);
+    let thing = make()?;
     let id = NEXT.fetch_add(1, Ordering::Relaxed);
-    lock(shared).items.push((id, item));
-    Registered { id, shared }
+    held.items.push((id, item(&thing)));
+    Ok((thing, Registered { id, shared }))
 }
 
-/// A file to remove if the process is interrupted.
-pub fn file(path: &Path) -> Registered {
-    register(&REGISTRY, Item::File(path.to_path_buf()))
+/// A file made by `make`, at the path `path` gives, removed if the process is interrupted.
+pub fn new_file<T, E>(
+    make: impl FnOnce() -> Result<T, E>,
+    path: impl FnOnce(&T) -> PathBuf,
+) -> Result<(T, Registered), E> {
+    made(&REGISTRY, make, |t| Item::File(path(t)))
 }
 
-/// A folder to remove, with what it holds, if the process is interrupted.
-pub fn folder(path: &Path) -> Registered {
-    register(&REGISTRY, Item::Folder(path.to_path_buf()))
+/// A folder made by `make`, removed with what it holds if the process is interrupted.
+pub fn new_folder<T, E>(
+    make: impl FnOnce() -> Result<T, E>,
+    path: impl FnOnce(&T) -> PathBuf,
+) -> Result<(T, Registered), E> {
+    made(&REGISTRY, make, |t| Item::Folder(path(t)))
 }
 
-/// A process group to kill if the process is interrupted. Released before the group's leader
-/// is reaped, so that a reused id is never killed.
-pub fn group(pgid: i32) -> Registered {
-    register(&REGISTRY, Item::Group(pgid))
+/// A process started by `spawn` as the leader of its own group, which is killed if the
+/// process is interrupted. Released before the leader is reaped, so that a reused id is never
+/// killed.
+pub fn new_group(
+    spawn: impl FnOnce() -> std::io::Result<std::process::Child>,
+) -> std::io::Result<(std::process::Child, Registered)> {
+    made(&REGISTRY, spawn, |child| Item::Group(child.id() as i32))
 }
 
 /// The registry held: an interrupt waits until this is dropped, so that a file is either put
@@ -134,6 +152,12 @@ mod tests {
     /// A registry of the test's own: the process's is shared with every other test here.
     static OWN: Shared = Registry::shared();
 
+    fn register(shared: &'static Shared, item: Item) -> Registered {
+        made(shared, || Ok::<_, std::convert::Infallible>(()), |_| item)
+            .unwrap_or_else(|never| match never {})
+            .1
+    }
+
     #[test]
     fn what_is_registered_goes_and_what_is_released_stays() {
         let dir = tempfile::tempdir().unwrap();
@@ -160,5 +184,41 @@ mod tests {
         assert!(!staged.exists());
         assert!(!folder_path.exists());
         assert!(written.contains(&kept));
+    }
+
+    /// An interrupt while a file is being made (the tool descheduled between making its temp
+    /// file and registering it, seen under qemu-user) waits, and then removes it.
+    #[test]
+    fn an_interrupt_while_a_file_is_made_waits_and_removes_it() {
+        static MAKING: Shared = Registry::shared();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("staged");
+        let (made_tx, made_rx) = std::sync::mpsc::channel();
+        let maker = {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let made = made(
+                    &MAKING,
+                    || {
+                        std::fs::write(&path, "x")?;
+                        made_tx.send(()).unwrap();
+                        // The interrupt arrives now, before the file is registered.
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        Ok::<_, std::io::Error>(())
+                    },
+                    |_| Item::File(path.clone()),
+                );
+                // The process exits from the interrupt before this thread goes on.
+                std::mem::forget(made);
+            })
+        };
+        made_rx.recv().unwrap();
+        let (_, held) = clear(&MAKING);
+        assert!(
+            !path.exists(),
+            "the file made during the interrupt was left"
+        );
+        drop(held);
+        maker.join().unwrap();
     }
 }

@@ -20,24 +20,28 @@ fn median(mut v: Vec<f64>) -> Option<f64> {
 }
 
 /// Seconds this machine takes to compile the benchmark unit, median of `runs`; no flags, as
-/// the helpers compile it, so both sides are timed alike.
-fn measure_local(runs: u32) -> Option<f64> {
-    let dir = tempfile::tempdir().ok()?;
+/// the helpers compile it, so both sides are timed alike. Each compile has the helpers' time
+/// bound; one that passes it, or fails, leaves this machine unmeasured.
+fn measure_local(runs: u32, timeout: std::time::Duration) -> Option<f64> {
+    // Registered for Ctrl-C, like the compiler's process group.
+    let (dir, _removed_on_interrupt) =
+        crate::leftovers::new_folder(tempfile::tempdir, |dir| dir.path().to_path_buf()).ok()?;
     let src = dir.path().join("bench.c");
     std::fs::write(&src, protocol::benchmark_source()).ok()?;
     let mut times = Vec::new();
     for _ in 0..runs {
         let start = std::time::Instant::now();
-        let ok = std::process::Command::new("cc")
-            .arg("-c")
+        let mut cc = std::process::Command::new("cc");
+        cc.arg("-c")
             .arg(&src)
             .arg("-o")
             .arg(dir.path().join("bench.o"))
-            .status()
-            .ok()?
-            .success();
-        if !ok {
-            return None;
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        match crate::bounded::run(&mut cc, timeout).ok()?.1 {
+            crate::bounded::Ended::Exited(status) if status.success() => {}
+            _ => return None,
         }
         times.push(start.elapsed().as_secs_f64());
     }
@@ -112,7 +116,7 @@ fn measure(
             })
             .collect();
         let local_time = if list.local_slots() > 0 {
-            measure_local(runs)
+            measure_local(runs, timeout)
         } else {
             None
         };

@@ -198,11 +198,15 @@ pub fn stage(loaded: &Loaded, new: &[u8]) -> Result<Staged, WriteError> {
     }
     remove_stale_temps(dir, &temp_prefix(real));
 
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&temp_prefix(real))
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
-    let registered = crate::leftovers::file(tmp.path());
+    let (mut tmp, registered) = crate::leftovers::new_file(
+        || {
+            tempfile::Builder::new()
+                .prefix(&temp_prefix(real))
+                .tempfile_in(dir)
+        },
+        |tmp| tmp.path().to_path_buf(),
+    )
+    .map_err(io_err(dir))?;
     tmp.write_all(new).map_err(io_err(tmp.path()))?;
     if loaded.original.is_some() {
         let meta = fs::metadata(real).map_err(io_err(real))?;

@@ -258,10 +258,11 @@ fn local_compiler(job: &Job) -> Option<PathBuf> {
 
 /// Runs `compiler` on the job's unit with its full flags, bounded by `timeout`.
 fn compile_here(compiler: &Path, job: &Job, timeout: Duration) -> LocalOutcome {
-    let Ok(dir) = tempfile::tempdir() else {
+    let Ok((dir, _removed_on_interrupt)) =
+        crate::leftovers::new_folder(tempfile::tempdir, |dir| dir.path().to_path_buf())
+    else {
         return LocalOutcome::Missing("no temporary folder".into());
     };
-    let _removed_on_interrupt = crate::leftovers::folder(dir.path());
     let src = dir.path().join(job.file_name());
     let obj = dir.path().join("probe.o");
     if std::fs::write(&src, job.source()).is_err() {

@@ -498,11 +498,16 @@ impl Pending {
         if let Some((dir, ..)) = &self.dir {
             return Ok(dir.path().to_path_buf());
         }
-        let dir = tempfile::Builder::new()
-            .prefix(FOLDER_PREFIX)
-            .tempdir_in(self.temp_root())
-            .map_err(setup)?;
-        let registered = crate::leftovers::folder(dir.path());
+        let root = self.temp_root();
+        let (dir, registered) = crate::leftovers::new_folder(
+            || {
+                tempfile::Builder::new()
+                    .prefix(FOLDER_PREFIX)
+                    .tempdir_in(root)
+            },
+            |dir| dir.path().to_path_buf(),
+        )
+        .map_err(setup)?;
         let lock = std::fs::File::open(dir.path()).map_err(setup)?;
         lock.lock().map_err(setup)?;
         if let Some((uid, gid)) = self.ids {
@@ -591,11 +596,11 @@ impl Pending {
         if let Some((uid, gid)) = self.ids {
             cmd.uid(uid).gid(gid);
         }
-        let spawned = cmd.spawn();
+        let spawned = crate::leftovers::new_group(|| cmd.spawn());
         // The tool's copies of what it handed over close now, whether or not bash started,
         // so that the pipe ends when bash's readings do.
         drop((handed, done_given));
-        let mut child =
+        let (mut child, group) =
             spawned.map_err(|e| BashError::NotFound(format!("{}: {e}", self.bash.display())))?;
         self.done.push(done);
         match (in_order, second, child.stdin.take()) {
@@ -610,7 +615,6 @@ impl Pending {
             // A standing-by bash always has its pipe: the stdin asked for above.
             (None, _, _) => {}
         }
-        let group = crate::leftovers::group(child.id() as i32);
         self.children.push((child, group));
         Ok(())
     }
