@@ -654,6 +654,30 @@ fn a_config_the_user_cannot_write_gets_the_sudo_command_instead_of_a_question() 
         0
     );
 
+    // Root's file in the user's folder, writable by the user's group: the rename would work,
+    // but the replacement would be the user's. No chgrp can fix that: only sudo is named.
+    chown(&format!("root:{BUILD_USER}"), &conf, false);
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o664)).unwrap();
+    let (code, said) = add_in_a_terminal();
+    assert_eq!(code, 1, "{said}");
+    let words = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains(&format!(
+            "belongs to root:{BUILD_USER}, and only root can give its replacement that owner \
+             and group; nothing was changed: run it as root: sudo alarm-distcc --config {} \
+             add-host 127.0.0.1:3636/4",
+            conf.display()
+        )),
+        "{said}"
+    );
+    assert!(!words.contains("chgrp"), "{said}");
+    assert!(!said.contains("[y/N]"), "asked: {said}");
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+    assert_eq!(
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata(&conf).unwrap()),
+        0
+    );
+
     // The user's own folder, a read-only file: written, mode kept.
     chown(&format!("{BUILD_USER}:"), dir.path(), true);
     std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o444)).unwrap();
