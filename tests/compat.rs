@@ -757,17 +757,29 @@ fn slow_compilers(pi: &Pi, when: &str, pids: &Path) -> (tempfile::TempDir, PathB
     let bin = dir.path().join("bin\x1b[2J");
     std::fs::create_dir(&bin).unwrap();
     std::os::unix::fs::symlink(which(pi.gxx.1), bin.join(pi.gxx.0)).unwrap();
-    let gcc = bin.join(pi.gcc.0);
-    std::fs::write(
-        &gcc,
+    // The real gcc, whose assembler hangs: cc1 has written its .s file (into TMPDIR, unless
+    // -pipe) when the time bound ends them.
+    let slow_as = dir.path().join("slow-as");
+    std::fs::create_dir(&slow_as).unwrap();
+    let script = |path: &Path, text: String| {
+        std::fs::write(path, text).unwrap();
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+    };
+    script(
+        &slow_as.join("as"),
         format!(
-            "#!/bin/sh\ncase \"$*\" in\n  {when}) sleep 60 & echo $! >> '{pids}'; wait; exit 1 ;;\nesac\nexec '{real}' \"$@\"\n",
-            pids = pids.display(),
-            real = which(pi.gcc.1).display(),
+            "#!/bin/sh\nsleep 60 & echo $! >> '{pids}'; wait; exit 1\n",
+            pids = pids.display()
         ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&gcc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    );
+    script(
+        &bin.join(pi.gcc.0),
+        format!(
+            "#!/bin/sh\ncase \"$*\" in\n  {when}) exec '{real}' -B '{slow_as}/' \"$@\" ;;\nesac\nexec '{real}' \"$@\"\n",
+            real = which(pi.gcc.1).display(),
+            slow_as = slow_as.display(),
+        ),
+    );
     (dir, bin)
 }
 
@@ -793,9 +805,12 @@ fn a_local_compile_that_runs_out_of_time_says_so_and_is_ended() {
     let helper = pi.helper().start();
     let dir = tempfile::tempdir().unwrap();
     let conf = pi.config(dir.path(), &helper.spec(4), "");
+    // The tool's TMPDIR, which its probe leaves as it found it (gcc's own temp files too).
+    let tmpdir = tempfile::tempdir().unwrap();
     let probe_in = |compilers: &Path, json: bool| {
         let mut cmd = bin();
         cmd.env("PATH", path_with(compilers))
+            .env("TMPDIR", tmpdir.path())
             .arg("--config")
             .arg(&conf)
             // Long enough for the helper's real compiles on a loaded machine or qemu, far
@@ -823,6 +838,11 @@ fn a_local_compile_that_runs_out_of_time_says_so_and_is_ended() {
                 "the slow compile's child {pid} outlived the probe"
             );
         }
+        let left: Vec<_> = std::fs::read_dir(tmpdir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(left.is_empty(), "left in TMPDIR: {left:?}");
     };
 
     // The probe's JSON with a slow compiler for `when`; the helper passes either way.

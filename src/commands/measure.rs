@@ -36,6 +36,8 @@ fn measure_local(runs: u32, timeout: std::time::Duration) -> Option<f64> {
             .arg(&src)
             .arg("-o")
             .arg(dir.path().join("bench.o"))
+            // gcc's own temp files too, which a killed compiler leaves.
+            .env("TMPDIR", dir.path())
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());

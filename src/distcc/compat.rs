@@ -279,6 +279,9 @@ fn compile_here(compiler: &Path, job: &Job, timeout: Duration) -> LocalOutcome {
         .arg("-o")
         .arg(&obj)
         .env("LC_ALL", "C")
+        // gcc's own temp files (cc*.s) go in the folder too: a compiler killed at the time
+        // bound or by Ctrl-C cannot remove them itself.
+        .env("TMPDIR", dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(stderr);
