@@ -204,6 +204,18 @@ pub fn column_widths<const N: usize>(header: [&str; N], rows: &[[String; N]]) ->
     })
 }
 
+/// A status line on stderr (a note, what was written, the next step), fitted to a terminal's
+/// width with continuations 4 columns in, as show's lines are; as it is into a file or a pipe.
+macro_rules! status {
+    ($($arg:tt)*) => {
+        eprintln!(
+            "{}",
+            $crate::ui::fit_report(&format!($($arg)*), &console::Term::stderr(), 4)
+        )
+    };
+}
+pub(crate) use status;
+
 /// A report for `term`: broken to its width, continuations `hang` columns further in, when
 /// it is a terminal that tells its width; as it is for a file or a pipe.
 pub fn fit_report(text: &str, term: &console::Term, hang: usize) -> String {

@@ -846,3 +846,60 @@ fn doctor_and_show_fit_a_narrow_terminal_and_keep_pipes_one_line_a_finding() {
         );
     }
 }
+
+/// An edit's status lines (what was written, the next step) fit a narrow console, continued
+/// 4 columns in, without losing a word; the diff above them is the file's lines, as they are.
+#[test]
+fn an_edits_status_lines_fit_a_narrow_terminal() {
+    use expectrl::Expect;
+    let args = ["--yes", "add-host", "127.0.0.1:3700/4"];
+    let (_piped_dir, piped_conf) = stock();
+    let piped = run(&piped_conf, &args);
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    let status = |t: &str| -> Vec<String> {
+        t.lines()
+            .skip_while(|l| !l.starts_with("wrote "))
+            .map(str::to_string)
+            .collect()
+    };
+    let piped_status = status(&piped.stderr);
+    assert!(
+        piped_status.iter().any(|l| l.chars().count() > 60),
+        "nothing to wrap: {}",
+        piped.stderr
+    );
+    let (_dir, conf) = stock();
+    let mut cmd = bin();
+    cmd.env("TERM", "screen")
+        .env("NO_COLOR", "1")
+        .arg("--config")
+        .arg(&conf)
+        .args(args);
+    let mut s = spawn_in_columns(60, &cmd);
+    let seen = s.expect(expectrl::Eof).unwrap();
+    let shown = String::from_utf8_lossy(seen.get(0).unwrap_or_default()).replace("\r\n", "\n");
+    let shown_status = status(&shown);
+    assert!(shown_status.len() > piped_status.len(), "{shown}");
+    for line in &shown_status {
+        assert!(line.chars().count() <= 60, "{line:?} in:\n{shown}");
+        assert!(
+            ["wrote ", "next: ", "    "]
+                .iter()
+                .any(|p| line.starts_with(p)),
+            "{line:?} in:\n{shown}"
+        );
+    }
+    // The same words, the temp folder's name apart (each run has its own).
+    let words = |lines: &[String], path: &std::path::Path| {
+        lines
+            .join(" ")
+            .replace(&path.display().to_string(), "CONF")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert_eq!(
+        words(&shown_status, &conf),
+        words(&piped_status, &piped_conf)
+    );
+}

@@ -7,6 +7,7 @@ use crate::receipts::receipt::{Receipt, secs};
 use crate::receipts::store;
 use crate::session::{Focus, Session};
 use crate::ui::escape;
+use crate::ui::status;
 use anyhow::{Result, anyhow};
 use std::collections::HashMap;
 
@@ -14,7 +15,7 @@ fn receipts() -> Result<Vec<Receipt>> {
     let path = store::path().ok_or_else(|| anyhow!("no state folder: HOME is not set"))?;
     let (receipts, bad) = store::read(&path)?;
     if bad > 0 {
-        eprintln!(
+        status!(
             "note: {bad} line(s) of {} could not be read (another format, or a torn write)",
             path.display()
         );

@@ -6,6 +6,7 @@ use crate::distcc::elf::Arch;
 use crate::distcc::hosts::{DEFAULT_TCP_SLOTS, HostList, HostSpec, HostToken};
 use crate::distcc::scan::{Found, FoundVerdict};
 use crate::session::{Focus, Session};
+use crate::ui::status;
 use crate::ui::{Tone, paint};
 use anyhow::Result;
 
@@ -93,7 +94,7 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
             serde_json::to_string_pretty(&json(&found, expected, &carch))?
         );
     } else if found.is_empty() {
-        eprintln!("no distccd answered");
+        status!("no distccd answered");
     } else {
         print!("{}", table(&found, expected, &carch, session.opts.color));
         let unusable: Vec<String> = found
@@ -102,14 +103,14 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
             .map(Found::host_port)
             .collect();
         if !unusable.is_empty() {
-            eprintln!(
+            status!(
                 "why and how to fix: {}",
                 session.command(&format!("probe {}", unusable.join(" ")))
             );
         }
         if found.iter().any(|f| f.addr.ip().is_loopback()) {
             // As add-host, doctor and the wizard say it.
-            eprintln!(
+            status!(
                 "note: 127.0.0.0/8 is this machine: what answered there is its own distccd, not \
                  a helper ({})",
                 super::LOOPBACK_USE
@@ -130,10 +131,10 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
         })
         .collect();
     if new.is_empty() {
-        eprintln!("no usable helper that is not listed yet: nothing to add");
+        status!("no usable helper that is not listed yet: nothing to add");
         return Ok(());
     }
-    eprintln!(
+    status!(
         "adding {} ({DEFAULT_TCP_SLOTS} slots{}: give a helper its own count with add-host \
          HOST:PORT/SLOTS)",
         HostList {

@@ -5,6 +5,7 @@ use crate::distcc::alarm;
 use crate::distcc::hosts::{HostOption, HostSpec, parse_host_port};
 use crate::error::bad_input;
 use crate::session::{Focus, Session};
+use crate::ui::status;
 use anyhow::Result;
 
 pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
@@ -38,7 +39,7 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
             let (spec, notes) = alarm::resolve_added(spec, &carch, &listed);
             for n in notes {
                 // Notes quote the config's entries.
-                eprintln!("note: {}", crate::ui::escape(&n));
+                status!("note: {}", crate::ui::escape(&n));
             }
             spec
         })
@@ -50,7 +51,7 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
             && last != spec
             && !specs[..i].iter().any(|s| s.key() == spec.key())
         {
-            eprintln!(
+            status!(
                 "note: {spec} and {last} name the same host; the last one given, {last}, is \
                  written"
             );
@@ -64,17 +65,17 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
         if spec.is_loopback_tcp() {
             // As the wizard says it: fine for trying the tool, but no helper.
             let host = spec.host_port().unwrap_or_else(|| spec.to_string());
-            eprintln!("{}", super::this_machine_note(&host));
+            status!("{}", super::this_machine_note(&host));
         }
         if spec.options().contains(&HostOption::Cpp) {
             // As doctor says it (no-pump-mode): the list is written as asked.
-            eprintln!(
+            status!(
                 "warning: {spec} uses ,cpp (pump mode), but makepkg does not run pump: every job \
                  warns and falls back; drop ,cpp and keep ,lzo"
             );
         }
         if let Some(why) = spec.port().and_then(|p| alarm::port_mismatch(p, &carch)) {
-            eprintln!(
+            status!(
                 "warning: {spec}: {why}; check it with: alarm-distcc probe {}",
                 spec.host_port().unwrap_or_default()
             );
@@ -85,7 +86,7 @@ pub fn add_hosts(session: &Session, specs: &[String]) -> Result<()> {
         after.add(spec.clone());
     }
     for concern in after.slot_concerns() {
-        eprintln!("warning: {}", crate::ui::escape(&concern));
+        status!("warning: {}", crate::ui::escape(&concern));
     }
     session.apply_hosts(&target, &HostChange::Add(specs))
 }

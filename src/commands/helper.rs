@@ -6,6 +6,7 @@ use crate::distcc::alarm::HelperArch;
 use crate::distcc::net::{Allow, own_lan_addresses, parse_allow};
 use crate::error::bad_input;
 use crate::session::Session;
+use crate::ui::status;
 use anyhow::Result;
 
 pub struct HelperSetup {
@@ -440,7 +441,7 @@ pub fn run(session: &Session, opts: HelperOptions) -> Result<()> {
         },
     };
     for w in setup.warnings() {
-        eprintln!("warning: {}", crate::ui::escape(&w));
+        status!("warning: {}", crate::ui::escape(&w));
     }
     print!(
         "{}",

@@ -6,6 +6,7 @@ use crate::distcc::compat::Checker;
 use crate::distcc::hosts::{HostList, Kind};
 use crate::distcc::protocol::{self, JobKind, Outcome, Verdict, targets_of};
 use crate::session::{Focus, Session};
+use crate::ui::status;
 use crate::ui::{timeout_of, with_spinner};
 use anyhow::Result;
 use std::collections::HashMap;
@@ -176,12 +177,12 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
             .and_then(|(_, t)| t.as_ref().err());
         match spec.kind() {
             // It passed the probe: only its benchmark went wrong.
-            Kind::Tcp if benchmark_failure.is_some() => eprintln!(
+            Kind::Tcp if benchmark_failure.is_some() => status!(
                 "warning: {spec} passed the probe, but its benchmark compile {}; it goes after \
                  the measured helpers (a longer --timeout gives it more time)",
                 benchmark_failure.map_or("", |w| w.as_str())
             ),
-            Kind::Tcp => eprintln!(
+            Kind::Tcp => status!(
                 "warning: {spec} failed the probe (details: {}); it goes after the measured \
                  helpers. To remove it: {}",
                 session.command(&format!("probe {}", spec.host_port().unwrap_or_default())),
@@ -190,8 +191,8 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
                     spec.host_port().unwrap_or_default()
                 ))
             ),
-            Kind::Ssh => eprintln!("note: {spec} is an ssh host, which is not measured"),
-            _ => eprintln!("note: this machine could not be timed (no working `cc`)"),
+            Kind::Ssh => status!("note: {spec} is an ssh host, which is not measured"),
+            _ => status!("note: this machine could not be timed (no working `cc`)"),
         }
     }
     let total: f64 = scores.values().sum();
@@ -199,7 +200,7 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
         && total > 0.0
         && *local < total / 5.0
     {
-        eprintln!(
+        status!(
             "advice: this machine gives {:.0}% of the measured speed; distcc's man page advises \
              leaving a client under a fifth of the total out of the list: {}",
             100.0 * local / total,

@@ -11,6 +11,7 @@ use crate::distcc::hosts::{HostList, HostSpec, HostToken, SpecError};
 use crate::distcc::protocol::{self, Attempt, Outcome, Verdict};
 use crate::error::bad_input;
 use crate::session::Session;
+use crate::ui::status;
 use crate::ui::{Tone, ms, paint, timeout_of, with_spinner};
 use anyhow::{Result, anyhow};
 use std::path::PathBuf;
@@ -71,7 +72,7 @@ fn list_to_probe(
         let spec: HostSpec = h.parse().map_err(|e: SpecError| bad_input(e.to_string()))?;
         let (spec, note) = crate::distcc::alarm::with_default_port(spec, &carch, &listed);
         if let Some(note) = note {
-            eprintln!("note: {}", crate::ui::escape(&note));
+            status!("note: {}", crate::ui::escape(&note));
         }
         list.tokens.push(HostToken::new(spec));
     }
@@ -102,7 +103,7 @@ fn computed_list_to_probe(
     };
     match computed_hosts(eff, &reading) {
         Some(c) if !c.value.is_empty() => {
-            eprintln!(
+            status!(
                 "note: DISTCC_HOSTS is {}: probing those hosts",
                 crate::ui::escape(&c.described())
             );

@@ -7,6 +7,7 @@ use crate::conf::layers::{self, Effective, FromEnvironment, Makepkg, Value};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::hosts::HostList;
 use crate::session::Session;
+use crate::ui::status;
 use crate::ui::{Tone, escape, paint};
 use anyhow::Result;
 use std::path::PathBuf;
@@ -483,20 +484,20 @@ fn notes_on_the_files(
     match read_by_bash {
         Ok(Some((_, differences))) => {
             for d in differences {
-                eprintln!("note: {}", crate::ui::escape(&d));
+                status!("note: {}", crate::ui::escape(&d));
             }
         }
         Ok(None) => {
-            eprintln!("note: bash could not be run here, so this is the static reading only")
+            status!("note: bash could not be run here, so this is the static reading only")
         }
-        Err(why) => eprintln!(
+        Err(why) => status!(
             "warning: makepkg cannot read this config: {}",
             crate::ui::escape(&why)
         ),
     }
     for (path, _) in docs {
         for temp in crate::conf::write::leftover_temps(path) {
-            eprintln!(
+            status!(
                 "note: {} is left from an interrupted write (makepkg does not read it); the next \
                  edit removes it, or: rm {}",
                 temp.display(),

@@ -13,6 +13,7 @@ use crate::distcc::compat::{self, Checker};
 use crate::distcc::elf::{Arch, arch_for_carch};
 use crate::distcc::protocol;
 use crate::error::bad_input;
+use crate::ui::status;
 use anyhow::Result;
 use std::path::PathBuf;
 
@@ -127,7 +128,7 @@ impl Session {
                 )));
             }
             if *self.env.makepkg() == layers::Makepkg::NotFound {
-                eprintln!(
+                status!(
                     "note: makepkg is not on PATH here; assuming pacman 6.1 or later, which reads \
                      {}",
                     layers::drop_in_dir(&self.main).display()
@@ -178,7 +179,7 @@ impl Session {
             }
             match source {
                 Some(p) if p != self.main => {
-                    eprintln!(
+                    status!(
                         "note: editing {}: makepkg takes {name} from it, not from {}, so what \
                          this edit writes goes there",
                         p.display(),

@@ -12,6 +12,7 @@ use crate::conf::plan::Plan;
 use crate::conf::write::{self, WriteError};
 use crate::error::{Cancelled, bad_input};
 use crate::ui::escape;
+use crate::ui::status;
 use anyhow::{Result, anyhow};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -44,14 +45,14 @@ impl Session {
         let path = &target.loaded.path;
         for note in &plan.notes {
             // Notes quote the config's entries.
-            eprintln!("note: {}", escape(note));
+            status!("note: {}", escape(note));
         }
         let old = target.loaded.original.clone().unwrap_or_default();
         let new = plan.doc.as_bytes();
         if target.loaded.original.is_some() && old == new {
             // "Nothing to change" is only true of what bash reads too.
             self.starting_point(target)?;
-            eprintln!("nothing to change in {}", path.display());
+            status!("nothing to change in {}", path.display());
             return Ok(());
         }
         check_links(&target.loaded.real)?;
@@ -69,7 +70,7 @@ impl Session {
             }
         })?;
         if let Verdict::NoChange = verdict {
-            eprintln!(
+            status!(
                 "nothing to change in {}: bash reads the same values with or without this edit",
                 path.display()
             );
@@ -93,12 +94,12 @@ impl Session {
         );
         if let Verdict::Intended(follows) = &verdict {
             for f in follows {
-                eprintln!("also changes: {}", escape(f));
+                status!("also changes: {}", escape(f));
             }
         }
         let changed = layers::changed_vars(&target.doc, &plan.doc);
         for o in layers::overrides(&layers_after, path, &changed) {
-            eprintln!(
+            status!(
                 "warning: {o}, which makepkg reads later and which overrides this change; edit \
                  that file instead",
             );
@@ -108,7 +109,7 @@ impl Session {
             _ => "checked with bash: makepkg reads the intended values",
         };
         if self.opts.dry_run {
-            eprintln!("dry run: {checked}; {} not written", path.display());
+            status!("dry run: {checked}; {} not written", path.display());
             return Ok(());
         }
         if !self.opts.yes {
@@ -132,7 +133,7 @@ impl Session {
         let before = layers::effective(&target.layers);
         let after = layers::effective(&layers_after);
         let summary = layers::change_summary(&before, &after);
-        eprintln!(
+        status!(
             "{} {}{}",
             if target.loaded.original.is_some() {
                 "wrote"
@@ -152,7 +153,7 @@ impl Session {
                 .any(|s| s.kind() == crate::distcc::hosts::Kind::Tcp)
         });
         if say_next && helpers && matches!(after.distcc, Value::Known(ref s) if s.value) {
-            eprintln!(
+            status!(
                 "next: {} (checks each helper with a real compile)",
                 self.command("probe")
             );
@@ -171,7 +172,7 @@ impl Session {
     ) -> Result<Verdict> {
         if self.opts.no_verify {
             meanwhile();
-            eprintln!(
+            status!(
                 "warning: --no-verify: the edit is not checked with bash; makepkg may read \
                  something else than intended"
             );

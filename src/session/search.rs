@@ -6,6 +6,7 @@ use crate::conf::layers;
 use crate::distcc::elf::Arch;
 use crate::distcc::scan::{self, DEFAULT_PORTS, Found, Search};
 use crate::error::bad_input;
+use crate::ui::status;
 use crate::ui::timeout_of;
 use anyhow::Result;
 use std::io::IsTerminal;
@@ -22,7 +23,7 @@ impl Session {
         let (subnets, notes) =
             scan::choose_subnets(&opts.subnets, opts.public).map_err(bad_input)?;
         for note in notes {
-            eprintln!("note: {}", crate::ui::escape(&note));
+            status!("note: {}", crate::ui::escape(&note));
         }
         let ports = if opts.ports.is_empty() {
             DEFAULT_PORTS.to_vec()
@@ -37,7 +38,7 @@ impl Session {
         let expected = checker.expected;
         let listed = layers::hosts_of(&layers::effective(docs).hosts).unwrap_or_default();
         let addresses: u64 = subnets.iter().map(|n| n.host_count()).sum();
-        eprintln!(
+        status!(
             "searching {} ({addresses} address(es)) on port(s) {}",
             subnets
                 .iter()
