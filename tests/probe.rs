@@ -1058,3 +1058,79 @@ fn a_computed_host_list_is_judged_as_bash_reads_it() {
     assert_eq!(add.code, 2, "{}", add.stderr);
     assert_eq!(std::fs::read_to_string(&pi).unwrap(), text);
 }
+
+/// probe in a terminal: one row an attempt with its host where that fits; on a Pi's
+/// 80-column console, each host a heading with its attempts under it, each result on its
+/// row. Piped, the one-row layout always.
+#[test]
+fn probe_groups_its_rows_by_host_on_an_80_column_console() {
+    use expectrl::Expect;
+    let Some((helper, _d, pi)) =
+        stock_pi_with_a_matching_helper("probe_groups_its_rows_by_host_on_an_80_column_console")
+    else {
+        return;
+    };
+    let spec = helper.spec(4);
+    let in_columns = |columns: u16| {
+        let mut cmd = bin();
+        cmd.env("TERM", "linux")
+            .env("NO_COLOR", "1")
+            .arg("--config")
+            .arg(&pi)
+            .arg("probe");
+        let mut s = spawn_in_columns(columns, &cmd);
+        s.set_expect_timeout(Some(Duration::from_secs(60)));
+        let seen = s.expect(expectrl::Eof).unwrap();
+        // What stays on the screen: the spinner's line is overwritten (\r, erase line).
+        String::from_utf8_lossy(seen.get(0).unwrap_or_default())
+            .replace("\r\n", "\n")
+            .lines()
+            .map(|l| {
+                l.rsplit('\r')
+                    .next()
+                    .unwrap_or("")
+                    .trim_start_matches("\x1b[2K")
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let one_row_layout = |text: &str| {
+        assert!(text.lines().any(|l| l.starts_with("HOST ")), "{text}");
+        assert!(
+            text.lines().any(|l| l.starts_with(&format!("{spec} bare"))
+                && l.contains("aarch64-unknown-linux-gnu-gcc")
+                && l.contains("ok: aarch64")),
+            "{text}"
+        );
+    };
+    let piped = run(&pi, &["probe"]);
+    assert_eq!(piped.code, 0, "{}", piped.stderr);
+    one_row_layout(&piped.stdout);
+    assert!(
+        piped.stdout.lines().any(|l| l.chars().count() > 80),
+        "the one-row layout fits 80 columns; nothing to test: {}",
+        piped.stdout
+    );
+    one_row_layout(&in_columns(200));
+
+    let narrow = in_columns(80);
+    for line in narrow.lines() {
+        assert!(line.chars().count() <= 80, "{line:?} in:\n{narrow}");
+    }
+    assert!(!narrow.lines().any(|l| l.starts_with("HOST ")), "{narrow}");
+    assert!(
+        narrow
+            .lines()
+            .any(|l| l.starts_with(&format!("{spec}  connect ")) && l.ends_with(" ms")),
+        "{narrow}"
+    );
+    for job in ["bare  ", "CFLAGS", "C++   "] {
+        assert!(
+            narrow.lines().any(
+                |l| l.starts_with(&format!("  {job} aarch64-unknown-linux-gnu-g"))
+                    && l.contains("ok: aarch64")
+            ),
+            "{job}: {narrow}"
+        );
+    }
+}

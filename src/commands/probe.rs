@@ -144,11 +144,19 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
     } else {
         // Paths from PATH, the config's flags and the helpers' answers: only this tool's own
         // colour codes reach the terminal.
+        let stdout = console::Term::stdout();
+        let width = stdout
+            .is_term()
+            .then(|| stdout.size_checked())
+            .flatten()
+            .map(|(_, columns)| usize::from(columns))
+            .filter(|&w| w > 0);
         let text = crate::ui::escape_except_colors(&probe_table(
             &judged,
             &checker,
             &flags,
             session.opts.color,
+            width,
         ));
         // In a narrow terminal a long line continues a little further in.
         print!(
@@ -272,6 +280,7 @@ pub fn probe_table(
     checker: &Checker,
     flags: &BuildFlags,
     color: bool,
+    width: Option<usize>,
 ) -> String {
     use std::fmt::Write;
     let expected = checker.expected;
@@ -293,6 +302,7 @@ pub fn probe_table(
     // width varies most): a fixed layout was 130 columns wide.
     let mut rows = Vec::new();
     let mut reasons = Vec::new();
+    let mut connects = Vec::new();
     for j in judged {
         for a in &j.report.attempts {
             let detail = match &a.outcome {
@@ -328,6 +338,7 @@ pub fn probe_table(
             } else {
                 a.compiler.clone()
             };
+            connects.push(a.connect);
             rows.push([
                 j.report.target.spec.clone(),
                 job_name(a).to_string(),
@@ -340,14 +351,22 @@ pub fn probe_table(
     }
     let header = ["HOST", "JOB", "COMPILER", "CONNECT", "COMPILE", "RESULT"];
     let right = [false, false, false, true, true, false];
-    let mut lines = crate::ui::table_lines(header, right, &rows).into_iter();
-    let _ = writeln!(out, "{}", lines.next().unwrap_or_default());
-    let host_width = crate::ui::column_widths(header, &rows)[0];
-    for (line, reason) in lines.zip(&reasons) {
-        let _ = writeln!(out, "{line}");
-        if let Some(first) = reason {
-            let _ = writeln!(out, "{:host_width$}  compiler says: {first}", "");
+    let wide = crate::ui::table_lines(header, right, &rows);
+    let fits = |lines: &[String]| {
+        width.is_none_or(|w| lines.iter().all(|l| console::measure_text_width(l) <= w))
+    };
+    if fits(&wide) {
+        let mut lines = wide.into_iter();
+        let _ = writeln!(out, "{}", lines.next().unwrap_or_default());
+        let host_width = crate::ui::column_widths(header, &rows)[0];
+        for (line, reason) in lines.zip(&reasons) {
+            let _ = writeln!(out, "{line}");
+            if let Some(first) = reason {
+                let _ = writeln!(out, "{:host_width$}  compiler says: {first}", "");
+            }
         }
+    } else {
+        out.push_str(&grouped_by_host(&rows, &reasons, &connects));
     }
     for j in judged {
         for line in &j.notes {
@@ -362,6 +381,49 @@ pub fn probe_table(
     }
     for c in checker.general_concerns() {
         out.push_str(&concern_text(&c, color));
+    }
+    out
+}
+
+/// The attempts for a terminal too narrow for one row each with its host (a Pi's 80-column
+/// console): each host a heading with its slowest connect, its attempts under it without the
+/// host and connect columns, so that a result fits beside its compiler.
+fn grouped_by_host(
+    rows: &[[String; 6]],
+    reasons: &[Option<String>],
+    connects: &[Option<std::time::Duration>],
+) -> String {
+    use std::fmt::Write;
+    let header = ["JOB", "COMPILER", "COMPILE", "RESULT"];
+    let right = [false, false, true, false];
+    let short: Vec<[String; 4]> = rows
+        .iter()
+        .map(|[_, job, compiler, _, compile, result]| {
+            [
+                job.clone(),
+                compiler.clone(),
+                compile.clone(),
+                result.clone(),
+            ]
+        })
+        .collect();
+    let mut lines = crate::ui::table_lines(header, right, &short).into_iter();
+    let mut out = format!("  {}\n", lines.next().unwrap_or_default());
+    let mut at = 0;
+    while at < rows.len() {
+        let host = &rows[at][0];
+        let end = at + rows[at..].iter().take_while(|r| &r[0] == host).count();
+        let _ = match connects[at..end].iter().flatten().max() {
+            Some(&slowest) => writeln!(out, "{host}  connect {}", ms(Some(slowest))),
+            None => writeln!(out, "{host}"),
+        };
+        for (line, reason) in lines.by_ref().take(end - at).zip(&reasons[at..end]) {
+            let _ = writeln!(out, "  {line}");
+            if let Some(first) = reason {
+                let _ = writeln!(out, "    compiler says: {first}");
+            }
+        }
+        at = end;
     }
     out
 }
