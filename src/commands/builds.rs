@@ -6,8 +6,7 @@ use crate::distcc::hosts::Kind;
 use crate::receipts::receipt::{Receipt, secs};
 use crate::receipts::store;
 use crate::session::{Focus, Session};
-use crate::ui::escape;
-use crate::ui::status;
+use crate::ui::{escape, status};
 use anyhow::{Result, anyhow};
 use std::collections::HashMap;
 

@@ -6,8 +6,7 @@ use crate::distcc::elf::Arch;
 use crate::distcc::hosts::{DEFAULT_TCP_SLOTS, HostList, HostSpec, HostToken};
 use crate::distcc::scan::{Found, FoundVerdict};
 use crate::session::{Focus, Session};
-use crate::ui::status;
-use crate::ui::{Tone, paint};
+use crate::ui::{Tone, paint, status};
 use anyhow::Result;
 
 /// `discover`'s options, as given on the command line.

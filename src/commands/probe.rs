@@ -11,8 +11,7 @@ use crate::distcc::hosts::{HostList, HostSpec, HostToken, SpecError};
 use crate::distcc::protocol::{self, Attempt, Outcome, Verdict};
 use crate::error::bad_input;
 use crate::session::Session;
-use crate::ui::status;
-use crate::ui::{Tone, ms, paint, timeout_of, with_spinner};
+use crate::ui::{Tone, ms, paint, status, timeout_of, with_spinner};
 use anyhow::{Result, anyhow};
 use std::path::PathBuf;
 

@@ -7,8 +7,7 @@ use crate::conf::layers::{self, Effective, FromEnvironment, Makepkg, Value};
 use crate::conf::makeflags::JobCount;
 use crate::distcc::hosts::HostList;
 use crate::session::Session;
-use crate::ui::status;
-use crate::ui::{Tone, escape, paint};
+use crate::ui::{Tone, escape, paint, status};
 use anyhow::Result;
 use std::path::PathBuf;
 
