@@ -1134,3 +1134,64 @@ fn probe_groups_its_rows_by_host_on_an_80_column_console() {
         );
     }
 }
+
+/// sort --measure's compile on this machine has the same time bound as the helpers': a `cc`
+/// that hangs is ended with what it started, and the note says why this machine has no time.
+#[test]
+fn sort_measure_bounds_this_machines_compile_too() {
+    use std::os::unix::fs::PermissionsExt;
+    let helper = Distccd::start("127.0.0.1");
+    let dir = tempfile::tempdir().unwrap();
+    let conf = config_with(
+        dir.path(),
+        &native_arch(),
+        "x86_64-pc-linux-gnu",
+        &format!("{} localhost/2", helper.spec(4)),
+    );
+    let bin_dir = dir.path().join("bin");
+    std::fs::create_dir(&bin_dir).unwrap();
+    let pids = dir.path().join("pids");
+    let cc = bin_dir.join("cc");
+    std::fs::write(
+        &cc,
+        format!(
+            "#!/bin/sh\nsleep 60 & echo $! >> '{}'; wait\n",
+            pids.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&cc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let started = Instant::now();
+    let out = bin()
+        .env("PATH", path_with(&bin_dir))
+        .arg("--config")
+        .arg(&conf)
+        .args(["sort", "--measure", "--runs", "1", "--timeout", "5"])
+        .args(["--expect-arch", &native_arch(), "--dry-run"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        started.elapsed() < Duration::from_secs(40),
+        "the hanging cc was waited for: {:?}",
+        started.elapsed()
+    );
+    assert!(
+        err.contains(
+            "this machine could not be timed: `cc` is missing, failed, or ran past --timeout"
+        ),
+        "{err}"
+    );
+    let pids = std::fs::read_to_string(&pids).unwrap_or_default();
+    assert!(!pids.trim().is_empty(), "the hanging cc never ran: {err}");
+    std::thread::sleep(Duration::from_millis(200));
+    for pid in pids.lines() {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().unwrap_or("").trim_start();
+        assert!(
+            state.is_empty() || state.starts_with('Z'),
+            "the hanging cc's child {pid} outlived sort --measure"
+        );
+    }
+}

@@ -191,7 +191,10 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
                 ))
             ),
             Kind::Ssh => status!("note: {spec} is an ssh host, which is not measured"),
-            _ => status!("note: this machine could not be timed (no working `cc`)"),
+            _ => status!(
+                "note: this machine could not be timed: `cc` is missing, failed, or ran past \
+                 --timeout"
+            ),
         }
     }
     let total: f64 = scores.values().sum();
