@@ -219,10 +219,19 @@ pub(crate) use status;
 /// A report for `term`: broken to its width, continuations `hang` columns further in, when
 /// it is a terminal that tells its width; as it is for a file or a pipe.
 pub fn fit_report(text: &str, term: &console::Term, hang: usize) -> String {
-    match term.is_term().then(|| term.size_checked()).flatten() {
-        Some((_, columns)) if columns > 0 => wrap_hanging(text, usize::from(columns), hang),
-        _ => text.to_string(),
+    match terminal_width(term) {
+        Some(width) => wrap_hanging(text, width, hang),
+        None => text.to_string(),
     }
+}
+
+/// The columns of `term` when it is a terminal that tells them (a pty may say 0: unknown).
+pub fn terminal_width(term: &console::Term) -> Option<usize> {
+    term.is_term()
+        .then(|| term.size_checked())
+        .flatten()
+        .map(|(_, columns)| usize::from(columns))
+        .filter(|&columns| columns > 0)
 }
 
 /// `text` broken at spaces into lines of at most `width` columns, for a terminal that would

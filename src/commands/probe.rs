@@ -144,12 +144,7 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
         // Paths from PATH, the config's flags and the helpers' answers: only this tool's own
         // colour codes reach the terminal.
         let stdout = console::Term::stdout();
-        let width = stdout
-            .is_term()
-            .then(|| stdout.size_checked())
-            .flatten()
-            .map(|(_, columns)| usize::from(columns))
-            .filter(|&w| w > 0);
+        let width = crate::ui::terminal_width(&stdout);
         let text = crate::ui::escape_except_colors(&probe_table(
             &judged,
             &checker,
@@ -158,10 +153,7 @@ pub fn run(session: &Session, opts: &ProbeOptions) -> Result<()> {
             width,
         ));
         // In a narrow terminal a long line continues a little further in.
-        print!(
-            "{}",
-            crate::ui::fit_report(&text, &console::Term::stdout(), 4)
-        );
+        print!("{}", crate::ui::fit_report(&text, &stdout, 4));
     }
     let failed = judged
         .iter()

@@ -483,9 +483,9 @@ impl Prompter for TerminalPrompter {
         // reaches the terminal.
         let text = crate::ui::escape(text);
         // Broken to the terminal's width when it tells one (a pty may not).
-        let text = match self.term.size_checked() {
-            Some((_, columns)) if columns > 0 => crate::ui::wrap(&text, usize::from(columns)),
-            _ => text,
+        let text = match crate::ui::terminal_width(&self.term) {
+            Some(width) => crate::ui::wrap(&text, width),
+            None => text,
         };
         let _ = self.term.write_line(&text);
     }
