@@ -254,7 +254,8 @@ pub fn wrap_hanging(text: &str, width: usize, hang: usize) -> String {
             continue;
         }
         let indent = &line[..line.len() - line.trim_start_matches(' ').len()];
-        let mut words = line[indent.len()..].split(' ');
+        let units = unbroken_units(&line[indent.len()..]);
+        let mut words = units.iter().map(String::as_str);
         // The first word follows the indentation whatever its width.
         let first = words.next().unwrap_or_default();
         out.push_str(indent);
@@ -269,7 +270,10 @@ pub fn wrap_hanging(text: &str, width: usize, hang: usize) -> String {
             };
         for word in words {
             let w = console::measure_text_width(word);
-            if used + 1 + w > width {
+            // A command wider than a continued line too goes on where it is: the terminal
+            // continues it either way, and a line is saved.
+            let too_wide_anyway = word.contains(' ') && continued + w > width;
+            if used + 1 + w > width && !too_wide_anyway {
                 out.push('\n');
                 out.push_str(&" ".repeat(continued));
                 used = continued;
@@ -282,6 +286,38 @@ pub fn wrap_hanging(text: &str, width: usize, hang: usize) -> String {
         }
     }
     out
+}
+
+/// A line's words, except that a command to type (from `alarm-distcc`, or `sudo` before it,
+/// to the line's end, a closing backtick, a `;`, or a `(` that explains it) is one unit: a line
+/// break inside it would break the command when it is copied. A unit wider than the line stays
+/// whole, and the terminal continues it.
+fn unbroken_units(text: &str) -> Vec<String> {
+    let words: Vec<&str> = text.split(' ').collect();
+    let starts_command = |at: usize| {
+        let word = words[at].trim_start_matches('`');
+        word == "alarm-distcc"
+            || (word == "sudo" && words.get(at + 1).is_some_and(|w| *w == "alarm-distcc"))
+    };
+    let mut units: Vec<String> = Vec::with_capacity(words.len());
+    let mut at = 0;
+    while at < words.len() {
+        let mut unit = words[at].to_string();
+        if starts_command(at) {
+            let quoted = words[at].starts_with('`');
+            while !(quoted && unit.len() > 1 && unit.ends_with('`'))
+                && !unit.ends_with(';')
+                && words.get(at + 1).is_some_and(|next| !next.starts_with('('))
+            {
+                at += 1;
+                unit.push(' ');
+                unit.push_str(words[at]);
+            }
+        }
+        units.push(unit);
+        at += 1;
+    }
+    units
 }
 
 #[cfg(test)]
@@ -301,6 +337,41 @@ mod tests {
         assert_eq!(super::wrap("a b\nc", 10), "a b\nc");
         assert_eq!(super::wrap("  one two three", 10), "  one two\n  three");
         assert_eq!(super::wrap("abcdefghijkl x", 5), "abcdefghijkl\nx");
+    }
+
+    #[test]
+    fn a_command_to_type_is_never_broken() {
+        let line = "fix: or find one: alarm-distcc --config m.conf discover --add";
+        assert_eq!(
+            super::wrap_hanging(line, 50, 4),
+            "fix: or find one:\n    alarm-distcc --config m.conf discover --add"
+        );
+        // It ends at a `(` that explains it, a closing backtick or a `;`.
+        assert_eq!(
+            super::wrap("next: alarm-distcc probe x (checks each helper)", 30),
+            "next: alarm-distcc probe x\n(checks each helper)"
+        );
+        assert_eq!(
+            super::wrap("run `alarm-distcc build --baseline` to see it", 34),
+            "run\n`alarm-distcc build --baseline` to\nsee it"
+        );
+        assert_eq!(
+            super::wrap(
+                "sudo alarm-distcc set-local 2; sudo alarm-distcc add-host h/6",
+                32
+            ),
+            "sudo alarm-distcc set-local 2;\nsudo alarm-distcc add-host h/6"
+        );
+        // Wider than any line: it goes on where it is, whole.
+        assert_eq!(
+            super::wrap_hanging("next: alarm-distcc --config /a/long/path probe", 20, 4),
+            "next: alarm-distcc --config /a/long/path probe"
+        );
+        // Words that only mention the tool are words.
+        assert_eq!(
+            super::wrap("given -j4 by alarm-distcc's wrapper here", 20),
+            "given -j4 by\nalarm-distcc's\nwrapper here"
+        );
     }
 
     #[test]

@@ -848,7 +848,8 @@ fn doctor_and_show_fit_a_narrow_terminal_and_keep_pipes_one_line_a_finding() {
 }
 
 /// An edit's status lines (what was written, the next step) fit a narrow console, continued
-/// 4 columns in, without losing a word; the diff above them is the file's lines, as they are.
+/// 4 columns in, without losing a word or breaking a command to type; the diff above them is
+/// the file's lines, as they are.
 #[test]
 fn an_edits_status_lines_fit_a_narrow_terminal() {
     use expectrl::Expect;
@@ -880,10 +881,20 @@ fn an_edits_status_lines_fit_a_narrow_terminal() {
     let shown = String::from_utf8_lossy(seen.get(0).unwrap_or_default()).replace("\r\n", "\n");
     let shown_status = status(&shown);
     assert!(shown_status.len() > piped_status.len(), "{shown}");
+    // The next step's command, whole on one line (a break inside it would break it when
+    // copied); only a command wider than the terminal itself may pass its edge.
+    let command = format!("alarm-distcc --config {} probe", conf.display());
+    assert!(
+        shown_status.iter().any(|l| l.contains(&command)),
+        "{command:?} broken in:\n{shown}"
+    );
     for line in &shown_status {
-        assert!(line.chars().count() <= 60, "{line:?} in:\n{shown}");
         assert!(
-            ["wrote ", "next: ", "    "]
+            line.chars().count() <= 60 || line.contains(&command),
+            "{line:?} in:\n{shown}"
+        );
+        assert!(
+            ["wrote ", "next:", "    "]
                 .iter()
                 .any(|p| line.starts_with(p)),
             "{line:?} in:\n{shown}"
