@@ -13,6 +13,8 @@ use std::io::IsTerminal;
 pub fn run(cli: Cli) -> Result<()> {
     let given = write_args(&cli.command);
     let session = Session::new(options(&cli.global, given), Env::from_process());
+    // The commands a note suggests name the config the user gave.
+    crate::ui::set_tool(session.command("").trim_end().to_string());
     match cli.command {
         Command::Show { json } => show::run(&session, json),
         Command::AddHost { specs, .. } => edit::add_hosts(&session, &specs),

@@ -67,10 +67,12 @@ fn main() {
             interrupted();
         }
         // Errors quote input (files, helpers): no control character reaches the terminal.
+        // The commands they suggest name the config given.
+        use alarm_distcc::ui::{escape, runnable};
         if err.is::<Cancelled>() {
-            eprintln!("{}", alarm_distcc::ui::escape(&err.to_string()));
+            eprintln!("{}", runnable(&escape(&err.to_string())));
         } else {
-            eprintln!("error: {}", alarm_distcc::ui::escape(&format!("{err:#}")));
+            eprintln!("error: {}", runnable(&escape(&format!("{err:#}"))));
         }
         std::process::exit(alarm_distcc::error::exit_code(&err));
     }

@@ -216,12 +216,57 @@ macro_rules! status {
 }
 pub(crate) use status;
 
-/// A report for `term`: broken to its width, continuations `hang` columns further in, when
-/// it is a terminal that tells its width; as it is for a file or a pipe.
+/// How the user runs the tool for this config: `alarm-distcc --config PATH` when one was
+/// given, so that the commands a note or a fix suggests work on that file as printed (and do
+/// not edit /etc/makepkg.conf instead of the copy being tried).
+static TOOL: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Set once, at start, from the command line.
+pub fn set_tool(tool: String) {
+    let _ = TOOL.set(tool);
+}
+
+/// `text` with each quoted command to type (`` `alarm-distcc ...` ``, also after `sudo`)
+/// given the `--config` the user gave, where it does not name one already.
+pub fn runnable(text: &str) -> std::borrow::Cow<'_, str> {
+    match TOOL.get() {
+        Some(tool) => with_tool(text, tool),
+        None => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+fn with_tool<'a>(text: &'a str, tool: &str) -> std::borrow::Cow<'a, str> {
+    const NAME: &str = "alarm-distcc ";
+    if tool == "alarm-distcc" || !text.contains(NAME) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + tool.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(NAME) {
+        let (before, after) = (&rest[..at], &rest[at + NAME.len()..]);
+        out.push_str(before);
+        let quoted = before.ends_with('`') || before.ends_with("`sudo ");
+        let names_one = after.starts_with("--config ") || after.starts_with("-c ");
+        out.push_str(if quoted && !names_one {
+            tool
+        } else {
+            "alarm-distcc"
+        });
+        out.push(' ');
+        rest = after;
+    }
+    out.push_str(rest);
+    std::borrow::Cow::Owned(out)
+}
+
+/// A report for `term`, its suggested commands `runnable`: broken to its width,
+/// continuations `hang` columns further in, when it is a terminal that tells its width; as it
+/// is for a file or a pipe.
 pub fn fit_report(text: &str, term: &console::Term, hang: usize) -> String {
+    let text = runnable(text);
     match terminal_width(term) {
-        Some(width) => wrap_hanging(text, width, hang),
-        None => text.to_string(),
+        Some(width) => wrap_hanging(&text, width, hang),
+        None => text.into_owned(),
     }
 }
 
@@ -305,10 +350,10 @@ fn unbroken_units(text: &str) -> Vec<String> {
         let mut unit = words[at].to_string();
         if starts_command(at) {
             let quoted = words[at].starts_with('`');
-            while !(quoted && unit.len() > 1 && unit.ends_with('`'))
-                && !unit.ends_with(';')
-                && words.get(at + 1).is_some_and(|next| !next.starts_with('('))
-            {
+            let closed = |unit: &str| {
+                unit.ends_with(';') || (quoted && unit.len() > 1 && unit.ends_with('`'))
+            };
+            while !closed(&unit) && words.get(at + 1).is_some_and(|next| !next.starts_with('(')) {
                 at += 1;
                 unit.push(' ');
                 unit.push_str(words[at]);
@@ -372,6 +417,28 @@ mod tests {
             super::wrap("given -j4 by alarm-distcc's wrapper here", 20),
             "given -j4 by\nalarm-distcc's\nwrapper here"
         );
+    }
+
+    #[test]
+    fn suggested_commands_name_the_config_given() {
+        let tool = "alarm-distcc --config 'my conf'";
+        assert_eq!(
+            super::with_tool("no hosts left; `alarm-distcc disable` turns it off", tool),
+            "no hosts left; `alarm-distcc --config 'my conf' disable` turns it off"
+        );
+        // Twice in a line, after sudo too; one that names a config already, one not quoted
+        // as a command, and a mere mention stay as they are.
+        assert_eq!(
+            super::with_tool("`sudo alarm-distcc sort` or `alarm-distcc probe`", tool),
+            "`sudo alarm-distcc --config 'my conf' sort` or \
+             `alarm-distcc --config 'my conf' probe`"
+        );
+        let as_is = "`alarm-distcc --config x build`, alarm-distcc's wrapper, `alarm-distcc`, \
+                     alarm-distcc wrote it";
+        assert_eq!(super::with_tool(as_is, tool), as_is);
+        // No --config given: nothing to add.
+        let text = "`alarm-distcc enable` turns it on";
+        assert_eq!(super::with_tool(text, "alarm-distcc"), text);
     }
 
     #[test]

@@ -914,3 +914,21 @@ fn an_edits_status_lines_fit_a_narrow_terminal() {
         words(&piped_status, &piped_conf)
     );
 }
+
+/// A note's suggested command names the config given with --config: copied as printed, it
+/// acts on the same file (here a copy), not on /etc/makepkg.conf.
+#[test]
+fn a_notes_command_names_the_config_given() {
+    let (_dir, conf) = stock();
+    let r = run(&conf, &["--yes", "add-host", "127.0.0.1:3700/4"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run(&conf, &["--dry-run", "remove-host", "127.0.0.1"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let disable = format!("`alarm-distcc --config {} disable`", conf.display());
+    assert!(r.stderr.contains(&disable), "{}", r.stderr);
+    // Run as printed, it turns distcc off in that file.
+    let r = run(&conf, &["--yes", "disable"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(array_values(&vars["BUILDENV"])[0], "!distcc");
+}

@@ -28,7 +28,10 @@ pub fn list(json: bool, last: bool) -> Result<()> {
         if json {
             return Ok(());
         }
-        println!("no builds recorded yet: `alarm-distcc build` records one");
+        println!(
+            "{}",
+            crate::ui::runnable("no builds recorded yet: `alarm-distcc build` records one")
+        );
         return Ok(());
     }
     let shown: &[Receipt] = if last {
