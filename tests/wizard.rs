@@ -3,6 +3,7 @@
 
 mod common;
 
+use common::distccd::*;
 use common::*;
 use expectrl::process::unix::WaitStatus;
 use expectrl::session::OsSession as Session;
@@ -79,7 +80,14 @@ fn happy_path_on_a_stock_config() {
     s.expect("+BUILDENV=(distcc color !ccache check !sign)")
         .unwrap();
     answer(&mut s, "Write ", "y\r");
-    s.expect("alarm-distcc helper --arch armv8").unwrap();
+    s.expect("Next, on 127.0.0.2:3636/6:").unwrap();
+    // distccd-alarm's armv8 port: the script's own default, so no --port.
+    let script = s.expect("> distccd-armv8.sh").unwrap();
+    let script = String::from_utf8_lossy(script.before()).into_owned();
+    assert!(
+        script.contains("alarm-distcc helper --arch armv8") && !script.contains("--port"),
+        "{script}"
+    );
     // The seed's WSL laptop: the Windows side is named too.
     s.expect("WSL2").unwrap();
     s.expect("--format powershell > wsl-distcc.ps1").unwrap();
@@ -474,7 +482,8 @@ fn next_steps_wrap_their_sentences_and_keep_commands_whole_on_a_narrow_console()
     answer(&mut s, "Helper address", "127.0.0.1:3700/4\r");
     answer(&mut s, "Add another helper?", "n\r");
     answer(&mut s, "Write ", "y\r");
-    s.expect("Next, on each helper").unwrap();
+    // Not checked (--no-probe): named as a helper to set up, its script on the port typed.
+    s.expect("Next, on 127.0.0.1:3700/4").unwrap();
     let rest = s.expect(Eof).unwrap();
     let rest = String::from_utf8_lossy(rest.as_bytes()).into_owned();
     let (commands, prose): (Vec<&str>, Vec<&str>) = rest
@@ -493,11 +502,11 @@ fn next_steps_wrap_their_sentences_and_keep_commands_whole_on_a_narrow_console()
     assert_eq!(commands.len(), 3, "{rest}");
     assert!(
         commands[0].starts_with("  alarm-distcc helper --arch armv8")
-            && commands[0].ends_with(" > distccd-armv8.sh"),
+            && commands[0].ends_with(" --port 3700 > distccd-armv8.sh"),
         "{rest}"
     );
     assert!(
-        commands[1].ends_with(" --format powershell > wsl-distcc.ps1"),
+        commands[1].ends_with(" --port 3700 --format powershell > wsl-distcc.ps1"),
         "{rest}"
     );
     assert_eq!(
@@ -505,4 +514,45 @@ fn next_steps_wrap_their_sentences_and_keep_commands_whole_on_a_narrow_console()
         format!("  alarm-distcc --config {} probe", conf.display())
     );
     assert_eq!(exit_code(s), 0);
+}
+
+/// A helper that compiles for this Pi when it is entered needs nothing more: the wizard ends
+/// with how to build through it, not with a script to set it up again. Real distccd serving
+/// Debian's aarch64 cross compiler under ALARM's names, on 127.0.0.1.
+#[test]
+fn a_helper_that_passed_its_check_is_not_set_up_again() {
+    if let Some(why) = missing(&[AARCH64_GCC.1, AARCH64_GXX.1]) {
+        skip("a_helper_that_passed_its_check_is_not_set_up_again", &why);
+        return;
+    }
+    let helper = Helper::default()
+        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
+        .serve(AARCH64_GXX.0, AARCH64_GXX.1)
+        .start();
+    let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+    let mut s = spawn(&conf, &["--timeout", "20"]);
+    s.set_expect_timeout(Some(Duration::from_secs(60)));
+    answer(&mut s, "Slots for this machine", "2\r");
+    answer(&mut s, "Search the network for helpers (", "n\r");
+    answer(&mut s, "Add a helper?", "y\r");
+    answer(&mut s, "Helper address", &format!("{}\r", helper.spec(4)));
+    s.expect("reachable, compiles for aarch64").unwrap();
+    answer(&mut s, "Add another helper?", "n\r");
+    answer(&mut s, "Write ", "y\r");
+    let rest = s.expect(Eof).unwrap();
+    let rest = String::from_utf8_lossy(rest.as_bytes()).into_owned();
+    assert!(
+        rest.contains("Each helper compiled for this Pi just now"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains(&format!("  alarm-distcc --config {} build", conf.display())),
+        "{rest}"
+    );
+    assert!(!rest.contains("helper --arch"), "{rest}");
+    let vars = bash_vars(&[&conf]);
+    assert_eq!(
+        scalar_value(&vars["DISTCC_HOSTS"]),
+        format!("{} localhost/2", helper.spec(4))
+    );
 }

@@ -75,6 +75,16 @@ pub struct Answers {
     pub list: HostList,
     /// Helpers kept although their check failed.
     pub kept_failing: Vec<String>,
+    /// The keys (`HostSpec::key`) of helpers whose check passed here: nothing is left to set
+    /// up on them.
+    pub passed: Vec<String>,
+}
+
+/// What the checks of the helpers entered or picked found, as the answers go on.
+#[derive(Default)]
+struct Checked {
+    kept_failing: Vec<String>,
+    passed: Vec<String>,
 }
 
 /// Checks a helper as it is entered: (usable, lines to show: the verdict, then one per cause).
@@ -226,10 +236,10 @@ pub fn gather(
 
     let local = ask_local_slots(p, facts)?;
     let (globals, mut helpers) = review_listed(p, facts)?;
-    let mut kept_failing = Vec::new();
+    let mut checked = Checked::default();
     match (search, &facts.search_scope) {
         (Some(search), Ok(scope)) => {
-            take_search_results(p, search, scope, &mut helpers, &mut kept_failing)?
+            take_search_results(p, search, scope, &mut helpers, &mut checked)?
         }
         (Some(_), Err(why)) => p.say(&format!(
             "No network search: {why}. Type the helpers' addresses instead."
@@ -237,9 +247,13 @@ pub fn gather(
         (None, _) => {}
     }
 
-    add_helpers(p, facts, check, &mut helpers, &mut kept_failing)?;
+    add_helpers(p, facts, check, &mut helpers, &mut checked)?;
     let list = final_list(p, globals, helpers, local);
-    Ok(Answers { list, kept_failing })
+    Ok(Answers {
+        list,
+        kept_failing: checked.kept_failing,
+        passed: checked.passed,
+    })
 }
 
 /// This machine's slots, defaulting to what the file says.
@@ -311,7 +325,7 @@ fn add_helpers(
     facts: &Facts,
     check: Option<HelperCheck>,
     helpers: &mut Vec<HostSpec>,
-    kept_failing: &mut Vec<String>,
+    checked: &mut Checked,
 ) -> Result<()> {
     loop {
         let prompt = if helpers.is_empty() {
@@ -328,7 +342,9 @@ fn add_helpers(
             for line in &lines {
                 p.say(line);
             }
-            if !ok {
+            if ok {
+                checked.passed.push(spec.key());
+            } else {
                 if !p.confirm("Keep this helper anyway?", false)? {
                     continue;
                 }
@@ -338,7 +354,7 @@ fn add_helpers(
                     .skip(1)
                     .map(|l| l.trim().trim_start_matches("- "))
                     .collect();
-                kept_failing.push(if causes.is_empty() {
+                checked.kept_failing.push(if causes.is_empty() {
                     spec.to_string()
                 } else {
                     format!("{spec} ({})", causes.join("; "))
@@ -394,7 +410,7 @@ fn final_list(
     if local > 0 && u64::from(local) * 5 < u64::from(total) {
         p.say(&format!(
             "This machine has {local} of {total} slots, under a fifth: distcc's man page advises \
-             leaving it out (alarm-distcc set-local 0)."
+             leaving it out (`alarm-distcc set-local 0`)."
         ));
     }
     list
@@ -406,7 +422,7 @@ fn take_search_results(
     search: HelperSearch,
     scope: &str,
     helpers: &mut Vec<HostSpec>,
-    kept_failing: &mut Vec<String>,
+    checked: &mut Checked,
 ) -> Result<()> {
     // The question says what it would scan before anything is sent.
     if !p.confirm(&format!("Search the network for helpers ({scope})?"), true)? {
@@ -457,7 +473,11 @@ fn take_search_results(
             if !p.confirm("Keep this helper anyway?", false)? {
                 continue;
             }
-            kept_failing.push(format!("{spec} ({})", o.line.trim()));
+            checked
+                .kept_failing
+                .push(format!("{spec} ({})", o.line.trim()));
+        } else {
+            checked.passed.push(spec.key());
         }
         helpers.push(spec);
     }
@@ -481,7 +501,7 @@ impl Prompter for TerminalPrompter {
     fn say(&mut self, text: &str) {
         // What is said quotes the config, the environment and helpers: no control character
         // reaches the terminal.
-        let text = crate::ui::escape(text);
+        let text = crate::ui::runnable(&crate::ui::escape(text)).into_owned();
         // Broken to the terminal's width when it tells one (a pty may not).
         let text = match crate::ui::terminal_width(&self.term) {
             Some(width) => crate::ui::wrap(&text, width),
@@ -663,6 +683,15 @@ pub fn run(session: &Session, opts: &WizardOptions) -> Result<()> {
         // --no-probe: no traffic at all, so no search either.
         if no_probe { None } else { Some(&searcher) },
     )?;
+    // Helpers whose check did not pass here (kept as listed, failing, or --no-probe) may still
+    // need setting up; the others compiled for this Pi already.
+    let has_helper = answers.list.has_helper();
+    let to_set_up: Vec<HostSpec> = answers
+        .list
+        .specs()
+        .filter(|s| s.is_helper() && !answers.passed.contains(&s.key()))
+        .cloned()
+        .collect();
     let plan = plan::plan_hosts(&target.doc, &HostChange::Replace(answers.list), &inherited)
         .map_err(|r| session.plan_refused(&target, r))?;
     session.apply_without_next_step(&target, plan)?;
@@ -673,7 +702,7 @@ pub fn run(session: &Session, opts: &WizardOptions) -> Result<()> {
         ));
         prompter.say_command(&session.command("probe"));
     }
-    say_next_steps(&mut prompter, session, &carch);
+    say_next_steps(&mut prompter, session, &carch, has_helper, &to_set_up);
     Ok(())
 }
 
@@ -742,8 +771,23 @@ fn judge_helper(
     }
 }
 
-/// What to do on each helper next (and on Windows for a WSL2 one).
-fn say_next_steps(p: &mut dyn Prompter, session: &Session, carch: &str) {
+/// What to do on each helper that may not be set up yet (and on Windows for a WSL2 one); when
+/// every helper compiled for this Pi here, how to build through them.
+fn say_next_steps(
+    p: &mut dyn Prompter,
+    session: &Session,
+    carch: &str,
+    has_helper: bool,
+    to_set_up: &[HostSpec],
+) {
+    if has_helper && to_set_up.is_empty() {
+        p.say(
+            "\nEach helper compiled for this Pi just now: nothing is left to set up on them. \
+             Build a package through them (in its PKGBUILD's folder):",
+        );
+        p.say_command(&session.command("build"));
+        return;
+    }
     match HelperArch::from_carch(carch) {
         Some(arch) => {
             // helper's own default is this machine's private networks; only without one
@@ -759,21 +803,52 @@ fn say_next_steps(p: &mut dyn Prompter, session: &Session, carch: &str) {
                         .map_or("<this Pi's address>".to_string(), Clone::clone)
                 )
             };
+            // The script listens on the port the helpers were entered with: distccd-alarm's
+            // for this arch unless another was typed (one script a port).
+            let mut ports: Vec<u16> = to_set_up.iter().filter_map(|s| s.port()).collect();
+            ports.sort_unstable();
+            ports.dedup();
+            if ports.is_empty() {
+                ports.push(arch.port());
+            }
+            let port_flag = |port: u16| {
+                if port == arch.port() {
+                    String::new()
+                } else {
+                    format!(" --port {port}")
+                }
+            };
+            let which = if to_set_up.is_empty() {
+                "each helper".to_string()
+            } else {
+                to_set_up
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
             let arch = arch.name();
-            p.say(
-                "\nNext, on each helper: run the script that this prints (make it here, copy it \
-                 over; add --distro debian for a Debian or Ubuntu helper):",
-            );
-            p.say_command(&format!(
-                "alarm-distcc helper --arch {arch}{allow} > distccd-{arch}.sh"
+            p.say(&format!(
+                "\nNext, on {which}: run the script that this prints (make it here, copy it \
+                 over; add --distro debian for a Debian or Ubuntu helper):"
             ));
+            for &port in &ports {
+                p.say_command(&format!(
+                    "alarm-distcc helper --arch {arch}{allow}{} > distccd-{arch}.sh",
+                    port_flag(port)
+                ));
+            }
             p.say(
                 "A helper under WSL2 (its default NAT networking) also needs the port forwarded \
                  on Windows: run what this prints there, as administrator:",
             );
-            p.say_command(&format!(
-                "alarm-distcc helper --arch {arch}{allow} --format powershell > wsl-distcc.ps1"
-            ));
+            for &port in &ports {
+                p.say_command(&format!(
+                    "alarm-distcc helper --arch {arch}{allow}{} --format powershell > \
+                     wsl-distcc.ps1",
+                    port_flag(port)
+                ));
+            }
             p.say("Then check from here that each helper compiles for this Pi:");
             p.say_command(&session.command("probe"));
         }
