@@ -28,6 +28,21 @@ fn a_pi_made_by_a_process_killed_later() {
     std::thread::sleep(std::time::Duration::from_secs(600));
 }
 
+/// (mount point, file system type) of each mount under `folder`, from mountinfo (after its
+/// " - " separator comes the type).
+fn mount_types_under(folder: &Path) -> Vec<(PathBuf, String)> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+    let points = mount_points();
+    info.lines()
+        .zip(points)
+        .filter(|(_, point)| point.starts_with(folder))
+        .filter_map(|(line, point)| {
+            let (_, after) = line.split_once(" - ")?;
+            Some((point, after.split(' ').next()?.to_string()))
+        })
+        .collect()
+}
+
 fn mounted_under(folder: &Path) -> Vec<PathBuf> {
     mount_points()
         .into_iter()
@@ -77,6 +92,27 @@ fn the_mounts_of_a_killed_tests_pi_are_swept_by_the_next_one() {
             left.contains(&m),
             "the kill left {} mounted: {left:?}",
             m.display()
+        );
+    }
+    // What the kill left holds nothing of this machine's that an unlink reaches: its /dev is
+    // a tmpfs of its own (every devtmpfs mount is this machine's /dev, which an `rm -rf` of
+    // the folder would empty) with the devices a build uses; the ptys are devpts, which
+    // refuses unlinks.
+    let types = mount_types_under(&folder);
+    assert!(
+        types.iter().all(|(_, t)| t != "devtmpfs"),
+        "this machine's /dev is mounted in the Pi: {types:?}"
+    );
+    assert!(
+        types.contains(&(root.join("dev"), "tmpfs".to_string())),
+        "{types:?}"
+    );
+    for node in ["null", "zero", "urandom", "tty", "ptmx"] {
+        use std::os::unix::fs::FileTypeExt;
+        let kind = std::fs::metadata(root.join("dev").join(node)).map(|m| m.file_type());
+        assert!(
+            kind.as_ref().is_ok_and(|k| k.is_char_device()),
+            "{node}: {kind:?}"
         );
     }
 

@@ -267,7 +267,8 @@ fn pi_folder_of(temp: &Path, m: &Path) -> Option<PathBuf> {
     (parts.next()?.as_os_str() == "root" && folder.join(OWNER).is_file()).then_some(folder)
 }
 
-/// One emulated Pi: a fresh copy of the root on its own tmpfs, /proc and /dev mounted.
+/// One emulated Pi: a fresh copy of the root on its own tmpfs, /proc and a /dev of its own
+/// mounted.
 pub struct Pi {
     pub arch: PiArch,
     pub root: PathBuf,
@@ -325,8 +326,68 @@ impl Pi {
             .unwrap();
         assert!(status.success(), "unpacking {}", tar.display());
         pi.mount(&["-t", "proc", "proc"], &root.join("proc"));
-        pi.mount(&["--bind", "/dev"], &root.join("dev"));
+        pi.private_dev(&root.join("dev"));
         pi
+    }
+
+    /// The Pi's /dev: a small tmpfs of its own with the devices a build uses, and the
+    /// host's ptys. Not the host's /dev bound in: a Pi left mounted by a killed test (or an
+    /// `rm -rf` of its folder before the next test sweeps it) would then empty this machine's
+    /// /dev, since every devtmpfs mount is the same one. Here an unlink removes a node of
+    /// this tmpfs only, and devpts refuses unlinks.
+    fn private_dev(&mut self, dev: &Path) {
+        self.mount(&["-t", "tmpfs", "-o", "size=1m,mode=755", "tmpfs"], dev);
+        // (name, major, minor), each read-write for all as on any Linux.
+        for (name, major, minor) in [
+            ("null", 1, 3),
+            ("zero", 1, 5),
+            ("full", 1, 7),
+            ("random", 1, 8),
+            ("urandom", 1, 9),
+            ("tty", 5, 0),
+            // Opens a pty of the devpts at ./pts (Linux 4.7+): the host's, bound in below.
+            ("ptmx", 5, 2),
+        ] {
+            let path = std::ffi::CString::new(dev.join(name).into_os_string().into_encoded_bytes())
+                .unwrap();
+            // SAFETY: a valid C string; mknod only reads it.
+            let made = unsafe {
+                libc::mknod(
+                    path.as_ptr(),
+                    libc::S_IFCHR | 0o666,
+                    libc::makedev(major, minor),
+                )
+            };
+            assert_eq!(
+                made,
+                0,
+                "mknod {}: {}",
+                dev.join(name).display(),
+                std::io::Error::last_os_error()
+            );
+            // mknod's mode is cut by the umask.
+            std::fs::set_permissions(
+                dev.join(name),
+                std::os::unix::fs::PermissionsExt::from_mode(0o666),
+            )
+            .unwrap();
+        }
+        for (name, target) in [
+            ("fd", "/proc/self/fd"),
+            ("stdin", "/proc/self/fd/0"),
+            ("stdout", "/proc/self/fd/1"),
+            ("stderr", "/proc/self/fd/2"),
+        ] {
+            std::os::unix::fs::symlink(target, dev.join(name)).unwrap();
+        }
+        let shm = dev.join("shm");
+        std::fs::create_dir(&shm).unwrap();
+        std::fs::set_permissions(&shm, std::os::unix::fs::PermissionsExt::from_mode(0o1777))
+            .unwrap();
+        // The host's ptys, so a test's terminal is a terminal in the Pi too.
+        let pts = dev.join("pts");
+        std::fs::create_dir(&pts).unwrap();
+        self.mount(&["--bind", "/dev/pts"], &pts);
     }
 
     fn mount(&mut self, args: &[&str], at: &Path) {
