@@ -71,7 +71,8 @@ cleanup() {
   for m in "$root/dev" "$root/proc" "$root"; do
     mountpoint -q "$m" && { umount "$m" 2>/dev/null || umount -l "$m"; }
   done
-  rm -rf "$work"
+  # Never into a mount left (this machine's /dev is bound in): only the folder's own disk.
+  rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM

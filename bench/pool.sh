@@ -82,7 +82,8 @@ cleanup() {
   for m in "$pi/dev" "$pi/proc" "$pi" "$helper/dev" "$helper/proc" "$helper"; do
     mountpoint -q "$m" && { umount "$m" 2>/dev/null || umount -l "$m"; }
   done
-  rm -rf "$work"
+  # Never into a mount left (this machine's /dev is bound in): only the folder's own disk.
+  rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
