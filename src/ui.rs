@@ -289,6 +289,31 @@ pub fn wrap(text: &str, width: usize) -> String {
 /// Like `wrap`, a continued line indented `hang` more than its first: a report's items
 /// (a receipt's) stay apart from their continuations.
 pub fn wrap_hanging(text: &str, width: usize, hang: usize) -> String {
+    // A hang that leaves no room for a word is not kept.
+    wrap_lines(text, width, |indent| {
+        indent + if indent + hang < width / 2 { hang } else { 0 }
+    })
+}
+
+/// A table's rows for a terminal `width` columns wide (as they are without one): a row wider
+/// than that continues its last column under that column, which starts at `column`; 4 in
+/// when that would leave under 16 columns for it.
+pub fn fit_table_rows(text: &str, width: Option<usize>, column: usize) -> String {
+    match width {
+        Some(width) => wrap_lines(
+            text,
+            width,
+            |_| {
+                if column + 16 <= width { column } else { 4 }
+            },
+        ),
+        None => text.to_string(),
+    }
+}
+
+/// `text` broken at spaces into lines of at most `width` columns; a continued line starts
+/// at the column `continued` gives for its line's indentation.
+fn wrap_lines(text: &str, width: usize, continued: impl Fn(usize) -> usize) -> String {
     let mut out = String::with_capacity(text.len() + 8);
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
@@ -306,13 +331,7 @@ pub fn wrap_hanging(text: &str, width: usize, hang: usize) -> String {
         out.push_str(indent);
         out.push_str(first);
         let mut used = indent.len() + console::measure_text_width(first);
-        // A hang that leaves no room for a word is not kept.
-        let continued = indent.len()
-            + if indent.len() + hang < width / 2 {
-                hang
-            } else {
-                0
-            };
+        let continued = continued(indent.len());
         for word in words {
             let w = console::measure_text_width(word);
             // A command wider than a continued line too goes on where it is: the terminal
@@ -439,6 +458,21 @@ mod tests {
         // No --config given: nothing to add.
         let text = "`alarm-distcc enable` turns it on";
         assert_eq!(super::with_tool(text, "alarm-distcc"), text);
+    }
+
+    #[test]
+    fn a_tables_last_column_continues_under_itself() {
+        let table = "HOST  VERDICT\nh1    usable: compiles for aarch64\nh2    no";
+        assert_eq!(
+            super::fit_table_rows(table, Some(24), 6),
+            "HOST  VERDICT\nh1    usable: compiles\n      for aarch64\nh2    no"
+        );
+        // Too little room under the column: 4 in.
+        assert_eq!(
+            super::fit_table_rows("a                 b c d", Some(20), 18),
+            "a                 b\n    c d"
+        );
+        assert_eq!(super::fit_table_rows(table, None, 6), table);
     }
 
     #[test]

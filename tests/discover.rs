@@ -349,3 +349,59 @@ fn silent_addresses_cost_one_timeout_in_all() {
         "62 silent addresses took {took:?}"
     );
 }
+
+/// On a Pi's 80-column console (here 60) the table's columns are as wide as what they hold,
+/// and a verdict longer than the line continues under its own column, not at the edge.
+#[test]
+fn the_table_fits_a_narrow_console() {
+    let Some(_lan) = lan() else { return };
+    let (_dir, conf) = scratch_copy(&stock_aarch64());
+    let mut cmd = bin();
+    cmd.env("TERM", "linux")
+        .env("NO_COLOR", "1")
+        .arg("--config")
+        .arg(&conf)
+        .args(["discover", "--subnet", "127.0.0.0/27", "--timeout", "1"]);
+    let mut s = spawn_in_columns(60, &cmd);
+    s.set_expect_timeout(Some(Duration::from_secs(60)));
+    let seen = s.expect(expectrl::Eof).unwrap();
+    // What stays on the screen: the spinner's line is overwritten (\r, erase line).
+    let shown: Vec<String> = String::from_utf8_lossy(seen.get(0).unwrap_or_default())
+        .replace("\r\n", "\n")
+        .lines()
+        .map(|l| {
+            l.rsplit('\r')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("\x1b[2K")
+                .to_string()
+        })
+        .collect();
+    let all = shown.join("\n");
+    let header = shown
+        .iter()
+        .position(|l| l.starts_with("HELPER"))
+        .unwrap_or_else(|| panic!("no table:\n{all}"));
+    let verdict_at = shown[header].find("VERDICT").unwrap();
+    let table: Vec<&String> = shown[header..]
+        .iter()
+        .take_while(|l| !l.starts_with("why ") && !l.starts_with("note:"))
+        .collect();
+    for line in &table {
+        assert!(line.chars().count() <= 60, "{line:?} in:\n{all}");
+    }
+    // The silent listener's verdict is longer than its room: continued under VERDICT.
+    let silent = table
+        .iter()
+        .position(|l| l.starts_with("127.0.0.12:3636"))
+        .unwrap_or_else(|| panic!("{all}"));
+    let next = table.get(silent + 1).unwrap_or_else(|| panic!("{all}"));
+    assert!(
+        next[..verdict_at].trim().is_empty() && !next[verdict_at..].starts_with(' '),
+        "{next:?} in:\n{all}"
+    );
+    assert!(
+        format!("{} {}", table[silent], next.trim()).contains("accepts connections, never answers"),
+        "{all}"
+    );
+}

@@ -36,20 +36,30 @@ fn tone(v: FoundVerdict) -> Tone {
     }
 }
 
-pub fn table(found: &[Found], expected: Arch, carch: &str, color: bool) -> String {
-    use std::fmt::Write;
-    let mut out = format!("{:<22} {:<24} {:<7} VERDICT\n", "HELPER", "NAME", "LISTED");
-    for f in found {
-        let _ = writeln!(
-            out,
-            "{:<22} {:<24} {:<7} {}",
-            f.host_port(),
-            f.name.as_deref().unwrap_or("-"),
-            if f.listed { "yes" } else { "no" },
-            paint(color, tone(f.verdict), &f.verdict_text(expected, carch))
-        );
-    }
-    out
+pub fn table(
+    found: &[Found],
+    expected: Arch,
+    carch: &str,
+    color: bool,
+    width: Option<usize>,
+) -> String {
+    let header = ["HELPER", "NAME", "LISTED", "VERDICT"];
+    let rows: Vec<[String; 4]> = found
+        .iter()
+        .map(|f| {
+            [
+                f.host_port(),
+                f.name.clone().unwrap_or_else(|| "-".into()),
+                if f.listed { "yes" } else { "no" }.to_string(),
+                paint(color, tone(f.verdict), &f.verdict_text(expected, carch)),
+            ]
+        })
+        .collect();
+    let widths = crate::ui::column_widths(header, &rows);
+    // On a narrow console (a Pi's 80 columns) a verdict continues under its own column.
+    let verdict_at = widths[..3].iter().map(|w| w + 1).sum();
+    let lines = crate::ui::table_lines(header, [false; 4], &rows);
+    crate::ui::fit_table_rows(&lines.join("\n"), width, verdict_at) + "\n"
 }
 
 pub fn json(found: &[Found], expected: Arch, carch: &str) -> serde_json::Value {
@@ -95,7 +105,11 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
     } else if found.is_empty() {
         status!("no distccd answered");
     } else {
-        print!("{}", table(&found, expected, &carch, session.opts.color));
+        let width = crate::ui::terminal_width(&console::Term::stdout());
+        print!(
+            "{}",
+            table(&found, expected, &carch, session.opts.color, width)
+        );
         let unusable: Vec<String> = found
             .iter()
             .filter(|f| f.verdict != FoundVerdict::Usable)
