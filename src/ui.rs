@@ -358,8 +358,10 @@ fn wrap_lines(text: &str, width: usize, continued: impl Fn(usize) -> usize) -> S
 /// whole, and the terminal continues it.
 fn unbroken_units(text: &str) -> Vec<String> {
     let words: Vec<&str> = text.split(' ').collect();
+    // A quoted command may open a parenthesis: "(`alarm-distcc helper` prints it)".
+    let opened = |word: &'_ str| word.trim_start_matches('(').starts_with('`');
     let starts_command = |at: usize| {
-        let word = words[at].trim_start_matches('`');
+        let word = words[at].trim_start_matches('(').trim_start_matches('`');
         word == "alarm-distcc"
             || (word == "sudo" && words.get(at + 1).is_some_and(|w| *w == "alarm-distcc"))
     };
@@ -368,7 +370,7 @@ fn unbroken_units(text: &str) -> Vec<String> {
     while at < words.len() {
         let mut unit = words[at].to_string();
         if starts_command(at) {
-            let quoted = words[at].starts_with('`');
+            let quoted = opened(words[at]);
             let closed = |unit: &str| {
                 unit.ends_with(';') || (quoted && unit.len() > 1 && unit.ends_with('`'))
             };
@@ -430,6 +432,14 @@ mod tests {
         assert_eq!(
             super::wrap_hanging("next: alarm-distcc --config /a/long/path probe", 20, 4),
             "next: alarm-distcc --config /a/long/path probe"
+        );
+        // Quoted inside a parenthesis.
+        assert_eq!(
+            super::wrap(
+                "also (`alarm-distcc helper --format powershell` prints it)",
+                46
+            ),
+            "also\n(`alarm-distcc helper --format powershell`\nprints it)"
         );
         // Words that only mention the tool are words.
         assert_eq!(
