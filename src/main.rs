@@ -5,8 +5,9 @@ use std::sync::Mutex;
 /// Ctrl-C reaches both the signal handler and, through the prompt that saw it, the error path;
 /// whichever comes first reports it, once, with the same exit code. The second waits until
 /// the first has printed (a lock, not a flag), or it could exit before the message is out.
+static REPORTED: Mutex<bool> = Mutex::new(false);
+
 fn interrupted() -> ! {
-    static REPORTED: Mutex<bool> = Mutex::new(false);
     let mut reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
     // No destructor runs from here: what they would remove goes now. The registry stays held
     // until the process exits, so nothing more is put in place.
@@ -28,6 +29,19 @@ fn interrupted() -> ! {
         }
     }
     std::process::exit(130);
+}
+
+/// Before the process ends on its own: a Ctrl-C whose report has begun ends it (130, "written
+/// already"), so wait for that; otherwise hold the report back for good, so that an exit code
+/// 0 or 1 never follows an "interrupted" line.
+fn settle() {
+    let reported = REPORTED.lock().unwrap_or_else(|e| e.into_inner());
+    if *reported {
+        loop {
+            std::thread::park();
+        }
+    }
+    std::mem::forget(reported);
 }
 
 fn main() {
@@ -66,14 +80,18 @@ fn main() {
         if err.is::<Interrupted>() {
             interrupted();
         }
+        settle();
         // Errors quote input (files, helpers): no control character reaches the terminal.
-        // The commands they suggest name the config given.
-        use alarm_distcc::ui::{escape, runnable};
-        if err.is::<Cancelled>() {
-            eprintln!("{}", runnable(&escape(&err.to_string())));
+        // The commands they suggest name the config given; on a terminal they break between
+        // words, as the status lines do.
+        use alarm_distcc::ui::{escape, fit_report};
+        let text = if err.is::<Cancelled>() {
+            escape(&err.to_string())
         } else {
-            eprintln!("error: {}", runnable(&escape(&format!("{err:#}"))));
-        }
+            format!("error: {}", escape(&format!("{err:#}")))
+        };
+        eprintln!("{}", fit_report(&text, &console::Term::stderr(), 4));
         std::process::exit(alarm_distcc::error::exit_code(&err));
     }
+    settle();
 }

@@ -472,6 +472,24 @@ fn an_interrupt_after_the_write_says_the_file_was_written() {
     let children =
         std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).unwrap();
     let tool: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    // The file changes inside rename(), a moment before strace stops the tool's main thread
+    // on its way out. Signalled in that moment, the main thread would take the SIGINT and
+    // keep it pending through the 3 s hold; stopped ('t'), it cannot, and the handler's
+    // thread takes it now.
+    let state = || {
+        let stat = std::fs::read_to_string(format!("/proc/{tool}/stat")).unwrap_or_default();
+        // The state follows the command name, which is in parentheses.
+        stat.rsplit_once(") ")
+            .and_then(|(_, rest)| rest.chars().next())
+    };
+    while state() != Some('t') {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tool was never held in its rename: {:?}",
+            state()
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
     // SAFETY: kill has no memory preconditions; the tool is held in its rename, not reaped.
     assert_eq!(unsafe { libc::kill(tool, libc::SIGINT) }, 0);
     let out = child.wait_with_output().unwrap();

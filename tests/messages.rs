@@ -932,3 +932,39 @@ fn a_notes_command_names_the_config_given() {
     let vars = bash_vars(&[&conf]);
     assert_eq!(array_values(&vars["BUILDENV"])[0], "!distcc");
 }
+
+/// An error breaks between words on a narrow console too, continued 4 columns in, with the
+/// same words as into a pipe.
+#[test]
+fn an_error_fits_a_narrow_terminal() {
+    use expectrl::Expect;
+    let args = ["add-host", "127.0.0.100:3636/6x"];
+    let (_dir, conf) = stock();
+    let piped = run(&conf, &args);
+    assert_eq!(piped.code, 2, "{}", piped.stderr);
+    assert!(
+        piped.stderr.lines().any(|l| l.chars().count() > 60),
+        "nothing to wrap: {}",
+        piped.stderr
+    );
+    let mut cmd = bin();
+    cmd.env("TERM", "linux")
+        .env("NO_COLOR", "1")
+        .arg("--config")
+        .arg(&conf)
+        .args(args);
+    let mut s = spawn_in_columns(60, &cmd);
+    let seen = s.expect(expectrl::Eof).unwrap();
+    let shown = String::from_utf8_lossy(seen.get(0).unwrap_or_default()).replace("\r\n", "\n");
+    let lines: Vec<&str> = shown.lines().filter(|l| !l.is_empty()).collect();
+    assert!(lines.len() > 1, "{shown}");
+    assert!(lines[0].starts_with("error: "), "{shown}");
+    for line in &lines[1..] {
+        assert!(line.starts_with("    "), "{line:?} in:\n{shown}");
+    }
+    for line in &lines {
+        assert!(line.chars().count() <= 60, "{line:?} in:\n{shown}");
+    }
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert_eq!(words(&shown), words(&piped.stderr));
+}
