@@ -662,7 +662,15 @@ fn sort_from_builds_ranks_helpers_by_their_recorded_throughput() {
         .args(["sort", "--from-builds", "--yes"]);
     let o = c.output().unwrap();
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("run `alarm-distcc build` first"));
+    // Its commands name the config given, so they act on it as printed.
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "run `alarm-distcc --config {} build` first",
+            conf.display()
+        )),
+        "{stderr}"
+    );
 
     // Under sudo (README's flow: writing /etc/makepkg.conf needs it), the invoking user's
     // receipts count: sudo's environment, root's own HOME, no ALARM_DISTCC_STATE_DIR.

@@ -280,6 +280,21 @@ pub fn array_values(decl: &str) -> Vec<String> {
         .collect()
 }
 
+/// Whether `text` suggests running `alarm-distcc SUBCOMMAND`, with or without the
+/// `--config PATH` it may name (as every suggested command does when one was given).
+#[allow(dead_code)]
+pub fn suggests(text: &str, subcommand: &str) -> bool {
+    text.match_indices("alarm-distcc ").any(|(at, found)| {
+        let mut words = text[at + found.len()..].split_whitespace();
+        let mut word = words.next();
+        if matches!(word, Some("--config" | "-c")) {
+            words.next();
+            word = words.next();
+        }
+        word.is_some_and(|w| w.trim_end_matches(['`', ')', ',', ';', '.']) == subcommand)
+    })
+}
+
 /// Skips a test whose real parts are missing here: says why on the real stderr (not the
 /// captured one, so `cargo test` shows it), and fails instead under CI, where
 /// scripts/install-test-deps.sh must have installed everything.
