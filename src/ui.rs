@@ -334,10 +334,7 @@ fn wrap_lines(text: &str, width: usize, continued: impl Fn(usize) -> usize) -> S
         let continued = continued(indent.len());
         for word in words {
             let w = console::measure_text_width(word);
-            // A command wider than a continued line too goes on where it is: the terminal
-            // continues it either way, and a line is saved.
-            let too_wide_anyway = word.contains(' ') && continued + w > width;
-            if used + 1 + w > width && !too_wide_anyway {
+            if used + 1 + w > width {
                 out.push('\n');
                 out.push_str(&" ".repeat(continued));
                 used = continued;
@@ -354,8 +351,8 @@ fn wrap_lines(text: &str, width: usize, continued: impl Fn(usize) -> usize) -> S
 
 /// A line's words, except that a command to type (from `alarm-distcc`, or `sudo` before it,
 /// to the line's end, a closing backtick, a `;`, or a `(` that explains it) is one unit: a line
-/// break inside it would break the command when it is copied. A unit wider than the line stays
-/// whole, and the terminal continues it.
+/// break inside it would break the command when it is copied. A unit wider than the line gets
+/// a line of its own, whole, and the terminal continues it.
 fn unbroken_units(text: &str) -> Vec<String> {
     let words: Vec<&str> = text.split(' ').collect();
     // A quoted command may open a parenthesis: "(`alarm-distcc helper` prints it)".
@@ -428,10 +425,10 @@ mod tests {
             ),
             "sudo alarm-distcc set-local 2;\nsudo alarm-distcc add-host h/6"
         );
-        // Wider than any line: it goes on where it is, whole.
+        // Wider than any line: on a line of its own, whole, for the terminal to continue.
         assert_eq!(
             super::wrap_hanging("next: alarm-distcc --config /a/long/path probe", 20, 4),
-            "next: alarm-distcc --config /a/long/path probe"
+            "next:\n    alarm-distcc --config /a/long/path probe"
         );
         // Quoted inside a parenthesis.
         assert_eq!(

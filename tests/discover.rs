@@ -362,22 +362,8 @@ fn the_table_fits_a_narrow_console() {
         .arg("--config")
         .arg(&conf)
         .args(["discover", "--subnet", "127.0.0.0/27", "--timeout", "1"]);
-    let mut s = spawn_in_columns(60, &cmd);
-    s.set_expect_timeout(Some(Duration::from_secs(60)));
-    let seen = s.expect(expectrl::Eof).unwrap();
-    // What stays on the screen: the spinner's line is overwritten (\r, erase line).
-    let shown: Vec<String> = String::from_utf8_lossy(seen.get(0).unwrap_or_default())
-        .replace("\r\n", "\n")
-        .lines()
-        .map(|l| {
-            l.rsplit('\r')
-                .next()
-                .unwrap_or("")
-                .trim_start_matches("\x1b[2K")
-                .to_string()
-        })
-        .collect();
-    let all = shown.join("\n");
+    let all = on_screen(60, &cmd, Duration::from_secs(60));
+    let shown: Vec<String> = all.lines().map(str::to_string).collect();
     let header = shown
         .iter()
         .position(|l| l.starts_with("HELPER"))

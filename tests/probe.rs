@@ -1060,7 +1060,6 @@ fn a_computed_host_list_is_judged_as_bash_reads_it() {
 /// row. Piped, the one-row layout always.
 #[test]
 fn probe_groups_its_rows_by_host_on_an_80_column_console() {
-    use expectrl::Expect;
     let Some((helper, _d, pi)) =
         stock_pi_with_a_matching_helper("probe_groups_its_rows_by_host_on_an_80_column_console")
     else {
@@ -1074,21 +1073,7 @@ fn probe_groups_its_rows_by_host_on_an_80_column_console() {
             .arg("--config")
             .arg(&pi)
             .arg("probe");
-        let mut s = spawn_in_columns(columns, &cmd);
-        s.set_expect_timeout(Some(Duration::from_secs(60)));
-        let seen = s.expect(expectrl::Eof).unwrap();
-        // What stays on the screen: the spinner's line is overwritten (\r, erase line).
-        String::from_utf8_lossy(seen.get(0).unwrap_or_default())
-            .replace("\r\n", "\n")
-            .lines()
-            .map(|l| {
-                l.rsplit('\r')
-                    .next()
-                    .unwrap_or("")
-                    .trim_start_matches("\x1b[2K")
-            })
-            .collect::<Vec<_>>()
-            .join("\n")
+        on_screen(columns, &cmd, Duration::from_secs(60))
     };
     let one_row_layout = |text: &str| {
         assert!(text.lines().any(|l| l.starts_with("HOST ")), "{text}");

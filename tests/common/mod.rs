@@ -535,6 +535,27 @@ pub fn processes_ending_with(args: &[&str]) -> Vec<i32> {
         .collect()
 }
 
+/// What `cmd` leaves on a terminal `columns` wide once it has ended (`timeout` at most), its
+/// lines joined by "\n": a spinner's line, overwritten with \r and an erase, is not kept.
+#[allow(dead_code)]
+pub fn on_screen(columns: u16, cmd: &Command, timeout: std::time::Duration) -> String {
+    use expectrl::Expect;
+    let mut s = spawn_in_columns(columns, cmd);
+    s.set_expect_timeout(Some(timeout));
+    let seen = s.expect(expectrl::Eof).unwrap();
+    String::from_utf8_lossy(seen.get(0).unwrap_or_default())
+        .replace("\r\n", "\n")
+        .lines()
+        .map(|l| {
+            l.rsplit('\r')
+                .next()
+                .unwrap_or("")
+                .trim_start_matches("\x1b[2K")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// `cmd` in a pty `columns` wide from its start, as a console is (a pty starts at 80): the
 /// tests that read whole sentences use a wide one. The size is set from here once the pty
 /// is made (expectrl sets its own 80 columns meanwhile, which under qemu can come after
