@@ -300,7 +300,8 @@ fn permission_denied_at_the_end_gives_the_sudo_command() {
 
 /// Finding 13: a pasted HOST:PORT/SLOTS answers the port and slots; this machine as a
 /// helper is pointed out; a helper kept although its check failed is recalled at the end,
-/// with `alarm-distcc probe` as the next step; each cause of a failed check on its own line.
+/// with how to set it up on the port it was entered with, and `alarm-distcc probe` (once)
+/// as the step after; each cause of a failed check on its own line.
 #[test]
 fn pasted_spec_kept_failure_and_next_steps() {
     let dead = std::net::TcpListener::bind("127.0.0.1:0")
@@ -333,9 +334,19 @@ fn pasted_spec_kept_failure_and_next_steps() {
         after_write.contains("wrote ") && !after_write.contains("next: "),
         "{after_write}"
     );
-    s.expect(format!("alarm-distcc --config {} probe", conf.display()).as_str())
+    // Then how to set it up, ending with the probe that checks it, named once.
+    s.expect(format!("Next, on 127.0.0.1:{dead}/6:").as_str())
         .unwrap();
-    s.expect("Then check from here").unwrap();
+    s.expect(format!("--port {dead} > distccd-armv8.sh").as_str())
+        .unwrap();
+    let rest = s.expect(Eof).unwrap();
+    let rest = String::from_utf8_lossy(rest.as_bytes()).into_owned();
+    let probe = format!("alarm-distcc --config {} probe", conf.display());
+    assert_eq!(rest.matches(&probe).count(), 1, "{rest}");
+    assert!(
+        rest.find("Then check from here") < rest.find(&probe),
+        "{rest}"
+    );
     assert_eq!(exit_code(s), 0);
     let vars = bash_vars(&[&conf]);
     assert_eq!(
