@@ -846,3 +846,43 @@ fn build_refuses_root_as_makepkg_does() {
         r.stderr
     );
 }
+
+/// What build says before makepkg starts (the job pool) fits a narrow console (a Pi's 80
+/// columns; here 60) as every status line does, continued 4 columns in.
+#[test]
+fn builds_own_lines_fit_a_narrow_terminal() {
+    if let Some(why) = cannot_build() {
+        return skip("build's lines on a narrow terminal", &why);
+    }
+    let (_helper, pi) = helper_and_pi(None, 4, 0);
+    let mut cmd = pi.tool(&["build", "-f", "-C", "--nodeps", "--noconfirm"]);
+    cmd.env("TERM", "linux");
+    let shown = on_screen(60, &cmd, Duration::from_secs(120));
+    let lines: Vec<&str> = shown.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.starts_with("job pool: "))
+        .unwrap_or_else(|| panic!("no job pool line:\n{shown}"));
+    let said: Vec<&str> = std::iter::once(lines[at])
+        .chain(
+            lines[at + 1..]
+                .iter()
+                .copied()
+                .take_while(|l| l.starts_with("    ")),
+        )
+        .collect();
+    assert!(said.len() > 1, "nothing was continued:\n{shown}");
+    for line in &said {
+        assert!(line.chars().count() <= 60, "{line:?} in:\n{shown}");
+    }
+    let words = said
+        .join(" ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(words.contains("its sub-makes share make's own"), "{words}");
+    assert!(
+        shown.contains("Finished making: distcc-hello 1.0-1"),
+        "{shown}"
+    );
+}

@@ -576,6 +576,9 @@ pub fn spawn_in_columns(columns: u16, cmd: &Command) -> expectrl::session::OsSes
             None => wrapped.env_remove(name),
         };
     }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
     let mut s = expectrl::session::OsSession::spawn(wrapped).expect("spawn in a pty");
     s.get_process_mut()
         .set_window_size(columns, 24)

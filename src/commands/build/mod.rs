@@ -15,6 +15,7 @@ use crate::receipts::receipt::{Context, Receipt, rfc3339};
 use crate::receipts::{state, store};
 use crate::session::Session;
 use crate::supervise::{self, Guard};
+use crate::ui::status;
 use anyhow::{Context as _, Result, anyhow};
 use live::{HostLine, Status};
 use sampler::Sampling;
@@ -98,7 +99,7 @@ pub fn run(session: &Session, opts: &BuildOptions) -> Result<()> {
     let mut args = opts.makepkg_args.clone();
     if opts.keep_comments {
         args = with_comments_kept(&args, [setup.cflags.as_deref(), setup.cxxflags.as_deref()]);
-        eprintln!(
+        status!(
             "build --keep-comments: gcc -C added to CFLAGS and CXXFLAGS for this run (the \
              config files stay as they are)"
         );
@@ -110,7 +111,7 @@ pub fn run(session: &Session, opts: &BuildOptions) -> Result<()> {
                 args.push(flag.into());
             }
         }
-        eprintln!("build --baseline: first without distcc, then with it");
+        status!("build --baseline: first without distcc, then with it");
         let receipt = build_once(session, opts, &makepkg, &setup, &args, true, &previous)?;
         let receipt = keep_and_show(&store_path, receipt)?;
         previous.push(receipt);
@@ -125,7 +126,7 @@ pub fn run(session: &Session, opts: &BuildOptions) -> Result<()> {
 /// receipt is kept for it, so doctor and `builds` never count it as a build.
 fn keep_and_show(store_path: &Option<PathBuf>, receipt: Receipt) -> Result<Receipt> {
     if receipt.package.is_none() && receipt.exit_code != 0 && !receipt.interrupted {
-        eprintln!(
+        status!(
             "makepkg exited {} before it started a package: no receipt kept",
             receipt.exit_code
         );
@@ -148,13 +149,13 @@ fn record(path: &Option<PathBuf>, receipt: &Receipt) {
     match path {
         Some(p) => {
             if let Err(e) = store::append(p, receipt) {
-                eprintln!(
+                status!(
                     "warning: the receipt could not be kept in {}: {e}",
                     p.display()
                 );
             }
         }
-        None => eprintln!("warning: no state folder (HOME unset): the receipt is not kept"),
+        None => status!("warning: no state folder (HOME unset): the receipt is not kept"),
     }
 }
 
@@ -561,7 +562,7 @@ fn with_pool(args: &[String], setup: &Setup, baseline: bool, run_dir: &Path) -> 
     // The way back to a plain `-jN` (and how the benchmark measures the pool's gain).
     let pool_off = std::env::var_os("ALARM_DISTCC_NO_POOL").is_some_and(|v| !v.is_empty());
     if pool_off {
-        eprintln!("job pool: off (ALARM_DISTCC_NO_POOL is set): make alone gets MAKEFLAGS' -j");
+        status!("job pool: off (ALARM_DISTCC_NO_POOL is set): make alone gets MAKEFLAGS' -j");
     }
     let pool = match run_jobs {
         Some(n) if n >= 2 && !pool_off => {
@@ -583,7 +584,7 @@ fn with_pool(args: &[String], setup: &Setup, baseline: bool, run_dir: &Path) -> 
         // makepkg exports a trailing VAR=value after reading every config layer, so this
         // MAKEFLAGS (the config's, with the pool) is the one its build functions see.
         args.push(format!("MAKEFLAGS={}", p.makeflags(&configured)));
-        eprintln!("{}", p.plan.summary());
+        status!("{}", p.plan.summary());
     } else if let Some(m) = given_makeflags {
         args.push(format!("MAKEFLAGS={m}"));
     }
