@@ -1176,3 +1176,39 @@ fn sort_measure_bounds_this_machines_compile_too() {
         );
     }
 }
+
+/// A compiler name with a control character in it (given with --compiler) is shown escaped,
+/// and the table's columns are measured on what is shown: each row's RESULT starts under
+/// the header's.
+#[test]
+fn an_escaped_compiler_name_keeps_the_probe_table_in_columns() {
+    let Some((_helper, _d, pi)) = stock_pi_with_a_matching_helper(
+        "an_escaped_compiler_name_keeps_the_probe_table_in_columns",
+    ) else {
+        return;
+    };
+    let r = run(&pi, &["probe", "--compiler", "\x1b[1mx-gcc"]);
+    assert!(!r.stdout.contains('\x1b'), "{}", r.stdout);
+    assert!(r.stdout.contains("\\x1b[1mx-gcc"), "{}", r.stdout);
+    let header = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("HOST "))
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    let result_at = header.find("RESULT").unwrap();
+    let rows: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("127.0.0.1:"))
+        .collect();
+    assert!(!rows.is_empty(), "{}", r.stdout);
+    for row in rows {
+        assert!(
+            row.len() > result_at
+                && row.as_bytes()[result_at - 1] == b' '
+                && row.as_bytes()[result_at] != b' ',
+            "{row:?} is not in columns under:\n{header}\n{}",
+            r.stdout
+        );
+    }
+}

@@ -274,19 +274,23 @@ pub fn probe_table(
     width: Option<usize>,
 ) -> String {
     use std::fmt::Write;
+    // Everything but this tool's own colours quotes the config, the command line, PATH or the
+    // helpers: escaped here, so that only those colours are left as sequences (the caller's
+    // escape lets colour codes through) and the columns are measured on what is shown.
+    let escape = crate::ui::escape;
     let expected = checker.expected;
-    let mut out = format!("{}\n", super::target_line(checker));
+    let mut out = format!("{}\n", escape(&super::target_line(checker)));
     if let Some(names) = &checker.names {
-        let _ = writeln!(out, "  names sent: {names}");
+        let _ = writeln!(out, "  names sent: {}", escape(names));
     }
     for line in flags_lines(flags) {
-        let _ = writeln!(out, "  {line}");
+        let _ = writeln!(out, "  {}", escape(&line));
     }
     let local = local_lines(checker);
     if !local.is_empty() {
         let _ = writeln!(out, "this machine:");
         for line in local {
-            let _ = writeln!(out, "  {line}");
+            let _ = writeln!(out, "  {}", escape(&line));
         }
     }
     // One row an attempt, each column as wide as its widest cell and the result last (its
@@ -331,12 +335,12 @@ pub fn probe_table(
             };
             connects.push(a.connect);
             rows.push([
-                j.report.target.spec.clone(),
+                escape(&j.report.target.spec),
                 job_name(a).to_string(),
-                compiler,
+                escape(&compiler),
                 ms(a.connect),
                 ms(a.round_trip),
-                paint(color, tone, &detail),
+                paint(color, tone, &escape(&detail)),
             ]);
         }
     }
@@ -361,10 +365,10 @@ pub fn probe_table(
     }
     for j in judged {
         for line in &j.notes {
-            let _ = writeln!(out, "{} {line}", paint(color, Tone::Dim, "note:"));
+            let _ = writeln!(out, "{} {}", paint(color, Tone::Dim, "note:"), escape(line));
         }
         for line in &j.fixes {
-            let _ = writeln!(out, "{} {line}", paint(color, Tone::Warn, "fix:"));
+            let _ = writeln!(out, "{} {}", paint(color, Tone::Warn, "fix:"), escape(line));
         }
         for c in &j.concerns {
             out.push_str(&concern_text(c, color));
@@ -428,8 +432,8 @@ fn concern_text(c: &Concern, color: bool) -> String {
     format!(
         "{} {}\n  fix: {}\n",
         paint(color, tone, label),
-        c.message,
-        c.fix
+        crate::ui::escape(&c.message),
+        crate::ui::escape(&c.fix)
     )
 }
 
