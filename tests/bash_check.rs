@@ -332,13 +332,16 @@ fn fixture_text(name: &str) -> String {
 #[test]
 fn edits_that_change_nothing_bash_reads_write_nothing() {
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
-    for args in [
-        vec!["remove-host", "10.9.9.9"],
-        vec!["set-local", "0"],
-        vec!["disable"],
-    ] {
+    for args in [vec!["set-local", "0"], vec!["disable"]] {
         assert_left_alone(&conf, &args, 0, "nothing to change");
     }
+    // A host that is not listed: a typo, refused (exit 2), the file left as it is.
+    assert_left_alone(
+        &conf,
+        &["remove-host", "10.9.9.9"],
+        2,
+        "not in DISTCC_HOSTS",
+    );
 }
 
 /// `args` with --yes exits with `code`, says `says`, and leaves the file byte-identical.

@@ -93,7 +93,7 @@ fn set_local_alone_does_not_turn_distcc_on() {
 fn edits_keep_a_deliberate_disable() {
     let (_dir, conf) = stock();
     for args in [
-        vec!["add-host", "192.168.1.100:3636/6"],
+        vec!["add-host", "192.168.1.100:3636/6", "10.1.1.1/4"],
         vec!["set-local", "2"],
         vec!["disable"],
     ] {

@@ -721,15 +721,16 @@ fn a_loopback_helper_is_said_to_be_this_machine() {
     assert!(!r.stderr.contains("this machine"), "{}", r.stderr);
 }
 
-/// A host to remove that is not listed (a typo, most likely): the note says what is.
+/// A host to remove that is not listed (a typo, most likely): nothing is removed, not even
+/// the other hosts given, and the error names what is listed, with exit code 2.
 #[test]
 fn removing_an_unlisted_host_names_the_listed_ones() {
     let (_dir, conf) = stock();
     let r = run(&conf, &["remove-host", "192.168.1.100"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("note: 192.168.1.100 is not in DISTCC_HOSTS, which lists no host"),
+            .contains("192.168.1.100 is not in DISTCC_HOSTS, which lists no host"),
         "{}",
         r.stderr
     );
@@ -739,17 +740,37 @@ fn removing_an_unlisted_host_names_the_listed_ones() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let before = std::fs::read(&conf).unwrap();
-    let r = run(&conf, &["--yes", "remove-host", "192.168.1.10:3636"]);
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    // One listed host beside a typo: the listed one stays too.
+    let r = run(
+        &conf,
+        &["--yes", "remove-host", "localhost", "192.168.1.10:3636"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let line = std::fs::read_to_string(&conf)
+        .unwrap()
+        .lines()
+        .position(|l| l.starts_with("DISTCC_HOSTS="))
+        .unwrap()
+        + 1;
     assert!(
-        r.stderr.contains(
-            "note: 192.168.1.10:3636 is not in DISTCC_HOSTS, which lists: \
-             192.168.1.100:3636/6 localhost/2"
-        ),
+        r.stderr.contains(&format!(
+            "{}:{line}: 192.168.1.10:3636 is not in DISTCC_HOSTS, which lists: \
+             192.168.1.100:3636/6 localhost/2; nothing was removed",
+            conf.display()
+        )),
         "{}",
         r.stderr
     );
-    assert!(r.stderr.contains("nothing to change"), "{}", r.stderr);
+    assert_eq!(std::fs::read(&conf).unwrap(), before);
+    // Both typos are named at once.
+    let r = run(&conf, &["--yes", "remove-host", "192.168.1.10", "10.0.0.9"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("192.168.1.10, 10.0.0.9 are not in DISTCC_HOSTS"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(std::fs::read(&conf).unwrap(), before);
 }
 

@@ -99,7 +99,7 @@ pub fn plan_hosts(
             notes,
         });
     }
-    apply_change(&mut list, change, &mut notes)?;
+    apply_change(&mut list, change, line, &mut notes)?;
     refuse_invalid(&list, line)?;
     let unchanged = list
         .tokens
@@ -133,6 +133,7 @@ pub fn plan_hosts(
 fn apply_change(
     list: &mut HostList,
     change: &HostChange,
+    line: usize,
     notes: &mut Vec<String>,
 ) -> Result<(), Refusal> {
     match change {
@@ -142,20 +143,33 @@ fn apply_change(
             }
         }
         HostChange::Remove(targets) => {
-            // What was listed, for a host given that is not: most likely a typo.
+            // A host given that is not listed is most likely a typo: nothing is removed (as
+            // `cargo remove` does), and the error says what is listed, to copy from.
             let listed = list.render();
-            for (host, port) in targets {
-                if list.remove(host, *port) == 0 {
-                    let shown = match port {
-                        Some(p) => format!("{host}:{p}"),
-                        None => host.clone(),
-                    };
-                    notes.push(if listed.is_empty() {
-                        format!("{shown} is not in DISTCC_HOSTS, which lists no host")
-                    } else {
-                        format!("{shown} is not in DISTCC_HOSTS, which lists: {listed}")
-                    });
-                }
+            let unlisted: Vec<String> = targets
+                .iter()
+                .filter(|(host, port)| list.remove(host, *port) == 0)
+                .map(|(host, port)| match port {
+                    Some(p) => format!("{host}:{p}"),
+                    None => host.clone(),
+                })
+                .collect();
+            if !unlisted.is_empty() {
+                let (names, verb) = match unlisted.as_slice() {
+                    [one] => (one.clone(), "is"),
+                    many => (many.join(", "), "are"),
+                };
+                let listed = if listed.is_empty() {
+                    "which lists no host".to_string()
+                } else {
+                    format!("which lists: {listed}")
+                };
+                return Err(Refusal {
+                    line,
+                    message: format!(
+                        "{names} {verb} not in DISTCC_HOSTS, {listed}; nothing was removed"
+                    ),
+                });
             }
         }
         HostChange::SetLocal(n) => {
