@@ -298,6 +298,65 @@ fn permission_denied_at_the_end_gives_the_sudo_command() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
+/// A file the user may write but whose group they cannot give its replacement (theirs, group
+/// root, as a copy made with sudo is): the wizard says so before the first question, with the
+/// chgrp that fixes it, instead of failing after the last answer.
+#[test]
+fn an_owner_it_cannot_keep_is_said_before_the_first_question() {
+    if !is_root() {
+        return skip(
+            "an_owner_it_cannot_keep_is_said_before_the_first_question",
+            "needs root to give the file a group its user is not in",
+        );
+    }
+    use std::os::unix::fs::{PermissionsExt, chown};
+    let dir = tempfile::tempdir().unwrap();
+    let conf = dir.path().join("makepkg.conf");
+    std::fs::copy(fixture("alarm-aarch64-stock.conf"), &conf).unwrap();
+    // Folder and file belong to nobody; the file's group stays root.
+    chown(dir.path(), Some(65534), Some(65534)).unwrap();
+    chown(&conf, Some(65534), Some(0)).unwrap();
+    std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let original = std::fs::read(&conf).unwrap();
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(tool_for_any_user())
+        .arg("--config")
+        .arg(&conf)
+        .args(["wizard", "--no-probe", "--subnet", "127.0.0.248/29"])
+        .env("HOME", "/nonexistent")
+        .env("TERM", "xterm");
+    let mut s = Session::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(Duration::from_secs(15)));
+    let group = Command::new("getent")
+        .args(["group", "65534"])
+        .output()
+        .unwrap();
+    let group = String::from_utf8_lossy(&group.stdout)
+        .split(':')
+        .next()
+        .filter(|name| !name.is_empty())
+        .unwrap_or("65534")
+        .to_string();
+    let said = s.expect(Eof).unwrap();
+    // The words as one line, whatever the terminal's width broke them into.
+    let said = String::from_utf8_lossy(said.as_bytes())
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        !said.contains("Slots for this machine"),
+        "asked first: {said}"
+    );
+    assert!(
+        said.contains("only root can give its replacement that owner and group")
+            && said.contains(&format!("(chgrp {group} {})", conf.display())),
+        "{said}"
+    );
+    assert_eq!(exit_code(s), 1);
+    assert_eq!(std::fs::read(&conf).unwrap(), original);
+}
+
 /// Finding 13: a pasted HOST:PORT/SLOTS answers the port and slots; this machine as a
 /// helper is pointed out; a helper kept although its check failed is recalled at the end,
 /// with how to set it up on the port it was entered with, and `alarm-distcc probe` (once)
@@ -566,4 +625,73 @@ fn a_helper_that_passed_its_check_is_not_set_up_again() {
         scalar_value(&vars["DISTCC_HOSTS"]),
         format!("{} localhost/2", helper.spec(4))
     );
+}
+
+/// Listed helpers are checked as new ones are when they are kept: one that compiles for this
+/// Pi needs nothing more; one that fails is kept on Enter (it is the person's already) and
+/// recalled at the end with its set-up, or removed on a no.
+#[test]
+fn listed_helpers_are_checked_when_kept() {
+    if let Some(why) = missing(&[AARCH64_GCC.1, AARCH64_GXX.1]) {
+        skip("listed_helpers_are_checked_when_kept", &why);
+        return;
+    }
+    let helper = Helper::default()
+        .serve(AARCH64_GCC.0, AARCH64_GCC.1)
+        .serve(AARCH64_GXX.0, AARCH64_GXX.1)
+        .start();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let good = helper.spec(4);
+    let failing = format!("127.0.0.1:{dead}/3");
+    for keep_failing in [true, false] {
+        let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+        let text = std::fs::read_to_string(&conf).unwrap().replace(
+            "#DISTCC_HOSTS=\"\"",
+            &format!("DISTCC_HOSTS=\"{good} {failing} localhost/2\""),
+        );
+        std::fs::write(&conf, &text).unwrap();
+        let mut s = spawn(&conf, &["--timeout", "20"]);
+        s.set_expect_timeout(Some(Duration::from_secs(60)));
+        answer(&mut s, "Slots for this machine", "\r");
+        answer(&mut s, &format!("Helper {good}"), "\r");
+        s.expect("reachable, compiles for aarch64").unwrap();
+        answer(&mut s, &format!("Helper {failing}"), "\r");
+        s.expect(format!("nothing listens on 127.0.0.1:{dead}").as_str())
+            .unwrap();
+        answer(
+            &mut s,
+            "Keep this helper anyway?",
+            if keep_failing { "\r" } else { "n\r" },
+        );
+        if !keep_failing {
+            s.expect(format!("removed {failing}").as_str()).unwrap();
+        }
+        answer(&mut s, "Search the network for helpers (", "n\r");
+        answer(&mut s, "Add another helper?", "n\r");
+        answer(&mut s, "Write ", "y\r");
+        let rest = s.expect(Eof).unwrap();
+        let rest = String::from_utf8_lossy(rest.as_bytes()).into_owned();
+        // The helper that passed is never named for set-up again.
+        assert!(!rest.contains(&format!("Next, on {good}")), "{rest}");
+        let listed = if keep_failing {
+            assert!(
+                rest.contains(&format!("Kept although its check failed: {failing}")),
+                "{rest}"
+            );
+            assert!(rest.contains(&format!("Next, on {failing}:")), "{rest}");
+            format!("{good} {failing} localhost/2")
+        } else {
+            assert!(
+                rest.contains("Each helper compiled for this Pi just now"),
+                "{rest}"
+            );
+            format!("{good} localhost/2")
+        };
+        let vars = bash_vars(&[&conf]);
+        assert_eq!(scalar_value(&vars["DISTCC_HOSTS"]), listed);
+    }
 }

@@ -235,8 +235,8 @@ pub fn gather(
     ));
 
     let local = ask_local_slots(p, facts)?;
-    let (globals, mut helpers) = review_listed(p, facts)?;
     let mut checked = Checked::default();
+    let (globals, mut helpers) = review_listed(p, facts, check, &mut checked)?;
     match (search, &facts.search_scope) {
         (Some(search), Ok(scope)) => {
             take_search_results(p, search, scope, &mut helpers, &mut checked)?
@@ -287,8 +287,15 @@ fn ask_local_slots(p: &mut dyn Prompter, facts: &Facts) -> Result<u32> {
     Ok(local)
 }
 
-/// The listed hosts, each kept, changed or removed: (global options, helpers).
-fn review_listed(p: &mut dyn Prompter, facts: &Facts) -> Result<(Vec<HostSpec>, Vec<HostSpec>)> {
+/// The listed hosts, each kept, changed or removed: (global options, helpers). A helper kept
+/// or changed is checked as a new one is; one that fails is kept unless the person says no,
+/// since it is theirs already (a laptop asleep now may be up at build time).
+fn review_listed(
+    p: &mut dyn Prompter,
+    facts: &Facts,
+    check: Option<HelperCheck>,
+    checked: &mut Checked,
+) -> Result<(Vec<HostSpec>, Vec<HostSpec>)> {
     let mut globals = Vec::new();
     let mut helpers: Vec<HostSpec> = Vec::new();
     for token in &facts.hosts.tokens {
@@ -301,15 +308,25 @@ fn review_listed(p: &mut dyn Prompter, facts: &Facts) -> Result<(Vec<HostSpec>, 
                     token.raw
                 ));
             }
-            Ok(s) => match p.choose(
-                &format!("Helper {}", token.raw),
-                &["keep", "change", "remove"],
-                0,
-            )? {
-                0 => helpers.push(s.clone()),
-                1 => helpers.push(ask_helper(p, &facts.carch, Some(s), &facts.own_addresses)?),
-                _ => p.say(&format!("removed {}", token.raw)),
-            },
+            Ok(s) => {
+                let spec = match p.choose(
+                    &format!("Helper {}", token.raw),
+                    &["keep", "change", "remove"],
+                    0,
+                )? {
+                    0 => s.clone(),
+                    1 => ask_helper(p, &facts.carch, Some(s), &facts.own_addresses)?,
+                    _ => {
+                        p.say(&format!("removed {}", token.raw));
+                        continue;
+                    }
+                };
+                if keep_after_check(p, check, &spec, true, checked)? {
+                    helpers.push(spec);
+                } else {
+                    p.say(&format!("removed {}", token.raw));
+                }
+            }
             Err(e) => p.say(&format!(
                 "dropping `{}`: {} (distcc would ignore the whole list)",
                 token.raw, e.reason
@@ -317,6 +334,43 @@ fn review_listed(p: &mut dyn Prompter, facts: &Facts) -> Result<(Vec<HostSpec>, 
         }
     }
     Ok((globals, helpers))
+}
+
+/// Checks `spec` (when a check is given) and says what it found: whether to keep it. One that
+/// fails is kept only on a yes (`keep_by_default` answers an Enter), with its causes recorded
+/// for the reminder at the end.
+fn keep_after_check(
+    p: &mut dyn Prompter,
+    check: Option<HelperCheck>,
+    spec: &HostSpec,
+    keep_by_default: bool,
+    checked: &mut Checked,
+) -> Result<bool> {
+    let Some(check) = check else {
+        return Ok(true);
+    };
+    let (ok, lines) = check(spec);
+    for line in &lines {
+        p.say(line);
+    }
+    if ok {
+        checked.passed.push(spec.key());
+        return Ok(true);
+    }
+    if !p.confirm("Keep this helper anyway?", keep_by_default)? {
+        return Ok(false);
+    }
+    let causes: Vec<&str> = lines
+        .iter()
+        .skip(1)
+        .map(|l| l.trim().trim_start_matches("- "))
+        .collect();
+    checked.kept_failing.push(if causes.is_empty() {
+        spec.to_string()
+    } else {
+        format!("{spec} ({})", causes.join("; "))
+    });
+    Ok(true)
 }
 
 /// More helpers, one at a time, each checked (when a check is given) before it is kept.
@@ -337,29 +391,8 @@ fn add_helpers(
             break;
         }
         let spec = ask_helper(p, &facts.carch, None, &facts.own_addresses)?;
-        if let Some(check) = check {
-            let (ok, lines) = check(&spec);
-            for line in &lines {
-                p.say(line);
-            }
-            if ok {
-                checked.passed.push(spec.key());
-            } else {
-                if !p.confirm("Keep this helper anyway?", false)? {
-                    continue;
-                }
-                // The causes go with it, for the reminder at the end.
-                let causes: Vec<&str> = lines
-                    .iter()
-                    .skip(1)
-                    .map(|l| l.trim().trim_start_matches("- "))
-                    .collect();
-                checked.kept_failing.push(if causes.is_empty() {
-                    spec.to_string()
-                } else {
-                    format!("{spec} ({})", causes.join("; "))
-                });
-            }
+        if !keep_after_check(p, check, &spec, false, checked)? {
+            continue;
         }
         if let Some(i) = helpers.iter().position(|h| h.key() == spec.key()) {
             if helpers[i] != spec {
@@ -683,7 +716,7 @@ pub fn run(session: &Session, opts: &WizardOptions) -> Result<()> {
         // --no-probe: no traffic at all, so no search either.
         if no_probe { None } else { Some(&searcher) },
     )?;
-    // Helpers whose check did not pass here (kept as listed, failing, or --no-probe) may still
+    // Helpers whose check did not pass here (failing, or --no-probe) may still
     // need setting up; the others compiled for this Pi already.
     let has_helper = answers.list.has_helper();
     let to_set_up: Vec<HostSpec> = answers
@@ -1013,6 +1046,44 @@ mod tests {
         assert_eq!(
             list.list.render(),
             "--randomize c.lan:3632/9 a.lan:3636/2 localhost/2"
+        );
+    }
+
+    #[test]
+    fn listed_helpers_are_checked_when_kept_or_changed() {
+        // a.lan passes; b.lan and c.lan fail.
+        let check = |s: &HostSpec| {
+            if s.host() == Some("a.lan") {
+                (true, vec![format!("{s}: usable")])
+            } else {
+                (
+                    false,
+                    vec![format!("{s}: not usable yet:"), "  - refused".into()],
+                )
+            }
+        };
+        // a kept; b kept, failing (Enter keeps it); c changed to 9 slots, failing, dropped.
+        let mut p = Scripted::new(&["", "0", "0", "", "1", "", "", "9", "n", "n"]);
+        let answers = gather(
+            &mut p,
+            &facts("a.lan:3636/2 b.lan/4 c.lan/8 localhost/2"),
+            Some(&check),
+            None,
+        )
+        .unwrap();
+        assert_eq!(answers.list.render(), "b.lan/4 a.lan:3636/2 localhost/2");
+        assert_eq!(answers.passed, ["tcp:a.lan:3636"]);
+        assert_eq!(answers.kept_failing, ["b.lan/4 (refused)"]);
+        assert!(
+            p.said.iter().any(|l| l == "removed c.lan/8"),
+            "{:?}",
+            p.said
+        );
+        // The changed one was checked as changed.
+        assert!(
+            p.said
+                .iter()
+                .any(|l| l.starts_with("c.lan:3632/9: not usable"))
         );
     }
 

@@ -346,17 +346,22 @@ impl Session {
             lines.join("\n  ")
         )))
     }
+
     /// Whether `real` (and its folder, for the atomic rename) can be written, before any
     /// question is asked; the same advice as a failed write.
     pub fn check_writable(&self, real: &Path) -> Result<()> {
-        match unwritable(real) {
-            Some(p) => Err(anyhow!(
+        if let Some(p) = unwritable(real) {
+            return Err(anyhow!(
                 "cannot write {} (permission denied), so the answers could not be saved: {}",
                 p.display(),
                 self.as_root()
-            )),
-            None => Ok(()),
+            ));
         }
+        // A file of another owner or group: the write would fail the same way at the end.
+        if let Some((uid, gid)) = write::unkeepable_owner(real) {
+            return Err(self.write_error(WriteError::Ownership(real.to_path_buf(), uid, gid)));
+        }
+        Ok(())
     }
 
     /// A pacman-style question: a whole line is read, and only `y` or `yes` writes.
