@@ -281,7 +281,8 @@ pub fn terminal_width(term: &console::Term) -> Option<usize> {
 
 /// `text` broken at spaces into lines of at most `width` columns, for a terminal that would
 /// otherwise break words where its edge falls (a Pi's 80-column console). A continued line
-/// keeps its line's indentation; a word longer than the width stays whole.
+/// keeps its line's indentation (a `- ` item's, its text's); a word longer than the width
+/// stays whole.
 pub fn wrap(text: &str, width: usize) -> String {
     wrap_hanging(text, width, 0)
 }
@@ -331,7 +332,13 @@ fn wrap_lines(text: &str, width: usize, continued: impl Fn(usize) -> usize) -> S
         out.push_str(indent);
         out.push_str(first);
         let mut used = indent.len() + console::measure_text_width(first);
-        let continued = continued(indent.len());
+        // A list item's continuation goes under its text, not under its dash.
+        let bullet = if line[indent.len()..].starts_with("- ") {
+            2
+        } else {
+            0
+        };
+        let continued = continued(indent.len()) + bullet;
         for word in words {
             let w = console::measure_text_width(word);
             if used + 1 + w > width {
@@ -400,6 +407,11 @@ mod tests {
         assert_eq!(super::wrap("a b\nc", 10), "a b\nc");
         assert_eq!(super::wrap("  one two three", 10), "  one two\n  three");
         assert_eq!(super::wrap("abcdefghijkl x", 5), "abcdefghijkl\nx");
+        // A list item continues under its text.
+        assert_eq!(
+            super::wrap("  - nothing listens there", 16),
+            "  - nothing\n    listens\n    there"
+        );
     }
 
     #[test]
