@@ -226,6 +226,14 @@ pub fn set_tool(tool: String) {
     let _ = TOOL.set(tool);
 }
 
+/// `alarm-distcc ARGS` as the user types it for this config (with the `--config` given).
+pub fn command(args: &str) -> String {
+    format!(
+        "{} {args}",
+        TOOL.get().map_or("alarm-distcc", String::as_str)
+    )
+}
+
 /// `text` with each quoted command to type (`` `alarm-distcc ...` ``, also after `sudo`)
 /// given the `--config` the user gave, where it does not name one already.
 pub fn runnable(text: &str) -> std::borrow::Cow<'_, str> {

@@ -2,7 +2,7 @@
 //! of this one (compression, units on the Pi's own slots, fallbacks, units that failed only
 //! on the helper, a Pi too busy to feed more helper slots, ...). Pure: read from the receipt.
 
-use super::receipt::{Context, Receipt, command, cpus_busy, secs, share};
+use super::receipt::{Context, Receipt, cpus_busy, secs, share};
 
 /// Why units failed only on the helper, and what helps. The helper compiles the Pi's
 /// preprocessed text, where gcc no longer sees comments (`/* fall through */`, which `-C`
@@ -11,7 +11,7 @@ use super::receipt::{Context, Receipt, command, cpus_busy, secs, share};
 /// -Wunused-macros and changes what configure's `cc -E` checks read). distcc does not pass
 /// on the helper's messages when its retry here succeeds, so the receipt cannot name the
 /// warning: with comments kept, what is left is the macros'.
-pub(super) fn helper_only_advice(r: &Receipt, ctx: &Context) -> String {
+pub(super) fn helper_only_advice(r: &Receipt) -> String {
     let ce = &r.compile_errors;
     let head = format!(
         "{} unit(s) failed only on the helper (e.g. {}) and the Pi compiled them again itself: \
@@ -34,7 +34,7 @@ pub(super) fn helper_only_advice(r: &Receipt, ctx: &Context) -> String {
             "{head}; `{}` keeps comments for the run (gcc -C, the files untouched), which \
              ends the /* fall through */ kind (-Wimplicit-fallthrough); units that still fail \
              with it warn in code from a macro, and stay on the Pi",
-            command(ctx, "build --keep-comments")
+            crate::ui::command("build --keep-comments")
         )
     }
 }
@@ -144,7 +144,7 @@ pub(super) fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
                  -march=native for the Pi's own -march"
                 .to_string(),
             Some("fallback") | Some("backoff") => {
-                format!(": check the helper with `{}`", command(ctx, "probe"))
+                format!(": check the helper with `{}`", crate::ui::command("probe"))
             }
             _ => String::new(),
         };
@@ -154,7 +154,7 @@ pub(super) fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
         ));
     }
     if r.compile_errors.helper_only > 0 {
-        out.push(helper_only_advice(r, ctx));
+        out.push(helper_only_advice(r));
     }
     for f in &r.helper_failures {
         out.push(format!(
@@ -163,7 +163,7 @@ pub(super) fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
             f.jobs,
             f.kind,
             f.first_error,
-            command(ctx, &format!("probe {}", f.host)),
+            crate::ui::command(&format!("probe {}", f.host)),
             if f.kind == "timeout" {
                 ", and a longer DISTCC_IO_TIMEOUT helps a slow link"
             } else {
@@ -186,7 +186,7 @@ pub(super) fn advice(r: &Receipt, ctx: &Context) -> Vec<String> {
             g.units,
             r.units,
             share(f64::from(g.units), f64::from(r.units)),
-            command(ctx, "set-local 0")
+            crate::ui::command("set-local 0")
         ));
     }
     if let Some(a) = saturated_pi_advice(r) {

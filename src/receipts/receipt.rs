@@ -287,19 +287,6 @@ pub struct Context {
     pub comments_kept: bool,
     /// The Pi's CPUs' counters as the build ran.
     pub cpu: CpuTrace,
-    /// How the user runs the tool for this config (`alarm-distcc --config PATH` when the
-    /// build was given one), so the advice's commands work as printed; empty: `alarm-distcc`.
-    pub tool: String,
-}
-
-/// `TOOL ARGS` as the user should type it.
-pub(super) fn command(ctx: &Context, args: &str) -> String {
-    let tool = if ctx.tool.is_empty() {
-        "alarm-distcc"
-    } else {
-        ctx.tool.as_str()
-    };
-    format!("{tool} {args}")
 }
 
 impl Receipt {
@@ -1072,7 +1059,7 @@ mod tests {
         let mut r = Receipt::new(&ctx(true), &[], &phases(10.0, 15.0), &[]);
         r.compile_errors.helper_only = 2;
         r.compile_errors.helper_only_examples = vec!["a.c".into(), "b.c".into()];
-        let advice = |r: &Receipt| helper_only_advice(r, &ctx(true));
+        let advice = |r: &Receipt| helper_only_advice(r);
         // Comments may be the cause: --keep-comments, and the macros' case beside it.
         let text = advice(&r);
         assert!(

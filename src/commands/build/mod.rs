@@ -526,7 +526,6 @@ fn build_once(
         // Only asked when no unit went through distcc: it reads every folder on PATH.
         distcc_reachable: seen.log.done.iter().any(|j| j.is_unit())
             || crate::distcc::compat::distcc_masquerade_on(std::env::var_os("PATH")),
-        tool: session.command("").trim_end().to_string(),
         cc_env: ["CC", "CXX"]
             .iter()
             .filter_map(|k| std::env::var(k).ok().map(|v| (k.to_string(), v)))
