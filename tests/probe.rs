@@ -207,6 +207,14 @@ fn an_unreachable_helper_is_named_so_and_has_not_drifted() {
         "{out}"
     );
     assert!(!out.contains("no longer matches"), "{out}");
+    // The probe it names runs on the config given, as printed.
+    assert!(
+        out.contains(&format!(
+            "run `alarm-distcc --config {} probe`",
+            conf.display()
+        )),
+        "{out}"
+    );
     // Refused is refused: a loopback port nothing listens on, and the WSL2 forward named.
     let dead = free_port();
     let (code, v, _) = probe_json(&conf, &[&format!("127.0.0.1:{dead}"), "--compiler", "gcc"]);

@@ -246,7 +246,8 @@ pub fn toolchain_check(session: &Session, timeout: f64) -> Result<()> {
     match check() {
         Ok((lines, quiet)) => {
             for l in &lines {
-                println!("{}", escape(l));
+                // The probe it names runs as printed: on the config given.
+                println!("{}", crate::ui::runnable(&escape(l)));
             }
             if lines.is_empty() && std::io::stdout().is_terminal() {
                 println!("alarm-distcc: {}", escape(&quiet));
