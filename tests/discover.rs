@@ -356,13 +356,13 @@ fn silent_addresses_cost_one_timeout_in_all() {
 fn the_table_fits_a_narrow_console() {
     let Some(_lan) = lan() else { return };
     let (_dir, conf) = scratch_copy(&stock_aarch64());
-    let mut cmd = bin();
-    cmd.env("TERM", "linux")
-        .env("NO_COLOR", "1")
-        .arg("--config")
-        .arg(&conf)
-        .args(["discover", "--subnet", "127.0.0.0/27", "--timeout", "1"]);
-    let all = on_screen(60, &cmd, Duration::from_secs(60));
+    let all = on_console(
+        "linux",
+        60,
+        &conf,
+        &["discover", "--subnet", "127.0.0.0/27", "--timeout", "1"],
+        Duration::from_secs(60),
+    );
     let shown: Vec<String> = all.lines().map(str::to_string).collect();
     let header = shown
         .iter()

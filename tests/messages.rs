@@ -629,9 +629,9 @@ fn a_config_the_user_cannot_write_gets_the_sudo_command_instead_of_a_question() 
     chown(&format!("{BUILD_USER}:root"), &conf, false);
     let (code, said) = add_in_a_terminal();
     assert_eq!(code, 1, "{said}");
-    let words = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    let seen = words(&said);
     assert!(
-        words.contains(&format!(
+        seen.contains(&format!(
             "belongs to {BUILD_USER}:root, and only root can give its replacement that owner \
              and group; nothing was changed: give the file your group (chgrp {BUILD_USER} {})",
             conf.display()
@@ -660,9 +660,9 @@ fn a_config_the_user_cannot_write_gets_the_sudo_command_instead_of_a_question() 
     std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o664)).unwrap();
     let (code, said) = add_in_a_terminal();
     assert_eq!(code, 1, "{said}");
-    let words = said.split_whitespace().collect::<Vec<_>>().join(" ");
+    let seen = words(&said);
     assert!(
-        words.contains(&format!(
+        seen.contains(&format!(
             "belongs to root:{BUILD_USER}, and only root can give its replacement that owner \
              and group; nothing was changed: run it as root: sudo alarm-distcc --config {} \
              add-host 127.0.0.1:3636/4",
@@ -670,7 +670,7 @@ fn a_config_the_user_cannot_write_gets_the_sudo_command_instead_of_a_question() 
         )),
         "{said}"
     );
-    assert!(!words.contains("chgrp"), "{said}");
+    assert!(!seen.contains("chgrp"), "{said}");
     assert!(!said.contains("[y/N]"), "asked: {said}");
     assert_eq!(std::fs::read(&conf).unwrap(), original);
     assert_eq!(
@@ -849,13 +849,13 @@ fn doctor_and_show_fit_a_narrow_terminal_and_keep_pipes_one_line_a_finding() {
             "nothing to wrap: {}",
             piped.stdout
         );
-        let mut cmd = bin();
-        cmd.env("TERM", "linux")
-            .env("NO_COLOR", "1")
-            .arg("--config")
-            .arg(config)
-            .args(args);
-        let shown = on_screen(60, &cmd, std::time::Duration::from_secs(15));
+        let shown = on_console(
+            "linux",
+            60,
+            config,
+            &args,
+            std::time::Duration::from_secs(15),
+        );
         for line in shown.lines() {
             assert!(
                 line.chars().count() <= 60 || a_whole_command(line),
@@ -867,7 +867,6 @@ fn doctor_and_show_fit_a_narrow_terminal_and_keep_pipes_one_line_a_finding() {
             .filter(|l| l.starts_with(hang) && !l.trim_start().starts_with("fix:"))
             .collect();
         assert!(!continued.is_empty(), "no line was continued:\n{shown}");
-        let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
         assert!(
             words(&shown).contains(&words(&piped.stdout)),
             "the terminal lost words:\n{shown}\npiped:\n{}",
@@ -898,13 +897,13 @@ fn an_edits_status_lines_fit_a_narrow_terminal() {
         piped.stderr
     );
     let (_dir, conf) = stock();
-    let mut cmd = bin();
-    cmd.env("TERM", "screen")
-        .env("NO_COLOR", "1")
-        .arg("--config")
-        .arg(&conf)
-        .args(args);
-    let shown = on_screen(60, &cmd, std::time::Duration::from_secs(15));
+    let shown = on_console(
+        "screen",
+        60,
+        &conf,
+        &args,
+        std::time::Duration::from_secs(15),
+    );
     let shown_status = status(&shown);
     assert!(shown_status.len() > piped_status.len(), "{shown}");
     // The next step's command, whole on one line (a break inside it would break it when
@@ -972,13 +971,13 @@ fn an_error_fits_a_narrow_terminal() {
         "nothing to wrap: {}",
         piped.stderr
     );
-    let mut cmd = bin();
-    cmd.env("TERM", "linux")
-        .env("NO_COLOR", "1")
-        .arg("--config")
-        .arg(&conf)
-        .args(args);
-    let shown = on_screen(60, &cmd, std::time::Duration::from_secs(15));
+    let shown = on_console(
+        "linux",
+        60,
+        &conf,
+        &args,
+        std::time::Duration::from_secs(15),
+    );
     let lines: Vec<&str> = shown.lines().filter(|l| !l.is_empty()).collect();
     assert!(lines.len() > 1, "{shown}");
     assert!(lines[0].starts_with("error: "), "{shown}");
@@ -988,6 +987,5 @@ fn an_error_fits_a_narrow_terminal() {
     for line in &lines {
         assert!(line.chars().count() <= 60, "{line:?} in:\n{shown}");
     }
-    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
     assert_eq!(words(&shown), words(&piped.stderr));
 }

@@ -1074,15 +1074,8 @@ fn probe_groups_its_rows_by_host_on_an_80_column_console() {
         return;
     };
     let spec = helper.spec(4);
-    let in_columns = |columns: u16| {
-        let mut cmd = bin();
-        cmd.env("TERM", "linux")
-            .env("NO_COLOR", "1")
-            .arg("--config")
-            .arg(&pi)
-            .arg("probe");
-        on_screen(columns, &cmd, Duration::from_secs(60))
-    };
+    let in_columns =
+        |columns: u16| on_console("linux", columns, &pi, &["probe"], Duration::from_secs(60));
     let one_row_layout = |text: &str| {
         assert!(text.lines().any(|l| l.starts_with("HOST ")), "{text}");
         assert!(

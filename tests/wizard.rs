@@ -254,6 +254,21 @@ fn without_a_terminal_it_points_to_the_commands() {
     assert_eq!(std::fs::read(&conf).unwrap(), original);
 }
 
+/// The wizard as user nobody (uid and gid 65534, no other group), against a file root made.
+fn spawn_as_nobody(conf: &Path) -> Session {
+    let mut cmd = Command::new("setpriv");
+    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+        .arg(tool_for_any_user())
+        .arg("--config")
+        .arg(conf)
+        .args(["wizard", "--no-probe", "--subnet", "127.0.0.248/29"])
+        .env("HOME", "/nonexistent")
+        .env("TERM", "xterm");
+    let mut s = Session::spawn(cmd).unwrap();
+    s.set_expect_timeout(Some(Duration::from_secs(15)));
+    s
+}
+
 #[test]
 fn permission_denied_at_the_end_gives_the_sudo_command() {
     if !is_root() {
@@ -269,16 +284,7 @@ fn permission_denied_at_the_end_gives_the_sudo_command() {
     std::fs::copy(fixture("alarm-aarch64-stock.conf"), &conf).unwrap();
     std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
     let original = std::fs::read(&conf).unwrap();
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(tool_for_any_user())
-        .arg("--config")
-        .arg(&conf)
-        .args(["wizard", "--no-probe", "--subnet", "127.0.0.248/29"])
-        .env("HOME", "/nonexistent")
-        .env("TERM", "xterm");
-    let mut s = Session::spawn(cmd).unwrap();
-    s.set_expect_timeout(Some(Duration::from_secs(15)));
+    let mut s = spawn_as_nobody(&conf);
     // Said before the first question, not after the last.
     let seen = s.expect("permission denied").unwrap();
     assert!(
@@ -318,16 +324,7 @@ fn an_owner_it_cannot_keep_is_said_before_the_first_question() {
     chown(&conf, Some(65534), Some(0)).unwrap();
     std::fs::set_permissions(&conf, std::fs::Permissions::from_mode(0o644)).unwrap();
     let original = std::fs::read(&conf).unwrap();
-    let mut cmd = Command::new("setpriv");
-    cmd.args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-        .arg(tool_for_any_user())
-        .arg("--config")
-        .arg(&conf)
-        .args(["wizard", "--no-probe", "--subnet", "127.0.0.248/29"])
-        .env("HOME", "/nonexistent")
-        .env("TERM", "xterm");
-    let mut s = Session::spawn(cmd).unwrap();
-    s.set_expect_timeout(Some(Duration::from_secs(15)));
+    let mut s = spawn_as_nobody(&conf);
     let group = Command::new("getent")
         .args(["group", "65534"])
         .output()
@@ -340,10 +337,7 @@ fn an_owner_it_cannot_keep_is_said_before_the_first_question() {
         .to_string();
     let said = s.expect(Eof).unwrap();
     // The words as one line, whatever the terminal's width broke them into.
-    let said = String::from_utf8_lossy(said.as_bytes())
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let said = words(&String::from_utf8_lossy(said.as_bytes()));
     assert!(
         !said.contains("Slots for this machine"),
         "asked first: {said}"

@@ -556,6 +556,29 @@ pub fn on_screen(columns: u16, cmd: &Command, timeout: std::time::Duration) -> S
         .join("\n")
 }
 
+/// What `alarm-distcc --config CONF ARGS` shows on a console `columns` wide with `TERM=term`
+/// (a Pi's `linux`, `screen`), colours off: `on_screen` of the tool as the tests run it.
+pub fn on_console(
+    term: &str,
+    columns: u16,
+    conf: &Path,
+    args: &[&str],
+    timeout: std::time::Duration,
+) -> String {
+    let mut cmd = bin();
+    cmd.env("TERM", term)
+        .env("NO_COLOR", "1")
+        .arg("--config")
+        .arg(conf)
+        .args(args);
+    on_screen(columns, &cmd, timeout)
+}
+
+/// `text`'s words joined by single spaces: what a reader sees, wherever lines were broken.
+pub fn words(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 /// `cmd` in a pty `columns` wide from its start, as a console is (a pty starts at 80): the
 /// tests that read whole sentences use a wide one. The size is set from here once the pty
 /// is made (expectrl sets its own 80 columns meanwhile, which under qemu can come after
