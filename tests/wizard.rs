@@ -167,6 +167,20 @@ fn cancel_anywhere_leaves_the_file_byte_identical() {
             1
         );
     }
+    // At a yes/no question too: Esc and Ctrl-C end the wizard at once, no Enter after them
+    // (dialoguer's question only changed its prompt on an Esc). An answer that is neither yes
+    // nor no is asked again.
+    for (keys, code) in [("\x03", 130), ("\x1b", 1)] {
+        let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
+        let original = std::fs::read(&conf).unwrap();
+        let mut s = spawn(&conf, &["--no-probe"]);
+        answer(&mut s, "Slots for this machine", "2\r");
+        answer(&mut s, "Add a helper? [Y/n] ", "x\r");
+        answer(&mut s, "Add a helper? [Y/n] ", keys);
+        s.expect("cancelled").unwrap();
+        assert_eq!(exit_code(s), code, "keys {keys:?}");
+        assert_eq!(std::fs::read(&conf).unwrap(), original);
+    }
     // Esc at the final confirm, too.
     let (_dir, conf) = scratch_copy(&fixture("alarm-aarch64-stock.conf"));
     let original = std::fs::read(&conf).unwrap();

@@ -522,6 +522,20 @@ pub struct TerminalPrompter {
     term: console::Term,
 }
 
+impl TerminalPrompter {
+    /// A key; Ctrl-C (which the terminal's raw mode turns into an interrupted read) is
+    /// `Interrupted`.
+    fn read_key(&self) -> Result<console::Key> {
+        self.term.read_key().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::Interrupted {
+                anyhow::Error::new(crate::error::Interrupted)
+            } else {
+                e.into()
+            }
+        })
+    }
+}
+
 impl Default for TerminalPrompter {
     fn default() -> Self {
         TerminalPrompter {
@@ -562,14 +576,7 @@ impl Prompter for TerminalPrompter {
         self.term.write_str(&shown)?;
         let mut line = String::new();
         loop {
-            let key = self.term.read_key().map_err(|e| {
-                if e.kind() == std::io::ErrorKind::Interrupted {
-                    anyhow::Error::new(crate::error::Interrupted)
-                } else {
-                    e.into()
-                }
-            })?;
-            match key {
+            match self.read_key()? {
                 Key::Enter => {
                     if line.is_empty() {
                         // Show what was taken, so the transcript reads true.
@@ -595,15 +602,50 @@ impl Prompter for TerminalPrompter {
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
+        use console::Key;
         // A line, as every other answer and the final write prompt: `y` then Enter, so the
-        // Enter never leaks into the next question.
-        dialoguer::Confirm::new()
-            .with_prompt(crate::ui::escape(prompt))
-            .default(default)
-            .wait_for_newline(true)
-            .interact_on_opt(&self.term)
-            .map_err(crate::error::prompt_error)?
-            .ok_or_else(cancelled)
+        // Enter never leaks into the next question. Esc cancels at once, as at every other
+        // question (dialoguer's waits for an Enter after it, its prompt only changed).
+        let prompt = crate::ui::escape(prompt);
+        let shown = format!("{prompt} {} ", if default { "[Y/n]" } else { "[y/N]" });
+        self.term.write_str(&shown)?;
+        let mut line = String::new();
+        loop {
+            match self.read_key()? {
+                Key::Enter => {
+                    let answer = match line.trim().to_ascii_lowercase().as_str() {
+                        "" => Some(default),
+                        "y" | "yes" => Some(true),
+                        "n" | "no" => Some(false),
+                        _ => None,
+                    };
+                    self.term.clear_line()?;
+                    match answer {
+                        // The transcript keeps the answer taken, as for every question.
+                        Some(yes) => {
+                            let word = if yes { "yes" } else { "no" };
+                            self.term.write_line(&format!("{prompt} {word}"))?;
+                            return Ok(yes);
+                        }
+                        None => {
+                            line.clear();
+                            self.term.write_str(&shown)?;
+                        }
+                    }
+                }
+                Key::CtrlC => return Err(crate::error::Interrupted.into()),
+                Key::Escape => {
+                    self.term.write_line("")?;
+                    return Err(cancelled());
+                }
+                Key::Backspace if line.pop().is_some() => self.term.clear_chars(1)?,
+                Key::Char(c) if !c.is_control() => {
+                    line.push(c);
+                    self.term.write_str(c.encode_utf8(&mut [0; 4]))?;
+                }
+                _ => {}
+            }
+        }
     }
 
     fn choose(&mut self, prompt: &str, items: &[&str], default: usize) -> Result<usize> {
