@@ -72,14 +72,14 @@ pub fn advice(r: &HostReport, expected: Arch, carch: &str) -> Vec<String> {
             Outcome::Rejected => match (other_worked, other_arch) {
                 (None, Some((other, arch))) => format!(
                     "{at} takes `{other}`, which builds {arch} there, but closes the connection \
-                     for `{}`, the name this machine's distcc sends: install the {carch} cross \
+                     for `{}`, the name the Pi's distcc sends: install the {carch} cross \
                      toolchain on the helper, put its bin first on distccd's PATH and whitelist \
                      `{}` (`alarm-distcc helper` prints the commands)",
                     a.compiler, a.compiler
                 ),
                 (Some(other), _) => format!(
-                    "{at} takes `{other}` but closes the connection for `{}`, the name distcc \
-                     on this machine sends for every job: whitelist `{}` on the helper \
+                    "{at} takes `{other}` but closes the connection for `{}`, the name the Pi's \
+                     distcc sends for every job: whitelist `{}` on the helper \
                      (/usr/lib/distcc or DISTCC_CMDLIST; `alarm-distcc helper` prints the commands)",
                     a.compiler, a.compiler
                 ),
@@ -183,7 +183,7 @@ pub fn notes(r: &HostReport, expected: Arch) -> Vec<String> {
                 other => format!("gave: {}", describe(other, expected)),
             };
             format!(
-                "{at}: `{}` {how}; that is fine: distcc on this machine sends `{sent}`, which \
+                "{at}: `{}` {how}; that is fine: the Pi's distcc sends `{sent}`, which \
                  compiles right",
                 a.compiler
             )
