@@ -387,7 +387,8 @@ fn the_table_fits_a_narrow_console() {
         "{next:?} in:\n{all}"
     );
     assert!(
-        format!("{} {}", table[silent], next.trim()).contains("accepts connections, never answers"),
+        format!("{} {}", table[silent], next.trim())
+            .contains("accepts connections, no answer within --timeout"),
         "{all}"
     );
 }

@@ -360,7 +360,9 @@ impl FoundVerdict {
             }
             FoundVerdict::CompilerMissing => "compiler missing on the helper".into(),
             FoundVerdict::CompileFailed => "the compile failed on the helper".into(),
-            FoundVerdict::Silent => "silent: accepts connections, never answers".into(),
+            FoundVerdict::Silent => {
+                "silent: accepts connections, no answer within --timeout".into()
+            }
             FoundVerdict::NotDistcc => "answers, but not as distccd".into(),
             FoundVerdict::Damaged => "returned a damaged object".into(),
             FoundVerdict::Gone => "went away while being probed".into(),
