@@ -87,7 +87,8 @@ struct Checked {
     passed: Vec<String>,
 }
 
-/// Checks a helper as it is entered: (usable, lines to show: the verdict, then one per cause).
+/// Checks a helper as it is entered or kept: (usable, lines to show: the verdict, then one per
+/// cause).
 pub type HelperCheck<'a> = &'a dyn Fn(&HostSpec) -> (bool, Vec<String>);
 
 fn ask_number(p: &mut dyn Prompter, prompt: &str, default: u32, min: u32, max: u32) -> Result<u32> {
@@ -674,7 +675,7 @@ impl Prompter for TerminalPrompter {
 /// The wizard's options, as given on the command line.
 #[derive(Debug, clap::Args)]
 pub struct WizardOptions {
-    /// Do not check each helper with a real compile as it is entered
+    /// Do not check each helper with a real compile as it is entered or kept
     #[arg(long)]
     pub no_probe: bool,
     #[command(flatten)]
