@@ -94,8 +94,10 @@ pub enum Command {
         #[command(flatten)]
         write: WriteArgs,
     },
-    /// Remove helpers by HOST or HOST:PORT (a spec as show prints it works too); one that is not
-    /// listed is an error, and nothing is removed
+    /// Remove helpers by HOST or HOST:PORT (a spec as show prints it works too)
+    ///
+    /// A host that is not listed (a typo, most likely) is an error that names the listed
+    /// ones, and nothing is removed.
     #[command(name = "remove-host")]
     RemoveHost {
         /// Helper to remove: HOST, HOST:PORT or a whole spec (slots and options are ignored)
