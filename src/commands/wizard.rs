@@ -524,6 +524,29 @@ pub struct TerminalPrompter {
 }
 
 impl TerminalPrompter {
+    /// What is typed up to Enter, echoed as it is typed (the caller ends the line). Esc
+    /// cancels the wizard, Ctrl-C interrupts it, at once.
+    fn read_answer(&self) -> Result<String> {
+        use console::Key;
+        let mut line = String::new();
+        loop {
+            match self.read_key()? {
+                Key::Enter => return Ok(line),
+                Key::CtrlC => return Err(crate::error::Interrupted.into()),
+                Key::Escape => {
+                    self.term.write_line("")?;
+                    return Err(cancelled());
+                }
+                Key::Backspace if line.pop().is_some() => self.term.clear_chars(1)?,
+                Key::Char(c) if !c.is_control() => {
+                    line.push(c);
+                    self.term.write_str(c.encode_utf8(&mut [0; 4]))?;
+                }
+                _ => {}
+            }
+        }
+    }
+
     /// A key; Ctrl-C (which the terminal's raw mode turns into an interrupted read) is
     /// `Interrupted`.
     fn read_key(&self) -> Result<console::Key> {
@@ -566,7 +589,6 @@ impl Prompter for TerminalPrompter {
     }
 
     fn input(&mut self, prompt: &str, default: &str) -> Result<String> {
-        use console::Key;
         // Prompts and defaults quote the config and helpers too.
         let (prompt, shown_default) = (crate::ui::escape(prompt), crate::ui::escape(default));
         let shown = if default.is_empty() {
@@ -575,76 +597,37 @@ impl Prompter for TerminalPrompter {
             format!("{prompt} [{shown_default}]: ")
         };
         self.term.write_str(&shown)?;
-        let mut line = String::new();
-        loop {
-            match self.read_key()? {
-                Key::Enter => {
-                    if line.is_empty() {
-                        // Show what was taken, so the transcript reads true.
-                        self.term.write_str(&shown_default)?;
-                        line = default.to_string();
-                    }
-                    self.term.write_line("")?;
-                    return Ok(line);
-                }
-                Key::CtrlC => return Err(crate::error::Interrupted.into()),
-                Key::Escape => {
-                    self.term.write_line("")?;
-                    return Err(cancelled());
-                }
-                Key::Backspace if line.pop().is_some() => self.term.clear_chars(1)?,
-                Key::Char(c) if !c.is_control() => {
-                    line.push(c);
-                    self.term.write_str(c.encode_utf8(&mut [0; 4]))?;
-                }
-                _ => {}
-            }
+        let mut line = self.read_answer()?;
+        if line.is_empty() {
+            // Show what was taken, so the transcript reads true.
+            self.term.write_str(&shown_default)?;
+            line = default.to_string();
         }
+        self.term.write_line("")?;
+        Ok(line)
     }
 
     fn confirm(&mut self, prompt: &str, default: bool) -> Result<bool> {
-        use console::Key;
         // A line, as every other answer and the final write prompt: `y` then Enter, so the
         // Enter never leaks into the next question. Esc cancels at once, as at every other
         // question (dialoguer's waits for an Enter after it, its prompt only changed).
         let prompt = crate::ui::escape(prompt);
         let shown = format!("{prompt} {} ", if default { "[Y/n]" } else { "[y/N]" });
-        self.term.write_str(&shown)?;
-        let mut line = String::new();
         loop {
-            match self.read_key()? {
-                Key::Enter => {
-                    let answer = match line.trim().to_ascii_lowercase().as_str() {
-                        "" => Some(default),
-                        "y" | "yes" => Some(true),
-                        "n" | "no" => Some(false),
-                        _ => None,
-                    };
-                    self.term.clear_line()?;
-                    match answer {
-                        // The transcript keeps the answer taken, as for every question.
-                        Some(yes) => {
-                            let word = if yes { "yes" } else { "no" };
-                            self.term.write_line(&format!("{prompt} {word}"))?;
-                            return Ok(yes);
-                        }
-                        None => {
-                            line.clear();
-                            self.term.write_str(&shown)?;
-                        }
-                    }
-                }
-                Key::CtrlC => return Err(crate::error::Interrupted.into()),
-                Key::Escape => {
-                    self.term.write_line("")?;
-                    return Err(cancelled());
-                }
-                Key::Backspace if line.pop().is_some() => self.term.clear_chars(1)?,
-                Key::Char(c) if !c.is_control() => {
-                    line.push(c);
-                    self.term.write_str(c.encode_utf8(&mut [0; 4]))?;
-                }
-                _ => {}
+            self.term.write_str(&shown)?;
+            let answer = match self.read_answer()?.trim().to_ascii_lowercase().as_str() {
+                "" => Some(default),
+                "y" | "yes" => Some(true),
+                "n" | "no" => Some(false),
+                _ => None,
+            };
+            // Anything else is asked again, on the same line.
+            self.term.clear_line()?;
+            if let Some(yes) = answer {
+                // The transcript keeps the answer taken, as for every question.
+                let word = if yes { "yes" } else { "no" };
+                self.term.write_line(&format!("{prompt} {word}"))?;
+                return Ok(yes);
             }
         }
     }
