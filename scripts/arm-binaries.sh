@@ -77,11 +77,15 @@ for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
     # A test's fork stuck before exec is in a process group of its own (the spawn's), out
     # of timeout's reach, with SIGTERM blocked by qemu: end what still runs this target's
     # test binaries or the tool they start (read through /proc: no procps needed).
+    # Each is named first with its state and parent, so a hang says where it was stuck (a
+    # fork of the test binary that never reached exec, or the tool itself).
     built=$PWD/target/debian/$target/debug
     for p in /proc/[0-9]*; do
       cmdline=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-      [[ $cmdline == *"$built/deps/"* || $cmdline == *"$built/alarm-distcc "* ]] &&
-        kill -KILL "${p#/proc/}" 2>/dev/null || true
+      [[ $cmdline == *"$built/deps/"* || $cmdline == *"$built/alarm-distcc "* ]] || continue
+      state=$(awk '/^(State|PPid|Threads):/ { printf "%s %s ", $1, $2 }' "$p/status" 2>/dev/null) || true
+      echo "  stopping ${p#/proc/} (${state% }): ${cmdline:0:160}" >&2
+      kill -KILL "${p#/proc/}" 2>/dev/null || true
     done
   done
   if ((status != 0)); then
