@@ -146,9 +146,11 @@ fn apply_change(
             // A host given that is not listed is most likely a typo: nothing is removed (as
             // `cargo remove` does), and the error says what is listed, to copy from.
             let listed = list.render();
+            // Each matched against the list as it was: a host given twice, or with and
+            // without its port, is still listed.
             let unlisted: Vec<String> = targets
                 .iter()
-                .filter(|(host, port)| list.remove(host, *port) == 0)
+                .filter(|(host, port)| list.clone().remove(host, *port) == 0)
                 .map(|(host, port)| match port {
                     Some(p) => format!("{host}:{p}"),
                     None => host.clone(),
@@ -170,6 +172,9 @@ fn apply_change(
                         "{names} {verb} not in DISTCC_HOSTS, {listed}; nothing was removed"
                     ),
                 });
+            }
+            for (host, port) in targets {
+                list.remove(host, *port);
             }
         }
         HostChange::SetLocal(n) => {
@@ -357,6 +362,36 @@ mod tests {
             String::from_utf8_lossy(p.doc.as_bytes()),
             "MAKEFLAGS=\"-j8\"\nBUILDENV=(distcc color !ccache check !sign)\n\
              DISTCC_HOSTS=\"192.168.1.100:3636/6 localhost/2\"\n"
+        );
+    }
+
+    #[test]
+    fn a_host_to_remove_is_matched_against_the_list_as_it_was() {
+        let doc = Document::parse(
+            "MAKEFLAGS=\"-j8\"\nBUILDENV=(distcc)\nDISTCC_HOSTS=\"a:3636/6 localhost/2\"\n",
+        );
+        let remove = |targets: &[(&str, Option<u16>)]| {
+            let targets = targets.iter().map(|(h, p)| (h.to_string(), *p)).collect();
+            plan_hosts(&doc, &HostChange::Remove(targets), &Inherited::default())
+        };
+        // Given twice, or with and without its port: removed, not called unlisted.
+        for targets in [
+            &[("a", None), ("a", None)][..],
+            &[("a", Some(3636)), ("a", None)][..],
+        ] {
+            let p = remove(targets).unwrap();
+            assert!(
+                String::from_utf8_lossy(p.doc.as_bytes()).contains("DISTCC_HOSTS=\"localhost/2\""),
+                "{targets:?}"
+            );
+        }
+        // One typo beside a listed host: refused at the list's line, nothing removed.
+        let refused = remove(&[("a", None), ("b", Some(3636))]).unwrap_err();
+        assert_eq!(refused.line, 3);
+        assert_eq!(
+            refused.message,
+            "b:3636 is not in DISTCC_HOSTS, which lists: a:3636/6 localhost/2; nothing was \
+             removed"
         );
     }
 
