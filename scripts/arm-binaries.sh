@@ -58,38 +58,62 @@ echo "ARM binaries: built, run under qemu, output identical to x86_64" >&2
   exit 1
 }
 export ALARM_DISTCC_CORPUS=${ALARM_DISTCC_CORPUS:-../shared/corpus}
+# Stops what still runs this target's test binaries or the tool they start, naming each
+# with its state and parent first, so a hang says where it was stuck (a fork of the test
+# binary that never reached exec, or the tool itself). Such a fork is in a process group of
+# its own (the spawn's), out of timeout's reach, with SIGTERM blocked by qemu; read through
+# /proc: no procps needed.
+stop_left() { # <target>
+  local built=$PWD/target/debian/$1/debug p cmdline state
+  for p in /proc/[0-9]*; do
+    cmdline=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
+    [[ $cmdline == *"$built/deps/"* || $cmdline == *"$built/alarm-distcc "* ]] || continue
+    state=$(awk '/^(State|PPid|Threads):/ { printf "%s %s ", $1, $2 }' "$p/status" 2>/dev/null) || true
+    echo "  stopping ${p#/proc/} (${state% }): ${cmdline:0:160}" >&2
+    kill -KILL "${p#/proc/}" 2>/dev/null || true
+  done
+}
 for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
   echo "test suite on $target (qemu-user):" >&2
   log=$work/tests-$target.log
+  : >"$log"
   # --tests: every test target; no doctests (there are none, and rustdoc for the target would be
-  # rustup's, which has no ARM std).
-  # Bounded: once (2026-12-03) a test binary's fork under qemu-user never reached exec (the
-  # child of a pty spawn in tests/wizard.rs, both its threads waiting on a futex) and the suite
-  # hung. A suite takes about 6 minutes here; one that hangs is stopped at 15 (timeout signals
-  # its whole process group) and run once more, and says so.
-  for attempt in 1 2; do
-    status=0
-    timeout --kill-after=10s 15m /usr/bin/cargo test --locked --tests --target "$target" >"$log" 2>&1 ||
-      status=$?
-    ((status == 124 || status == 137)) || break
-    echo "the suite on $target hung (attempt $attempt); still running then:" >&2
-    grep -E 'has been running for over' "$log" | tail -5 >&2 || true
-    # A test's fork stuck before exec is in a process group of its own (the spawn's), out
-    # of timeout's reach, with SIGTERM blocked by qemu: end what still runs this target's
-    # test binaries or the tool they start (read through /proc: no procps needed).
-    # Each is named first with its state and parent, so a hang says where it was stuck (a
-    # fork of the test binary that never reached exec, or the tool itself).
-    built=$PWD/target/debian/$target/debug
-    for p in /proc/[0-9]*; do
-      cmdline=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-      [[ $cmdline == *"$built/deps/"* || $cmdline == *"$built/alarm-distcc "* ]] || continue
-      state=$(awk '/^(State|PPid|Threads):/ { printf "%s %s ", $1, $2 }' "$p/status" 2>/dev/null) || true
-      echo "  stopping ${p#/proc/} (${state% }): ${cmdline:0:160}" >&2
-      kill -KILL "${p#/proc/}" 2>/dev/null || true
+  # rustup's, which has no ARM std). Built first; cargo's JSON messages name each test binary.
+  /usr/bin/cargo test --locked --tests --target "$target" --no-run --message-format=json \
+    >"$work/built-$target.json" 2>"$work/built-$target.err" || {
+    tail -50 "$work/built-$target.err" >&2
+    echo "the test suite did not build for $target" >&2
+    exit 1
+  }
+  mapfile -t binaries < <(grep -o '"executable":"[^"]*/deps/[^"]*"' "$work/built-$target.json" |
+    cut -d'"' -f4 | sort -u)
+  ((${#binaries[@]} > 0)) || {
+    echo "no test binary was built for $target" >&2
+    exit 1
+  }
+  # Each test binary bounded on its own, as cargo would run it (from this folder): under
+  # qemu-user a test binary's fork sometimes never reaches exec (seen 2026-12-03 in
+  # tests/wizard.rs, its threads waiting on a futex; 2026-12-05 in tests/build_receipts.rs,
+  # asleep with its parent gone), and the binary hangs. The longest binary takes
+  # about a minute here; one still running at 5 is stopped and run again, up to 3 times, and
+  # says so. Only the attempt that ended goes into the log.
+  failed=0
+  for bin in "${binaries[@]}"; do
+    for attempt in 1 2 3; do
+      status=0
+      timeout --kill-after=10s 5m "$bin" >"$work/one.log" 2>&1 || status=$?
+      ((status == 124 || status == 137)) || break
+      echo "$(basename "$bin") on $target hung (attempt $attempt); still running then:" >&2
+      grep -E 'has been running for over' "$work/one.log" | tail -5 >&2 || true
+      stop_left "$target"
     done
+    { echo "     Running ${bin#"$PWD"/}"; cat "$work/one.log"; } >>"$log"
+    if ((status != 0)); then
+      grep -E '^test .* FAILED|panicked|^error' "$work/one.log" >&2 || tail -50 "$work/one.log" >&2
+      failed=1
+    fi
   done
-  if ((status != 0)); then
-    grep -E '^test .* FAILED|panicked|^error' "$log" >&2 || tail -50 "$log" >&2
+  if ((failed)); then
     echo "the test suite failed on $target (log above)" >&2
     exit 1
   fi
