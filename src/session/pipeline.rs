@@ -113,12 +113,8 @@ impl Session {
         }
         if !self.opts.yes {
             // No question whose yes could only fail: the diff is shown, then the fix.
-            if let Some(p) = unwritable(&target.loaded.real) {
-                return Err(self.write_error(WriteError::PermissionDenied(p)));
-            }
-            if let Some((uid, gid)) = write::unkeepable_owner(&target.loaded.real) {
-                let real = target.loaded.real.clone();
-                return Err(self.write_error(WriteError::Ownership(real, uid, gid)));
+            if let Some(e) = blocked_write(&target.loaded.real) {
+                return Err(self.write_error(e));
             }
             self.confirm(path)?;
         }
@@ -350,18 +346,15 @@ impl Session {
     /// Whether `real` (and its folder, for the atomic rename) can be written, before any
     /// question is asked; the same advice as a failed write.
     pub fn check_writable(&self, real: &Path) -> Result<()> {
-        if let Some(p) = unwritable(real) {
-            return Err(anyhow!(
+        match blocked_write(real) {
+            None => Ok(()),
+            Some(WriteError::PermissionDenied(p)) => Err(anyhow!(
                 "cannot write {} (permission denied), so the answers could not be saved: {}",
                 p.display(),
                 self.as_root()
-            ));
+            )),
+            Some(e) => Err(self.write_error(e)),
         }
-        // A file of another owner or group: the write would fail the same way at the end.
-        if let Some((uid, gid)) = write::unkeepable_owner(real) {
-            return Err(self.write_error(WriteError::Ownership(real.to_path_buf(), uid, gid)));
-        }
-        Ok(())
     }
 
     /// A pacman-style question: a whole line is read, and only `y` or `yes` writes.
@@ -417,6 +410,16 @@ impl Session {
             other => anyhow::Error::new(other),
         }
     }
+}
+
+/// Why writing `real` would fail for this user, known before the write: a folder it cannot
+/// write, or an owner or group its replacement could not be given.
+fn blocked_write(real: &Path) -> Option<WriteError> {
+    if let Some(p) = unwritable(real) {
+        return Some(WriteError::PermissionDenied(p));
+    }
+    write::unkeepable_owner(real)
+        .map(|(uid, gid)| WriteError::Ownership(real.to_path_buf(), uid, gid))
 }
 
 /// The folder the write needs and this user cannot write (where the temp file is made and
