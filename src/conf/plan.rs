@@ -108,9 +108,7 @@ pub fn plan_hosts(
         .eq(start.iter().map(String::as_str));
     // (A sort still sets -j to the slots: that is how a -j mismatch is fixed.)
     let nothing_to_list = unchanged && list.tokens.is_empty();
-    if nothing_to_list
-        || (unchanged && matches!(change, HostChange::Remove(_) | HostChange::SetLocal(_)))
-    {
+    if nothing_to_list || (unchanged && matches!(change, HostChange::SetLocal(_))) {
         // Writing the same list would still uncomment `#DISTCC_HOSTS=""`, which makes distcc
         // stop reading its hosts file: leave the file alone.
         if nothing_to_list && matches!(change, HostChange::Replace(_)) {
