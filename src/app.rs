@@ -14,7 +14,7 @@ pub fn run(cli: Cli) -> Result<()> {
     let given = write_args(&cli.command);
     let session = Session::new(options(&cli.global, given), Env::from_process());
     // The commands a note suggests name the config the user gave.
-    crate::ui::set_tool(session.command("").trim_end().to_string());
+    crate::ui::set_tool(session.tool());
     match cli.command {
         Command::Show { json } => show::run(&session, json),
         Command::AddHost { specs, .. } => edit::add_hosts(&session, &specs),

@@ -118,7 +118,7 @@ pub fn run(session: &Session, opts: &DiscoverOptions) -> Result<()> {
         if !unusable.is_empty() {
             status!(
                 "why and how to fix: {}",
-                session.command(&format!("probe {}", unusable.join(" ")))
+                crate::ui::command(&format!("probe {}", unusable.join(" ")))
             );
         }
         if found.iter().any(|f| f.addr.ip().is_loopback()) {

@@ -184,8 +184,8 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
             Kind::Tcp => status!(
                 "warning: {spec} failed the probe (details: {}); it goes after the measured \
                  helpers. To remove it: {}",
-                session.command(&format!("probe {}", spec.host_port().unwrap_or_default())),
-                session.command(&format!(
+                crate::ui::command(&format!("probe {}", spec.host_port().unwrap_or_default())),
+                crate::ui::command(&format!(
                     "remove-host {}",
                     spec.host_port().unwrap_or_default()
                 ))
@@ -206,7 +206,7 @@ pub fn run(session: &Session, opts: &MeasureOptions) -> Result<()> {
             "advice: this machine gives {:.0}% of the measured speed; distcc's man page advises \
              leaving a client under a fifth of the total out of the list: {}",
             100.0 * local / total,
-            session.command("set-local 0")
+            crate::ui::command("set-local 0")
         );
     }
     let plan = plan::plan_hosts(&target.doc, &HostChange::SortMeasured(scores), &inherited)

@@ -455,7 +455,7 @@ pub fn run(session: &Session, json: bool) -> Result<()> {
             session.opts.color,
         ));
         // Every command it suggests runs as printed, on the same file.
-        let text = text.replace("alarm-distcc ", &session.command(""));
+        let text = text.replace("alarm-distcc ", &crate::ui::command(""));
         let text = match makepkg_note(session) {
             // Right under the list of files it explains.
             Some(note) => {

@@ -761,7 +761,7 @@ pub fn run(session: &Session, opts: &WizardOptions) -> Result<()> {
             answers.kept_failing.join(", ")
         ));
     }
-    say_next_steps(&mut prompter, session, &carch, has_helper, &to_set_up);
+    say_next_steps(&mut prompter, &carch, has_helper, &to_set_up);
     Ok(())
 }
 
@@ -832,19 +832,13 @@ fn judge_helper(
 
 /// What to do on each helper that may not be set up yet (and on Windows for a WSL2 one); when
 /// every helper compiled for this Pi here, how to build through them.
-fn say_next_steps(
-    p: &mut dyn Prompter,
-    session: &Session,
-    carch: &str,
-    has_helper: bool,
-    to_set_up: &[HostSpec],
-) {
+fn say_next_steps(p: &mut dyn Prompter, carch: &str, has_helper: bool, to_set_up: &[HostSpec]) {
     if has_helper && to_set_up.is_empty() {
         p.say(
             "\nEach helper compiled for this Pi just now: nothing is left to set up on them. \
              Build a package through them (in its PKGBUILD's folder):",
         );
-        p.say_command(&session.command("build"));
+        p.say_command(&crate::ui::command("build"));
         return;
     }
     match HelperArch::from_carch(carch) {
@@ -909,7 +903,7 @@ fn say_next_steps(
                 ));
             }
             p.say("Then check from here that each helper compiles for this Pi:");
-            p.say_command(&session.command("probe"));
+            p.say_command(&crate::ui::command("probe"));
         }
         None => {
             p.say(&format!(
@@ -917,7 +911,7 @@ fn say_next_steps(
                  the port you entered, with a compiler for {carch} first on its PATH; then check \
                  from here:"
             ));
-            p.say_command(&session.command("probe"));
+            p.say_command(&crate::ui::command("probe"));
         }
     }
 }

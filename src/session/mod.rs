@@ -348,14 +348,15 @@ impl Session {
         }
     }
 
-    /// A command line to suggest, runnable as printed: `--config` is repeated when it was given.
-    pub fn command(&self, args: &str) -> String {
+    /// How the user runs the tool on this config (`--config` repeated when it was given);
+    /// `app` hands it to `ui::set_tool`, and suggestions take it from `ui::command`.
+    pub fn tool(&self) -> String {
         match &self.opts.config {
             Some(c) => format!(
-                "alarm-distcc --config {} {args}",
+                "alarm-distcc --config {}",
                 shell_quote(&c.display().to_string())
             ),
-            None => format!("alarm-distcc {args}"),
+            None => "alarm-distcc".to_string(),
         }
     }
 

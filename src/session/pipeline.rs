@@ -150,7 +150,7 @@ impl Session {
         if say_next && helpers && matches!(after.distcc, Value::Known(ref s) if s.value) {
             status!(
                 "next: {} (checks each helper with a real compile)",
-                self.command("probe")
+                crate::ui::command("probe")
             );
         }
         Ok(())

@@ -103,7 +103,7 @@ pub fn run(session: &Session, opts: &DoctorOptions) -> Result<()> {
             let fix = if fix.contains("alarm-distcc --config") {
                 fix.clone()
             } else {
-                fix.replace("alarm-distcc ", &session.command(""))
+                fix.replace("alarm-distcc ", &crate::ui::command(""))
             };
             let line = format!("         fix: {}", escape(&fix));
             println!("{}", crate::ui::fit_report(&line, &out, 5));
@@ -315,7 +315,7 @@ fn probe_findings(
             let mut fixes = j.causes();
             fixes.push(ctx.list_fix(format!(
                 "or remove it: {}",
-                session.command(&format!(
+                crate::ui::command(&format!(
                     "remove-host {}:{}",
                     j.report.target.host, j.report.target.port
                 ))
