@@ -58,21 +58,6 @@ echo "ARM binaries: built, run under qemu, output identical to x86_64" >&2
   exit 1
 }
 export ALARM_DISTCC_CORPUS=${ALARM_DISTCC_CORPUS:-../shared/corpus}
-# Stops what still runs this target's test binaries or the tool they start, naming each
-# with its state and parent first, so a hang says where it was stuck (a fork of the test
-# binary that never reached exec, or the tool itself). Such a fork is in a process group of
-# its own (the spawn's), out of timeout's reach, with SIGTERM blocked by qemu; read through
-# /proc: no procps needed.
-stop_left() { # <target>
-  local built=$PWD/target/debian/$1/debug p cmdline state
-  for p in /proc/[0-9]*; do
-    cmdline=$(tr '\0' ' ' 2>/dev/null <"$p/cmdline") || continue
-    [[ $cmdline == *"$built/deps/"* || $cmdline == *"$built/alarm-distcc "* ]] || continue
-    state=$(awk '/^(State|PPid|Threads):/ { printf "%s %s ", $1, $2 }' "$p/status" 2>/dev/null) || true
-    echo "  stopping ${p#/proc/} (${state% }): ${cmdline:0:160}" >&2
-    kill -KILL "${p#/proc/}" 2>/dev/null || true
-  done
-}
 for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
   echo "test suite on $target (qemu-user):" >&2
   log=$work/tests-$target.log
@@ -91,32 +76,12 @@ for target in aarch64-unknown-linux-gnu armv7-unknown-linux-gnueabihf; do
     echo "no test binary was built for $target" >&2
     exit 1
   }
-  # Each test binary bounded on its own, as cargo would run it (from this folder): under
-  # qemu-user a test binary's fork sometimes never reaches exec (seen 2026-12-03 in
-  # tests/wizard.rs, its threads waiting on a futex; 2026-12-05 in tests/build_receipts.rs,
-  # asleep with its parent gone), and the binary hangs. The longest binary takes
-  # about a minute here; one still running at 5 is stopped and run again, up to 3 times, and
-  # says so. Only the attempt that ended goes into the log.
-  failed=0
-  for bin in "${binaries[@]}"; do
-    for attempt in 1 2 3; do
-      status=0
-      timeout --kill-after=10s 5m "$bin" >"$work/one.log" 2>&1 || status=$?
-      ((status == 124 || status == 137)) || break
-      echo "$(basename "$bin") on $target hung (attempt $attempt); still running then:" >&2
-      grep -E 'has been running for over' "$work/one.log" | tail -5 >&2 || true
-      stop_left "$target"
-    done
-    { echo "     Running ${bin#"$PWD"/}"; cat "$work/one.log"; } >>"$log"
-    if ((status != 0)); then
-      grep -E '^test .* FAILED|panicked|^error' "$work/one.log" >&2 || tail -50 "$work/one.log" >&2
-      failed=1
-    fi
-  done
-  if ((failed)); then
+  # Each test binary on its own, bounded and run again when it hangs under qemu-user
+  # (scripts/run-bounded.sh says why). The longest takes about a minute here.
+  ./scripts/run-bounded.sh "$log" "$PWD/target/debian/$target/debug" "${binaries[@]}" || {
     echo "the test suite failed on $target (log above)" >&2
     exit 1
-  fi
+  }
   grep -E '^skipped ' "$log" | sort | uniq -c >&2 || true
   awk '/^test result:/ { p += $4; f += $6; i += $8 } END { printf "  %d passed, %d failed, %d ignored\n", p, f, i }' "$log" >&2
 done
