@@ -12,9 +12,13 @@ use std::process::Command;
 const UNIT: &str = "extern int g; int f(void) { return g; }\n";
 
 fn compile(compiler: &str, flags: &[&str]) -> Vec<u8> {
+    compile_unit(compiler, flags, UNIT)
+}
+
+fn compile_unit(compiler: &str, flags: &[&str], unit: &str) -> Vec<u8> {
     let dir = tempfile::tempdir().unwrap();
     let src = dir.path().join("t.c");
-    std::fs::write(&src, UNIT).unwrap();
+    std::fs::write(&src, unit).unwrap();
     let obj = dir.path().join("t.o");
     let out = Command::new(compiler)
         .args(flags)
@@ -128,6 +132,40 @@ fn native_objects_read_too() {
         arch => assert_eq!(info.arch.to_string(), arch),
     }
     assert!(info.compiler.is_some());
+}
+
+/// What an older gcc makes of a builtin it does not know, in text a newer gcc preprocessed
+/// (`__builtin_c23_va_start` from gcc 15's <stdarg.h>): a call to a function of that name,
+/// which no library has. Plain undefined symbols (`g`, `puts`) are not named.
+#[test]
+fn builtins_called_as_functions_are_named() {
+    if let Some(why) = missing(&CROSS) {
+        return common::skip("builtins_called_as_functions_are_named", &why);
+    }
+    const CALLS_UNKNOWN: &str = "extern int g; int puts(const char *);\n\
+        int f(void) { puts(\"x\"); return __builtin_c23_va_start(g) + __builtin_alarm_distcc_unknown(); }\n";
+    // gcc 14 and later refuse an implicit declaration unless told otherwise.
+    let permissive = [
+        "-Wno-implicit-function-declaration",
+        "-Wno-error=implicit-function-declaration",
+    ];
+    for (compiler, extra) in [
+        ("aarch64-linux-gnu-gcc", &[][..]),
+        ("aarch64-linux-gnu-gcc", &["-mbig-endian"][..]),
+        ("arm-linux-gnueabihf-gcc", &[][..]),
+        ("arm-linux-gnueabihf-gcc", &["-mbig-endian"][..]),
+    ] {
+        let flags: Vec<&str> = permissive.iter().chain(extra).copied().collect();
+        let info = object_info(&compile_unit(compiler, &flags, CALLS_UNKNOWN)).unwrap();
+        assert_eq!(
+            info.undefined_builtins,
+            ["__builtin_c23_va_start", "__builtin_alarm_distcc_unknown"],
+            "{compiler} {extra:?}"
+        );
+        // A sound object (undefined `g` only) names none.
+        let sound = object_info(&compile(compiler, extra)).unwrap();
+        assert!(sound.undefined_builtins.is_empty(), "{compiler} {extra:?}");
+    }
 }
 
 fn real_objects() -> Vec<Vec<u8>> {

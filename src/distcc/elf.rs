@@ -54,7 +54,12 @@ const SHT_ARM_ATTRIBUTES: u32 = 0x7000_0003;
 const TAG_ABI_VFP_ARGS: u64 = 28;
 const SHT_RELA: u32 = 4;
 const SHT_REL: u32 = 9;
+const SHT_SYMTAB: u32 = 2;
 const SHF_EXECINSTR: u64 = 0x4;
+/// More symbols than a probe unit could ever have: the rest is not read.
+const MAX_SYMBOLS: usize = 1 << 16;
+/// How many undefined builtins are kept (the first few name the problem).
+const MAX_NAMED_BUILTINS: usize = 8;
 /// More relocations than a probe unit could ever need: the rest is not read.
 const MAX_RELOCATIONS: usize = 1 << 16;
 
@@ -76,6 +81,8 @@ struct Section {
     flags: u64,
     offset: u64,
     size: u64,
+    /// For a symbol table, the section of its names.
+    link: u32,
     info: u32,
     entsize: u64,
 }
@@ -169,6 +176,7 @@ impl<'a> Elf<'a> {
                         flags: self.u64_at(sh + 8)?,
                         offset: self.u64_at(sh + 24)?,
                         size: self.u64_at(sh + 32)?,
+                        link: self.u32_at(sh + 40)?,
                         info: self.u32_at(sh + 44)?,
                         entsize: self.u64_at(sh + 56)?,
                     })
@@ -179,6 +187,7 @@ impl<'a> Elf<'a> {
                         flags: u64::from(self.u32_at(sh + 8)?),
                         offset: u64::from(self.u32_at(sh + 16)?),
                         size: u64::from(self.u32_at(sh + 20)?),
+                        link: self.u32_at(sh + 24)?,
                         info: self.u32_at(sh + 28)?,
                         entsize: u64::from(self.u32_at(sh + 36)?),
                     })
@@ -213,6 +222,54 @@ impl<'a> Elf<'a> {
             Some(vfp_args) => vfp_args == 1,
             None => self.u32_at(36).unwrap_or(0) & EF_ARM_ABI_FLOAT_HARD != 0,
         }
+    }
+
+    /// Undefined symbols named `__builtin_*`, the first few: a call the compiler took for a
+    /// plain function because it does not know the builtin (one the Pi's newer headers use,
+    /// in text preprocessed there). No library defines them, so such an object does not link
+    /// (or a shared library linked from it fails when it is loaded).
+    fn undefined_builtins(&self, sections: &[Section]) -> Vec<String> {
+        let mut out = Vec::new();
+        let Some(symtab) = sections.iter().find(|s| s.kind == SHT_SYMTAB) else {
+            return out;
+        };
+        let (Some(table), Some(names)) = (
+            self.bytes_of(symtab),
+            sections
+                .get(symtab.link as usize)
+                .and_then(|s| self.bytes_of(s)),
+        ) else {
+            return out;
+        };
+        // Elf32_Sym: name, value, size, info, other, shndx (16 bytes); Elf64_Sym: name,
+        // info, other, shndx, value, size (24 bytes).
+        let (least, shndx_at) = if self.wide { (24, 6) } else { (16, 14) };
+        let entsize = usize::try_from(symtab.entsize).unwrap_or(0).max(least);
+        let base = usize::try_from(symtab.offset).unwrap_or(usize::MAX);
+        for i in 0..(table.len() / entsize).min(MAX_SYMBOLS) {
+            let at = base.saturating_add(i * entsize);
+            let (Some(name), Some(shndx)) = (self.u32_at(at), self.u16_at(at + shndx_at)) else {
+                break;
+            };
+            // SHN_UNDEF; symbol 0 is the null symbol, with no name.
+            if shndx != 0 || name == 0 {
+                continue;
+            }
+            let Some(rest) = names.get(name as usize..) else {
+                continue;
+            };
+            let Some(end) = rest.iter().position(|b| *b == 0) else {
+                continue;
+            };
+            let name = String::from_utf8_lossy(&rest[..end.min(200)]);
+            if name.starts_with("__builtin_") {
+                out.push(name.into_owned());
+                if out.len() == MAX_NAMED_BUILTINS {
+                    break;
+                }
+            }
+        }
+        out
     }
 
     /// The relocation types applied to code (sections marked executable).
@@ -307,6 +364,8 @@ pub struct ObjectInfo {
     pub code_model: Option<CodeModel>,
     /// The compiler's `.comment` line, e.g. `GCC: (Debian 12.2.0-14) 12.2.0`.
     pub compiler: Option<String>,
+    /// Builtins it calls as functions, which no library has (see `undefined_builtins`).
+    pub undefined_builtins: Vec<String>,
 }
 
 impl ObjectInfo {
@@ -437,6 +496,7 @@ pub fn object_info(obj: &[u8]) -> Result<ObjectInfo, String> {
         arch,
         code_model,
         compiler,
+        undefined_builtins: elf.undefined_builtins(&sections),
     })
 }
 
