@@ -291,3 +291,93 @@ fn an_arm64_pi_builds_through_the_helper_it_configured() {
 fn an_armhf_pi_builds_through_the_helper_it_configured() {
     the_pi_builds_through_the_helper_it_configured(PiArch::Armhf);
 }
+
+/// A Pi of today's generation (Debian testing: gcc 16, which compiles C23 by default) and a
+/// helper whose cross gcc is older (this machine's, gcc 12, as on Debian 12 or Ubuntu's
+/// LTS under WSL). gcc 16's <stdarg.h> turns `va_start` into `__builtin_c23_va_start`,
+/// which gcc 12 takes for a plain function: an object that cannot link, and distcc takes it
+/// without a word (seen building json-c by hand: its libjson-c.so linked, its tests did
+/// not). The probe sends the unit the Pi preprocessed from its own headers, as distcc does,
+/// and judges the object: the helper fails, naming the builtin.
+#[test]
+fn a_helper_older_than_the_pis_gcc_is_failed_for_objects_that_cannot_link() {
+    let test = "emulated Pi of today's generation, helper of an older gcc";
+    if std::env::consts::ARCH != "x86_64" {
+        return not_on_this_arch(test, "the emulated Pi runs from the x86_64 suite");
+    }
+    let arch = PiArch::Arm64;
+    let stock = match cannot_emulate_suite(arch, Suite::Testing)
+        .or_else(|| missing(&["distccd", arch.cross_gcc()]))
+        .map_or_else(|| stock_config(arch), Err)
+    {
+        Ok(stock) => stock,
+        Err(why) => return skip(test, &why),
+    };
+    let pi = Pi::of_suite(arch, Suite::Testing, &stock);
+    // The name this Pi's client sends (it has no `<triple>-gcc`), served by this machine's
+    // cross gcc.
+    let helper = Helper::default()
+        .serve("gcc", arch.cross_gcc())
+        .jobs(2)
+        .start();
+    pi.root_ok(&format!("alarm-distcc --yes add-host {}", helper.spec(2)));
+    let (code, v, out) = probe_json(&pi);
+    let host = &v["hosts"][0];
+    let attempts = host["attempts"].as_array().unwrap();
+    let of_job = |job: &str| {
+        attempts
+            .iter()
+            .find(|a| a["job"] == job && a["decisive"] == true)
+            .unwrap_or_else(|| panic!("no decisive {job} attempt:\n{out}"))
+    };
+    // The header-less units are fine objects: the headers are what differs.
+    for job in ["bare", "cflags"] {
+        assert_eq!(of_job(job)["result"], "object", "{out}");
+        assert_eq!(
+            of_job(job)["undefined_builtins"],
+            serde_json::json!([]),
+            "{out}"
+        );
+    }
+    let headers = of_job("headers");
+    // Sent as distcc sends it: text preprocessed on the Pi, with the preprocessor's flags
+    // (-Wp,-D_FORTIFY_SOURCE=3) used here and left out of what is sent.
+    let argv: Vec<&str> = headers["argv"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap())
+        .collect();
+    assert!(argv.contains(&"probe.i"), "{argv:?}");
+    assert!(!argv.iter().any(|a| a.starts_with("-Wp,")), "{argv:?}");
+    assert!(
+        headers["undefined_builtins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|b| b == "__builtin_c23_va_start"),
+        "{out}"
+    );
+    assert_eq!(host["verdict"], "failed", "{out}");
+    assert_eq!(code, 1, "{out}");
+    let problems = host["problems"].to_string();
+    assert!(
+        problems.contains("__builtin_c23_va_start") && problems.contains("install gcc 16"),
+        "{problems}"
+    );
+    // The Pi's own gcc knows its builtins: its object of the same text is sound.
+    let local = v["local"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["job"] == "headers")
+        .unwrap_or_else(|| panic!("no local headers run:\n{out}"));
+    assert_eq!(local["result"], "object", "{out}");
+    assert_eq!(local["undefined_builtins"], serde_json::json!([]), "{out}");
+    assert!(
+        local["compiler_version"]
+            .as_str()
+            .is_some_and(|c| c.contains(" 16.")),
+        "{out}"
+    );
+}

@@ -303,6 +303,16 @@ pub fn probe_table(
             let detail = match &a.outcome {
                 Outcome::Object {
                     arch,
+                    undefined_builtins,
+                    ..
+                } if *arch == expected && !undefined_builtins.is_empty() => {
+                    format!(
+                        "UNLINKABLE: {arch}, calls {}",
+                        escape(&undefined_builtins.join(", "))
+                    )
+                }
+                Outcome::Object {
+                    arch,
                     code_model,
                     compiler,
                     ..
@@ -492,6 +502,7 @@ pub fn probe_json(judged: &[Judged], checker: &Checker, flags: &BuildFlags) -> s
                     "arch": info.map(|i| i.arch.to_string()),
                     "code_model": info.and_then(|i| i.code_model).map(|m| m.to_string()),
                     "compiler_version": info.and_then(|i| i.compiler.clone()),
+                    "undefined_builtins": info.map(|i| i.undefined_builtins.clone()).unwrap_or_default(),
                     "error": error,
                 })
             }).collect::<Vec<_>>(),
@@ -520,6 +531,7 @@ pub fn probe_json(judged: &[Judged], checker: &Checker, flags: &BuildFlags) -> s
                         "arch": match a.outcome { Outcome::Object { arch, .. } => Some(arch.to_string()), _ => None },
                         "code_model": code_model,
                         "compiler_version": version,
+                        "undefined_builtins": match &a.outcome { Outcome::Object { undefined_builtins, .. } => undefined_builtins.clone(), _ => Vec::new() },
                         "stderr": match &a.outcome { Outcome::CompileFailed { stderr, .. } => Some(stderr.clone()), _ => None },
                         "connect_ms": a.connect.map(|d| d.as_secs_f64() * 1000.0),
                         "round_trip_ms": a.round_trip.map(|d| d.as_secs_f64() * 1000.0),
@@ -543,7 +555,11 @@ pub fn probe_json(judged: &[Judged], checker: &Checker, flags: &BuildFlags) -> s
 
 fn outcome_tone(o: &Outcome, expected: Arch) -> Tone {
     match o {
-        Outcome::Object { arch, .. } if *arch == expected => Tone::Good,
+        Outcome::Object {
+            arch,
+            undefined_builtins,
+            ..
+        } if *arch == expected && undefined_builtins.is_empty() => Tone::Good,
         Outcome::Local | Outcome::NotProbed(_) => Tone::Dim,
         _ => Tone::Bad,
     }

@@ -23,6 +23,14 @@ pub fn describe(o: &Outcome, expected: Arch) -> String {
         Outcome::CompileFailed { status, .. } => format!("compile failed (exit {status})"),
         Outcome::ProtocolError(e) => format!("protocol error: {e}"),
         Outcome::DamagedObject(e) => format!("returned a damaged object ({e})"),
+        Outcome::Object {
+            arch,
+            undefined_builtins,
+            ..
+        } if *arch == expected && !undefined_builtins.is_empty() => format!(
+            "UNLINKABLE: {arch} object calling {}",
+            crate::ui::escape(&undefined_builtins.join(", "))
+        ),
         Outcome::Object { arch, .. } if *arch == expected => format!("ok: {arch} object"),
         Outcome::Object { arch, .. } => format!("WRONG ARCH: {arch} object, need {expected}"),
     }

@@ -142,7 +142,8 @@ impl Reference {
         }
         let mut out = Vec::new();
         for run in &self.runs {
-            if run.job.kind == JobKind::Bare {
+            // The headers job is made only when this machine compiled it (`with_headers_job`).
+            if matches!(run.job.kind, JobKind::Bare | JobKind::Headers) {
                 continue;
             }
             let var = flags_var(run.job.kind);
@@ -301,6 +302,122 @@ fn compile_here(compiler: &Path, job: &Job, timeout: Duration) -> LocalOutcome {
         Ok(info) => LocalOutcome::Object(info),
         Err(e) => LocalOutcome::Failed(e),
     }
+}
+
+/// The probe's jobs and, when this machine's compiler builds for `expected` (it is the Pi's,
+/// or one like it), one more: the headers unit with the config's C flags, preprocessed here
+/// as distcc on the Pi does, so the helper gets the text a build sends. Only text this
+/// machine compiles itself is sent: a failure there is then the helper's. Also why that
+/// job could not be made by a compiler for `expected`, when it could not.
+fn with_headers_job(jobs: &[Job], expected: Arch, timeout: Duration) -> (Vec<Job>, Option<Unsent>) {
+    let mut out = jobs.to_vec();
+    let Some(template) = [JobKind::CFlags, JobKind::Bare]
+        .into_iter()
+        .find_map(|kind| jobs.iter().find(|j| j.decisive && j.kind == kind))
+    else {
+        return (out, None);
+    };
+    let text = match preprocess_here(template, expected, timeout) {
+        Ok(text) => text,
+        Err(why) => return (out, why),
+    };
+    // Beside the job it was made from, where the table shows it.
+    let at = out
+        .iter()
+        .position(|j| j == template)
+        .map_or(out.len(), |i| i + 1);
+    out.insert(
+        at,
+        Job {
+            kind: JobKind::Headers,
+            preprocessed: Some(text),
+            ..template.clone()
+        },
+    );
+    (out, None)
+}
+
+/// Why the headers job was not made on this machine, the Pi.
+#[derive(Debug, Clone)]
+pub struct Unsent {
+    why: String,
+    /// A longer `--timeout` would help.
+    timed_out: bool,
+}
+
+impl Unsent {
+    fn other(why: String) -> Unsent {
+        Unsent {
+            why,
+            timed_out: false,
+        }
+    }
+}
+
+/// Far more than the headers unit becomes (tens of KB): a larger text is not sent.
+const MAX_PREPROCESSED: u64 = 4 << 20;
+
+/// The headers unit preprocessed by the compiler distcc here would use, with `job`'s flags,
+/// if that compiler builds for `expected` and compiles the unit, each step bounded by
+/// `timeout`. Err(None) when there is no such compiler here (not the Pi, nothing to send);
+/// Err(Some(why)) when it did not do its part.
+fn preprocess_here(job: &Job, expected: Arch, timeout: Duration) -> Result<String, Option<Unsent>> {
+    let compiler = local_compiler(job).ok_or(None)?;
+    let (dir, _removed_on_interrupt) =
+        crate::leftovers::new_folder(tempfile::tempdir, |dir| dir.path().to_path_buf())
+            .map_err(|_| Some(Unsent::other("no temporary folder".to_string())))?;
+    let shown = compiler.display().to_string();
+    let run = |args: &[&std::ffi::OsStr], out: &str| -> Result<(), Unsent> {
+        let file = |name: &str| {
+            std::fs::File::create(dir.path().join(name)).map_err(|e| Unsent::other(e.to_string()))
+        };
+        let (stdout, stderr) = (file(out)?, file("stderr")?);
+        let mut cmd = Command::new(&compiler);
+        cmd.args(args)
+            .current_dir(dir.path())
+            .env("LC_ALL", "C")
+            .env("TMPDIR", dir.path())
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr);
+        match crate::bounded::run(&mut cmd, timeout) {
+            Ok((_, crate::bounded::Ended::Exited(status))) if status.success() => Ok(()),
+            Ok((_, crate::bounded::Ended::Exited(_))) => Err(Unsent::other(format!(
+                "{shown} failed: {}",
+                crate::ui::escape(&first_error(
+                    &std::fs::read_to_string(dir.path().join("stderr")).unwrap_or_default()
+                ))
+            ))),
+            Ok((_, crate::bounded::Ended::TimedOut)) => Err(Unsent {
+                why: format!("{shown} did not finish in {} s", timeout.as_secs_f64()),
+                timed_out: true,
+            }),
+            Err(e) => Err(Unsent::other(format!("{shown}: {e}"))),
+        }
+    };
+    // Not the Pi's compiler: the reference says so; nothing here to send.
+    run(&["-dumpmachine".as_ref()], "machine").map_err(|_| None)?;
+    let machine = std::fs::read_to_string(dir.path().join("machine")).map_err(|_| None)?;
+    if crate::distcc::client::arch_of_triple(machine.trim()) != Some(expected) {
+        return Err(None);
+    }
+    std::fs::write(dir.path().join("probe.c"), protocol::HEADERS_SOURCE)
+        .map_err(|e| Some(Unsent::other(e.to_string())))?;
+    // One run leaves both: the text distcc would send (probe.i) and proof that this
+    // machine compiles it (probe.o).
+    let mut args: Vec<&std::ffi::OsStr> = job.flags.iter().map(|f| f.as_ref()).collect();
+    args.extend(["-save-temps", "-c", "probe.c", "-o", "probe.o"].map(std::ffi::OsStr::new));
+    run(&args, "stdout").map_err(Some)?;
+    let text = dir.path().join("probe.i");
+    let size = std::fs::metadata(&text)
+        .map_err(|e| Some(Unsent::other(e.to_string())))?
+        .len();
+    if size > MAX_PREPROCESSED {
+        return Err(Some(Unsent::other(format!(
+            "its text is {size} bytes, more than a probe sends"
+        ))));
+    }
+    std::fs::read_to_string(text).map_err(|e| Some(Unsent::other(e.to_string())))
 }
 
 /// The C++ job here. C++ may be found under another name than C (`c++` when there is no
@@ -628,6 +745,71 @@ fn flags_concern(
     }
 }
 
+/// What the Pi's own headers become on the helper: objects that call builtins its gcc does
+/// not know (no library has them), or text it cannot compile at all. Both come from a gcc
+/// older than the Pi's, and the first is silent: distcc takes the object.
+fn headers_concern(
+    at: &str,
+    report: &HostReport,
+    helper_version: &str,
+    reference: Option<&Reference>,
+    expected: Arch,
+) -> Option<Concern> {
+    let local = reference.and_then(|r| {
+        r.object(JobKind::Headers)
+            .or(r.object(JobKind::CFlags))
+            .or(r.object(JobKind::Bare))
+    });
+    let local_version = local.map(|i| version_of(i.compiler.as_deref()));
+    let install = match local.and_then(ObjectInfo::compiler_major) {
+        Some(major) => format!("install gcc {major} on the helper, this machine's major version"),
+        None => "install the Pi's gcc version on the helper".into(),
+    };
+    let theirs = local_version.map_or("the Pi's gcc".into(), |v| format!("this machine's {v}"));
+    for kind in [JobKind::Headers, JobKind::CFlags, JobKind::Bare] {
+        let Some(a) = report.decisive(kind) else {
+            continue;
+        };
+        if let Outcome::Object {
+            arch,
+            undefined_builtins,
+            ..
+        } = &a.outcome
+            && *arch == expected
+            && !undefined_builtins.is_empty()
+        {
+            let names: Vec<String> = undefined_builtins
+                .iter()
+                .map(|b| format!("`{}`", crate::ui::escape(b)))
+                .collect();
+            return Some(Concern {
+                severity: Severity::Error,
+                message: format!(
+                    "{at}: the helper's {helper_version} makes objects that call {} as a \
+                     function: the headers of {theirs} use that builtin, and the helper's gcc \
+                     does not know it. No library has it, so those objects do not link, and a \
+                     shared library built from them links but fails when it is loaded",
+                    names.join(", ")
+                ),
+                fix: install,
+            });
+        }
+    }
+    match &report.decisive(JobKind::Headers)?.outcome {
+        Outcome::CompileFailed { stderr, .. } => Some(Concern {
+            severity: Severity::Error,
+            message: format!(
+                "{at}: the helper's {helper_version} cannot compile what {theirs} makes of its \
+                 own headers ({}): units that include them fail there and are compiled on this \
+                 Pi again",
+                first_error(stderr)
+            ),
+            fix: install,
+        }),
+        _ => None,
+    }
+}
+
 /// PIE on one side and not on the other. The flagged pair is compared when both carry code;
 /// the bare pair otherwise (LTO objects have none).
 fn code_model_concern(
@@ -760,6 +942,11 @@ fn compare(
             concerns.extend(flags_concern(&at, a, &helper_version, local, expected));
         }
     }
+    let headers = headers_concern(&at, report, &helper_version, comparable, expected);
+    // It names both versions and what the difference breaks: the general warning would
+    // only contradict it ("objects usually link").
+    let version_said = headers.is_some();
+    concerns.extend(headers);
     if let Some(reference) = comparable {
         concerns.extend(code_model_concern(
             &at, report, reference, expected, comparison,
@@ -769,13 +956,15 @@ fn compare(
             .or(reference.object(JobKind::Bare))
             .and_then(|i| i.compiler.clone());
         comparison.local_compiler = local_comment.clone();
-        concerns.extend(version_concern(
-            &at,
-            "",
-            helper_comment,
-            local_comment.as_deref(),
-            lto,
-        ));
+        if !version_said {
+            concerns.extend(version_concern(
+                &at,
+                "",
+                helper_comment,
+                local_comment.as_deref(),
+                lto,
+            ));
+        }
         // The C++ side on its own: a helper's g++ can be another generation than its gcc.
         let helper_cxx = object_of(report.decisive(JobKind::Cxx), expected).and_then(|o| o.1);
         let local_cxx = reference
@@ -805,6 +994,9 @@ pub struct Checker {
     pub names: Option<String>,
     /// This machine's compiler is asked once, the first time a helper is checked.
     reference: OnceLock<Reference>,
+    /// `jobs` and the headers job, made here the first time a helper is checked; or why
+    /// this machine, the Pi, could not make it.
+    sent: OnceLock<(Vec<Job>, Option<Unsent>)>,
 }
 
 impl Checker {
@@ -822,6 +1014,7 @@ impl Checker {
             lto,
             kept_local,
             reference: OnceLock::new(),
+            sent: OnceLock::new(),
             names: None,
         }
     }
@@ -832,19 +1025,41 @@ impl Checker {
         if let Some(r) = self.reference() {
             out.extend(r.concerns());
         }
+        out.extend(self.headers_unsent());
         out
+    }
+
+    /// The headers job could not be made on this machine, the Pi: what the check missed.
+    pub fn headers_unsent(&self) -> Option<Concern> {
+        let Unsent { why, timed_out } = self.sent.get()?.1.as_ref()?;
+        Some(Concern {
+            severity: Severity::Warning,
+            message: format!(
+                "the helpers were not sent this machine's own headers, preprocessed, as a build \
+                 sends them ({why}): a helper whose gcc is older than this machine's can make \
+                 objects that do not link, and that was not checked"
+            ),
+            fix: if *timed_out {
+                "run it again with a longer --timeout (this machine is slow or busy)".into()
+            } else {
+                "fix what this machine's compiler reports, then probe again".into()
+            },
+        })
     }
 
     /// Probes the targets (and this machine's compiler, at the same time) and judges each.
     pub fn check(&self, targets: &[Target], timeout: Duration) -> Vec<Judged> {
+        let (jobs, _) = self
+            .sent
+            .get_or_init(|| with_headers_job(&self.jobs, self.expected, timeout));
         let reports = std::thread::scope(|s| {
             if self.reference.get().is_none() {
                 s.spawn(|| {
                     self.reference
-                        .get_or_init(|| reference(&self.jobs, self.expected, timeout))
+                        .get_or_init(|| reference(jobs, self.expected, timeout))
                 });
             }
-            protocol::probe_all(targets, &self.jobs, timeout)
+            protocol::probe_all(targets, jobs, timeout)
         });
         reports
             .into_iter()

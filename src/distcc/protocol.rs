@@ -19,6 +19,27 @@ pub const PROBE_SOURCE_CXX: &str = "extern int alarm_distcc_probe_g;\n\
 template <typename T> static T alarm_distcc_twice(T v) { return v + v; }\n\
 int alarm_distcc_probe(int a) { return alarm_distcc_twice(a) + alarm_distcc_probe_g; }\n";
 
+/// C that includes the headers every package includes, in the ways that differ between gcc
+/// generations: `va_start` (gcc 15's <stdarg.h> makes it `__builtin_c23_va_start` in C23,
+/// its default) and glibc's fortified string and stdio calls (`_FORTIFY_SOURCE=3` uses
+/// `__builtin_dynamic_object_size`, gcc 12+). Preprocessed here, as distcc does, and sent as
+/// text, it tells whether the helper's gcc knows what the Pi's headers use.
+pub const HEADERS_SOURCE: &str = "#include <stdarg.h>\n\
+#include <stdio.h>\n\
+#include <string.h>\n\
+int alarm_distcc_probe_format(char *out, size_t n, const char *format, ...) {\n\
+  va_list ap;\n\
+  va_start(ap, format);\n\
+  int written = vsnprintf(out, n, format, ap);\n\
+  va_end(ap);\n\
+  return written;\n\
+}\n\
+void alarm_distcc_probe_copy(char *to, const char *from, size_t n) {\n\
+  char kept[16];\n\
+  memcpy(kept, from, n < sizeof kept ? n : sizeof kept);\n\
+  memcpy(to, kept, sizeof kept);\n\
+}\n";
+
 /// What a probe job checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
@@ -28,6 +49,9 @@ pub enum JobKind {
     CFlags,
     /// C++ with CXXFLAGS through the C++ name.
     Cxx,
+    /// C with CFLAGS, as text this machine preprocessed from its own headers: does the
+    /// helper's compiler know what the Pi's headers use.
+    Headers,
 }
 
 impl JobKind {
@@ -37,6 +61,7 @@ impl JobKind {
             JobKind::Bare => "bare",
             JobKind::CFlags => "CFLAGS",
             JobKind::Cxx => "C++",
+            JobKind::Headers => "headers",
         }
     }
 
@@ -46,6 +71,7 @@ impl JobKind {
             JobKind::Bare => "bare",
             JobKind::CFlags => "cflags",
             JobKind::Cxx => "cxx",
+            JobKind::Headers => "headers",
         }
     }
 }
@@ -59,19 +85,25 @@ pub struct Job {
     pub flags: Vec<String>,
     /// Whether this machine's distcc sends this name: only those decide the verdict.
     pub decisive: bool,
+    /// Text preprocessed here, sent as distcc sends it (a `.i` file); else the kind's own
+    /// unit, which needs no preprocessing.
+    pub preprocessed: Option<String>,
 }
 
 impl Job {
     pub fn file_name(&self) -> &'static str {
-        match self.kind {
-            JobKind::Cxx => "probe.cpp",
+        match (self.kind, &self.preprocessed) {
+            (_, Some(_)) => "probe.i",
+            (JobKind::Cxx, None) => "probe.cpp",
             _ => "probe.c",
         }
     }
 
-    pub fn source(&self) -> &'static str {
-        match self.kind {
-            JobKind::Cxx => PROBE_SOURCE_CXX,
+    pub fn source(&self) -> &str {
+        match (self.kind, &self.preprocessed) {
+            (_, Some(text)) => text,
+            (JobKind::Cxx, None) => PROBE_SOURCE_CXX,
+            (JobKind::Headers, None) => HEADERS_SOURCE,
             _ => PROBE_SOURCE,
         }
     }
@@ -96,6 +128,7 @@ fn job(kind: JobKind, compiler: &str, flags: &[String], decisive: bool) -> Job {
             .cloned()
             .collect(),
         decisive,
+        preprocessed: None,
     }
 }
 
@@ -298,6 +331,8 @@ pub enum Outcome {
         code_model: Option<CodeModel>,
         /// The `.comment` line naming the compiler.
         compiler: Option<String>,
+        /// Builtins it calls as plain functions: an object that cannot link.
+        undefined_builtins: Vec<String>,
     },
 }
 
@@ -581,6 +616,7 @@ fn exchange(stream: &mut TcpStream, request: &[u8], deadline: Instant) -> Outcom
             size: obj.len(),
             code_model: info.code_model,
             compiler: info.compiler,
+            undefined_builtins: info.undefined_builtins,
         },
         Err(e) => Outcome::DamagedObject(e),
     }

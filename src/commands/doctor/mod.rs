@@ -334,6 +334,9 @@ fn probe_findings(
             findings.push(finding(Level::Warning, c.message.clone(), &c.fix));
         }
     }
+    if let Some(c) = checker.headers_unsent() {
+        findings.push(finding(Level::Warning, c.message, &c.fix));
+    }
     // Flags that keep jobs here are a rule of their own (also offline); this is what this
     // machine's compiler itself says of the flags.
     for c in checker
