@@ -158,6 +158,45 @@ fn debian_script_for_armv8_runs_as_root() {
         !cmdlist.lines().any(|l| l == "gcc"),
         "only ALARM's names: {cmdlist}"
     );
+    // What gcc 15+ headers on the Pi make of va_start, preprocessed there: a builtin this
+    // helper's gcc does not know. It must be an error on the helper (distcc then compiles
+    // the unit on the Pi), never an object calling a function no library has, even when the
+    // job's own flags let implicit declarations pass.
+    let served = state.path().join("armv8/bin").join(AARCH64_GCC.0);
+    let unit = state.path().join("va.i");
+    std::fs::write(
+        &unit,
+        "typedef __builtin_va_list va_list;\n\
+         int f(int n, ...) { va_list ap; __builtin_c23_va_start(ap, n); __builtin_va_end(ap); return n; }\n",
+    )
+    .unwrap();
+    let obj = state.path().join("va.o");
+    let compile = |flags: &[&str]| {
+        Command::new(&served)
+            .args(flags)
+            .arg("-c")
+            .arg(&unit)
+            .arg("-o")
+            .arg(&obj)
+            .output()
+            .unwrap()
+    };
+    for flags in [&[][..], &["-Wno-error=implicit-function-declaration"][..]] {
+        let out = compile(flags);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{flags:?}: an object was made: {stderr}"
+        );
+        assert!(stderr.contains("__builtin_c23_va_start"), "{stderr}");
+    }
+    std::fs::write(&unit, "int f(int n) { return n + 1; }\n").unwrap();
+    let out = compile(&["-O2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]

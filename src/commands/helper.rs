@@ -95,10 +95,13 @@ const DEBIAN_SCRIPT: &str = r#"#!/usr/bin/env bash
 # stays in the foreground; stop it with Ctrl-C.
 #
 # Debian's cross gcc is not the Pi's gcc: its version differs (`@DEBIAN_GCC@ --version`
-# here, `gcc --version` on the Pi). For C this is fine; a flag only the Pi's newer gcc knows
-# (e.g. -fhardened) fails on the helper, and distcc then compiles that file on the Pi:
-# slower, never wrong. C++ built by different major gcc versions can differ in corner cases;
-# when in doubt, build C++ packages with the Pi alone.
+# here, `gcc --version` on the Pi; `alarm-distcc probe` on the Pi compares them). A flag
+# only the Pi's newer gcc knows (e.g. -fhardened) fails on the helper, and distcc then
+# compiles that file on the Pi: slower, not wrong. A builtin only the Pi's newer headers use
+# (gcc 15's C23 va_start, `__builtin_c23_va_start`) is worse: an older gcc takes it for a
+# function that no library has, and its object does not link. The gcc below makes that an
+# error, so such a file goes back to the Pi too. C++ built by different major gcc versions
+# can differ in corner cases; when in doubt, build C++ packages with the Pi alone.
 set -euo pipefail
 
 sudo=()
@@ -134,7 +137,16 @@ for tool in gcc g++; do
   debian=@DEBIAN_TRIPLE@-$tool
   [[ -x $TOOLCHAIN/@TRIPLE@-$tool ]] && debian=@TRIPLE@-$tool
   if [[ -x $TOOLCHAIN/$debian ]]; then
-    ln -sfn "$TOOLCHAIN/$debian" "$HELPER_DIR/bin/@TRIPLE@-$tool"
+    rm -f "$HELPER_DIR/bin/@TRIPLE@-$tool"
+    if [[ $tool == gcc ]]; then
+      # An implicit declaration is an error, whatever the job's flags say (the flag comes
+      # last): a call to a builtin this gcc does not know never becomes an object.
+      printf '#!/bin/sh\nexec %q "$@" -Werror=implicit-function-declaration\n' \
+        "$TOOLCHAIN/$debian" >"$HELPER_DIR/bin/@TRIPLE@-$tool"
+      chmod 755 "$HELPER_DIR/bin/@TRIPLE@-$tool"
+    else
+      ln -sfn "$TOOLCHAIN/$debian" "$HELPER_DIR/bin/@TRIPLE@-$tool"
+    fi
     echo "@TRIPLE@-$tool" >>"$HELPER_DIR/cmdlist"
   fi
 done
