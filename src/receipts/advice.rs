@@ -13,13 +13,18 @@ use super::receipt::{Context, Receipt, cpus_busy, secs, share};
 /// warning: with comments kept, what is left is the macros'.
 pub(super) fn helper_only_advice(r: &Receipt) -> String {
     let ce = &r.compile_errors;
+    // A helper's gcc older than the Pi's fails units the same way (it does not know what the
+    // Pi's headers use), and worse, may make objects that cannot link: the probe tells.
     let head = format!(
-        "{} unit(s) failed only on the helper (e.g. {}) and the Pi compiled them again itself: \
-         the helper compiles the Pi's preprocessed text, where gcc no longer sees comments nor \
-         which code came from a macro, so it can warn where the source does not, and -Werror \
-         makes that an error",
+        "{} unit(s) failed only on the helper (e.g. {}) and the Pi compiled them again itself. \
+         First check that the helper's gcc is not older than this Pi's (`{}` says): an older \
+         gcc fails on what the Pi's headers use, and can make objects that do not link. \
+         Otherwise: the helper compiles the Pi's preprocessed text, where gcc no longer sees \
+         comments nor which code came from a macro, so it can warn where the source does not, \
+         and -Werror makes that an error",
         ce.helper_only,
-        ce.helper_only_examples.join(", ")
+        ce.helper_only_examples.join(", "),
+        crate::ui::command("probe")
     );
     if r.comments_kept {
         format!(
