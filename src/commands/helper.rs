@@ -99,8 +99,8 @@ const DEBIAN_SCRIPT: &str = r#"#!/usr/bin/env bash
 # only the Pi's newer gcc knows (e.g. -fhardened) fails on the helper, and distcc then
 # compiles that file on the Pi: slower, not wrong. A builtin only the Pi's newer headers use
 # (gcc 15's C23 va_start, `__builtin_c23_va_start`) is worse: an older gcc takes it for a
-# function that no library has, and its object does not link. The gcc below makes that an
-# error, so such a file goes back to the Pi too. C++ built by different major gcc versions
+# function that no library has, and its object does not link. The gcc below fails such an
+# object, so that file goes back to the Pi too. C++ built by different major gcc versions
 # can differ in corner cases; when in doubt, build C++ packages with the Pi alone.
 set -euo pipefail
 
@@ -139,10 +139,31 @@ for tool in gcc g++; do
   if [[ -x $TOOLCHAIN/$debian ]]; then
     rm -f "$HELPER_DIR/bin/@TRIPLE@-$tool"
     if [[ $tool == gcc ]]; then
-      # An implicit declaration is an error, whatever the job's flags say (the flag comes
-      # last): a call to a builtin this gcc does not know never becomes an object.
-      printf '#!/bin/sh\nexec %q "$@" -Werror=implicit-function-declaration\n' \
-        "$TOOLCHAIN/$debian" >"$HELPER_DIR/bin/@TRIPLE@-$tool"
+      nm=$TOOLCHAIN/${debian%gcc}nm
+      [[ -x $nm ]] || nm=nm
+      {
+        printf '#!/bin/sh\ngcc=%q\nnm=%q\n' "$TOOLCHAIN/$debian" "$nm"
+        cat <<'WRAPPER'
+# A builtin this gcc does not know (one the Pi's newer headers use, such as gcc 15's
+# __builtin_c23_va_start) becomes a call to a function that no library has, without a
+# warning (the Pi's preprocessor marks it as system-header code). Such an object fails
+# here, so that distcc compiles the unit on the Pi.
+"$gcc" "$@" || exit
+out='' prev=''
+for arg in "$@"; do
+  [ "$prev" = -o ] && out=$arg
+  prev=$arg
+done
+if [ -n "$out" ]; then
+  unknown=$("$nm" -u "$out" 2>/dev/null | grep -o '__builtin_[A-Za-z0-9_]*' | sort -u | tr '\n' ' ')
+  if [ -n "$unknown" ]; then
+    echo "error: this helper's gcc does not know ${unknown}which the Pi's headers use; the Pi compiles this unit itself (install the Pi's gcc version here)" >&2
+    rm -f "$out"
+    exit 1
+  fi
+fi
+WRAPPER
+      } >"$HELPER_DIR/bin/@TRIPLE@-$tool"
       chmod 755 "$HELPER_DIR/bin/@TRIPLE@-$tool"
     else
       ln -sfn "$TOOLCHAIN/$debian" "$HELPER_DIR/bin/@TRIPLE@-$tool"
