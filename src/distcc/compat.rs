@@ -330,7 +330,7 @@ fn with_headers_job(jobs: &[Job], expected: Arch, timeout: Duration) -> (Vec<Job
         at,
         Job {
             kind: JobKind::Headers,
-            preprocessed: Some(text),
+            preprocessed: Some(text.into()),
             ..template.clone()
         },
     );

@@ -86,8 +86,9 @@ pub struct Job {
     /// Whether this machine's distcc sends this name: only those decide the verdict.
     pub decisive: bool,
     /// Text preprocessed here, sent as distcc sends it (a `.i` file); else the kind's own
-    /// unit, which needs no preprocessing.
-    pub preprocessed: Option<String>,
+    /// unit, which needs no preprocessing. Shared: each attempt keeps its job, and a sweep
+    /// may probe many hosts with the same tens of KB.
+    pub preprocessed: Option<std::sync::Arc<str>>,
 }
 
 impl Job {
