@@ -304,37 +304,65 @@ fn compile_here(compiler: &Path, job: &Job, timeout: Duration) -> LocalOutcome {
     }
 }
 
+/// What the probe sends, made on this machine the first time a helper is checked.
+#[derive(Debug, Clone)]
+struct Sent {
+    jobs: Vec<Job>,
+    /// Why this machine, the Pi, could not make the headers job, when it could not.
+    unsent: Option<Unsent>,
+    /// This machine's own object of the headers job, from the compile that made its text:
+    /// the reference does not compile it again.
+    headers_here: Option<LocalRun>,
+}
+
 /// The probe's jobs and, when this machine's compiler builds for `expected` (it is the Pi's,
 /// or one like it), one more: the headers unit with the config's C flags, preprocessed here
 /// as distcc on the Pi does, so the helper gets the text a build sends. Only text this
-/// machine compiles itself is sent: a failure there is then the helper's. Also why that
-/// job could not be made by a compiler for `expected`, when it could not.
-fn with_headers_job(jobs: &[Job], expected: Arch, timeout: Duration) -> (Vec<Job>, Option<Unsent>) {
-    let mut out = jobs.to_vec();
+/// machine compiles itself is sent: a failure there is then the helper's.
+fn with_headers_job(jobs: &[Job], expected: Arch, timeout: Duration) -> Sent {
+    let mut sent = Sent {
+        jobs: jobs.to_vec(),
+        unsent: None,
+        headers_here: None,
+    };
     let Some(template) = [JobKind::CFlags, JobKind::Bare]
         .into_iter()
         .find_map(|kind| jobs.iter().find(|j| j.decisive && j.kind == kind))
     else {
-        return (out, None);
+        return sent;
     };
-    let text = match preprocess_here(template, expected, timeout) {
-        Ok(text) => text,
-        Err(why) => return (out, why),
+    let made = match preprocess_here(template, expected, timeout) {
+        Ok(made) => made,
+        Err(why) => {
+            sent.unsent = why;
+            return sent;
+        }
+    };
+    let job = Job {
+        kind: JobKind::Headers,
+        preprocessed: Some(made.text.into()),
+        ..template.clone()
     };
     // Beside the job it was made from, where the table shows it.
-    let at = out
+    let at = sent
+        .jobs
         .iter()
         .position(|j| j == template)
-        .map_or(out.len(), |i| i + 1);
-    out.insert(
-        at,
-        Job {
-            kind: JobKind::Headers,
-            preprocessed: Some(text.into()),
-            ..template.clone()
-        },
-    );
-    (out, None)
+        .map_or(sent.jobs.len(), |i| i + 1);
+    sent.jobs.insert(at, job.clone());
+    sent.headers_here = Some(LocalRun {
+        job,
+        compiler: Some(made.compiler),
+        outcome: LocalOutcome::Object(made.object),
+    });
+    sent
+}
+
+/// The headers unit as this machine's compiler preprocessed and compiled it.
+struct MadeHere {
+    text: String,
+    compiler: PathBuf,
+    object: ObjectInfo,
 }
 
 /// Why the headers job was not made on this machine, the Pi.
@@ -361,7 +389,11 @@ const MAX_PREPROCESSED: u64 = 4 << 20;
 /// if that compiler builds for `expected` and compiles the unit, each step bounded by
 /// `timeout`. Err(None) when there is no such compiler here (not the Pi, nothing to send);
 /// Err(Some(why)) when it did not do its part.
-fn preprocess_here(job: &Job, expected: Arch, timeout: Duration) -> Result<String, Option<Unsent>> {
+fn preprocess_here(
+    job: &Job,
+    expected: Arch,
+    timeout: Duration,
+) -> Result<MadeHere, Option<Unsent>> {
     let compiler = local_compiler(job).ok_or(None)?;
     let (dir, _removed_on_interrupt) =
         crate::leftovers::new_folder(tempfile::tempdir, |dir| dir.path().to_path_buf())
@@ -417,7 +449,20 @@ fn preprocess_here(job: &Job, expected: Arch, timeout: Duration) -> Result<Strin
             "its text is {size} bytes, more than a probe sends"
         ))));
     }
-    std::fs::read_to_string(text).map_err(|e| Some(Unsent::other(e.to_string())))
+    let text = std::fs::read_to_string(text).map_err(|e| Some(Unsent::other(e.to_string())))?;
+    let object = std::fs::read(dir.path().join("probe.o"))
+        .map_err(|e| e.to_string())
+        .and_then(|o| object_info(&o))
+        .map_err(|e| {
+            Some(Unsent::other(format!(
+                "{shown} made no object it could read: {e}"
+            )))
+        })?;
+    Ok(MadeHere {
+        text,
+        compiler,
+        object,
+    })
 }
 
 /// The C++ job here. C++ may be found under another name than C (`c++` when there is no
@@ -449,14 +494,17 @@ fn cxx_here(compiler: &Path, job: &Job, expected: Arch, timeout: Duration) -> Lo
     }
 }
 
-/// This machine's compiler on the decisive jobs.
-pub fn reference(jobs: &[Job], expected: Arch, timeout: Duration) -> Reference {
+/// This machine's compiler on the decisive jobs; `known` runs are not compiled again.
+pub fn reference(jobs: &[Job], expected: Arch, timeout: Duration, known: &[LocalRun]) -> Reference {
     let runs: Vec<LocalRun> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .iter()
             .filter(|j| j.decisive)
             .map(|job| {
                 s.spawn(move || {
+                    if let Some(run) = known.iter().find(|r| r.job == *job) {
+                        return run.clone();
+                    }
                     let compiler = local_compiler(job);
                     let outcome = match &compiler {
                         Some(c) if job.kind == JobKind::Cxx => cxx_here(c, job, expected, timeout),
@@ -996,7 +1044,7 @@ pub struct Checker {
     reference: OnceLock<Reference>,
     /// `jobs` and the headers job, made here the first time a helper is checked; or why
     /// this machine, the Pi, could not make it.
-    sent: OnceLock<(Vec<Job>, Option<Unsent>)>,
+    sent: OnceLock<Sent>,
 }
 
 impl Checker {
@@ -1031,7 +1079,7 @@ impl Checker {
 
     /// The headers job could not be made on this machine, the Pi: what the check missed.
     pub fn headers_unsent(&self) -> Option<Concern> {
-        let Unsent { why, timed_out } = self.sent.get()?.1.as_ref()?;
+        let Unsent { why, timed_out } = self.sent.get()?.unsent.as_ref()?;
         Some(Concern {
             severity: Severity::Warning,
             message: format!(
@@ -1049,17 +1097,18 @@ impl Checker {
 
     /// Probes the targets (and this machine's compiler, at the same time) and judges each.
     pub fn check(&self, targets: &[Target], timeout: Duration) -> Vec<Judged> {
-        let (jobs, _) = self
+        let sent = self
             .sent
             .get_or_init(|| with_headers_job(&self.jobs, self.expected, timeout));
+        let known: Vec<LocalRun> = sent.headers_here.iter().cloned().collect();
         let reports = std::thread::scope(|s| {
             if self.reference.get().is_none() {
                 s.spawn(|| {
                     self.reference
-                        .get_or_init(|| reference(jobs, self.expected, timeout))
+                        .get_or_init(|| reference(&sent.jobs, self.expected, timeout, &known))
                 });
             }
-            protocol::probe_all(targets, jobs, timeout)
+            protocol::probe_all(targets, &sent.jobs, timeout)
         });
         reports
             .into_iter()
