@@ -934,3 +934,171 @@ fn a_local_compile_that_runs_out_of_time_says_so_and_is_ended() {
     assert!(!text.contains("with or without distcc"), "{text}");
     assert!(text.contains("longer --timeout"), "{text}");
 }
+
+/// The Pi's compiler, logging each run's arguments to `log` before it runs.
+fn logged_compilers(pi: &Pi, log: &Path) -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    for (name, program) in [pi.gcc, pi.gxx] {
+        let script = dir.path().join(name);
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> '{log}'\nexec '{real}' \"$@\"\n",
+                log = log.display(),
+                real = which(program).display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    dir
+}
+
+/// On the Pi, the headers unit is preprocessed and compiled once, by the run that makes the
+/// text sent: the reference does not compile it again. Its rows show no code model, which
+/// its calls through the GOT (`-fno-plt`) would give as PIE whatever the compiler's default.
+#[test]
+fn the_pis_headers_unit_is_compiled_here_once_and_shown_without_a_code_model() {
+    for pi in [AARCH64, ARMV7H] {
+        if !skip_unless(
+            "the_pis_headers_unit_is_compiled_here_once_and_shown_without_a_code_model",
+            &pi,
+        ) {
+            return;
+        }
+        let helper = pi.helper().start();
+        let dir = tempfile::tempdir().unwrap();
+        let conf = pi.config(dir.path(), &helper.spec(4), "");
+        let log = dir.path().join("compiles.log");
+        let compilers = logged_compilers(&pi, &log);
+        let p = probe(&conf, compilers.path());
+        assert_eq!(p.code, 0, "{}: {}", pi.carch, p.text);
+        let headers = attempt(&p.json, "headers");
+        assert_eq!(headers["result"], "object", "{headers}");
+        assert_eq!(headers["code_model"], Value::Null, "{headers}");
+        let local = p.json["local"]["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["job"] == "headers")
+            .unwrap_or_else(|| panic!("no local headers run: {}", p.json));
+        assert_eq!(local["result"], "object", "{local}");
+        assert_eq!(local["code_model"], Value::Null, "{local}");
+        // The CFLAGS job, same flags and compiler, still says PIE.
+        assert_eq!(attempt(&p.json, "cflags")["code_model"], "PIE");
+
+        // Two probes (JSON and text): one run each made the text, and nothing compiled the
+        // preprocessed text here.
+        let runs = std::fs::read_to_string(&log).unwrap();
+        let making: Vec<&str> = runs.lines().filter(|l| l.contains("-save-temps")).collect();
+        assert_eq!(making.len(), 2, "{runs}");
+        assert!(
+            !runs.lines().any(|l| l.contains("probe.i")),
+            "the headers text was compiled again here:\n{runs}"
+        );
+
+        let row = p
+            .text
+            .lines()
+            .find(|l| l.contains("headers") && l.contains("ok:"))
+            .unwrap_or_else(|| panic!("no headers row: {}", p.text));
+        assert!(!row.contains("PIE"), "{row}");
+        let here = p
+            .text
+            .lines()
+            .find(|l| l.trim_start().starts_with("headers:"))
+            .unwrap_or_else(|| panic!("no local headers line: {}", p.text));
+        assert!(here.contains("gcc "), "{here}");
+        assert!(!here.contains("PIE"), "{here}");
+    }
+}
+
+/// When the Pi cannot make the headers job in time, probe and doctor say that the helpers
+/// were not checked for it, with the option that helps; the rest is still compared.
+#[test]
+fn a_headers_unit_the_pi_cannot_make_in_time_is_a_warning() {
+    let pi = AARCH64;
+    if !skip_unless(
+        "a_headers_unit_the_pi_cannot_make_in_time_is_a_warning",
+        &pi,
+    ) {
+        return;
+    }
+    let helper = pi.helper().start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(dir.path(), &helper.spec(4), "");
+    let pids = dir.path().join("pids");
+    let compilers = slow_compilers(&pi, "*-save-temps*", &pids);
+    let run = |args: &[&str]| {
+        let out = bin()
+            .env("PATH", path_with(&compilers.1))
+            .arg("--config")
+            .arg(&conf)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, out, err) = run(&["probe", "--timeout", "6", "--json"]);
+    let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!(code, Some(0), "a warning, not a failure: {out}{err}");
+    let general = json["problems"].as_array().unwrap();
+    let unsent = general
+        .iter()
+        .find(|p| {
+            p["message"]
+                .as_str()
+                .unwrap()
+                .contains("were not sent this machine's own headers")
+        })
+        .unwrap_or_else(|| panic!("no warning of the unsent headers: {json}"));
+    assert_eq!(unsent["severity"], "warning", "{unsent}");
+    assert!(
+        unsent["message"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish in 6 s"),
+        "{unsent}"
+    );
+    assert!(
+        unsent["fix"].as_str().unwrap().contains("longer --timeout"),
+        "{unsent}"
+    );
+    // No headers job went out; the others were compared as usual.
+    assert!(
+        !host(&json)["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["job"] == "headers"),
+        "{json}"
+    );
+    assert_eq!(json["local"]["comparable"], true, "{json}");
+    assert_eq!(attempt(&json, "cflags")["result"], "object");
+    let started = std::fs::read_to_string(&pids).unwrap_or_default();
+    assert!(!started.is_empty(), "the slow compile never ran");
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    for pid in started.lines() {
+        assert!(!runs(pid), "the slow compile {pid} outlived the probe");
+    }
+
+    // doctor's exit code also reflects this machine (its masquerade folder, say).
+    let (_, out, err) = run(&["doctor", "--timeout", "6"]);
+    let text = out + &err;
+    assert!(!text.contains("fails the probe"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("were not sent this machine's own headers"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.starts_with("warning"), "{line}");
+    assert!(
+        text.contains("were not sent this machine's own headers"),
+        "{text}"
+    );
+    assert!(text.contains("longer --timeout"), "{text}");
+}

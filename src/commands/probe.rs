@@ -248,7 +248,10 @@ fn local_lines(checker: &Checker) -> Vec<String> {
                 LocalOutcome::Object(info) => format!(
                     "{job}: {} ({})",
                     compiler.display(),
-                    object_summary(info.code_model, info.compiler.as_deref())
+                    object_summary(
+                        info.code_model.filter(|_| r.job.kind.tells_code_model()),
+                        info.compiler.as_deref()
+                    )
                 ),
                 LocalOutcome::Failed(e) => format!(
                     "{job}: {} fails: {}",
@@ -317,9 +320,10 @@ pub fn probe_table(
                     compiler,
                     ..
                 } if *arch == expected => {
+                    let told = a.job.as_ref().is_none_or(|j| j.kind.tells_code_model());
                     format!(
                         "ok: {arch}, {}",
-                        object_summary(*code_model, compiler.as_deref())
+                        object_summary(code_model.filter(|_| told), compiler.as_deref())
                     )
                 }
                 o => describe(o, expected),
@@ -500,7 +504,7 @@ pub fn probe_json(judged: &[Judged], checker: &Checker, flags: &BuildFlags) -> s
                     "compiler": run.compiler.as_ref().map(|c| c.display().to_string()),
                     "result": result,
                     "arch": info.map(|i| i.arch.to_string()),
-                    "code_model": info.and_then(|i| i.code_model).map(|m| m.to_string()),
+                    "code_model": info.and_then(|i| i.code_model).filter(|_| run.job.kind.tells_code_model()).map(|m| m.to_string()),
                     "compiler_version": info.and_then(|i| i.compiler.clone()),
                     "undefined_builtins": info.map(|i| i.undefined_builtins.clone()).unwrap_or_default(),
                     "error": error,
@@ -518,7 +522,10 @@ pub fn probe_json(judged: &[Judged], checker: &Checker, flags: &BuildFlags) -> s
                 "verdict": match j.verdict { Verdict::Ok => "ok", Verdict::Local => "local", Verdict::NotProbed => "not_probed", Verdict::Failed => "failed" },
                 "attempts": r.attempts.iter().map(|a| {
                     let (code_model, version) = match &a.outcome {
-                        Outcome::Object { code_model, compiler, .. } => (code_model.map(|m| m.to_string()), compiler.clone()),
+                        Outcome::Object { code_model, compiler, .. } => (
+                            code_model.filter(|_| a.job.as_ref().is_none_or(|j| j.kind.tells_code_model())).map(|m| m.to_string()),
+                            compiler.clone(),
+                        ),
                         _ => (None, None),
                     };
                     json!({

@@ -65,6 +65,12 @@ impl JobKind {
         }
     }
 
+    /// Whether the object's relocations tell PIE from non-PIE. Not the headers unit's: with
+    /// the config's `-fno-plt` its calls go through the GOT whatever the code model.
+    pub fn tells_code_model(self) -> bool {
+        self != JobKind::Headers
+    }
+
     /// As written in `--json`.
     pub fn name(self) -> &'static str {
         match self {
