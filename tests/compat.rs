@@ -347,6 +347,23 @@ fn an_older_helper_gcc_rejects_newer_flags_and_differs_in_version() {
         "{}",
         p.json
     );
+    // The pacman hook after the Pi's gcc upgrade says so too, with the fix, and never fails.
+    let out = bin()
+        .env("PATH", path_with(compilers.path()))
+        .arg("--config")
+        .arg(&conf)
+        .args(["toolchain-check", "--timeout", "20"])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let line = said
+        .lines()
+        .find(|l| l.contains(&helper.spec(4)))
+        .unwrap_or_else(|| panic!("toolchain-check said nothing of the helper: {said}"));
+    assert!(line.contains("no longer matches this machine"), "{line}");
+    assert!(line.contains("__builtin_dynamic_object_size"), "{line}");
+    assert!(line.contains("gcc 12"), "{line}");
 
     // Without fortification the headers compile alike: only the version differs, a
     // warning without LTO...
