@@ -323,7 +323,11 @@ fn helper_script_and_conf_for_each_arch() {
     assert_eq!(code, 0, "{err}");
     assert!(bash_syntax_ok(&script), "{script}");
     assert!(script.contains("TOOLCHAIN=/opt/x-tools8/aarch64-unknown-linux-gnu/bin\n"));
-    assert!(script.contains("export PATH=$TOOLCHAIN:$PATH"));
+    // distccd-alarm's gcc behind the wrapper that fails unlinkable objects, first on PATH.
+    assert!(script.contains("export PATH=$HELPER_DIR/bin:$TOOLCHAIN:$PATH"));
+    assert!(script.contains(
+        "write_gcc_wrapper \"$TOOLCHAIN/aarch64-unknown-linux-gnu-gcc\" \"$nm\" \"$HELPER_DIR/bin/aarch64-unknown-linux-gnu-gcc\""
+    ));
     assert!(script.contains("--allow 192.168.1.50"));
     assert!(script.contains("--port 3636"));
     assert!(script.contains("distccd --daemon --no-detach"));
@@ -389,6 +393,7 @@ fn helper_script_and_conf_for_each_arch() {
     assert!(bash_syntax_ok(&conf));
     assert!(conf.contains("DISTCC_ARGS=\"--allow 192.168.1.50 --log-level info"));
     assert!(conf.contains("systemctl enable --now distccd-armv7h.service"));
+    assert!(conf.contains("alarm-distcc probe"), "{conf}");
 
     let (code, _, err) = helper(&aarch64, &["--allow", "0.0.0.0/0"]);
     assert_eq!(code, 0);

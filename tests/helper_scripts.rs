@@ -158,13 +158,18 @@ fn debian_script_for_armv8_runs_as_root() {
         !cmdlist.lines().any(|l| l == "gcc"),
         "only ALARM's names: {cmdlist}"
     );
-    // What gcc 15+ headers on the Pi make of va_start, preprocessed there (as json-c's
-    // debug.c became on a gcc 16 Pi): a builtin this helper's gcc does not know, its tokens
-    // marked as system-header code, so gcc does not even warn, -Werror -Wall or not. It
-    // must fail on the helper (distcc then compiles the unit on the Pi), never become an
-    // object calling a function no library has.
     let served = state.path().join("armv8/bin").join(AARCH64_GCC.0);
-    let unit = state.path().join("va.i");
+    refuses_unlinkable_objects(&served, &which(AARCH64_GCC.1), state.path());
+    assert_eq!(first_on_distccds_path(&helper, AARCH64_GCC.0), served);
+}
+
+/// What gcc 15+ headers on the Pi make of va_start, preprocessed there (as json-c's debug.c
+/// became on a gcc 16 Pi): a builtin the helper's gcc (`real`) does not know, its tokens
+/// marked as system-header code, so gcc does not even warn, -Werror -Wall or not. The gcc a
+/// script serves (`served`) must fail it (distcc then compiles the unit on the Pi), never
+/// make an object calling a function no library has; a sound unit still compiles.
+fn refuses_unlinkable_objects(served: &Path, real: &Path, dir: &Path) {
+    let unit = dir.join("va.i");
     std::fs::write(
         &unit,
         "typedef __builtin_va_list va_list;\n\
@@ -173,7 +178,7 @@ fn debian_script_for_armv8_runs_as_root() {
          # 4 \"debug.c\" 3\n )\n# 4 \"debug.c\"\n ;\n __builtin_va_end(ap);\n return n;\n}\n",
     )
     .unwrap();
-    let obj = state.path().join("va.o");
+    let obj = dir.join("va.o");
     let compile = |gcc: &Path, flags: &[&str]| {
         let _ = std::fs::remove_file(&obj);
         Command::new(gcc)
@@ -187,13 +192,13 @@ fn debian_script_for_armv8_runs_as_root() {
     };
     let strict = ["-O2", "-Werror", "-Wall"];
     // The hazard is real: the helper's own gcc takes it silently.
-    let plain = compile(&which(AARCH64_GCC.1), &strict);
+    let plain = compile(real, &strict);
     assert!(
         plain.status.success(),
         "{}",
         String::from_utf8_lossy(&plain.stderr)
     );
-    let out = compile(&served, &strict);
+    let out = compile(served, &strict);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "an object was made: {stderr}");
     assert!(stderr.contains("__builtin_c23_va_start"), "{stderr}");
@@ -202,12 +207,45 @@ fn debian_script_for_armv8_runs_as_root() {
         "the unlinkable object was left for distccd to send"
     );
     std::fs::write(&unit, "int f(int n) { return n + 1; }\n").unwrap();
-    let out = compile(&served, &strict);
+    let out = compile(served, &strict);
     assert!(
         out.status.success(),
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// The first `name` on the PATH of the distccd a script started (the one on its port; as a
+/// user, distccd is not in the script's process group: it makes its own).
+fn first_on_distccds_path(helper: &Running, name: &str) -> PathBuf {
+    let port = format!("\0--port\0{}\0", helper.port);
+    let until = Instant::now() + Duration::from_secs(5);
+    loop {
+        for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            if !(cmdline.starts_with("distccd\0") && cmdline.contains(&port)) {
+                continue;
+            }
+            let environ = std::fs::read(entry.path().join("environ")).unwrap_or_default();
+            let path = environ
+                .split(|b| *b == 0)
+                .find_map(|v| v.strip_prefix(b"PATH="))
+                .map(|p| String::from_utf8_lossy(p).into_owned());
+            if let Some(found) = path.and_then(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join(name))
+                    .find(|c| c.exists())
+            }) {
+                return found;
+            }
+        }
+        assert!(
+            Instant::now() < until,
+            "no distccd of the script's group with {name} on its PATH"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 #[test]
@@ -246,6 +284,9 @@ fn alarm_toolchain(dir: &Path, name: &str, real: &str) -> PathBuf {
         .unwrap();
     let real = String::from_utf8(real.stdout).unwrap();
     std::os::unix::fs::symlink(real.trim(), bin.join(name)).unwrap();
+    // x-tools has the triple's binutils too.
+    let nm = real.trim().replace("-gcc", "-nm");
+    std::os::unix::fs::symlink(&nm, bin.join(name.replace("-gcc", "-nm"))).unwrap();
     let list = dir.join("cmdlist");
     std::fs::write(&list, format!("{name}\n")).unwrap();
     std::fs::set_permissions(&list, std::fs::Permissions::from_mode(0o644)).unwrap();
@@ -261,18 +302,36 @@ fn arch_script(arch: &str, (name, real): (&str, &str), as_user: bool) {
     std::fs::set_permissions(tools.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let bin = alarm_toolchain(tools.path(), name, real);
     let bin_arg = bin.display().to_string();
+    // The script's own folder, writable by the build user too.
+    let state = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(state.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let helper_dir = state.path().join("helper");
     // distccd-alarm whitelists in /usr/lib/distcc; here the whitelist comes from the
     // environment, so no system folder is touched.
     let helper = start(
         &pi,
         &["--toolchain", &bin_arg],
-        &[(
-            "DISTCC_CMDLIST",
-            tools.path().join("cmdlist").display().to_string(),
-        )],
+        &[
+            (
+                "DISTCC_CMDLIST",
+                tools.path().join("cmdlist").display().to_string(),
+            ),
+            ("ALARM_DISTCC_HELPER_DIR", helper_dir.display().to_string()),
+        ],
         as_user,
     );
     probe_passes(&pi, &helper);
+    // distccd runs the script's gcc, which fails unlinkable objects; distccd-alarm's gcc
+    // stays what it runs.
+    let served = helper_dir.join("bin").join(name);
+    assert_eq!(first_on_distccds_path(&helper, name), served);
+    let out = Command::new(&served).arg("--version").output().unwrap();
+    let real_version = Command::new(bin.join(name))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(out.stdout, real_version.stdout);
+    refuses_unlinkable_objects(&served, &bin.join(name), state.path());
 }
 
 #[test]
