@@ -952,8 +952,9 @@ fn a_local_compile_that_runs_out_of_time_says_so_and_is_ended() {
     assert!(text.contains("longer --timeout"), "{text}");
 }
 
-/// The Pi's compiler, logging each run's arguments to `log` before it runs.
-fn logged_compilers(pi: &Pi, log: &Path) -> tempfile::TempDir {
+/// The Pi's compiler, logging each run's arguments to `log` as it starts and ends; the run
+/// that makes the headers job (`-save-temps`) waits `delay` seconds first.
+fn logged_compilers(pi: &Pi, log: &Path, delay: u32) -> tempfile::TempDir {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     for (name, program) in [pi.gcc, pi.gxx] {
@@ -961,7 +962,9 @@ fn logged_compilers(pi: &Pi, log: &Path) -> tempfile::TempDir {
         std::fs::write(
             &script,
             format!(
-                "#!/bin/sh\necho \"$*\" >> '{log}'\nexec '{real}' \"$@\"\n",
+                "#!/bin/sh\necho \"start: $*\" >> '{log}'\n\
+                 case \"$*\" in *-save-temps*) sleep {delay} ;; esac\n\
+                 '{real}' \"$@\"\nstatus=$?\necho \"end: $*\" >> '{log}'\nexit $status\n",
                 log = log.display(),
                 real = which(program).display()
             ),
@@ -988,7 +991,7 @@ fn the_pis_headers_unit_is_compiled_here_once_and_shown_without_a_code_model() {
         let dir = tempfile::tempdir().unwrap();
         let conf = pi.config(dir.path(), &helper.spec(4), "");
         let log = dir.path().join("compiles.log");
-        let compilers = logged_compilers(&pi, &log);
+        let compilers = logged_compilers(&pi, &log, 0);
         let p = probe(&conf, compilers.path());
         assert_eq!(p.code, 0, "{}: {}", pi.carch, p.text);
         let headers = attempt(&p.json, "headers");
@@ -1008,7 +1011,10 @@ fn the_pis_headers_unit_is_compiled_here_once_and_shown_without_a_code_model() {
         // Two probes (JSON and text): one run each made the text, and nothing compiled the
         // preprocessed text here.
         let runs = std::fs::read_to_string(&log).unwrap();
-        let making: Vec<&str> = runs.lines().filter(|l| l.contains("-save-temps")).collect();
+        let making: Vec<&str> = runs
+            .lines()
+            .filter(|l| l.starts_with("start:") && l.contains("-save-temps"))
+            .collect();
         assert_eq!(making.len(), 2, "{runs}");
         assert!(
             !runs.lines().any(|l| l.contains("probe.i")),
@@ -1118,4 +1124,60 @@ fn a_headers_unit_the_pi_cannot_make_in_time_is_a_warning() {
         "{text}"
     );
     assert!(text.contains("longer --timeout"), "{text}");
+}
+
+/// This machine's compiles of the probe's own units run while it makes the headers job,
+/// not after it (the helpers wait for that job); its runs are still listed in the order
+/// the jobs were sent.
+#[test]
+fn the_pis_own_units_compile_while_it_makes_the_headers_job() {
+    let pi = AARCH64;
+    if !skip_unless(
+        "the_pis_own_units_compile_while_it_makes_the_headers_job",
+        &pi,
+    ) {
+        return;
+    }
+    let helper = pi.helper().start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(dir.path(), &helper.spec(4), "");
+    let log = dir.path().join("compiles.log");
+    let compilers = logged_compilers(&pi, &log, 2);
+    let p = probe(&conf, compilers.path());
+    assert_eq!(p.code, 0, "{}", p.text);
+    let runs = std::fs::read_to_string(&log).unwrap();
+    let lines: Vec<&str> = runs.lines().collect();
+    let making = |edge: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(edge) && l.contains("-save-temps"))
+            .unwrap_or_else(|| panic!("no {edge} of the headers run:\n{runs}"))
+    };
+    // The first probe's: before its headers run ended (which took 2 s more), the other
+    // units had started.
+    let to = making("end:");
+    let beside: Vec<&&str> = lines[..to]
+        .iter()
+        .filter(|l| l.starts_with("start:") && l.contains("-c ") && !l.contains("-save-temps"))
+        .collect();
+    assert!(
+        beside.len() >= 3,
+        "bare, CFLAGS and C++ should start while the headers job is made:\n{runs}"
+    );
+    // Listed as sent: each decisive attempt's job, in order, has its run here.
+    let sent: Vec<&str> = host(&p.json)["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["decisive"] == true)
+        .map(|a| a["job"].as_str().unwrap())
+        .collect();
+    let here: Vec<&str> = p.json["local"]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["job"].as_str().unwrap())
+        .collect();
+    assert_eq!(here, sent, "{}", p.json);
+    assert!(here.contains(&"headers"), "{here:?}");
 }

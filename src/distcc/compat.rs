@@ -124,6 +124,28 @@ pub struct Reference {
 }
 
 impl Reference {
+    /// The runs in the order of the jobs sent, with `made`, the run that made the headers
+    /// job, in its place.
+    fn in_order(self, sent: &[Job], made: Option<LocalRun>) -> Reference {
+        let mut runs: Vec<Option<LocalRun>> = self.runs.into_iter().map(Some).collect();
+        let mut made = made;
+        let ordered = sent
+            .iter()
+            .filter_map(|job| {
+                if made.as_ref().is_some_and(|m| m.job == *job) {
+                    return made.take();
+                }
+                runs.iter_mut()
+                    .find(|r| r.as_ref().is_some_and(|r| r.job == *job))?
+                    .take()
+            })
+            .collect();
+        Reference {
+            runs: ordered,
+            not_comparable: self.not_comparable,
+        }
+    }
+
     pub fn run(&self, kind: JobKind) -> Option<&LocalRun> {
         self.runs.iter().find(|r| r.job.kind == kind)
     }
@@ -494,17 +516,14 @@ fn cxx_here(compiler: &Path, job: &Job, expected: Arch, timeout: Duration) -> Lo
     }
 }
 
-/// This machine's compiler on the decisive jobs; `known` runs are not compiled again.
-pub fn reference(jobs: &[Job], expected: Arch, timeout: Duration, known: &[LocalRun]) -> Reference {
+/// This machine's compiler on the decisive jobs.
+pub fn reference(jobs: &[Job], expected: Arch, timeout: Duration) -> Reference {
     let runs: Vec<LocalRun> = std::thread::scope(|s| {
         let handles: Vec<_> = jobs
             .iter()
             .filter(|j| j.decisive)
             .map(|job| {
                 s.spawn(move || {
-                    if let Some(run) = known.iter().find(|r| r.job == *job) {
-                        return run.clone();
-                    }
                     let compiler = local_compiler(job);
                     let outcome = match &compiler {
                         Some(c) if job.kind == JobKind::Cxx => cxx_here(c, job, expected, timeout),
@@ -1097,18 +1116,23 @@ impl Checker {
 
     /// Probes the targets (and this machine's compiler, at the same time) and judges each.
     pub fn check(&self, targets: &[Target], timeout: Duration) -> Vec<Judged> {
-        let sent = self
-            .sent
-            .get_or_init(|| with_headers_job(&self.jobs, self.expected, timeout));
-        let known: Vec<LocalRun> = sent.headers_here.iter().cloned().collect();
         let reports = std::thread::scope(|s| {
-            if self.reference.get().is_none() {
-                s.spawn(|| {
-                    self.reference
-                        .get_or_init(|| reference(&sent.jobs, self.expected, timeout, &known))
-                });
+            // This machine's compiles of the probe's own units run while it makes the
+            // headers job (a Pi has the cores), not after it: the helpers wait for that job.
+            let own_units = self
+                .reference
+                .get()
+                .is_none()
+                .then(|| s.spawn(|| reference(&self.jobs, self.expected, timeout)));
+            let sent = self
+                .sent
+                .get_or_init(|| with_headers_job(&self.jobs, self.expected, timeout));
+            let reports = protocol::probe_all(targets, &sent.jobs, timeout);
+            if let Some(Ok(own)) = own_units.map(|h| h.join()) {
+                self.reference
+                    .get_or_init(|| own.in_order(&sent.jobs, sent.headers_here.clone()));
             }
-            protocol::probe_all(targets, &sent.jobs, timeout)
+            reports
         });
         reports
             .into_iter()
