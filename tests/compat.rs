@@ -975,6 +975,18 @@ fn logged_compilers(pi: &Pi, log: &Path, delay: u32) -> tempfile::TempDir {
     dir
 }
 
+/// `probe` (JSON and text) of a helper like the Pi, with the Pi's compilers logged as
+/// `logged_compilers` does: the probe and the log.
+fn probe_logged(pi: &Pi, delay: u32) -> (Probed, String) {
+    let helper = pi.helper().start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(dir.path(), &helper.spec(4), "");
+    let log = dir.path().join("compiles.log");
+    let compilers = logged_compilers(pi, &log, delay);
+    let p = probe(&conf, compilers.path());
+    (p, std::fs::read_to_string(&log).unwrap_or_default())
+}
+
 /// On the Pi, the headers unit is preprocessed and compiled once, by the run that makes the
 /// text sent: the reference does not compile it again. Its rows show no code model, which
 /// its calls through the GOT (`-fno-plt`) would give as PIE whatever the compiler's default.
@@ -987,12 +999,7 @@ fn the_pis_headers_unit_is_compiled_here_once_and_shown_without_a_code_model() {
         ) {
             return;
         }
-        let helper = pi.helper().start();
-        let dir = tempfile::tempdir().unwrap();
-        let conf = pi.config(dir.path(), &helper.spec(4), "");
-        let log = dir.path().join("compiles.log");
-        let compilers = logged_compilers(&pi, &log, 0);
-        let p = probe(&conf, compilers.path());
+        let (p, runs) = probe_logged(&pi, 0);
         assert_eq!(p.code, 0, "{}: {}", pi.carch, p.text);
         let headers = attempt(&p.json, "headers");
         assert_eq!(headers["result"], "object", "{headers}");
@@ -1010,7 +1017,6 @@ fn the_pis_headers_unit_is_compiled_here_once_and_shown_without_a_code_model() {
 
         // Two probes (JSON and text): one run each made the text, and nothing compiled the
         // preprocessed text here.
-        let runs = std::fs::read_to_string(&log).unwrap();
         let making: Vec<&str> = runs
             .lines()
             .filter(|l| l.starts_with("start:") && l.contains("-save-temps"))
@@ -1138,14 +1144,8 @@ fn the_pis_own_units_compile_while_it_makes_the_headers_job() {
     ) {
         return;
     }
-    let helper = pi.helper().start();
-    let dir = tempfile::tempdir().unwrap();
-    let conf = pi.config(dir.path(), &helper.spec(4), "");
-    let log = dir.path().join("compiles.log");
-    let compilers = logged_compilers(&pi, &log, 2);
-    let p = probe(&conf, compilers.path());
+    let (p, runs) = probe_logged(&pi, 2);
     assert_eq!(p.code, 0, "{}", p.text);
-    let runs = std::fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = runs.lines().collect();
     let making = |edge: &str| {
         lines
