@@ -686,12 +686,14 @@ fn the_wizards_check_reports_the_difference() {
 }
 
 /// Discovery judges what it finds the same way: a helper that builds for the Pi but not as
-/// the Pi's compiler does is "incompatible", not usable, with its cause.
+/// the Pi's compiler does is "incompatible", not usable, with its cause; one whose older gcc
+/// makes objects of the Pi's headers that do not link is "unlinkable", and says so.
 #[test]
-fn discover_marks_an_incompatible_helper() {
+fn discover_marks_incompatible_and_unlinkable_helpers() {
     let pi = AARCH64;
-    if !skip_unless("discover_marks_an_incompatible_helper", &pi) {
-        return;
+    let (old_gcc, old_gxx) = pi.older.unwrap();
+    if let Some(why) = pi.missing().or_else(|| missing(&[old_gcc, old_gxx])) {
+        return skip("discover_marks_incompatible_and_unlinkable_helpers", &why);
     }
     let _nopie = Helper::default()
         .listen("127.0.0.41")
@@ -699,24 +701,63 @@ fn discover_marks_an_incompatible_helper() {
         .serve_with(pi.gcc.0, pi.gcc.1, "-fno-pie")
         .serve(pi.gxx.0, pi.gxx.1)
         .start();
+    let _older = Helper::default()
+        .listen("127.0.0.42")
+        .port(3636)
+        .serve(pi.gcc.0, old_gcc)
+        .serve(pi.gxx.0, old_gxx)
+        .start();
     let dir = tempfile::tempdir().unwrap();
     let conf = pi.config(dir.path(), "", "");
     let compilers = pi.compilers();
-    let out = bin()
-        .env("PATH", path_with(compilers.path()))
-        .arg("--config")
-        .arg(&conf)
-        .args(["discover", "--subnet", "127.0.0.40/30", "--port", "3636"])
-        .args(["--timeout", "1", "--json"])
-        .output()
-        .unwrap();
+    let discover = |json: bool| {
+        let mut cmd = bin();
+        cmd.env("PATH", path_with(compilers.path()))
+            .arg("--config")
+            .arg(&conf)
+            .args(["discover", "--subnet", "127.0.0.40/30", "--port", "3636"])
+            .args(["--timeout", "5"]);
+        if json {
+            cmd.arg("--json");
+        }
+        cmd.output().unwrap()
+    };
+    let out = discover(true);
     let v: Value = serde_json::from_slice(&out.stdout)
         .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
-    let found = &v["helpers"][0];
-    assert_eq!(found["host"], "127.0.0.41", "{v}");
-    assert_eq!(found["verdict"], "incompatible", "{v}");
-    assert_eq!(found["usable"], false);
-    assert!(found["causes"].to_string().contains("non-PIE"), "{v}");
+    let found = |host: &str| {
+        v["helpers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["host"] == host)
+            .unwrap_or_else(|| panic!("{host} not found: {v}"))
+            .clone()
+    };
+    let nopie = found("127.0.0.41");
+    assert_eq!(nopie["verdict"], "incompatible", "{v}");
+    assert_eq!(nopie["usable"], false);
+    assert!(nopie["causes"].to_string().contains("non-PIE"), "{v}");
+    // The stock _FORTIFY_SOURCE=3 in the Pi's (gcc 12) headers: gcc 11 does not know
+    // __builtin_dynamic_object_size.
+    let older = found("127.0.0.42");
+    assert_eq!(older["verdict"], "unlinkable", "{v}");
+    assert_eq!(older["usable"], false);
+    assert!(
+        older["causes"]
+            .to_string()
+            .contains("__builtin_dynamic_object_size"),
+        "{v}"
+    );
+    let text = String::from_utf8_lossy(&discover(false).stdout).into_owned();
+    let row = text
+        .lines()
+        .find(|l| l.starts_with("127.0.0.42:3636"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        row.contains("compiles for aarch64, but its older gcc makes objects that do not link"),
+        "{row}"
+    );
 }
 
 /// What cannot be known is said, never guessed: CFLAGS computed by shell code sends no flags

@@ -333,6 +333,9 @@ pub enum FoundVerdict {
     /// Compiles for this machine's architecture, but not as this machine's compiler does
     /// (flags rejected, PIE default, version with LTO): `probe` says what.
     Incompatible,
+    /// Its objects of this machine's headers call builtins its older gcc does not know:
+    /// they do not link.
+    Unlinkable,
 }
 
 impl FoundVerdict {
@@ -348,6 +351,7 @@ impl FoundVerdict {
             FoundVerdict::Damaged => "damaged_object",
             FoundVerdict::Gone => "gone",
             FoundVerdict::Incompatible => "incompatible",
+            FoundVerdict::Unlinkable => "unlinkable",
         }
     }
 
@@ -368,6 +372,9 @@ impl FoundVerdict {
             FoundVerdict::Gone => "went away while being probed".into(),
             FoundVerdict::Incompatible => {
                 format!("compiles for {expected}, but unlike this machine's compiler")
+            }
+            FoundVerdict::Unlinkable => {
+                format!("compiles for {expected}, but its older gcc makes objects that do not link")
             }
         }
     }
@@ -401,7 +408,14 @@ pub fn verdict_of(judged: &Judged, expected: Arch) -> FoundVerdict {
         return FoundVerdict::WrongArch(*wrong);
     }
     if !arches.is_empty() {
-        return FoundVerdict::Incompatible;
+        let unlinkable = outcomes.iter().any(|o| {
+            matches!(o, Outcome::Object { undefined_builtins, .. } if !undefined_builtins.is_empty())
+        });
+        return if unlinkable {
+            FoundVerdict::Unlinkable
+        } else {
+            FoundVerdict::Incompatible
+        };
     }
     // Refuses the name this machine sends, but builds for another architecture under
     // another name (a native helper): that says most about it.
