@@ -81,7 +81,8 @@ chmod 755 "$HELPER_DIR" "$HELPER_DIR/bin"
 /// A bash function of every helper script: writes a `/bin/sh` gcc at DEST that runs GCC,
 /// then fails any object of its that calls an undefined `__builtin_*` (listed by NM).
 const GCC_WRAPPER: &str = r#"
-# write_gcc_wrapper GCC NM DEST
+# write_gcc_wrapper GCC NM DEST: a gcc at DEST that runs GCC, then fails an object that
+# calls an undefined __builtin_* (NM lists them).
 write_gcc_wrapper() {
   rm -f "$3"
   {
@@ -180,10 +181,10 @@ if ((${#packages[@]})); then
   "${sudo[@]}" apt-get install -y "${packages[@]}"
 fi
 
-# A private folder that serves ALARM's compiler names from the cross compilers, and a
-# whitelist of exactly those names (no system folder touched).
 @GCC_WRAPPER@
 
+# A private folder that serves ALARM's compiler names from the cross compilers, and a
+# whitelist of exactly those names (no system folder touched).
 @HELPER_DIR@
 : >"$HELPER_DIR/cmdlist"
 for tool in gcc g++; do
