@@ -347,6 +347,13 @@ fn an_older_helper_gcc_rejects_newer_flags_and_differs_in_version() {
         "{}",
         p.json
     );
+    // The fix says how a Debian or Ubuntu helper gets the Pi's version, which its script
+    // then serves (tests/helper_scripts.rs).
+    let fixes = host(&p.json)["problems"].to_string();
+    assert!(
+        fixes.contains("apt-get install gcc-12-aarch64-linux-gnu g++-12-aarch64-linux-gnu"),
+        "{fixes}"
+    );
     // The pacman hook after the Pi's gcc upgrade says so too, with the fix, and never fails.
     let out = bin()
         .env("PATH", path_with(compilers.path()))

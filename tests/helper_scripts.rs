@@ -248,6 +248,72 @@ fn first_on_distccds_path(helper: &Running, name: &str) -> PathBuf {
     }
 }
 
+/// A helper whose default cross gcc is older than the Pi's, with a newer one installed beside
+/// it (`gcc-12-aarch64-linux-gnu` where the default is 11, as `gcc-16-...` beside 14 on an
+/// Ubuntu helper for a gcc 16 Pi): the script serves the newest, C and C++ alike, says so,
+/// and its wrapper still finds the cross nm.
+#[test]
+fn debian_script_serves_the_newest_cross_gcc_installed() {
+    if let Some(why) = cannot_serve("aarch64", AARCH64_GCC.1)
+        .or_else(|| missing(&["aarch64-linux-gnu-gcc-11", "aarch64-linux-gnu-gcc-12"]))
+        .or_else(|| missing(&["aarch64-linux-gnu-g++-11", "aarch64-linux-gnu-g++-12"]))
+    {
+        return skip("debian script, newest cross gcc", &why);
+    }
+    let pi = stock("aarch64").unwrap();
+    let tools = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tools.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    for (name, real) in [
+        ("aarch64-linux-gnu-gcc", "aarch64-linux-gnu-gcc-11"),
+        ("aarch64-linux-gnu-gcc-11", "aarch64-linux-gnu-gcc-11"),
+        ("aarch64-linux-gnu-gcc-12", "aarch64-linux-gnu-gcc-12"),
+        ("aarch64-linux-gnu-g++", "aarch64-linux-gnu-g++-11"),
+        ("aarch64-linux-gnu-g++-11", "aarch64-linux-gnu-g++-11"),
+        ("aarch64-linux-gnu-g++-12", "aarch64-linux-gnu-g++-12"),
+        ("aarch64-linux-gnu-nm", "aarch64-linux-gnu-nm"),
+    ] {
+        std::os::unix::fs::symlink(which(real), tools.path().join(name)).unwrap();
+    }
+    let state = tempfile::tempdir().unwrap();
+    let helper_dir = state.path().join("armv8");
+    let toolchain = tools.path().display().to_string();
+    let helper = start(
+        &pi,
+        &["--distro", "debian", "--toolchain", &toolchain],
+        &[("ALARM_DISTCC_HELPER_DIR", helper_dir.display().to_string())],
+        false,
+    );
+    probe_passes(&pi, &helper);
+    let served = first_on_distccds_path(&helper, AARCH64_GCC.0);
+    assert_eq!(served, helper_dir.join("bin").join(AARCH64_GCC.0));
+    let version = |program: &Path| {
+        let out = Command::new(program).arg("-dumpversion").output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(
+        version(&served),
+        version(&which("aarch64-linux-gnu-gcc-12"))
+    );
+    let gxx = first_on_distccds_path(&helper, AARCH64_GXX.0);
+    assert_eq!(version(&gxx), version(&which("aarch64-linux-gnu-g++-12")));
+    let said = std::fs::read_to_string(helper._dir.path().join("script.err")).unwrap();
+    assert!(
+        said.contains(&format!(
+            "{}: {toolchain}/aarch64-linux-gnu-gcc-12, gcc {}",
+            AARCH64_GCC.0,
+            version(&served)
+        )),
+        "{said}"
+    );
+    // The wrapper's nm is the cross one, found beside the versioned gcc.
+    let wrapper = std::fs::read_to_string(&served).unwrap();
+    assert!(
+        wrapper.contains(&format!("nm={toolchain}/aarch64-linux-gnu-nm")),
+        "{wrapper}"
+    );
+    refuses_unlinkable_objects(&served, &which("aarch64-linux-gnu-gcc-12"), state.path());
+}
+
 #[test]
 fn debian_script_for_armv7h_runs_as_a_user() {
     if let Some(why) = cannot_serve("armv7h", ARMV7H_GCC.1) {

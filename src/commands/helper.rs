@@ -187,19 +187,31 @@ fi
 # whitelist of exactly those names (no system folder touched).
 @HELPER_DIR@
 : >"$HELPER_DIR/cmdlist"
+# The newest of Debian's cross gcc versions installed here serves the Pi: the default one,
+# unless a newer one was added to match the Pi's (e.g. `apt-get install
+# gcc-16-@DEBIAN_TRIPLE@ g++-16-@DEBIAN_TRIPLE@` for a Pi with gcc 16, where the release has it).
+newest=''
+for candidate in "$TOOLCHAIN"/@DEBIAN_TRIPLE@-gcc-*; do
+  version=${candidate##*-gcc-}
+  [[ $version =~ ^[0-9]+$ && -x $candidate ]] || continue
+  [[ -n $newest ]] && ((version <= newest)) && continue
+  newest=$version
+done
 for tool in gcc g++; do
   debian=@DEBIAN_TRIPLE@-$tool
+  [[ -n $newest && -x $TOOLCHAIN/$debian-$newest ]] && debian=$debian-$newest
   [[ -x $TOOLCHAIN/@TRIPLE@-$tool ]] && debian=@TRIPLE@-$tool
   if [[ -x $TOOLCHAIN/$debian ]]; then
     rm -f "$HELPER_DIR/bin/@TRIPLE@-$tool"
     if [[ $tool == gcc ]]; then
-      nm=$TOOLCHAIN/${debian%gcc}nm
+      nm=$TOOLCHAIN/${debian%-gcc*}-nm
       [[ -x $nm ]] || nm=nm
       write_gcc_wrapper "$TOOLCHAIN/$debian" "$nm" "$HELPER_DIR/bin/@TRIPLE@-$tool"
     else
       ln -sfn "$TOOLCHAIN/$debian" "$HELPER_DIR/bin/@TRIPLE@-$tool"
     fi
     echo "@TRIPLE@-$tool" >>"$HELPER_DIR/cmdlist"
+    echo "@TRIPLE@-$tool: $TOOLCHAIN/$debian, gcc $("$TOOLCHAIN/$debian" -dumpversion)" >&2
   fi
 done
 chmod 644 "$HELPER_DIR/cmdlist"

@@ -11,6 +11,16 @@ pub enum HelperArch {
 }
 
 impl HelperArch {
+    /// The Pi's architecture that makes such objects.
+    pub fn of_objects(arch: crate::distcc::elf::Arch) -> Option<HelperArch> {
+        use crate::distcc::elf::Arch;
+        match arch {
+            Arch::Aarch64 => Some(HelperArch::Armv8),
+            Arch::Arm { hard_float: true } => Some(HelperArch::Armv7h),
+            _ => None,
+        }
+    }
+
     pub fn from_carch(carch: &str) -> Option<HelperArch> {
         match carch {
             "aarch64" | "armv8" => Some(HelperArch::Armv8),

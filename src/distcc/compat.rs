@@ -812,6 +812,21 @@ fn flags_concern(
     }
 }
 
+/// How a Debian or Ubuntu helper gets gcc `major` for the Pi's `expected` objects (where its
+/// release packages that version), which its script then serves.
+fn debian_install_hint(expected: Arch, major: u32) -> String {
+    let Some(arch) = crate::distcc::alarm::HelperArch::of_objects(expected) else {
+        return String::new();
+    };
+    let triple = arch.debian_triple();
+    format!(
+        " (a Debian or Ubuntu helper: `apt-get install gcc-{major}-{triple} \
+         g++-{major}-{triple}` where its release has them; the script of `{}` serves the \
+         newest installed)",
+        crate::ui::command("helper --distro debian")
+    )
+}
+
 /// What the Pi's own headers become on the helper: objects that call builtins its gcc does
 /// not know (no library has them), or text it cannot compile at all. Both come from a gcc
 /// older than the Pi's, and the first is silent: distcc takes the object.
@@ -829,7 +844,10 @@ fn headers_concern(
     });
     let local_version = local.map(|i| version_of(i.compiler.as_deref()));
     let install = match local.and_then(ObjectInfo::compiler_major) {
-        Some(major) => format!("install gcc {major} on the helper, this machine's major version"),
+        Some(major) => format!(
+            "install gcc {major} on the helper, this machine's major version{}",
+            debian_install_hint(expected, major)
+        ),
         None => "install the Pi's gcc version on the helper".into(),
     };
     let theirs = local_version.map_or("the Pi's gcc".into(), |v| format!("this machine's {v}"));
