@@ -821,9 +821,8 @@ fn debian_install_hint(expected: Arch, major: u32) -> String {
     let triple = arch.debian_triple();
     format!(
         " (a Debian or Ubuntu helper: `apt-get install gcc-{major}-{triple} \
-         g++-{major}-{triple}` where its release has them; the script of `{}` serves the \
-         newest installed)",
-        crate::ui::command("helper --distro debian")
+         g++-{major}-{triple}` where its release has them; the script of `alarm-distcc helper \
+         --distro debian` serves the newest installed)"
     )
 }
 
