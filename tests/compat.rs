@@ -150,6 +150,23 @@ fn probe(conf: &Path, compilers: &Path) -> Probed {
     }
 }
 
+/// `alarm-distcc --config CONF ARGS` as the Pi runs it, its compilers first on PATH: the
+/// exit code, stdout and stderr.
+fn on_pi(conf: &Path, compilers: &Path, args: &[&str]) -> (Option<i32>, String, String) {
+    let out = bin()
+        .env("PATH", path_with(compilers))
+        .arg("--config")
+        .arg(conf)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 fn host(v: &Value) -> &Value {
     &v["hosts"][0]
 }
@@ -355,15 +372,12 @@ fn an_older_helper_gcc_rejects_newer_flags_and_differs_in_version() {
         "{fixes}"
     );
     // The pacman hook after the Pi's gcc upgrade says so too, with the fix, and never fails.
-    let out = bin()
-        .env("PATH", path_with(compilers.path()))
-        .arg("--config")
-        .arg(&conf)
-        .args(["toolchain-check", "--timeout", "20"])
-        .output()
-        .unwrap();
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{said}");
+    let (code, said, _) = on_pi(
+        &conf,
+        compilers.path(),
+        &["toolchain-check", "--timeout", "20"],
+    );
+    assert_eq!(code, Some(0), "{said}");
     let line = said
         .lines()
         .find(|l| l.contains(&helper.spec(4)))
@@ -566,15 +580,8 @@ fn only_the_name_the_pi_sends_decides() {
         "{advice}"
     );
     // doctor agrees: the helper fails.
-    let out = bin()
-        .env("PATH", path_with(compilers.path()))
-        .arg("--config")
-        .arg(&conf)
-        .args(["doctor", "--timeout", "5"])
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(1), "{text}");
+    let (code, text, _) = on_pi(&conf, compilers.path(), &["doctor", "--timeout", "5"]);
+    assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("fails the probe"), "{text}");
     assert!(!text.contains("compiles for aarch64"), "{text}");
 }
@@ -598,18 +605,8 @@ fn doctor_and_sort_measure_judge_the_same_way() {
     );
     let compilers = pi.compilers();
     let with_pi = |args: &[&str]| {
-        let out = bin()
-            .env("PATH", path_with(compilers.path()))
-            .arg("--config")
-            .arg(&conf)
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned()
-                + &String::from_utf8_lossy(&out.stderr),
-        )
+        let (code, out, err) = on_pi(&conf, compilers.path(), args);
+        (code.unwrap_or(-1), out + &err)
     };
     let (code, text) = with_pi(&["doctor", "--timeout", "5"]);
     assert_eq!(code, 1, "{text}");
@@ -1107,20 +1104,7 @@ fn a_headers_unit_the_pi_cannot_make_in_time_is_a_warning() {
     let conf = pi.config(dir.path(), &helper.spec(4), "");
     let pids = dir.path().join("pids");
     let compilers = slow_compilers(&pi, "*-save-temps*", &pids);
-    let run = |args: &[&str]| {
-        let out = bin()
-            .env("PATH", path_with(&compilers.1))
-            .arg("--config")
-            .arg(&conf)
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| on_pi(&conf, &compilers.1, args);
     let (code, out, err) = run(&["probe", "--timeout", "6", "--json"]);
     let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
     assert_eq!(code, Some(0), "a warning, not a failure: {out}{err}");
