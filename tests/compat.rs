@@ -1213,3 +1213,50 @@ fn the_pis_own_units_compile_while_it_makes_the_headers_job() {
     assert_eq!(here, sent, "{}", p.json);
     assert!(here.contains(&"headers"), "{here:?}");
 }
+
+/// The Pi's compile of the headers unit succeeds but leaves an object that is not sound ELF:
+/// nothing is sent for that job, and probe says why as a warning, never a verdict.
+#[test]
+fn a_headers_object_the_pi_cannot_read_is_a_warning() {
+    use std::os::unix::fs::PermissionsExt;
+    let pi = AARCH64;
+    if !skip_unless("a_headers_object_the_pi_cannot_read_is_a_warning", &pi) {
+        return;
+    }
+    let helper = pi.helper().start();
+    let dir = tempfile::tempdir().unwrap();
+    let conf = pi.config(dir.path(), &helper.spec(4), "");
+    let compilers = pi.compilers();
+    let gcc = compilers.path().join(pi.gcc.0);
+    std::fs::remove_file(&gcc).unwrap();
+    std::fs::write(
+        &gcc,
+        format!(
+            "#!/bin/sh\n'{real}' \"$@\" || exit\ncase \"$*\" in *-save-temps*) echo 'not ELF' > probe.o ;; esac\n",
+            real = which(pi.gcc.1).display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&gcc, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (code, out, err) = on_pi(
+        &conf,
+        compilers.path(),
+        &["probe", "--timeout", "20", "--json"],
+    );
+    let json: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out}{err}"));
+    assert_eq!(code, Some(0), "{out}{err}");
+    let unsent = json["problems"].to_string();
+    assert!(
+        unsent.contains("were not sent this machine's own headers")
+            && unsent.contains("made no object it could read"),
+        "{json}"
+    );
+    assert!(
+        !host(&json)["attempts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["job"] == "headers"),
+        "{json}"
+    );
+}
