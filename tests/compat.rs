@@ -195,6 +195,15 @@ fn problems(v: &Value) -> Vec<(String, String)> {
         .collect()
 }
 
+fn fixes_of(v: &Value) -> Vec<String> {
+    host(v)["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["fix"].as_str().unwrap().to_string())
+        .collect()
+}
+
 fn skip_unless(test: &str, pi: &Pi) -> bool {
     match pi.missing() {
         Some(why) => {
@@ -404,6 +413,13 @@ fn an_older_helper_gcc_rejects_newer_flags_and_differs_in_version() {
         "{found:?}"
     );
     assert!(found[1].1.contains("runs C++ gcc 11"), "{found:?}");
+    // Each fix says how a Debian or Ubuntu helper gets this machine's version.
+    let debian = "apt-get install gcc-12-aarch64-linux-gnu g++-12-aarch64-linux-gnu";
+    assert!(
+        fixes_of(&p.json).iter().all(|f| f.contains(debian)),
+        "{}",
+        p.json
+    );
 
     // ...and an error with LTO on (as Arch sets it: -flto=auto, which distcc sends).
     let conf = pi.config(
@@ -418,6 +434,13 @@ fn an_older_helper_gcc_rejects_newer_flags_and_differs_in_version() {
         problems(&p.json)
             .iter()
             .any(|(s, m)| s == "error" && m.contains("LTO")),
+        "{}",
+        p.json
+    );
+    assert!(
+        fixes_of(&p.json)
+            .iter()
+            .any(|f| f.contains(debian) && f.contains("turn LTO off")),
         "{}",
         p.json
     );

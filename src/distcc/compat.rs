@@ -940,6 +940,7 @@ fn version_concern(
     helper_comment: Option<&str>,
     local_comment: Option<&str>,
     lto: bool,
+    expected: Arch,
 ) -> Option<Concern> {
     let helper_major = helper_comment.and_then(compiler_major)?;
     let local_major = local_comment.and_then(compiler_major)?;
@@ -948,6 +949,7 @@ fn version_concern(
     }
     let (helper, local) = (version_of(helper_comment), version_of(local_comment));
     let package = if what.is_empty() { "gcc" } else { "g++" };
+    let debian = debian_install_hint(expected, local_major);
     Some(if lto {
         Concern {
             severity: Severity::Error,
@@ -956,8 +958,8 @@ fn version_concern(
                  different major versions cannot be linked together"
             ),
             fix: format!(
-                "install {package} {local_major} on the helper, or turn LTO off (`!lto` in \
-                 OPTIONS)"
+                "install {package} {local_major} on the helper{debian}, or turn LTO off \
+                 (`!lto` in OPTIONS)"
             ),
         }
     } else {
@@ -967,7 +969,7 @@ fn version_concern(
                 "{at} runs {what}{helper}, this machine {local}: objects usually link, but \
                  warnings, defaults and bugs differ between major versions"
             ),
-            fix: format!("install {package} {local_major} on the helper to match"),
+            fix: format!("install {package} {local_major} on the helper to match{debian}"),
         }
     })
 }
@@ -1047,6 +1049,7 @@ fn compare(
                 helper_comment,
                 local_comment.as_deref(),
                 lto,
+                expected,
             ));
         }
         // The C++ side on its own: a helper's g++ can be another generation than its gcc.
@@ -1062,6 +1065,7 @@ fn compare(
             helper_cxx,
             local_cxx.as_deref(),
             lto,
+            expected,
         ));
     }
     concerns
