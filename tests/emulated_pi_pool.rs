@@ -354,6 +354,15 @@ fn pi_builds_through_the_pool(arch: PiArch, suite: Suite, package: Package) {
     }
     if macro_warnings {
         assert!(r.compile_errors.helper_only >= 1, "{out}");
+        // The helper's gcc said which warning, though distcc showed none of it: the tool
+        // read it in the Pi's /tmp before distcc deleted it.
+        let said = &r.compile_errors.helper_only_said;
+        assert!(
+            said.iter()
+                .any(|(_, line)| line.contains("[-Werror=address]")),
+            "{said:?}\n{out}"
+        );
+        assert!(out.contains("the helper's compiler said about"), "{out}");
         let advice = r.advice.join("\n");
         assert!(
             advice.contains(

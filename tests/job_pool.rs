@@ -304,6 +304,26 @@ fn compile_errors_that_are_not_the_helpers_are_told_apart() {
     // The units with a fall-through comment failed on the helper and compiled here; the
     // helper's backoff after them was lifted, so no other unit stayed here for it.
     assert!(r.compile_errors.helper_only >= 1, "{all}");
+    // What the helper's gcc said, which distcc deletes once its retry here succeeds: read
+    // as distcc closed it, and quoted (meson's colours taken out).
+    let said = &r.compile_errors.helper_only_said;
+    assert!(
+        !said.is_empty()
+            && said.iter().all(|(unit, line)| {
+                line.contains("error: this statement may fall through")
+                    && line.contains("[-Werror=implicit-fallthrough=]")
+                    && line.contains(unit.rsplit('/').next().unwrap())
+                    && !line.contains('\x1b')
+            }),
+        "{said:?}\n{all}"
+    );
+    assert!(
+        all.contains(&format!(
+            "the helper's compiler said about {}: {}",
+            said[0].0, said[0].1
+        )),
+        "{all}"
+    );
     let kept_by_backoff: u32 = r
         .on_pi
         .iter()

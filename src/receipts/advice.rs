@@ -8,16 +8,21 @@ use super::receipt::{Context, Receipt, cpus_busy, secs, share};
 /// preprocessed text, where gcc no longer sees comments (`/* fall through */`, which `-C`
 /// keeps) nor which code came from a macro (gcc leaves macro expansions out of warnings
 /// such as -Waddress; only -fdirectives-only keeps macros, and it cannot go with
-/// -Wunused-macros and changes what configure's `cc -E` checks read). distcc does not pass
-/// on the helper's messages when its retry here succeeds, so the receipt cannot name the
-/// warning: with comments kept, what is left is the macros'.
+/// -Wunused-macros and changes what configure's `cc -E` checks read). distcc does not show
+/// the helper's messages when its retry here succeeds; the build reads them before distcc
+/// deletes them (helper_stderr.rs), and the advice quotes the first.
 pub(super) fn helper_only_advice(r: &Receipt) -> String {
     let ce = &r.compile_errors;
     // A helper's gcc older than the Pi's fails units the same way (it does not know what the
     // Pi's headers use), and worse, may make objects that cannot link: the probe tells.
+    let said = ce
+        .helper_only_said
+        .first()
+        .map(|(unit, line)| format!(" The helper's compiler said about {unit}: \"{line}\"."))
+        .unwrap_or_default();
     let head = format!(
-        "{} unit(s) failed only on the helper (e.g. {}) and the Pi compiled them again itself. \
-         First check that the helper's gcc is not older than this Pi's (`{}` says): an older \
+        "{} unit(s) failed only on the helper (e.g. {}) and the Pi compiled them again itself.\
+         {said} First check that the helper's gcc is not older than this Pi's (`{}` says): an older \
          gcc fails on what the Pi's headers use, and can make objects that do not link. \
          Otherwise: the helper compiles the Pi's preprocessed text, where gcc no longer sees \
          comments nor which code came from a macro, so it can warn where the source does not, \

@@ -96,6 +96,10 @@ pub struct Job {
     /// The compiler on a helper returned an error (`remote compilation of 'X' failed,
     /// retrying locally`): the source's error or a difference, not the helper's failure.
     pub remote_compile_error: bool,
+    /// The file distcc kept the helper's stderr in (its name: `(dcc_r_file) received N bytes
+    /// to file PATH`), and what it said when it reported an error (helper_stderr.rs).
+    pub server_stderr: Option<String>,
+    pub helper_said: Option<String>,
     /// The remote compile's time as the client saw it (`compiled on HOST in Ts`).
     pub remote_seconds: Option<f64>,
     pub elapsed_seconds: Option<f64>,
@@ -296,6 +300,16 @@ impl LogReader {
         self.done.extend(rest);
     }
 
+    /// What the helpers' compilers said, for the jobs that failed there: `caught` is
+    /// helper_stderr.rs's, file name -> text.
+    pub fn attach_helper_stderr(&mut self, caught: &HashMap<String, String>) {
+        for job in self.done.iter_mut().filter(|j| j.remote_compile_error) {
+            if let Some(name) = &job.server_stderr {
+                job.helper_said = caught.get(name).cloned();
+            }
+        }
+    }
+
     /// Jobs finished so far and jobs still running.
     pub fn jobs(&self) -> impl Iterator<Item = &Job> {
         self.done
@@ -407,6 +421,12 @@ fn read_message(job: &mut Job, msg: &str) {
             if job.input.is_none() {
                 job.input = source_in(&job.argv);
             }
+        }
+    } else if let Some(rest) = msg.strip_prefix("(dcc_r_file) received ") {
+        if let Some((_, path)) = rest.split_once(" bytes to file ")
+            && let Some(name) = super::helper_stderr::server_stderr_name(path)
+        {
+            job.server_stderr = Some(name.to_string());
         }
     } else if let Some(rest) = msg.strip_prefix("(dcc_check_backoff) still in backoff period for ")
     {
@@ -572,6 +592,31 @@ mod tests {
                 .contains("assembler-with-cpp")
         );
         assert!(jobs.iter().all(Job::is_unit));
+    }
+
+    #[test]
+    fn the_file_of_the_helpers_stderr_is_named_for_its_job() {
+        // distcc 3.4's lines (DISTCC_VERBOSE=1) for a unit the helper's compiler failed and
+        // the Pi compiled again: the helper's stderr went to a file, deleted at the exit.
+        let jobs = read(
+            "distcc[23773] exec on 127.0.0.1:3978/2: aarch64-unknown-linux-gnu-gcc -c a.c -o a.o\n\
+             distcc[23773] (dcc_r_token_int) got SERR00000052\n\
+             distcc[23773] (dcc_r_file) received 82 bytes to file /tmp/distcc_server_stderr_301a0471.txt\n\
+             distcc[23773] ERROR: compile a.c on 127.0.0.1:3978/2 failed\n\
+             distcc[23773] (dcc_build_somewhere) Warning: remote compilation of 'a.c' failed, retrying locally\n\
+             distcc[23773] Warning: failed to distribute a.c to 127.0.0.1:3978/2, running locally instead\n\
+             distcc[23773] exec on localhost: aarch64-unknown-linux-gnu-gcc -c a.c -o a.o\n\
+             distcc[23773] compile a.c on localhost completed ok\n\
+             distcc[23773] (dcc_exit) exit: code 0; self: 0.000000 user 0.003461 sys; children: 0.020180 user 0.005483 sys\n\
+             distcc[23773] (dcc_cleanup_tempfiles_inner) deleted 2 temporary files\n\
+             distcc[9] (dcc_r_file) received 0 bytes to file /tmp/distcc_7f00aa01.o\n",
+        );
+        assert_eq!(
+            jobs[0].server_stderr.as_deref(),
+            Some("distcc_server_stderr_301a0471.txt")
+        );
+        assert!(jobs[0].remote_compile_error && jobs[0].ok);
+        assert!(jobs.iter().skip(1).all(|j| j.server_stderr.is_none()));
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod advice;
 pub mod cpu;
+pub mod helper_stderr;
 pub mod log;
 pub mod phases;
 pub mod receipt;

@@ -72,6 +72,11 @@ pub struct CompileErrors {
     /// differs from the source (a warning only it raises, under -Werror).
     pub helper_only: u32,
     pub helper_only_examples: Vec<String>,
+    /// What the helper's compiler said about some of them: the unit and its first error
+    /// line, read before distcc deleted it (receipts/helper_stderr.rs); up to 3, each
+    /// saying something else.
+    #[serde(default)]
+    pub helper_only_said: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -316,6 +321,15 @@ impl Receipt {
                 && !examples.contains(input)
             {
                 examples.push(input.clone());
+            }
+            if j.ok
+                && let Some(said) = &j.helper_said
+            {
+                let line = super::helper_stderr::first_error(said);
+                let said = &mut compile_errors.helper_only_said;
+                if said.len() < 3 && !said.iter().any(|(_, l)| *l == line) {
+                    said.push((j.input.clone().unwrap_or_else(|| "?".into()), line));
+                }
             }
         }
         // A remote compile error is the source's (it failed here too) or a difference
@@ -629,12 +643,15 @@ impl Receipt {
                  compiles the Pi's preprocessed text, which can warn where the source does not{}",
                 ce.helper_only,
                 ce.helper_only_examples.join(", "),
-                if self.comments_kept {
+                if self.comments_kept && ce.helper_only_said.is_empty() {
                     " (comments were kept: code from macros, most likely)"
                 } else {
                     ""
                 }
             );
+            for (unit, line) in &ce.helper_only_said {
+                let _ = writeln!(out, "    the helper's compiler said about {unit}: {line}");
+            }
         }
         if self.backoff_lifted > 0 {
             let _ = writeln!(
@@ -860,6 +877,7 @@ mod tests {
     use super::super::log::LogReader;
     use super::super::phases::Phases;
     use super::*;
+    use std::collections::HashMap;
 
     fn jobs(text: &str) -> Vec<Job> {
         let mut r = LogReader::default();
@@ -1052,6 +1070,84 @@ mod tests {
             "{:?}",
             r.advice
         );
+    }
+
+    #[test]
+    fn what_the_helpers_compiler_said_is_quoted_for_units_that_failed_only_there() {
+        // Two units failed on the helper and compiled here, one failed both ways; the
+        // helper's stderr files were caught for all three (helper_stderr.rs).
+        let unit = |pid: u32, file: &str, ok: bool| {
+            format!(
+                "distcc[{pid}] exec on 127.0.0.1:3632/2: gcc -c {file} -o x.o\n\
+                 distcc[{pid}] (dcc_r_file) received 82 bytes to file /tmp/distcc_server_stderr_{pid:08x}.txt\n\
+                 distcc[{pid}] (dcc_build_somewhere) Warning: remote compilation of '{file}' failed, retrying locally\n\
+                 distcc[{pid}] Warning: failed to distribute {file} to 127.0.0.1:3632/2, running locally instead\n\
+                 distcc[{pid}] exec on localhost: gcc -c {file} -o x.o\n\
+                 distcc[{pid}] compile {file} on localhost {}\n\
+                 distcc[{pid}] (dcc_exit) exit: code {}; x\n",
+                if ok { "completed ok" } else { "failed" },
+                if ok { 0 } else { 1 }
+            )
+        };
+        let mut reader = LogReader::default();
+        let log = [
+            unit(1, "a.c", true),
+            unit(2, "b.c", true),
+            unit(3, "conftest.c", false),
+        ];
+        reader.feed(log.concat().as_bytes(), 0.0);
+        reader.finish(1.0);
+        let warned = |file: &str, flag: &str| {
+            format!("{file}: In function 'f':\n{file}:3:7: error: it warns [-Werror={flag}]\n")
+        };
+        let caught: HashMap<String, String> = [
+            (1, warned("a.c", "address")),
+            (2, warned("b.c", "implicit-fallthrough=")),
+            (3, warned("conftest.c", "x")),
+        ]
+        .into_iter()
+        .map(|(pid, text)| (format!("distcc_server_stderr_{pid:08x}.txt"), text))
+        .collect();
+        reader.attach_helper_stderr(&caught);
+        let r = Receipt::new(&ctx(true), &reader.done, &phases(10.0, 15.0), &[]);
+        assert_eq!(r.compile_errors.helper_only, 2);
+        assert_eq!(
+            r.compile_errors.helper_only_said,
+            [
+                (
+                    "a.c".to_string(),
+                    "a.c:3:7: error: it warns [-Werror=address]".to_string()
+                ),
+                (
+                    "b.c".to_string(),
+                    "b.c:3:7: error: it warns [-Werror=implicit-fallthrough=]".to_string()
+                )
+            ]
+        );
+        let text = r.render();
+        assert!(
+            text.contains(
+                "    the helper's compiler said about a.c: a.c:3:7: error: it warns [-Werror=address]"
+            ),
+            "{text}"
+        );
+        assert!(!text.contains("conftest.c:3:7"), "{text}");
+        let advice = helper_only_advice(&r);
+        assert!(
+            advice.contains(
+                "The helper's compiler said about a.c: \"a.c:3:7: error: it warns [-Werror=address]\"."
+            ),
+            "{advice}"
+        );
+        // Not caught (another TMPDIR, or deleted first): the receipt says what it did before.
+        let mut reader = LogReader::default();
+        reader.feed(unit(1, "a.c", true).as_bytes(), 0.0);
+        reader.finish(1.0);
+        reader.attach_helper_stderr(&HashMap::new());
+        let r = Receipt::new(&ctx(true), &reader.done, &phases(10.0, 15.0), &[]);
+        assert_eq!(r.compile_errors.helper_only, 1);
+        assert!(r.compile_errors.helper_only_said.is_empty());
+        assert!(!r.render().contains("said about"));
     }
 
     #[test]

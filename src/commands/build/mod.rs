@@ -484,6 +484,7 @@ fn build_once(
     let wall = started.elapsed().as_secs_f64();
     let mut seen = sampling.stop()?;
     seen.log.finish(wall);
+    seen.log.attach_helper_stderr(&seen.helper_stderr);
     let mut backoff_seen = seen.backoff.clone();
     backoff_seen.extend(
         state::backoffs(&distcc_dir, state::backoff_period())

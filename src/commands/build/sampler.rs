@@ -5,6 +5,7 @@
 use super::live::{HostLine, Status};
 use crate::pool::Pool;
 use crate::receipts::cpu::{CpuTrace, Reading};
+use crate::receipts::helper_stderr::{self, StderrCatch};
 use crate::receipts::log::LogReader;
 use crate::receipts::phases::Phases;
 use crate::receipts::receipt::PoolUse;
@@ -36,6 +37,9 @@ pub struct Seen {
     pub backoff_lifted: u32,
     /// The Pi's CPUs' counters, about twice a second.
     pub cpu: CpuTrace,
+    /// What helpers' compilers said in the files distcc deletes (helper_stderr.rs): file
+    /// name -> text.
+    pub helper_stderr: std::collections::HashMap<String, String>,
     /// The tool that started each distcc process, looked up once per pid.
     runner_of: std::collections::HashMap<u64, Option<String>>,
 }
@@ -62,6 +66,7 @@ pub struct Sampling {
     finished: Arc<AtomicBool>,
     sampler: JoinHandle<()>,
     watcher: Option<JoinHandle<()>>,
+    catcher: Option<JoinHandle<std::collections::HashMap<String, String>>>,
 }
 
 impl Sampling {
@@ -117,11 +122,31 @@ impl Sampling {
                 }
             })
         });
+        // The helper's stderr for a unit that failed there: distcc deletes it once its
+        // retry here is done, so it is read as distcc closes it.
+        let catcher = StderrCatch::new(&helper_stderr::distcc_tmp_dir()).map(|mut catch| {
+            let finished = Arc::clone(&finished);
+            std::thread::spawn(move || {
+                loop {
+                    let stop = finished.load(Ordering::SeqCst);
+                    catch.wait(if stop {
+                        Duration::ZERO
+                    } else {
+                        Duration::from_millis(200)
+                    });
+                    if stop {
+                        break;
+                    }
+                }
+                catch.into_caught()
+            })
+        });
         Sampling {
             seen,
             finished,
             sampler,
             watcher,
+            catcher,
         }
     }
 
@@ -133,10 +158,12 @@ impl Sampling {
         if let Some(w) = self.watcher {
             let _ = w.join();
         }
+        let caught = self.catcher.and_then(|c| c.join().ok()).unwrap_or_default();
         let mut seen = self
             .seen
             .lock()
             .map_err(|_| anyhow!("the build's sampler failed"))?;
+        seen.helper_stderr = caught;
         Ok(std::mem::take(&mut *seen))
     }
 }
