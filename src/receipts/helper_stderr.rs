@@ -7,9 +7,9 @@
 //! Kept by file name (distcc's random one), which the log's path ends with. Bounded: a few
 //! KB of each, and the latest few hundred files.
 
+use super::inotify::FolderWatch;
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -35,7 +35,7 @@ pub fn server_stderr_name(path: &str) -> Option<&str> {
 
 /// The watch on distcc's temporary folder, and what it caught: file name -> text.
 pub struct StderrCatch {
-    fd: OwnedFd,
+    watch: FolderWatch,
     dir: PathBuf,
     caught: HashMap<String, String>,
     order: VecDeque<String>,
@@ -44,21 +44,8 @@ pub struct StderrCatch {
 impl StderrCatch {
     /// None when the folder cannot be watched (then the receipt says what it did before).
     pub fn new(dir: &Path) -> Option<StderrCatch> {
-        use std::os::unix::ffi::OsStrExt;
-        // SAFETY: a new inotify instance, owned below.
-        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if raw < 0 {
-            return None;
-        }
-        // SAFETY: `raw` is ours alone.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-        // SAFETY: a NUL-terminated path and our own inotify fd.
-        let wd = unsafe {
-            libc::inotify_add_watch(raw, path.as_ptr(), libc::IN_CLOSE_WRITE | libc::IN_ONLYDIR)
-        };
-        (wd >= 0).then(|| StderrCatch {
-            fd,
+        Some(StderrCatch {
+            watch: FolderWatch::new(dir, libc::IN_CLOSE_WRITE)?,
             dir: dir.to_path_buf(),
             caught: HashMap::new(),
             order: VecDeque::new(),
@@ -67,42 +54,16 @@ impl StderrCatch {
 
     /// Waits up to `timeout` for files to be closed, and reads those that are distcc's.
     pub fn wait(&mut self, timeout: Duration) {
-        let mut pfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one pollfd of our own.
-        let ready = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) };
-        if ready <= 0 {
-            return;
-        }
-        let mut buf = [0u8; 4096];
-        loop {
-            // SAFETY: reading events into our own buffer from our own fd.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                break;
+        let mut closed = Vec::new();
+        self.watch.wait(timeout, |name| {
+            if let Ok(name) = std::str::from_utf8(name)
+                && server_stderr_name(name).is_some()
+            {
+                closed.push(name.to_string());
             }
-            let n = n as usize;
-            let header = std::mem::size_of::<libc::inotify_event>();
-            let mut at = 0usize;
-            while at + header <= n {
-                // SAFETY: the kernel wrote whole events; read the header unaligned.
-                let ev: libc::inotify_event =
-                    unsafe { std::ptr::read_unaligned(buf[at..].as_ptr().cast()) };
-                let name_start = at + header;
-                let name_end = (name_start + ev.len as usize).min(n);
-                let name = &buf[name_start..name_end];
-                let name = &name[..name.iter().position(|&b| b == 0).unwrap_or(name.len())];
-                if let Ok(name) = std::str::from_utf8(name)
-                    && server_stderr_name(name).is_some()
-                {
-                    let name = name.to_string();
-                    self.catch(name);
-                }
-                at = name_end;
-            }
+        });
+        for name in closed {
+            self.catch(name);
         }
     }
 

@@ -201,67 +201,24 @@ pub fn backoff_period() -> Duration {
 /// Wakes the moment distcc marks a helper for backoff (inotify on DISTCC_DIR/lock), so a
 /// mark that punishes a working helper is lifted before the next jobs pick their hosts.
 pub struct BackoffWatch {
-    fd: std::os::fd::OwnedFd,
+    watch: super::inotify::FolderWatch,
 }
 
 impl BackoffWatch {
     pub fn new(distcc_dir: &Path) -> Option<BackoffWatch> {
-        use std::os::fd::FromRawFd;
-        use std::os::unix::ffi::OsStrExt;
-        // SAFETY: a new inotify instance, owned below.
-        let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-        if raw < 0 {
-            return None;
-        }
-        // SAFETY: `raw` is ours alone.
-        let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(raw) };
-        let lock = std::ffi::CString::new(distcc_dir.join("lock").as_os_str().as_bytes()).ok()?;
-        // SAFETY: a NUL-terminated path and our own inotify fd.
-        let wd = unsafe {
-            libc::inotify_add_watch(
-                raw,
-                lock.as_ptr(),
-                libc::IN_CREATE | libc::IN_MODIFY | libc::IN_ATTRIB,
-            )
-        };
-        (wd >= 0).then_some(BackoffWatch { fd })
+        let watch = super::inotify::FolderWatch::new(
+            &distcc_dir.join("lock"),
+            libc::IN_CREATE | libc::IN_MODIFY | libc::IN_ATTRIB,
+        )?;
+        Some(BackoffWatch { watch })
     }
 
     /// Waits up to `timeout` for a backoff mark to be made or renewed; true if one was.
     pub fn wait(&self, timeout: Duration) -> bool {
-        use std::os::fd::AsRawFd;
-        let mut pfd = libc::pollfd {
-            fd: self.fd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: one pollfd of our own.
-        let ready = unsafe { libc::poll(&mut pfd, 1, timeout.as_millis() as libc::c_int) };
-        if ready <= 0 {
-            return false;
-        }
-        let mut buf = [0u8; 4096];
         let mut marked = false;
-        loop {
-            // SAFETY: reading events into our own buffer from our own fd.
-            let n = unsafe { libc::read(self.fd.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                break;
-            }
-            let mut at = 0usize;
-            let header = std::mem::size_of::<libc::inotify_event>();
-            while at + header <= n as usize {
-                // SAFETY: the kernel wrote whole events; read the header unaligned.
-                let ev: libc::inotify_event =
-                    unsafe { std::ptr::read_unaligned(buf[at..].as_ptr().cast()) };
-                let name_start = at + header;
-                let name_end = (name_start + ev.len as usize).min(n as usize);
-                if buf[name_start..name_end].starts_with(b"backoff_") {
-                    marked = true;
-                }
-                at = name_end;
-            }
-        }
+        self.watch.wait(timeout, |name| {
+            marked |= name.starts_with(b"backoff_");
+        });
         marked
     }
 }
