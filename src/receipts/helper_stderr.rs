@@ -7,7 +7,7 @@
 //! Kept by file name (distcc's random one), which the log's path ends with. Bounded: a few
 //! KB of each, and the latest few hundred files.
 
-use super::inotify::FolderWatch;
+use super::inotify::{FolderWatch, Wake};
 use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -52,10 +52,11 @@ impl StderrCatch {
         })
     }
 
-    /// Waits up to `timeout` for files to be closed, and reads those that are distcc's.
-    pub fn wait(&mut self, timeout: Duration) {
+    /// Waits up to `timeout` (or until `wake`) for files to be closed, and reads those that
+    /// are distcc's.
+    pub fn wait(&mut self, timeout: Duration, wake: Option<&Wake>) {
         let mut closed = Vec::new();
-        self.watch.wait(timeout, |name| {
+        self.watch.wait(timeout, wake, |name| {
             if let Ok(name) = std::str::from_utf8(name)
                 && server_stderr_name(name).is_some()
             {
@@ -171,7 +172,7 @@ mod tests {
         let failed = dir.path().join("distcc_server_stderr_0badf00d.txt");
         write(&failed, FAILED);
         // distcc removes it after its retry; the text was read as it was closed.
-        catch.wait(Duration::from_secs(5));
+        catch.wait(Duration::from_secs(5), None);
         std::fs::remove_file(&failed).unwrap();
         // Warnings only (distcc showed them), empty, or not distcc's: not kept.
         write(
@@ -180,7 +181,7 @@ mod tests {
         );
         write(&dir.path().join("distcc_server_stderr_00000002.txt"), "");
         write(&dir.path().join("other_error.txt"), FAILED);
-        catch.wait(Duration::from_millis(200));
+        catch.wait(Duration::from_millis(200), None);
         let caught = catch.into_caught();
         assert_eq!(caught.len(), 1, "{caught:?}");
         assert_eq!(caught["distcc_server_stderr_0badf00d.txt"], FAILED);
@@ -198,10 +199,10 @@ mod tests {
             );
             // Read as they come: the inotify queue holds far more, but stays small here.
             if i % 64 == 0 {
-                catch.wait(Duration::from_millis(50));
+                catch.wait(Duration::from_millis(50), None);
             }
         }
-        catch.wait(Duration::from_millis(200));
+        catch.wait(Duration::from_millis(200), None);
         let caught = catch.into_caught();
         assert_eq!(caught.len(), MAX_FILES);
         assert!(caught.values().all(|t| t.len() == MAX_BYTES as usize));

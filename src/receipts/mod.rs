@@ -8,7 +8,7 @@
 pub mod advice;
 pub mod cpu;
 pub mod helper_stderr;
-mod inotify;
+pub mod inotify;
 pub mod log;
 pub mod phases;
 pub mod receipt;

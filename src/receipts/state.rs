@@ -213,10 +213,11 @@ impl BackoffWatch {
         Some(BackoffWatch { watch })
     }
 
-    /// Waits up to `timeout` for a backoff mark to be made or renewed; true if one was.
-    pub fn wait(&self, timeout: Duration) -> bool {
+    /// Waits up to `timeout` (or until `wake`) for a backoff mark to be made or renewed;
+    /// true if one was.
+    pub fn wait(&self, timeout: Duration, wake: Option<&super::inotify::Wake>) -> bool {
         let mut marked = false;
-        self.watch.wait(timeout, |name| {
+        self.watch.wait(timeout, wake, |name| {
             marked |= name.starts_with(b"backoff_");
         });
         marked

@@ -6,6 +6,7 @@ use super::live::{HostLine, Status};
 use crate::pool::Pool;
 use crate::receipts::cpu::{CpuTrace, Reading};
 use crate::receipts::helper_stderr::{self, StderrCatch};
+use crate::receipts::inotify::Wake;
 use crate::receipts::log::LogReader;
 use crate::receipts::phases::Phases;
 use crate::receipts::receipt::PoolUse;
@@ -67,6 +68,7 @@ pub struct Sampling {
     sampler: JoinHandle<()>,
     watcher: Option<JoinHandle<()>>,
     catcher: Option<JoinHandle<std::collections::HashMap<String, String>>>,
+    wake: Option<Arc<Wake>>,
 }
 
 impl Sampling {
@@ -110,13 +112,16 @@ impl Sampling {
                 }
             })
         };
+        // Ends the two watches' waits when the build is over: joined without a timeout.
+        let wake = Wake::new().map(Arc::new);
         // distcc's backoff marks wake the sampler at once (see `sample`).
         let watcher = state::BackoffWatch::new(distcc_dir).map(|watch| {
             let finished = Arc::clone(&finished);
             let sampler = sampler.thread().clone();
+            let wake = wake.clone();
             std::thread::spawn(move || {
                 while !finished.load(Ordering::SeqCst) {
-                    if watch.wait(Duration::from_millis(200)) {
+                    if watch.wait(Duration::from_millis(200), wake.as_deref()) {
                         sampler.unpark();
                     }
                 }
@@ -126,14 +131,16 @@ impl Sampling {
         // retry here is done, so it is read as distcc closes it.
         let catcher = StderrCatch::new(&helper_stderr::distcc_tmp_dir()).map(|mut catch| {
             let finished = Arc::clone(&finished);
+            let wake = wake.clone();
             std::thread::spawn(move || {
                 loop {
                     let stop = finished.load(Ordering::SeqCst);
-                    catch.wait(if stop {
+                    let timeout = if stop {
                         Duration::ZERO
                     } else {
                         Duration::from_millis(200)
-                    });
+                    };
+                    catch.wait(timeout, wake.as_deref());
                     if stop {
                         break;
                     }
@@ -147,6 +154,7 @@ impl Sampling {
             sampler,
             watcher,
             catcher,
+            wake,
         }
     }
 
@@ -154,6 +162,9 @@ impl Sampling {
     pub fn stop(self) -> Result<Seen> {
         self.finished.store(true, Ordering::SeqCst);
         self.sampler.thread().unpark();
+        if let Some(wake) = &self.wake {
+            wake.wake();
+        }
         let _ = self.sampler.join();
         if let Some(w) = self.watcher {
             let _ = w.join();
