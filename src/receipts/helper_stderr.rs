@@ -82,9 +82,10 @@ impl StderrCatch {
         }
     }
 
-    /// What was caught: file name -> text.
-    pub fn into_caught(self) -> HashMap<String, String> {
-        self.caught
+    /// What was caught so far, taken: file name -> text.
+    pub fn take_caught(&mut self) -> HashMap<String, String> {
+        self.order.clear();
+        std::mem::take(&mut self.caught)
     }
 }
 
@@ -182,7 +183,7 @@ mod tests {
         write(&dir.path().join("distcc_server_stderr_00000002.txt"), "");
         write(&dir.path().join("other_error.txt"), FAILED);
         catch.wait(Duration::from_millis(200), None);
-        let caught = catch.into_caught();
+        let caught = catch.take_caught();
         assert_eq!(caught.len(), 1, "{caught:?}");
         assert_eq!(caught["distcc_server_stderr_0badf00d.txt"], FAILED);
     }
@@ -203,7 +204,7 @@ mod tests {
             }
         }
         catch.wait(Duration::from_millis(200), None);
-        let caught = catch.into_caught();
+        let caught = catch.take_caught();
         assert_eq!(caught.len(), MAX_FILES);
         assert!(caught.values().all(|t| t.len() == MAX_BYTES as usize));
         assert!(!caught.contains_key("distcc_server_stderr_00000000.txt"));

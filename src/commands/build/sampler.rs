@@ -66,8 +66,8 @@ pub struct Sampling {
     pub seen: Arc<Mutex<Seen>>,
     finished: Arc<AtomicBool>,
     sampler: JoinHandle<()>,
-    watcher: Option<JoinHandle<()>>,
-    catcher: Option<JoinHandle<std::collections::HashMap<String, String>>>,
+    /// What the stderr catch caught, sent when the build is over.
+    caught: std::sync::mpsc::Receiver<std::collections::HashMap<String, String>>,
     wake: Option<Arc<Wake>>,
 }
 
@@ -112,10 +112,12 @@ impl Sampling {
                 }
             })
         };
-        // Ends the two watches' waits when the build is over: joined without a timeout.
+        // The two watches below are not joined: the kernel takes milliseconds to close an
+        // inotify instance (and to add a watch on a folder as busy as /tmp), which the
+        // build need not wait for. `wake` ends their waits when the build is over.
         let wake = Wake::new().map(Arc::new);
         // distcc's backoff marks wake the sampler at once (see `sample`).
-        let watcher = state::BackoffWatch::new(distcc_dir).map(|watch| {
+        if let Some(watch) = state::BackoffWatch::new(distcc_dir) {
             let finished = Arc::clone(&finished);
             let sampler = sampler.thread().clone();
             let wake = wake.clone();
@@ -125,14 +127,25 @@ impl Sampling {
                         sampler.unpark();
                     }
                 }
-            })
-        });
+            });
+        }
         // The helper's stderr for a unit that failed there: distcc deletes it once its
-        // retry here is done, so it is read as distcc closes it.
-        let catcher = StderrCatch::new(&helper_stderr::distcc_tmp_dir()).map(|mut catch| {
+        // retry here is done, so it is read as distcc closes it. The watch is set up while
+        // makepkg starts (long before its first compile).
+        let (send_caught, caught) = std::sync::mpsc::channel();
+        {
             let finished = Arc::clone(&finished);
             let wake = wake.clone();
             std::thread::spawn(move || {
+                let catch = if finished.load(Ordering::SeqCst) {
+                    None
+                } else {
+                    StderrCatch::new(&helper_stderr::distcc_tmp_dir())
+                };
+                let Some(mut catch) = catch else {
+                    let _ = send_caught.send(Default::default());
+                    return;
+                };
                 loop {
                     let stop = finished.load(Ordering::SeqCst);
                     let timeout = if stop {
@@ -145,15 +158,14 @@ impl Sampling {
                         break;
                     }
                 }
-                catch.into_caught()
-            })
-        });
+                let _ = send_caught.send(catch.take_caught());
+            });
+        }
         Sampling {
             seen,
             finished,
             sampler,
-            watcher,
-            catcher,
+            caught,
             wake,
         }
     }
@@ -166,10 +178,7 @@ impl Sampling {
             wake.wake();
         }
         let _ = self.sampler.join();
-        if let Some(w) = self.watcher {
-            let _ = w.join();
-        }
-        let caught = self.catcher.and_then(|c| c.join().ok()).unwrap_or_default();
+        let caught = self.caught.recv().unwrap_or_default();
         let mut seen = self
             .seen
             .lock()
