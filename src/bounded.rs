@@ -136,7 +136,7 @@ mod tests {
     }
 
     #[test]
-    fn the_wait_ends_when_the_child_does_not_at_its_deadline() {
+    fn the_wait_ends_when_the_child_ends_not_at_the_deadline() {
         let mut child = Command::new("sh").arg("-c").arg("exit 0").spawn().unwrap();
         let Some(exit) = ExitWatch::new(&child) else {
             let _ = child.wait();
