@@ -358,8 +358,7 @@ fn pi_builds_through_the_pool(arch: PiArch, suite: Suite, package: Package) {
         // read it in the Pi's /tmp before distcc deleted it.
         let said = &r.compile_errors.helper_only_said;
         assert!(
-            said.iter()
-                .any(|(_, line)| line.contains("[-Werror=address]")),
+            said.iter().any(|s| s.line.contains("[-Werror=address]")),
             "{said:?}\n{out}"
         );
         assert!(out.contains("the helper's compiler said about"), "{out}");

@@ -309,18 +309,18 @@ fn compile_errors_that_are_not_the_helpers_are_told_apart() {
     let said = &r.compile_errors.helper_only_said;
     assert!(
         !said.is_empty()
-            && said.iter().all(|(unit, line)| {
-                line.contains("error: this statement may fall through")
-                    && line.contains("[-Werror=implicit-fallthrough=]")
-                    && line.contains(unit.rsplit('/').next().unwrap())
-                    && !line.contains('\x1b')
+            && said.iter().all(|s| {
+                s.line.contains("error: this statement may fall through")
+                    && s.line.contains("[-Werror=implicit-fallthrough=]")
+                    && s.line.contains(s.unit.rsplit('/').next().unwrap())
+                    && !s.line.contains('\x1b')
             }),
         "{said:?}\n{all}"
     );
     assert!(
         all.contains(&format!(
             "the helper's compiler said about {}: {}",
-            said[0].0, said[0].1
+            said[0].unit, said[0].line
         )),
         "{all}"
     );

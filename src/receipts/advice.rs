@@ -18,7 +18,12 @@ pub(super) fn helper_only_advice(r: &Receipt) -> String {
     let said = ce
         .helper_only_said
         .first()
-        .map(|(unit, line)| format!(" The helper's compiler said about {unit}: \"{line}\"."))
+        .map(|s| {
+            format!(
+                " The helper's compiler said about {}: \"{}\".",
+                s.unit, s.line
+            )
+        })
         .unwrap_or_default();
     let head = format!(
         "{} unit(s) failed only on the helper (e.g. {}) and the Pi compiled them again itself.\

@@ -76,7 +76,14 @@ pub struct CompileErrors {
     /// line, read before distcc deleted it (receipts/helper_stderr.rs); up to 3, each
     /// saying something else.
     #[serde(default)]
-    pub helper_only_said: Vec<(String, String)>,
+    pub helper_only_said: Vec<HelperSaid>,
+}
+
+/// One unit and the first error line the helper's compiler gave for it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HelperSaid {
+    pub unit: String,
+    pub line: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -327,8 +334,11 @@ impl Receipt {
             {
                 let line = super::helper_stderr::first_error(said);
                 let said = &mut compile_errors.helper_only_said;
-                if said.len() < 3 && !said.iter().any(|(_, l)| *l == line) {
-                    said.push((j.input.clone().unwrap_or_else(|| "?".into()), line));
+                if said.len() < 3 && !said.iter().any(|s| s.line == line) {
+                    said.push(HelperSaid {
+                        unit: j.input.clone().unwrap_or_else(|| "?".into()),
+                        line,
+                    });
                 }
             }
         }
@@ -649,7 +659,7 @@ impl Receipt {
                     ""
                 }
             );
-            for (unit, line) in &ce.helper_only_said {
+            for HelperSaid { unit, line } in &ce.helper_only_said {
                 let _ = writeln!(out, "    the helper's compiler said about {unit}: {line}");
             }
         }
@@ -1114,14 +1124,14 @@ mod tests {
         assert_eq!(
             r.compile_errors.helper_only_said,
             [
-                (
-                    "a.c".to_string(),
-                    "a.c:3:7: error: it warns [-Werror=address]".to_string()
-                ),
-                (
-                    "b.c".to_string(),
-                    "b.c:3:7: error: it warns [-Werror=implicit-fallthrough=]".to_string()
-                )
+                HelperSaid {
+                    unit: "a.c".into(),
+                    line: "a.c:3:7: error: it warns [-Werror=address]".into()
+                },
+                HelperSaid {
+                    unit: "b.c".into(),
+                    line: "b.c:3:7: error: it warns [-Werror=implicit-fallthrough=]".into()
+                }
             ]
         );
         let text = r.render();
