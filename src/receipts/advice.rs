@@ -13,6 +13,27 @@ use super::receipt::{Context, Receipt, cpus_busy, secs, share};
 /// deletes them (helper_stderr.rs), and the advice quotes the first.
 pub(super) fn helper_only_advice(r: &Receipt) -> String {
     let ce = &r.compile_errors;
+    // What only a gcc older than the Pi's says of the Pi's text: a builtin it does not know
+    // (the Pi's headers use it), or a flag it does not know.
+    if let Some(older) = ce.helper_only_said.iter().find(|s| {
+        s.line.contains("'__builtin_")
+            || s.line.contains("unrecognized command-line option")
+            || s.line.contains("unrecognized command line option")
+    }) {
+        return format!(
+            "{} unit(s) failed only on the helper (e.g. {}) and the Pi compiled them again \
+             itself. The helper's compiler said about {}: \"{}\": its gcc is older than this \
+             Pi's, and does not know what the Pi's gcc and headers use. Worse, units it did \
+             compile may call builtins that no library has, and then do not link (or load). \
+             `{}` names both versions and the fix: install the Pi's gcc version on the helper, \
+             then build again",
+            ce.helper_only,
+            ce.helper_only_examples.join(", "),
+            older.unit,
+            older.line,
+            crate::ui::command("probe")
+        );
+    }
     // A helper's gcc older than the Pi's fails units the same way (it does not know what the
     // Pi's headers use), and worse, may make objects that cannot link: the probe tells.
     let said = ce

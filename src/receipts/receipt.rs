@@ -1146,7 +1146,24 @@ mod tests {
         assert!(
             advice.contains(
                 "The helper's compiler said about a.c: \"a.c:3:7: error: it warns [-Werror=address]\"."
-            ),
+            ) && advice.contains("preprocessed text"),
+            "{advice}"
+        );
+        // What only an older gcc says: the advice names that cause alone, and the risk to
+        // the units it did compile.
+        let mut older = r.clone();
+        older.compile_errors.helper_only_said.push(HelperSaid {
+            unit: "c.c".into(),
+            line: "c.c:9:1: error: implicit declaration of function \
+                   '__builtin_dynamic_object_size' [-Werror=implicit-function-declaration]"
+                .into(),
+        });
+        let advice = helper_only_advice(&older);
+        assert!(
+            advice.contains("The helper's compiler said about c.c:")
+                && advice.contains("its gcc is older than this Pi's")
+                && advice.contains("do not link")
+                && !advice.contains("preprocessed text"),
             "{advice}"
         );
         // Not caught (another TMPDIR, or deleted first): the receipt says what it did before.
