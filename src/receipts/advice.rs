@@ -14,9 +14,10 @@ use super::receipt::{Context, Receipt, cpus_busy, secs, share};
 pub(super) fn helper_only_advice(r: &Receipt) -> String {
     let ce = &r.compile_errors;
     // What only a gcc older than the Pi's says of the Pi's text: a builtin it does not know
-    // (the Pi's headers use it), or a flag it does not know.
+    // (the Pi's headers use it), or a flag it does not know. gcc quotes names with ' or ‘
+    // by its locale, so neither is matched.
     if let Some(older) = ce.helper_only_said.iter().find(|s| {
-        s.line.contains("'__builtin_")
+        s.line.contains("__builtin_")
             || s.line.contains("unrecognized command-line option")
             || s.line.contains("unrecognized command line option")
     }) {

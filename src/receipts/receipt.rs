@@ -1166,6 +1166,17 @@ mod tests {
                 && !advice.contains("preprocessed text"),
             "{advice}"
         );
+        // Debian's gcc 11 given a flag of gcc 12's, as it says it in a UTF-8 locale.
+        older.compile_errors.helper_only_said = vec![HelperSaid {
+            unit: "d.c".into(),
+            line: "aarch64-linux-gnu-gcc-11: error: unrecognized command-line option \
+                   ‘-ftrivial-auto-var-init=zero’"
+                .into(),
+        }];
+        assert!(
+            helper_only_advice(&older).contains("its gcc is older than this Pi's"),
+            "{advice}"
+        );
         // Not caught (another TMPDIR, or deleted first): the receipt says what it did before.
         let mut reader = LogReader::default();
         reader.feed(unit(1, "a.c", true).as_bytes(), 0.0);
