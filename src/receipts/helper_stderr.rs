@@ -2,8 +2,10 @@
 //! helper's stderr in `$TMPDIR/distcc_server_stderr_XXXXXXXX.txt` and, when its retry on the
 //! Pi succeeds, deletes it unshown (compile.c: "we can abandon the remote errors"). The
 //! client log names the file (`(dcc_r_file) received N bytes to file PATH`), but by the
-//! time the log is read the file may be gone: so each one is caught as distcc closes it
-//! (inotify on the folder distcc uses), and what it says is kept when it reports an error.
+//! time the log is read the file may be gone: so each one is read as distcc writes it
+//! (inotify's IN_MODIFY on distcc's `$TMPDIR`, the build's own folder), and what it says is
+//! kept when it reports an error. Not IN_CLOSE_WRITE: distcc closes each temporary file
+//! empty the moment it makes it, so that would wake the watch for every job.
 //! Kept by file name (distcc's random one), which the log's path ends with. Bounded: a few
 //! KB of each, and the latest few hundred files.
 
@@ -17,15 +19,6 @@ use std::time::Duration;
 pub const PREFIX: &str = "distcc_server_stderr_";
 const MAX_BYTES: u64 = 4096;
 const MAX_FILES: usize = 256;
-
-/// The folder distcc makes its temporary files in: `$TMPDIR`, or /tmp when it is unset or
-/// empty (tempfile.c, `dcc_get_tmp_top`).
-pub fn distcc_tmp_dir() -> PathBuf {
-    match std::env::var_os("TMPDIR") {
-        Some(d) if !d.is_empty() => PathBuf::from(d),
-        _ => PathBuf::from("/tmp"),
-    }
-}
 
 /// The file name of `path` when it is one of distcc's files of a helper's stderr.
 pub fn server_stderr_name(path: &str) -> Option<&str> {
@@ -45,15 +38,15 @@ impl StderrCatch {
     /// None when the folder cannot be watched (then the receipt says what it did before).
     pub fn new(dir: &Path) -> Option<StderrCatch> {
         Some(StderrCatch {
-            watch: FolderWatch::new(dir, libc::IN_CLOSE_WRITE)?,
+            watch: FolderWatch::new(dir, libc::IN_MODIFY)?,
             dir: dir.to_path_buf(),
             caught: HashMap::new(),
             order: VecDeque::new(),
         })
     }
 
-    /// Waits up to `timeout` (or until `wake`) for files to be closed, and reads those that
-    /// are distcc's.
+    /// Waits up to `timeout` (or until `wake`) for files to be written, and reads those that
+    /// are distcc's (again at each write: the last read has it all).
     pub fn wait(&mut self, timeout: Duration, wake: Option<&Wake>) {
         let mut closed = Vec::new();
         self.watch.wait(timeout, wake, |name| {
@@ -91,7 +84,7 @@ impl StderrCatch {
 
 /// The start of the file when it is this user's own regular file and reports an error
 /// (a compile that only warned, which distcc already showed, is not kept). Never follows
-/// a link: the folder is shared.
+/// a link: any program of the build can write in that folder.
 fn read_error_report(path: &Path) -> Option<String> {
     use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
     let file = std::fs::OpenOptions::new()
@@ -167,12 +160,12 @@ mod tests {
     }
 
     #[test]
-    fn catches_an_error_report_as_it_is_closed_even_when_removed_at_once() {
+    fn catches_an_error_report_as_it_is_written_even_when_removed_at_once() {
         let dir = tempfile::tempdir().unwrap();
         let mut catch = StderrCatch::new(dir.path()).expect("inotify on a folder of our own");
         let failed = dir.path().join("distcc_server_stderr_0badf00d.txt");
         write(&failed, FAILED);
-        // distcc removes it after its retry; the text was read as it was closed.
+        // distcc removes it after its retry; the text was read as it was written.
         catch.wait(Duration::from_secs(5), None);
         std::fs::remove_file(&failed).unwrap();
         // Warnings only (distcc showed them), empty, or not distcc's: not kept.

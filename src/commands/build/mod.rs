@@ -419,6 +419,12 @@ fn build_once(
     std::fs::create_dir_all(distcc_dir.join("state"))?;
     let log_path = run_dir.path().join("distcc.log");
     std::fs::write(&log_path, "")?;
+    // The build's own TMPDIR, inside the run's folder: distcc makes its temporary files
+    // there (the preprocessed text, the helper's stderr), and one it could not remove (a
+    // Ctrl-C between making a file and registering it for removal) goes with the folder.
+    // Created inside the user's own TMPDIR, so on the same disk.
+    let build_tmp = run_dir.path().join("tmp");
+    std::fs::create_dir(&build_tmp)?;
     let distcc = setup.distcc && !baseline;
 
     let Pooled {
@@ -438,6 +444,7 @@ fn build_once(
         cmd.arg("--config").arg(c);
     }
     cmd.args(&args)
+        .env("TMPDIR", &build_tmp)
         .env("DISTCC_DIR", &distcc_dir)
         .env("DISTCC_LOG", &log_path)
         .env("DISTCC_VERBOSE", "1");
@@ -463,6 +470,7 @@ fn build_once(
     let sampling = Sampling::start(
         &log_path,
         &distcc_dir,
+        &build_tmp,
         &setup.listed,
         &status,
         started,

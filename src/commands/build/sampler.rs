@@ -5,7 +5,7 @@
 use super::live::{HostLine, Status};
 use crate::pool::Pool;
 use crate::receipts::cpu::{CpuTrace, Reading};
-use crate::receipts::helper_stderr::{self, StderrCatch};
+use crate::receipts::helper_stderr::StderrCatch;
 use crate::receipts::inotify::Wake;
 use crate::receipts::log::LogReader;
 use crate::receipts::phases::Phases;
@@ -75,6 +75,7 @@ impl Sampling {
     pub fn start(
         log_path: &Path,
         distcc_dir: &Path,
+        build_tmp: &Path,
         listed: &[(String, u32)],
         status: &Arc<Mutex<Status>>,
         started: Instant,
@@ -113,8 +114,8 @@ impl Sampling {
             })
         };
         // The two watches below are not joined: the kernel takes milliseconds to close an
-        // inotify instance (and to add a watch on a folder as busy as /tmp), which the
-        // build need not wait for. `wake` ends their waits when the build is over.
+        // inotify instance, which the build need not wait for. `wake` ends their waits when
+        // the build is over.
         let wake = Wake::new().map(Arc::new);
         // distcc's backoff marks wake the sampler at once (see `sample`).
         if let Some(watch) = state::BackoffWatch::new(distcc_dir) {
@@ -136,11 +137,12 @@ impl Sampling {
         {
             let finished = Arc::clone(&finished);
             let wake = wake.clone();
+            let build_tmp = build_tmp.to_path_buf();
             std::thread::spawn(move || {
                 let catch = if finished.load(Ordering::SeqCst) {
                     None
                 } else {
-                    StderrCatch::new(&helper_stderr::distcc_tmp_dir())
+                    StderrCatch::new(&build_tmp)
                 };
                 let Some(mut catch) = catch else {
                     let _ = send_caught.send(Default::default());
