@@ -13,6 +13,12 @@ use super::receipt::{Context, Receipt, cpus_busy, secs, share};
 /// deletes them (helper_stderr.rs), and the advice quotes the first.
 pub(super) fn helper_only_advice(r: &Receipt) -> String {
     let ce = &r.compile_errors;
+    let quoted = |s: &super::receipt::HelperSaid| {
+        format!(
+            "The helper's compiler said about {}: \"{}\"",
+            s.unit, s.line
+        )
+    };
     // What only a gcc older than the Pi's says of the Pi's text: a builtin it does not know
     // (the Pi's headers use it), or a flag it does not know. gcc quotes names with ' or ‘
     // by its locale, so neither is matched.
@@ -23,15 +29,13 @@ pub(super) fn helper_only_advice(r: &Receipt) -> String {
     }) {
         return format!(
             "{} unit(s) failed only on the helper (e.g. {}) and the Pi compiled them again \
-             itself. The helper's compiler said about {}: \"{}\": its gcc is older than this \
-             Pi's, and does not know what the Pi's gcc and headers use. Worse, units it did \
-             compile may call builtins that no library has, and then do not link (or load). \
+             itself. {}: its gcc is older than this Pi's, and does not know what the Pi's gcc \
+             and headers use. Worse, units it did compile may call builtins that no library has, and then do not link (or load). \
              `{}` names both versions and the fix: install the Pi's gcc version on the helper, \
              then build again",
             ce.helper_only,
             ce.helper_only_examples.join(", "),
-            older.unit,
-            older.line,
+            quoted(older),
             crate::ui::command("probe")
         );
     }
@@ -40,12 +44,7 @@ pub(super) fn helper_only_advice(r: &Receipt) -> String {
     let said = ce
         .helper_only_said
         .first()
-        .map(|s| {
-            format!(
-                " The helper's compiler said about {}: \"{}\".",
-                s.unit, s.line
-            )
-        })
+        .map(|s| format!(" {}.", quoted(s)))
         .unwrap_or_default();
     let head = format!(
         "{} unit(s) failed only on the helper (e.g. {}) and the Pi compiled them again itself.\

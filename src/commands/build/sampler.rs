@@ -131,7 +131,7 @@ impl Sampling {
             });
         }
         // The helper's stderr for a unit that failed there: distcc deletes it once its
-        // retry here is done, so it is read as distcc closes it. The watch is set up while
+        // retry here is done, so it is read as distcc writes it. The watch is set up while
         // makepkg starts (long before its first compile).
         let (send_caught, caught) = std::sync::mpsc::channel();
         {
